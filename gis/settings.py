@@ -1,0 +1,40 @@
+"""All wangge configuration, read from ``WANGGE_*`` environment variables (and ``.env``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """wangge settings; every field can be set as ``WANGGE_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="WANGGE_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of an external PostGIS database. Unset: wangge runs its "
+        "own cluster under `home`.",
+    )
+    home: Path = Field(
+        default=Path(".wangge"),
+        description="Folder of the managed PostgreSQL cluster (data, log, socket).",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the API server binds to.")
+    port: int = Field(default=8000, description="Port the API server listens on.")
+    batch_max_points: int = Field(
+        default=100_000, description="Largest number of points one batch request may carry."
+    )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, description="Largest request body the API accepts, in bytes."
+    )
+    index_check_seconds: float = Field(
+        default=2.0,
+        description="How often each API worker checks for a newly activated boundary generation.",
+    )
+
+    def resolved_home(self) -> Path:
+        """The managed-cluster folder as an absolute path."""
+        return self.home.expanduser().resolve()
