@@ -22,6 +22,11 @@ class Settings(BaseSettings):
         default=Path(".wangge"),
         description="Folder of the managed PostgreSQL cluster (data, log, socket).",
     )
+    pg_bindir: Path | None = Field(
+        default=None,
+        description="Folder holding initdb/pg_ctl for the managed cluster. Unset: the newest "
+        "/usr/lib/postgresql/*/bin, then PATH.",
+    )
     host: str = Field(default="127.0.0.1", description="Address the API server binds to.")
     port: int = Field(default=8000, description="Port the API server listens on.")
     batch_max_points: int = Field(

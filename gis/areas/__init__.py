@@ -1,0 +1,1 @@
+"""The grid hierarchy: generations, import, export and queries of areas."""

@@ -1,0 +1,31 @@
+"""The ``wangge`` command line (Typer). Every command calls the same ``gis`` functions as
+the HTTP API; errors are printed as one clear message with a non-zero exit status."""
+
+from __future__ import annotations
+
+import sys
+
+from gis.cli.app import app
+from gis.errors import WanggeError
+
+
+def main() -> None:
+    """Entry point of the ``wangge`` console script."""
+    try:
+        app(standalone_mode=False)
+    except WanggeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2 if exc.status < 500 else 1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click's own usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise

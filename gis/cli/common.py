@@ -1,0 +1,46 @@
+"""Shared plumbing for CLI commands: settings, the database engine, output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from sqlalchemy import Engine
+
+from gis.errors import Unavailable
+from gis.settings import Settings
+from gis.store.db import database_url, make_engine
+from gis.store.migrate import current_revision, head_revision, upgrade
+
+
+def say(message: str) -> None:
+    """Progress and status go to stderr so stdout stays machine-readable."""
+    typer.echo(message, err=True)
+
+
+def engine(settings: Settings | None = None, *, migrate: bool = True) -> Engine:
+    """An engine on the configured or managed database, migrated to the newest schema.
+
+    The managed cluster is started and migrated on demand; an external database must have
+    been migrated with ``wangge db migrate``.
+    """
+    settings = settings or Settings()
+    url = database_url(settings, progress=say)
+    eng = make_engine(url)
+    if migrate:
+        revision = current_revision(eng)
+        if revision != head_revision():
+            if settings.database_url:
+                raise Unavailable(f"the database schema is at {revision or 'nothing'}, wangge "
+                                  f"needs {head_revision()}; run `wangge db migrate`",
+                                  field="database")
+            say("migrating the database schema")
+            upgrade(eng)
+    return eng
+
+
+def print_json(data: Any) -> None:
+    """Pretty JSON to stdout (non-ASCII kept readable)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

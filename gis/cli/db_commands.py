@@ -1,0 +1,80 @@
+"""``wangge db …``: the managed PostgreSQL cluster and schema migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from gis.cli.common import print_json, say
+from gis.settings import Settings
+from gis.store.db import make_engine, managed_cluster
+
+db = typer.Typer(help="Start, stop and migrate the database.", no_args_is_help=True)
+
+
+@db.command()
+def start() -> None:
+    """Start the managed cluster (initialising it on first use) and migrate it. Idempotent."""
+    settings = Settings()
+    if settings.database_url:
+        say("WANGGE_DATABASE_URL is set: nothing to start; migrating it")
+        _migrate(settings)
+        return
+    managed_cluster(settings).start(progress=say)
+    _migrate(settings)
+    say("database ready")
+
+
+@db.command()
+def stop() -> None:
+    """Stop the managed cluster."""
+    settings = Settings()
+    if settings.database_url:
+        say("WANGGE_DATABASE_URL is set: wangge does not manage that server")
+        return
+    stopped = managed_cluster(settings).stop(progress=say)
+    say("stopped" if stopped else "not running")
+
+
+@db.command()
+def status() -> None:
+    """Show where the database is and whether it runs (JSON on stdout)."""
+    settings = Settings()
+    if settings.database_url:
+        from gis.store.migrate import current_revision
+
+        from sqlalchemy.engine import make_url
+
+        eng = make_engine(settings.database_url)
+        print_json({"managed": False,
+                    "url": make_url(settings.database_url).render_as_string(hide_password=True),
+                    "revision": current_revision(eng)})
+        return
+    st = managed_cluster(settings).status()
+    print_json({"managed": True, "initialised": st.initialised, "running": st.running,
+                "pid": st.pid, "port": st.port, "data_dir": str(st.data_dir)})
+    if not st.running:
+        raise typer.Exit(3)
+
+
+@db.command()
+def url() -> None:
+    """Print the database URL (starting the managed cluster if needed)."""
+    from gis.store.db import database_url
+
+    typer.echo(database_url(Settings(), progress=say))
+
+
+@db.command()
+def migrate() -> None:
+    """Bring the schema to the newest revision (Alembic)."""
+    _migrate(Settings())
+
+
+def _migrate(settings: Settings) -> None:
+    from gis.store.db import database_url
+    from gis.store.migrate import upgrade
+
+    eng = make_engine(database_url(settings, progress=say))
+    before, after = upgrade(eng)
+    eng.dispose()
+    say(f"schema at {after}" + ("" if before == after else f" (was {before or 'empty'})"))

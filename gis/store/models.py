@@ -1,0 +1,152 @@
+"""SQLAlchemy 2 + GeoAlchemy2 models: the schema of record (changed only by migrations).
+
+Areas are versioned by boundary *generation*: a row is valid for the generations in its
+``valid`` range ``[first, last+1)``. A row never changes except to close that range when a
+later generation redraws or removes the area, so any past generation can still be read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ExcludeConstraint, INT4RANGE, JSONB, Range
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from gis.levels import FACILITY_KINDS, LEVELS, STAFF_ROLES
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Generation(Base):
+    """A numbered boundary version. One is ``current``; at most one is ``open`` for imports."""
+
+    __tablename__ = "generations"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'current', 'retired')", name="generation_state"),
+        Index("one_current_generation", "state", unique=True,
+              postgresql_where=text("state = 'current'")),
+        Index("one_open_generation", "state", unique=True,
+              postgresql_where=text("state = 'open'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    description: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Area(Base):
+    """One version of an area of the grid hierarchy."""
+
+    __tablename__ = "areas"
+    __table_args__ = (
+        CheckConstraint(_one_of("level", LEVELS), name="area_level"),
+        CheckConstraint("NOT isempty(valid)", name="area_valid_not_empty"),
+        ExcludeConstraint(("code", "="), ("valid", "&&"), name="area_code_unique_per_generation",
+                          using="gist"),
+        Index("areas_level_idx", "level"),
+        Index("areas_geom_idx", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(Text)
+    parent_code: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+    area_m2: Mapped[float] = mapped_column(Float)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    valid: Mapped[Range[int]] = mapped_column(INT4RANGE)
+
+
+class AreaPart(Base):
+    """An area's polygon cut by ``ST_Subdivide`` into small, GiST-indexed pieces."""
+
+    __tablename__ = "area_parts"
+    __table_args__ = (Index("area_parts_geom_idx", "geom", postgresql_using="gist"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), index=True)
+    geom: Mapped[Any] = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False))
+
+
+class Building(Base):
+    """A building footprint with its households."""
+
+    __tablename__ = "buildings"
+    __table_args__ = (
+        CheckConstraint("households >= 0", name="building_households"),
+        CheckConstraint("residents >= 0", name="building_residents"),
+        Index("buildings_geom_idx", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    residents: Mapped[int] = mapped_column(Integer, default=0)
+    geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class Staff(Base):
+    """A person responsible for an area (by code) or a building (by code)."""
+
+    __tablename__ = "staff"
+    __table_args__ = (
+        CheckConstraint(_one_of("role", STAFF_ROLES), name="staff_role"),
+        CheckConstraint("num_nonnulls(area_code, building_code) = 1", name="staff_one_target"),
+        Index("staff_area_code_idx", "area_code"),
+        Index("staff_building_code_idx", "building_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str] = mapped_column(Text, default="")
+    area_code: Mapped[str | None] = mapped_column(Text)
+    building_code: Mapped[str | None] = mapped_column(
+        ForeignKey("buildings.code", ondelete="RESTRICT"))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class Facility(Base):
+    """A service facility (clinic, school, elderly care…) as a point."""
+
+    __tablename__ = "facilities"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", FACILITY_KINDS), name="facility_kind"),
+        Index("facilities_geom_idx", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
