@@ -101,25 +101,25 @@ def _roads(rng: np.random.Generator, theta: float) -> tuple[Road, ...]:
         roads.append(Road(name, "main", _line([(u0 - tilt, -far), (u0 + tilt, far)], theta)))
     # a skewed main road in the east, about 14° off the grid
     u0 = j(1080.0)
-    roads.append(Road("大渡河路", "main", _line([(u0 - 310.0, -far), (u0 + 310.0, far)], theta)))
+    roads.append(Road("大渡河路", "main", _line([(u0 - 650.0, -far), (u0 + 650.0, far)], theta)))
     # secondary roads, ending on (and slightly past) main roads
     secondary = (
-        ("清涧路", "v", -370.0, -1180.0, 360.0),
-        ("真光路", "v", 290.0, -450.0, 1400.0),
-        ("杏山路", "v", 880.0, -1900.0, 360.0),
-        ("新村路", "v", -950.0, -450.0, 1400.0),
-        ("管弄路", "u", -790.0, -700.0, 620.0),
-        ("杨家桥路", "u", -60.0, -1300.0, -20.0),
-        ("中宁路", "u", -40.0, 280.0, 1300.0),
-        ("白丽路", "u", 720.0, -1300.0, 640.0),
-        ("西乡路", "u", -1480.0, -700.0, 1300.0),
+        ("清涧路", "v", -370.0, -1260.0, 420.0),
+        ("真光路", "v", 290.0, -500.0, far),
+        ("杏山路", "v", 880.0, -far, 420.0),
+        ("新村路", "v", -950.0, -500.0, far),
+        ("管弄路", "u", -790.0, -770.0, 690.0),
+        ("杨家桥路", "u", -60.0, -far, 30.0),
+        ("中宁路", "u", -40.0, -110.0, far),
+        ("白丽路", "u", 720.0, -far, 690.0),
+        ("西乡路", "u", -1480.0, -770.0, far),
     )
     for name, axis, c, a, b in secondary:
         c0 = j(c, 30.0)
         pts = [(a, c0), (b, c0)] if axis == "v" else [(c0, a), (c0, b)]
         roads.append(Road(name, "secondary", _line(pts, theta)))
     # a secondary road skewed about 20° against the grid in the north-west
-    roads.append(Road("曹杨路", "secondary", _line([(-1950.0, 120.0), (-430.0, 700.0)], theta)))
+    roads.append(Road("曹杨路", "secondary", _line([(-1950.0, 120.0), (-330.0, 738.0)], theta)))
     # the railway: a gentle curve from south-west to north-east
     rail = [(-far, -1500.0), (-900.0, -720.0), (300.0, -220.0), (far, 560.0)]
     roads.append(Road("沪宁铁路", "railway", _line([(u, j(v, 20.0)) for u, v in rail], theta)))
