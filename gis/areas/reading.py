@@ -58,10 +58,10 @@ def read_area_file(path: Path, *, code_field: str, name_field: str,
     geometries, non-polygons, missing or duplicate codes and missing names are errors.
     """
     frame = read_vector(path, crs=crs, layer=layer)
-    require_columns(frame, {"--code-field": code_field, "--name-field": name_field,
-                            "--parent-field": parent_field})
     if len(frame.data) == 0:
         raise InvalidInput(f"{path}: the file has no features", field="file")
+    require_columns(frame, {"--code-field": code_field, "--name-field": name_field,
+                            "--parent-field": parent_field})
     check_geometry_kind(frame, POLYGONAL, "area boundaries")
     data = frame.data
     problems = list(frame.problems)

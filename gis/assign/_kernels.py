@@ -37,9 +37,9 @@ ERRBOUND_A = (3.0 + 16.0 * _EPS) * _EPS
 UNRESOLVED = -2
 
 
-@njit(cache=True, nogil=True, inline="always")  # type: ignore[misc]
+@njit(cache=True, nogil=True, inline="always")
 def _cell_of(v: float, v0: float, inv: float, n: int) -> int:
-    k = int(math.floor((v - v0) * inv))
+    k = math.floor((v - v0) * inv)
     if k < 0:
         return 0
     if k >= n:
@@ -52,7 +52,7 @@ def _cell_of(v: float, v0: float, inv: float, n: int) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)
 def edge_row_spans(
     x1: Any,
     y1: Any,
@@ -120,7 +120,7 @@ def edge_row_spans(
     return pe, pr, pc0, pc1
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)
 def build_runs(
     pair_edge: Any,
     pair_row: Any,
@@ -200,7 +200,7 @@ def build_runs(
     return cell, row_run_ptr, run_c0, run_c1, run_ptr, run_edges
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)
 def label_cells(
     cell: Any,
     row_run_ptr: Any,
@@ -329,7 +329,7 @@ def label_cells(
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True, inline="always")  # type: ignore[misc]
+@njit(cache=True, nogil=True, inline="always")
 def _eval_run(
     x: float,
     y: float,
@@ -400,7 +400,7 @@ def _eval_run(
     return nt
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)
 def lookup_pass1(
     lon: Any,
     lat: Any,
@@ -486,7 +486,7 @@ def lookup_pass1(
     return n_unresolved
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)
 def lookup_pass2(
     lon: Any,
     lat: Any,

@@ -39,6 +39,7 @@ runs at ~10-30 million points per second per core on that data, and releases the
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,8 @@ from gis.crs import local_metric_crs
 from gis.errors import InvalidInput
 
 __all__ = ["AreaIndex", "Lookup"]
+
+_F64 = NDArray[np.float64]
 
 _MAX_CELLS = 1 << 20
 _MIN_CELLS = 4096
@@ -138,6 +141,17 @@ class AreaIndex:
         "_tree",
     )
 
+    _bounds: tuple[float, float, float, float]
+    _codes: tuple[str, ...]
+    _geoms: NDArray[np.object_]
+    _grid: _Grid
+    _input_order: NDArray[np.int64]
+    _metric_geoms: NDArray[np.object_]
+    _metric_tree: STRtree
+    _names: tuple[str, ...]
+    _to_metric: Transformer
+    _tree: STRtree
+
     def __init__(self) -> None:
         raise TypeError("use AreaIndex.build(codes, geoms, names)")
 
@@ -165,8 +179,7 @@ class AreaIndex:
             raise InvalidInput(f"{len(names)} names for {n} codes", field="names")
         code_list = [str(c) for c in codes]
         if len(set(code_list)) != n:
-            seen: set[str] = set()
-            dup = next(c for c in code_list if c in seen or seen.add(c))  # type: ignore[func-returns-value]
+            dup = next(c for c, k in Counter(code_list).items() if k > 1)
             raise InvalidInput(f"duplicate code {dup!r}", field="codes")
         garr = np.empty(n, dtype=object)
         garr[:] = list(geoms)
@@ -286,7 +299,9 @@ class AreaIndex:
                 first = np.ones(fl_pts.size, bool)
                 first[1:] = fl_pts[1:] != fl_pts[:-1]
                 starts = np.flatnonzero(first)
-                rank = np.arange(fl_pts.size) - np.repeat(starts, np.diff(np.append(starts, fl_pts.size)))
+                rank = np.arange(fl_pts.size) - np.repeat(
+                    starts, np.diff(np.append(starts, fl_pts.size))
+                )
                 indices[indptr[fl_pts] + rank] = fl_areas
                 owner[fl_pts[first]] = fl_areas[first]
         return Lookup(owner=owner, indptr=indptr, indices=indices, n_exact=int(n_unresolved))
@@ -408,7 +423,7 @@ def _plausible(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.boo
 
 def _edges(
     geoms: NDArray[np.object_],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int32]]:  # fmt: skip
+) -> tuple[_F64, _F64, _F64, _F64, NDArray[np.int32]]:
     """All ring segments (shells and holes of all parts), lower end first, zero-length dropped."""
     polys, poly_area = shapely.get_parts(geoms, return_index=True)
     rings, ring_poly = shapely.get_rings(polys, return_index=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import typer
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from gis.errors import Unavailable
 from gis.settings import Settings
@@ -39,6 +41,28 @@ def engine(settings: Settings | None = None, *, migrate: bool = True) -> Engine:
             say("migrating the database schema")
             upgrade(eng)
     return eng
+
+
+@contextlib.contextmanager
+def transaction(settings: Settings | None = None) -> Iterator[Connection]:
+    """A connection in a transaction: committed if the block succeeds, else rolled back."""
+    eng = engine(settings)
+    try:
+        with eng.begin() as conn:
+            yield conn
+    finally:
+        eng.dispose()
+
+
+@contextlib.contextmanager
+def connection(settings: Settings | None = None) -> Iterator[Connection]:
+    """A read-only use of the database (nothing is committed)."""
+    eng = engine(settings)
+    try:
+        with eng.connect() as conn:
+            yield conn
+    finally:
+        eng.dispose()
 
 
 def print_json(data: Any) -> None:

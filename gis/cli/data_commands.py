@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gis.cli.common import engine, print_json, say
+from gis.cli.common import connection, print_json, say, transaction
 
 importer = typer.Typer(help="Import boundaries, buildings, staff and facilities.",
                        no_args_is_help=True)
@@ -81,8 +81,7 @@ def import_boundaries(
 
     source = read_area_file(file, code_field=code_field, name_field=name_field,
                             parent_field=parent_field, crs=crs, layer=layer)
-    eng = engine()
-    with eng.begin() as conn:
+    with transaction() as conn:
         report = import_areas(conn, source, level=level, description=description,
                               activate=activate, dry_run=dry_run)
     state = "activated" if report.activated else ("dry run" if dry_run else "open")
@@ -97,8 +96,7 @@ def _register_command(kind: str, file: Path, **kwargs: Any) -> None:
     from gis import registers
 
     as_json = kwargs.pop("as_json")
-    eng = engine()
-    with eng.begin() as conn:
+    with transaction() as conn:
         report = getattr(registers, f"import_{kind}")(conn, file, **kwargs)
     _print_report(report, as_json=as_json, title=f"{file} → {kind}")
 
@@ -143,7 +141,7 @@ def list_generations() -> None:
     """List boundary generations, newest first (JSON)."""
     from gis.areas.generations import list_generations as list_all
 
-    with engine().connect() as conn:
+    with connection() as conn:
         print_json([g.__dict__ for g in list_all(conn)])
 
 
@@ -152,7 +150,7 @@ def activate_generation() -> None:
     """Make the open generation current, atomically (readers see old or new, never half)."""
     from gis.areas.generations import activate
 
-    with engine().begin() as conn:
+    with transaction() as conn:
         number = activate(conn)
     say(f"generation {number} is now current")
 
@@ -169,7 +167,7 @@ def export_areas(
     from gis.areas.export import export_areas as export
     from gis.areas.generations import resolve_generation
 
-    with engine().connect() as conn:
+    with connection() as conn:
         number = resolve_generation(conn, generation=generation)
         count = export(conn, level=level, generation=number, fmt=fmt, out=out)
     say(f"wrote {count} {level} area(s) of generation {number} to {out}")
@@ -195,7 +193,7 @@ def demo_load(
     """Load the demo street into the database unless it is already loaded unchanged."""
     from gis.demo_load import load_demo
 
-    with engine().begin() as conn:
+    with transaction() as conn:
         lines = load_demo(conn, data, progress=say)
     for line in lines:
         typer.echo(line)

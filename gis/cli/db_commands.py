@@ -45,9 +45,13 @@ def status() -> None:
         from sqlalchemy.engine import make_url
 
         eng = make_engine(settings.database_url)
+        try:
+            revision = current_revision(eng)
+        finally:
+            eng.dispose()
         print_json({"managed": False,
                     "url": make_url(settings.database_url).render_as_string(hide_password=True),
-                    "revision": current_revision(eng)})
+                    "revision": revision})
         return
     st = managed_cluster(settings).status()
     print_json({"managed": True, "initialised": st.initialised, "running": st.running,

@@ -113,6 +113,9 @@ def _roads(rng: np.random.Generator, theta: float) -> tuple[Road, ...]:
         ("中宁路", "u", -40.0, -110.0, far),
         ("白丽路", "u", 720.0, -far, 690.0),
         ("西乡路", "u", -1480.0, -770.0, far),
+        ("宁强路", "v", -330.0, 260.0, far),
+        ("怒江路", "u", 1420.0, -far, 320.0),
+        ("交通路", "v", 230.0, -far, -380.0),
     )
     for name, axis, c, a, b in secondary:
         c0 = j(c, 30.0)

@@ -1,0 +1,42 @@
+# wangge: `make demo` serves the demo street, `make test` runs the whole suite.
+# Both run `make setup` first (idempotent, quick when nothing changed).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup system-packages demo test lint typecheck bench clean
+
+setup: system-packages $(STAMP)
+
+system-packages:
+	@scripts/ensure-system-packages.sh
+
+$(STAMP): pyproject.toml | system-packages
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/wangge db start
+	$(BIN)/wangge demo load
+	$(BIN)/wangge serve
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy gis api
+
+bench: setup
+	$(BIN)/python bench/import.py
+
+clean:
+	-$(BIN)/wangge db stop
+	rm -rf $(VENV) .wangge

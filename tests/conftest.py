@@ -1,0 +1,153 @@
+"""Shared fixtures: a real PostGIS (the managed cluster, or WANGGE_DATABASE_URL), throwaway
+databases, per-test rollback, and a real HTTP server. If PostGIS cannot start, every test that
+needs it errors: nothing is skipped."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import Connection, Engine, text
+
+from gis.settings import Settings
+from gis.store.cluster import create_database, drop_database
+from gis.store.db import database_url, make_engine
+from gis.store.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+DEMO_DATA = ROOT / "data" / "boundaries"
+TABLES = ("generations", "areas", "area_parts", "buildings", "staff", "facilities")
+
+
+def shared(name: str) -> Path:
+    """A file of ../shared/data (read in place, never copied); a missing file fails the test."""
+    path = SHARED_DATA / name
+    assert path.exists(), f"reference data {path} is missing"
+    return path
+
+
+@pytest.fixture(scope="session")
+def admin_url() -> str:
+    """URL of the wangge database on the managed cluster (started here) or the configured one."""
+    return database_url(Settings())
+
+
+@pytest.fixture(scope="session")
+def template_db(admin_url: str) -> Iterator[str]:
+    """A migrated, empty database that test databases are copied from."""
+    name = f"wangge_test_tpl_{os.getpid()}"
+    url = create_database(admin_url, name)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield name
+    drop_database(admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def new_database(admin_url: str, template_db: str) -> Iterator[Callable[[], str]]:
+    """Factory of fresh migrated databases (copies of the template); all dropped at the end."""
+    made: list[str] = []
+
+    def make() -> str:
+        import psycopg
+        from psycopg import sql
+        from sqlalchemy.engine import make_url
+
+        name = f"wangge_test_{uuid.uuid4().hex[:10]}"
+        url = make_url(admin_url)
+        with psycopg.connect(host=url.host, port=url.port, user=url.username,
+                             password=url.password, dbname="postgres", autocommit=True) as c:
+            c.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template_db)))
+        made.append(name)
+        return url.set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    for name in made:
+        drop_database(admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def engine(new_database: Callable[[], str]) -> Iterator[Engine]:
+    """Engine on the session's test database (tests roll back; see ``conn``)."""
+    eng = make_engine(new_database())
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def conn(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
+
+
+@pytest.fixture
+def fresh_db(new_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new empty database that WANGGE_DATABASE_URL points at (for CLI tests that commit)."""
+    url = new_database()
+    monkeypatch.setenv("WANGGE_DATABASE_URL", url)
+    return url
+
+
+def snapshot(url: str) -> dict[str, object]:
+    """Every table's full contents (hashed) and every sequence position."""
+    eng = make_engine(url)
+    try:
+        with eng.connect() as c:
+            state: dict[str, object] = {
+                t: tuple(c.execute(text(
+                    f"SELECT count(*), md5(coalesce(string_agg(x::text, chr(10) "  # noqa: S608
+                    f"ORDER BY x::text), '')) FROM {t} x")).one())
+                for t in TABLES}
+            state["sequences"] = sorted(c.execute(text(
+                "SELECT sequencename, last_value FROM pg_sequences")).all())
+            return state
+    finally:
+        eng.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """A real uvicorn server in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        from api.app import create_app
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
+                                log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
