@@ -1,0 +1,86 @@
+"""The managed cluster: first start initialises, start is idempotent, a crash's stale pid
+file is recovered from, stop stops. Uses its own folder (a second, short-lived cluster)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from gis.store.cluster import Cluster
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    # inside the project (not /tmp, which the unprivileged server user may not reach)
+    home = ROOT / ".wangge" / f"test-cluster-{uuid.uuid4().hex[:8]}"
+    made = Cluster(home)
+    yield made
+    made.stop()
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def query(url: str) -> str:
+    u = make_url(url)
+    with psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
+                         dbname=u.database) as conn:
+        row = conn.execute("SELECT current_user || ' ' || current_database()").fetchone()
+        assert row is not None
+        return str(row[0])
+
+
+def test_first_start_initialises_and_serves(cluster: Cluster) -> None:
+    messages: list[str] = []
+    url = cluster.start(progress=messages.append)
+    assert any("initialising" in m for m in messages)
+    assert query(url) == "wangge wangge"
+    status = cluster.status()
+    assert status.running and status.initialised and status.pid is not None
+    assert (cluster.state_file.stat().st_mode & 0o777) == 0o600
+    if os.geteuid() == 0:  # PostgreSQL refuses root: the server runs unprivileged
+        assert cluster.data_dir.stat().st_uid != 0
+
+
+def test_start_is_idempotent(cluster: Cluster) -> None:
+    first = cluster.start()
+    pid = cluster.status().pid
+    messages: list[str] = []
+    assert cluster.start(progress=messages.append) == first
+    assert cluster.status().pid == pid and messages == []
+
+
+def test_recovers_from_a_crash_with_stale_pid_file(cluster: Cluster) -> None:
+    cluster.start()
+    pid = cluster.status().pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pid_file = cluster.data_dir / "postmaster.pid"
+    assert pid_file.exists()  # the crash left it behind
+    # make it point at a live process that is not PostgreSQL (pid reuse after a reboot)
+    lines = pid_file.read_text().splitlines()
+    lines[0] = str(os.getpid())
+    pid_file.write_text("\n".join(lines) + "\n")
+    assert not cluster.status().running
+    messages: list[str] = []
+    url = cluster.start(progress=messages.append)
+    assert any("stale" in m for m in messages)
+    assert query(url) == "wangge wangge"
+
+
+def test_stop_then_status(cluster: Cluster) -> None:
+    cluster.start()
+    assert cluster.stop() is True
+    assert not cluster.status().running
+    assert cluster.stop() is False
