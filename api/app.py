@@ -3,13 +3,16 @@ builds the app, and its lifespan creates the database engine."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from api import problems
-from api.routers import areas, health
+from api.routers import areas, assign, health
+from gis.assign.service import Assigner
+from gis.errors import NotFound
 from gis.settings import Settings
 from gis.store.db import database_url, make_engine
 
@@ -31,6 +34,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(database_url(settings))
         app.state.engine = engine
+        app.state.assigner = Assigner(engine, check_seconds=settings.index_check_seconds)
+        with contextlib.suppress(NotFound):  # nothing imported yet: build on first request
+            app.state.assigner.warm()
         try:
             yield
         finally:
@@ -41,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(areas.router)
+    app.include_router(assign.router)
     return app
 
 

@@ -1,0 +1,137 @@
+"""``/v1/assign``: which area (and who) is responsible for a point, a batch of points, or a
+building. Thin: parse, call ``gis.assign``, shape the response."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from gis.assign.batch import assign_batch, parse_batch
+from gis.assign.buildings import assign_buildings
+from gis.assign.service import Assigner, assign_point
+from gis.crs import parse_crs, to_wgs84
+from gis.errors import InvalidInput, PayloadTooLarge
+from gis.settings import Settings
+
+router = APIRouter(prefix="/v1/assign", tags=["assignment"])
+
+
+class FastJSONResponse(Response):
+    """JSON rendered with orjson (10× faster than json for 100k-item batches)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def get_assigner(request: Request) -> Assigner:
+    assigner: Assigner = request.app.state.assigner
+    return assigner
+
+
+AssignerDep = Annotated[Assigner, Depends(get_assigner)]
+Generation = Annotated[int | None, Query(ge=1, description="Boundary generation to use "
+                                         "(default: current).")]
+AsOf = Annotated[datetime | None, Query(description="Use the generation current at this "
+                                        "time (ISO 8601).")]
+Level = Annotated[str | None, Query(description="Level to assign to (default micro_grid, or "
+                                    "the deepest level present).")]
+
+
+@router.get("", response_class=FastJSONResponse,
+            summary="Owner of one point, with its chain, staff and nearest area")
+def assign(
+    assigner: AssignerDep,
+    lon: Annotated[float, Query(description="Longitude (or x for a projected EPSG crs).",
+                                examples=[121.4015])],
+    lat: Annotated[float, Query(description="Latitude (or y).", examples=[31.2489])],
+    crs: Annotated[str, Query(description="wgs84, gcj02, bd09 or EPSG:n")] = "wgs84",
+    level: Level = None,
+    accuracy_m: Annotated[float | None, Query(
+        gt=0, description="Fix accuracy in metres: if the circle touches several areas the "
+        "answer is marked ambiguous with each area's share.")] = None,
+    max_distance_m: Annotated[float | None, Query(
+        ge=0, description="Only report a nearest area within this distance (metres).")] = None,
+    generation: Generation = None,
+    as_of: AsOf = None,
+) -> Any:
+    """Owner by ``covers`` (boundary counts); ties go to the smallest code and the others are
+    listed in ``also_covered_by``. Outside every area: ``owner: null`` and ``nearest``."""
+    spec = parse_crs(crs)
+    x, y = lon, lat
+    if spec.name != "wgs84":
+        xs, ys = to_wgs84(lon=lon, lat=lat, crs=spec)
+        x, y = float(xs), float(ys)
+    result = assign_point(assigner, lon=x, lat=y, level=level, generation=generation,
+                          as_of=as_of, accuracy_m=accuracy_m, max_distance_m=max_distance_m)
+    result["input"] = {"lon": lon, "lat": lat, "crs": spec.name}
+    return FastJSONResponse(result)
+
+
+BATCH_EXAMPLE = {"crs": "wgs84", "level": "micro_grid", "points": [
+    {"id": "call-1", "lon": 121.4015, "lat": 31.2489},
+    {"id": "call-2", "lon": 121.3950, "lat": 31.2430}]}
+
+
+async def read_json_body(request: Request, settings: Settings) -> Any:
+    """The request body parsed as JSON, refusing bodies over the configured size (413)."""
+    limit = settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body of {declared} bytes; at most {limit}", field="body",
+                              limit=limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body over {limit} bytes", field="body", limit=limit)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw:
+        raise InvalidInput("empty body; send JSON", field="body")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"not valid JSON: {exc}", field="body") from None
+
+
+@router.post("/batch", response_class=FastJSONResponse,
+             summary="Owners of up to 100,000 points, in input order",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": {"type": "object"}, "example": BATCH_EXAMPLE}}}})
+async def assign_many(request: Request, assigner: AssignerDep, generation: Generation = None,
+                      as_of: AsOf = None) -> Any:
+    """Body: ``{"points": [{"id", "lon", "lat"}, …], "crs", "level", "max_distance_m"}`` or
+    a GeoJSON FeatureCollection of points. Each result carries its ``id``; a bad point gets
+    ``error`` (naming the field) while the others are answered."""
+    settings: Settings = request.app.state.settings
+    body = await read_json_body(request, settings)
+    batch = parse_batch(body, max_points=settings.batch_max_points)
+    from starlette.concurrency import run_in_threadpool
+
+    result = await run_in_threadpool(assign_batch, assigner, batch, generation=generation,
+                                     as_of=as_of)
+    return FastJSONResponse(result)
+
+
+@router.post("/buildings", response_class=FastJSONResponse,
+             summary="Owner of each building polygon by largest share of its area",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": {"type": "object"}}}}})
+async def assign_building_polygons(request: Request, assigner: AssignerDep,
+                                   generation: Generation = None, as_of: AsOf = None) -> Any:
+    """Body: a GeoJSON FeatureCollection of (multi)polygons (optional top-level ``crs`` and
+    ``level``). Each result lists every area the building touches with its share."""
+    settings: Settings = request.app.state.settings
+    body = await read_json_body(request, settings)
+    from starlette.concurrency import run_in_threadpool
+
+    result = await run_in_threadpool(assign_buildings, assigner, body, generation=generation,
+                                     as_of=as_of, max_features=settings.batch_max_points)
+    return FastJSONResponse(result)

@@ -1,0 +1,79 @@
+"""Buildings → the micro-grid holding the largest share of each footprint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import shapely
+
+from gis.assign.service import Assigner
+from gis.crs import geometry_to_wgs84, parse_crs
+from gis.errors import InvalidInput, PayloadTooLarge
+
+
+def assign_buildings(assigner: Assigner, body: Any, *, generation: int | None = None,
+                     as_of: Any = None, max_features: int = 100_000) -> dict[str, Any]:
+    """Owner (largest share) and every share for each polygon of a FeatureCollection.
+
+    Bad features (missing, non-polygonal or invalid geometry) get ``error``; the rest are
+    answered, in input order.
+    """
+    if not isinstance(body, dict) or body.get("type") != "FeatureCollection":
+        raise InvalidInput("expected a GeoJSON FeatureCollection of polygons", field="body")
+    features = body.get("features")
+    if not isinstance(features, list) or not features:
+        raise InvalidInput("'features' must be a non-empty list", field="features")
+    if len(features) > max_features:
+        raise PayloadTooLarge(f"{len(features)} features; at most {max_features}",
+                              field="features")
+    crs = body.get("crs", "wgs84")
+    if not isinstance(crs, str):
+        raise InvalidInput("must be a string such as wgs84, gcj02, bd09 or EPSG:4490",
+                           field="crs")
+    spec = parse_crs(crs)
+    level = body.get("level")
+    number = assigner.resolve(generation=generation, as_of=as_of)
+    level_index = assigner.index(generation=number, level=level)
+    ids: list[Any] = []
+    geoms: list[Any] = []
+    errors: list[str | None] = []
+    for i, feature in enumerate(features):
+        ident = feature.get("id", (feature.get("properties") or {}).get("id", i)) \
+            if isinstance(feature, dict) else i
+        ids.append(ident)
+        try:
+            geom = shapely.geometry.shape(feature["geometry"])
+        except (KeyError, TypeError, AttributeError, ValueError,
+                shapely.errors.GEOSException):
+            geoms.append(None)
+            errors.append("geometry: missing or not GeoJSON")
+            continue
+        if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
+            geoms.append(None)
+            errors.append(f"geometry: {geom.geom_type} is not a non-empty polygon")
+        elif not geom.is_valid:
+            geoms.append(None)
+            errors.append(f"geometry: invalid ({shapely.is_valid_reason(geom)})")
+        else:
+            geoms.append(geom)
+            errors.append(None)
+    good = [i for i, e in enumerate(errors) if e is None]
+    arr = np.empty(len(good), dtype=object)
+    arr[:] = [geoms[i] for i in good]
+    if spec.name != "wgs84" and len(good):
+        arr = np.asarray(geometry_to_wgs84(arr, spec), dtype=object)
+    shares = level_index.index.polygon_shares(list(arr))
+    by_position = dict(zip(good, shares, strict=True))
+    refs = level_index.ref_json
+    results: list[dict[str, Any]] = []
+    for i, ident in enumerate(ids):
+        if errors[i] is not None:
+            results.append({"id": ident, "error": errors[i]})
+            continue
+        item_shares = [{**refs[j], "share": round(s, 4)} for j, s in by_position[i]]
+        results.append({"id": ident, "owner": refs[by_position[i][0][0]]
+                        if by_position[i] else None, "shares": item_shares,
+                        "split": len(item_shares) > 1})
+    return {"generation": number, "level": level_index.level, "count": len(results),
+            "results": results}

@@ -1,0 +1,268 @@
+"""Point → owning area, against the boundaries stored in PostGIS.
+
+:class:`Assigner` keeps one in-memory :class:`~gis.assign.engine.AreaIndex` per
+(generation, level), built from PostGIS on first use and kept in a small LRU cache. Indexes
+are immutable and replaced by reference, so a request sees a whole old index or a whole new
+one. Each process polls the ``generations`` table (at most every ``check_seconds``) to notice
+an activation by itself; several API workers therefore stay in step without coordination.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from sqlalchemy import Engine, Table, func, select
+
+from gis.areas.generations import current_generation, resolve_generation
+from gis.assign.engine import AreaIndex, Lookup
+from gis.errors import InvalidInput, NotFound
+from gis.levels import LEVELS, check_level
+from gis.store.models import Area, Staff
+
+AREAS: Table = Area.__table__  # type: ignore[assignment]
+STAFF: Table = Staff.__table__  # type: ignore[assignment]
+DEFAULT_LEVEL = "micro_grid"
+CACHE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class AreaRef:
+    """An area as named in answers."""
+
+    code: str
+    name: str | None
+    level: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "level": self.level}
+
+
+@dataclass(frozen=True)
+class LevelIndex:
+    """The index of one level of one generation, with each area's ancestor chain."""
+
+    generation: int
+    level: str
+    index: AreaIndex
+    refs: tuple[AreaRef, ...]  # by index position (code order)
+    chains: tuple[tuple[AreaRef, ...], ...]  # ancestors largest first, the area last
+    note: str | None = None
+    # JSON-ready forms shared by every answer (built once; never mutated)
+    ref_json: tuple[dict[str, Any], ...] = ()
+    chain_json: tuple[list[dict[str, Any]], ...] = ()
+
+    @classmethod
+    def create(cls, generation: int, level: str, index: AreaIndex, refs: tuple[AreaRef, ...],
+               chains: tuple[tuple[AreaRef, ...], ...], note: str | None) -> LevelIndex:
+        ref_json = tuple(r.as_dict() for r in refs)
+        chain_json = tuple([r.as_dict() for r in chain] for chain in chains)
+        return cls(generation, level, index, refs, chains, note, ref_json, chain_json)
+
+
+@dataclass
+class _Current:
+    generation: int | None
+    checked_at: float
+
+
+@dataclass
+class Assigner:
+    """Builds, caches and refreshes assignment indexes for one process."""
+
+    engine: Engine
+    check_seconds: float = 2.0
+    _cache: OrderedDict[tuple[int, str], LevelIndex] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _build_locks: dict[tuple[int, str], threading.Lock] = field(default_factory=dict)
+    _current: _Current = field(default_factory=lambda: _Current(None, float("-inf")))
+
+    # -- generation -------------------------------------------------------------------------
+
+    def current_generation(self) -> int:
+        """The current generation, re-read from the database at most every check_seconds."""
+        now = time.monotonic()
+        snapshot = self._current
+        if snapshot.generation is None or now - snapshot.checked_at >= self.check_seconds:
+            with self.engine.connect() as conn:
+                number = current_generation(conn)
+            self._current = snapshot = _Current(number, now)
+        if snapshot.generation is None:
+            raise NotFound("no boundary generation is active yet; import boundaries with "
+                           "--activate", field="generation")
+        return snapshot.generation
+
+    def resolve(self, *, generation: int | None = None, as_of: Any = None) -> int:
+        """Explicit generation, the one current at ``as_of``, or the current one."""
+        if generation is None and as_of is None:
+            return self.current_generation()
+        with self.engine.connect() as conn:
+            return resolve_generation(conn, generation=generation, as_of=as_of)
+
+    # -- indexes ----------------------------------------------------------------------------
+
+    def index(self, *, generation: int, level: str | None = None) -> LevelIndex:
+        """The index for ``level`` (default micro_grid, else the deepest level present)."""
+        if level is not None:
+            check_level(level)
+        key = (generation, level or "")
+        cached = self._cache.get(key)
+        if cached is not None:
+            with self._lock:
+                self._cache.move_to_end(key)
+            return cached
+        with self._lock:
+            build_lock = self._build_locks.setdefault(key, threading.Lock())
+        with build_lock:  # one build per key, concurrent requests wait for it
+            cached = self._cache.get(key)
+            if cached is None:
+                cached = self._build(generation, level)
+                with self._lock:
+                    self._cache[key] = cached
+                    while len(self._cache) > CACHE_SIZE:
+                        self._cache.popitem(last=False)
+        return cached
+
+    def warm(self) -> None:
+        """Build the current generation's default index now (e.g. at start-up)."""
+        self.index(generation=self.current_generation())
+
+    def _build(self, generation: int, level: str | None) -> LevelIndex:
+        with self.engine.connect() as conn:
+            levels = set(conn.execute(select(AREAS.c.level).distinct()
+                                      .where(AREAS.c.valid.contains(generation))).scalars())
+            note = None
+            if level is None:
+                if DEFAULT_LEVEL in levels:
+                    level = DEFAULT_LEVEL
+                elif levels:
+                    level = max(levels, key=LEVELS.index)
+                    note = (f"generation {generation} has no micro_grid areas; answered at "
+                            f"the deepest level present, {level}")
+                else:
+                    raise NotFound(f"generation {generation} has no areas", field="generation")
+            elif level not in levels:
+                raise NotFound(f"generation {generation} has no {level} areas; levels present: "
+                               f"{', '.join(sorted(levels, key=LEVELS.index)) or 'none'}",
+                               field="level")
+            everything = {r.code: r for r in conn.execute(
+                select(AREAS.c.code, AREAS.c.name, AREAS.c.level, AREAS.c.parent_code)
+                .where(AREAS.c.valid.contains(generation)))}
+            rows = conn.execute(
+                select(AREAS.c.code, AREAS.c.name, func.ST_AsBinary(AREAS.c.geom).label("wkb"))
+                .where(AREAS.c.level == level, AREAS.c.valid.contains(generation))).all()
+        geoms = shapely.from_wkb([bytes(r.wkb) for r in rows])
+        index = AreaIndex.build([r.code for r in rows], list(geoms), [r.name or "" for r in rows])
+        refs = tuple(AreaRef(c, everything[c].name, level) for c in index.codes)
+        chains = tuple(_chain(code, everything) for code in index.codes)
+        return LevelIndex.create(generation, level, index, refs, chains, note)
+
+
+def _chain(code: str, everything: dict[str, Any]) -> tuple[AreaRef, ...]:
+    chain: list[AreaRef] = []
+    seen: set[str] = set()
+    current: str | None = code
+    while current is not None and current in everything and current not in seen:
+        seen.add(current)
+        row = everything[current]
+        chain.append(AreaRef(row.code, row.name, row.level))
+        current = row.parent_code
+    return tuple(reversed(chain))
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+
+def check_coordinates(lon: NDArray[np.float64], lat: NDArray[np.float64],
+                      ) -> list[str | None]:
+    """A reason per point that is not a usable WGS-84 coordinate (None where fine)."""
+    reasons: list[str | None] = [None] * len(lon)
+    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+    for i in np.flatnonzero(bad).tolist():
+        if not np.isfinite(lon[i]):
+            reasons[i] = "lon: not a finite number"
+        elif not np.isfinite(lat[i]):
+            reasons[i] = "lat: not a finite number"
+        elif abs(lon[i]) > 180:
+            reasons[i] = "lon: outside -180..180"
+        else:
+            reasons[i] = "lat: outside -90..90"
+    return reasons
+
+
+def answer(level_index: LevelIndex, lookup: Lookup, i: int, *,
+           nearest: tuple[int, float] | None) -> dict[str, Any]:
+    """The JSON answer for point ``i`` of a lookup (without staff)."""
+    owner = int(lookup.owner[i])
+    refs = level_index.ref_json
+    start, end = int(lookup.indptr[i]), int(lookup.indptr[i + 1])
+    result: dict[str, Any] = {
+        "owner": refs[owner] if owner >= 0 else None,
+        "chain": level_index.chain_json[owner] if owner >= 0 else [],
+        "also_covered_by": [refs[j] for j in lookup.indices[start + 1:end].tolist()]
+        if end - start > 1 else [],
+        "nearest": None,
+    }
+    if owner < 0 and nearest is not None and nearest[0] >= 0:
+        result["nearest"] = {**refs[nearest[0]], "distance_m": round(float(nearest[1]), 2)}
+    return result
+
+
+def staff_of(engine: Engine, codes: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Staff attached to each area code."""
+    out: dict[str, list[dict[str, Any]]] = {c: [] for c in codes}
+    if not codes:
+        return out
+    with engine.connect() as conn:
+        rows = conn.execute(select(STAFF.c.code, STAFF.c.name, STAFF.c.role, STAFF.c.phone,
+                                   STAFF.c.area_code)
+                            .where(STAFF.c.area_code.in_(codes)).order_by(STAFF.c.code))
+        for r in rows:
+            out[r.area_code].append({"code": r.code, "name": r.name, "role": r.role,
+                                     "phone": r.phone})
+    return out
+
+
+def assign_point(assigner: Assigner, *, lon: float, lat: float, level: str | None = None,
+                 generation: int | None = None, as_of: Any = None,
+                 accuracy_m: float | None = None,
+                 max_distance_m: float | None = None) -> dict[str, Any]:
+    """The full answer for one WGS-84 point: owner, chain, others, nearest, ambiguity, staff."""
+    x = np.array([lon], np.float64)
+    y = np.array([lat], np.float64)
+    reason = check_coordinates(x, y)[0]
+    if reason is not None:
+        field_name, text = reason.split(": ", 1)
+        raise InvalidInput(text, field=field_name)
+    if accuracy_m is not None and not (np.isfinite(accuracy_m) and accuracy_m > 0):
+        raise InvalidInput("must be a positive number of metres", field="accuracy_m")
+    if max_distance_m is not None and not (np.isfinite(max_distance_m) and max_distance_m >= 0):
+        raise InvalidInput("must be a non-negative number of metres", field="max_distance_m")
+    number = assigner.resolve(generation=generation, as_of=as_of)
+    level_index = assigner.index(generation=number, level=level)
+    lookup = level_index.index.lookup(lon=x, lat=y)
+    nearest = None
+    if lookup.owner[0] < 0:
+        idx, dist = level_index.index.nearest(lon=x, lat=y, max_distance_m=max_distance_m)
+        nearest = (int(idx[0]), float(dist[0]))
+    result = answer(level_index, lookup, 0, nearest=nearest)
+    result["ambiguous"] = False
+    if accuracy_m is not None:
+        shares = level_index.index.circle_shares(lon=lon, lat=lat, radius_m=accuracy_m)
+        if len(shares) > 1:
+            result["ambiguous"] = True
+            result["candidates"] = [{**level_index.refs[j].as_dict(), "share": round(s, 4)}
+                                    for j, s in shares]
+    owner = result["owner"]
+    result["staff"] = staff_of(assigner.engine, [owner["code"]])[owner["code"]] if owner else []
+    result["level"] = level_index.level
+    result["generation"] = number
+    if level_index.note:
+        result["note"] = level_index.note
+    return result
