@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -49,5 +50,40 @@ def serve(
                 log_level="info")
 
 
-def _unused(_: Path) -> None:  # keeps Path imported for Typer's annotations in submodules
-    pass
+@app.command("assign")
+def assign_command(
+    file: Annotated[Path, typer.Argument(help="CSV with lon/lat columns, or GeoJSON/GPKG "
+                                         "points.")],
+    out: Annotated[Path, typer.Option(help="Output file (CSV for CSV input, else GeoJSON).")],
+    lon_col: Annotated[str, typer.Option(help="CSV column with longitudes.")] = "lon",
+    lat_col: Annotated[str, typer.Option(help="CSV column with latitudes.")] = "lat",
+    crs: Annotated[str, typer.Option(help="Coordinates of the input: wgs84, gcj02, bd09, "
+                                     "EPSG:n.")] = "wgs84",
+    level: Annotated[Optional[str], typer.Option(
+        help="Level to assign to (default micro_grid, else the deepest present).")] = None,
+    generation: Annotated[Optional[int], typer.Option(
+        help="Boundary generation (default current).")] = None,
+    chunk_size: Annotated[int, typer.Option(help="Rows per chunk.", min=1)] = 100_000,
+) -> None:
+    """Assign every point of a file to its owning area, streaming any size of file.
+
+    Keeps every input column and appends owner_code, owner_name, also_covered_by,
+    nearest_code, nearest_distance_m and assign_error. Example:
+
+      wangge assign calls.csv --out calls_assigned.csv --crs gcj02
+    """
+    from gis.assign.files import assign_file, count_rows
+    from gis.assign.service import Assigner
+    from gis.cli.common import engine, say
+
+    eng = engine()
+    try:
+        total = count_rows(file) if file.exists() else 0
+        with typer.progressbar(length=total, label="assigning", file=sys.stderr) as bar:
+            summary = assign_file(Assigner(eng), file, out, lon_col=lon_col, lat_col=lat_col,
+                                  crs=crs, level=level, generation=generation,
+                                  chunk_size=chunk_size, progress=bar.update)
+    finally:
+        eng.dispose()
+    say(f"{summary.rows} rows → {out}: {summary.assigned} assigned, {summary.outside} outside "
+        f"every {summary.level}, {summary.errors} with errors (generation {summary.generation})")
