@@ -57,7 +57,8 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
     for i, item in enumerate(items):
         try:
             if is_geojson:
-                ids[i], lon[i], lat[i] = _feature_point(item, i)
+                ids[i] = feature_id(item, i)
+                lon[i], lat[i] = _feature_point(item)
             else:
                 ids[i] = item.get("id", i) if isinstance(item, dict) else i
                 lon[i] = _number(item["lon"])
@@ -86,13 +87,20 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
                       max_distance_m=max_distance)
 
 
-def _feature_point(item: Any, i: int) -> tuple[Any, float, float]:
-    ident = item.get("id", (item.get("properties") or {}).get("id", i))
+def feature_id(item: Any, i: int) -> Any:
+    if not isinstance(item, dict):
+        return i
+    properties = item.get("properties")
+    fallback = properties.get("id", i) if isinstance(properties, dict) else i
+    return item.get("id", fallback)
+
+
+def _feature_point(item: Any) -> tuple[float, float]:
     geometry = item["geometry"]
     if geometry.get("type") != "Point":
         raise TypeError("geometry: not a Point")
     x, y = geometry["coordinates"][:2]
-    return ident, _number(x), _number(y)
+    return _number(x), _number(y)
 
 
 def _item_error(item: Any, exc: Exception, is_geojson: bool) -> str:

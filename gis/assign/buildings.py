@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from gis.assign.batch import feature_id
 from gis.assign.service import Assigner
 from gis.crs import geometry_to_wgs84, parse_crs
 from gis.errors import InvalidInput, PayloadTooLarge
@@ -39,9 +40,7 @@ def assign_buildings(assigner: Assigner, body: Any, *, generation: int | None = 
     geoms: list[Any] = []
     errors: list[str | None] = []
     for i, feature in enumerate(features):
-        ident = feature.get("id", (feature.get("properties") or {}).get("id", i)) \
-            if isinstance(feature, dict) else i
-        ids.append(ident)
+        ids.append(feature_id(feature, i))
         try:
             geom = shapely.geometry.shape(feature["geometry"])
         except (KeyError, TypeError, AttributeError, ValueError,
