@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,20 +22,23 @@ from tests.fixtures import HALF, X0, Y0, load_small_street
 
 
 @pytest.fixture(scope="module")
-def small(new_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def small(new_database: Callable[[], str],
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine = make_engine(new_database())
     load_small_street(engine, tmp_path_factory.mktemp("small"))
-    return engine
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="module")
-def towns(new_database: Callable[[], str]) -> Engine:
+def towns(new_database: Callable[[], str]) -> Iterator[Engine]:
     engine = make_engine(new_database())
     source = read_area_file(shared("shanghai_townships_wgs84.geojson"), code_field="id",
                             name_field="name")
     with engine.begin() as conn:
         import_areas(conn, source, level="street", activate=True)
-    return engine
+    yield engine
+    engine.dispose()
 
 
 def test_owner_chain_staff_and_generation(small: Engine) -> None:
