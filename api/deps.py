@@ -34,10 +34,14 @@ Conn = Annotated[Connection, Depends(get_conn)]
 
 def get_generation(
     conn: Conn,
-    generation: Annotated[int | None, Query(
-        ge=1, description="Boundary generation to read (default: the current one).")] = None,
-    as_of: Annotated[datetime | None, Query(
-        description="Read the generation that was current at this time (ISO 8601).")] = None,
+    generation: Annotated[
+        int | None,
+        Query(ge=1, description="Boundary generation to read (default: the current one)."),
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        Query(description="Read the generation that was current at this time (ISO 8601)."),
+    ] = None,
 ) -> int:
     return resolve_generation(conn, generation=generation, as_of=as_of)
 

@@ -14,11 +14,22 @@ from gis.errors import WanggeError
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, *, field: str | None = None,
-            instance: str | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    instance: str | None = None,
+    **extra: Any,
+) -> JSONResponse:
     """A problem+json response."""
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
-                            "detail": detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if field is not None:
         body["field"] = field
     if instance is not None:
@@ -37,22 +48,41 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(WanggeError)
     async def domain_error(request: Request, exc: WanggeError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.reason, field=exc.field,
-                       instance=request.url.path, **exc.extra)
+        return problem(
+            exc.status,
+            exc.title,
+            exc.reason,
+            field=exc.field,
+            instance=request.url.path,
+            **exc.extra,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field_name(tuple(e["loc"])), "reason": e["msg"]}
-                  for e in exc.errors()]
+        errors = [{"field": _field_name(tuple(e["loc"])), "reason": e["msg"]} for e in exc.errors()]
         first = errors[0] if errors else {"field": "request", "reason": "invalid request"}
-        return problem(422, "Invalid input", f"{first['field']}: {first['reason']}",
-                       field=first["field"], instance=request.url.path, errors=errors)
+        return problem(
+            422,
+            "Invalid input",
+            f"{first['field']}: {first['reason']}",
+            field=first["field"],
+            instance=request.url.path,
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail),
-                       instance=request.url.path)
+        return problem(
+            exc.status_code,
+            _TITLES.get(exc.status_code, "Error"),
+            str(exc.detail),
+            instance=request.url.path,
+        )
 
 
-_TITLES = {404: "Not found", 405: "Method not allowed", 413: "Payload too large",
-           415: "Unsupported media type"}
+_TITLES = {
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+}

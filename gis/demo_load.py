@@ -12,20 +12,32 @@ from gis.areas.importer import import_areas
 from gis.areas.reading import AreaFile, read_area_file
 from gis.registers import count_rows, import_buildings, import_facilities, import_staff
 
-DEMO_LEVELS = (("street", "street.geojson"), ("community", "communities.geojson"),
-               ("grid", "grids.geojson"), ("micro_grid", "micro_grids.geojson"),
-               ("block", "blocks.geojson"), ("corridor", "corridors.geojson"))
+DEMO_LEVELS = (
+    ("street", "street.geojson"),
+    ("community", "communities.geojson"),
+    ("grid", "grids.geojson"),
+    ("micro_grid", "micro_grids.geojson"),
+    ("block", "blocks.geojson"),
+    ("corridor", "corridors.geojson"),
+)
 
 
 def read_demo_levels(folder: Path) -> list[tuple[str, AreaFile]]:
     """Every demo boundary file, validated, in hierarchy order."""
-    return [(level, read_area_file(folder / name, code_field="code", name_field="name",
-                                   parent_field="parent_code"))
-            for level, name in DEMO_LEVELS]
+    return [
+        (
+            level,
+            read_area_file(
+                folder / name, code_field="code", name_field="name", parent_field="parent_code"
+            ),
+        )
+        for level, name in DEMO_LEVELS
+    ]
 
 
-def load_demo(conn: Connection, folder: Path,
-              progress: Callable[[str], None] = lambda _: None) -> list[str]:
+def load_demo(
+    conn: Connection, folder: Path, progress: Callable[[str], None] = lambda _: None
+) -> list[str]:
     """Import the demo boundaries as one generation (activated) and the registers.
 
     Skips the boundaries when the current generation already holds them unchanged.
@@ -35,7 +47,8 @@ def load_demo(conn: Connection, folder: Path,
     current = current_generation(conn)
     needed = current is None or any(
         r.added or r.changed or r.removed
-        for r in (import_areas(conn, f, level=level, dry_run=True) for level, f in files))
+        for r in (import_areas(conn, f, level=level, dry_run=True) for level, f in files)
+    )
     lines = []
     if needed:
         for level, source in files:
@@ -45,16 +58,22 @@ def load_demo(conn: Connection, folder: Path,
         lines.append(f"boundaries: generation {number} activated")
     else:
         lines.append(f"boundaries: already loaded (generation {current})")
-    for kind, func, name in (("buildings", import_buildings, "buildings.geojson"),
-                             ("facilities", import_facilities, "facilities.geojson")):
+    for kind, func, name in (
+        ("buildings", import_buildings, "buildings.geojson"),
+        ("facilities", import_facilities, "facilities.geojson"),
+    ):
         progress(f"importing {name}")
         report = func(conn, folder / name)
-        lines.append(f"{kind}: {len(report.added)} added, {len(report.changed)} changed, "
-                     f"{len(report.unchanged)} unchanged")
+        lines.append(
+            f"{kind}: {len(report.added)} added, {len(report.changed)} changed, "
+            f"{len(report.unchanged)} unchanged"
+        )
     progress("importing staff.csv")
     report = import_staff(conn, folder / "staff.csv")
-    lines.append(f"staff: {len(report.added)} added, {len(report.changed)} changed, "
-                 f"{len(report.unchanged)} unchanged")
+    lines.append(
+        f"staff: {len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.unchanged)} unchanged"
+    )
     counts = count_rows(conn)
     lines.append("totals: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     for level, source in files:

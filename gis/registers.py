@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Table, delete, func, insert, select, update
 from gis.areas.generations import current_generation, open_generation
 from gis.errors import InvalidInput
 from gis.levels import FACILITY_KINDS, STAFF_ROLES
-from gis.store.models import Area, Building, Facility, Staff
+from gis.store.models import AREAS, BUILDINGS, FACILITIES, STAFF
 from gis.vector import (
     POLYGONAL,
     FileRejected,
@@ -32,11 +32,6 @@ from gis.vector import (
     read_vector,
     text_value,
 )
-
-BUILDINGS: Table = Building.__table__  # type: ignore[assignment]
-STAFF: Table = Staff.__table__  # type: ignore[assignment]
-FACILITIES: Table = Facility.__table__  # type: ignore[assignment]
-AREAS: Table = Area.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -53,9 +48,16 @@ class RegisterReport:
     repairs: list[Repair] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "file": self.file, "dry_run": self.dry_run,
-                "added": self.added, "changed": self.changed, "unchanged": self.unchanged,
-                "removed": self.removed, "repairs": [str(r) for r in self.repairs]}
+        return {
+            "kind": self.kind,
+            "file": self.file,
+            "dry_run": self.dry_run,
+            "added": self.added,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "repairs": [str(r) for r in self.repairs],
+        }
 
 
 def _codes(data: Any, column: str, problems: list[Problem]) -> list[str | None]:
@@ -65,13 +67,15 @@ def _codes(data: Any, column: str, problems: list[Problem]) -> list[str | None]:
         if code is None:
             problems.append(Problem(i, column, "missing code"))
         elif seen[code] > 1:
-            problems.append(Problem(i, column, f"duplicate code (appears {seen[code]} times)",
-                                    code))
+            problems.append(
+                Problem(i, column, f"duplicate code (appears {seen[code]} times)", code)
+            )
     return codes
 
 
-def _required_text(data: Any, column: str, codes: list[str | None],
-                   problems: list[Problem]) -> list[str | None]:
+def _required_text(
+    data: Any, column: str, codes: list[str | None], problems: list[Problem]
+) -> list[str | None]:
     values = [text_value(v) for v in data[column]]
     for i, value in enumerate(values):
         if value is None:
@@ -79,8 +83,7 @@ def _required_text(data: Any, column: str, codes: list[str | None],
     return values
 
 
-def _count(data: Any, column: str, codes: list[str | None],
-           problems: list[Problem]) -> list[int]:
+def _count(data: Any, column: str, codes: list[str | None], problems: list[Problem]) -> list[int]:
     """A non-negative whole-number column (missing counts as 0)."""
     out: list[int] = []
     for i, raw in enumerate(data[column] if column in data else [None] * len(data)):
@@ -108,12 +111,22 @@ def _extra(data: Any, i: int, skip: set[str]) -> dict[str, Any]:
 def _reject_missing_columns(path: Path, data: Any, columns: list[str]) -> None:
     missing = [c for c in columns if c not in data.columns]
     if missing:
-        raise InvalidInput(f"{path}: missing column(s) {', '.join(missing)}; columns are: "
-                           f"{', '.join(map(str, data.columns))}", field=missing[0])
+        raise InvalidInput(
+            f"{path}: missing column(s) {', '.join(missing)}; columns are: "
+            f"{', '.join(map(str, data.columns))}",
+            field=missing[0],
+        )
 
 
-def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], report: RegisterReport,
-            *, replace: bool, compare: list[str]) -> None:
+def _upsert(
+    conn: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    report: RegisterReport,
+    *,
+    replace: bool,
+    compare: list[str],
+) -> None:
     """Diff ``rows`` against ``table`` by code, fill ``report``; write unless a dry run."""
     existing = {r.code: r for r in conn.execute(select(table))}
     incoming = {r["code"] for r in rows}
@@ -148,9 +161,15 @@ def _differs(old: Any, new: Any) -> bool:
     return bool(old != new)
 
 
-def import_buildings(conn: Connection, path: Path, *, crs: str | None = None,
-                     code_field: str = "code", replace: bool = False,
-                     dry_run: bool = False) -> RegisterReport:
+def import_buildings(
+    conn: Connection,
+    path: Path,
+    *,
+    crs: str | None = None,
+    code_field: str = "code",
+    replace: bool = False,
+    dry_run: bool = False,
+) -> RegisterReport:
     """Import building footprints (polygons) with name, address, households, residents."""
     frame = read_vector(path, crs=crs)
     data = frame.data
@@ -164,19 +183,38 @@ def import_buildings(conn: Connection, path: Path, *, crs: str | None = None,
     if problems:
         raise FileRejected(path, problems)
     skip = {code_field, "name", "address", "households", "residents", data.geometry.name}
-    rows = [{"code": codes[i], "name": text_value(data["name"].iloc[i]) or "" if "name" in data
-             else "", "address": text_value(data["address"].iloc[i]) or "" if "address" in data
-             else "", "households": households[i], "residents": residents[i],
-             "geom": from_shape(geoms[i], srid=4326), "attributes": _extra(data, i, skip)}
-            for i in range(len(data))]
+    rows = [
+        {
+            "code": codes[i],
+            "name": text_value(data["name"].iloc[i]) or "" if "name" in data else "",
+            "address": text_value(data["address"].iloc[i]) or "" if "address" in data else "",
+            "households": households[i],
+            "residents": residents[i],
+            "geom": from_shape(geoms[i], srid=4326),
+            "attributes": _extra(data, i, skip),
+        }
+        for i in range(len(data))
+    ]
     report = RegisterReport("buildings", str(path), dry_run, repairs=repairs)
-    _upsert(conn, BUILDINGS, rows, report, replace=replace,
-            compare=["name", "address", "households", "residents", "geom", "attributes"])
+    _upsert(
+        conn,
+        BUILDINGS,
+        rows,
+        report,
+        replace=replace,
+        compare=["name", "address", "households", "residents", "geom", "attributes"],
+    )
     return report
 
 
-def import_facilities(conn: Connection, path: Path, *, crs: str | None = None,
-                      replace: bool = False, dry_run: bool = False) -> RegisterReport:
+def import_facilities(
+    conn: Connection,
+    path: Path,
+    *,
+    crs: str | None = None,
+    replace: bool = False,
+    dry_run: bool = False,
+) -> RegisterReport:
     """Import service facilities (points) with code, kind and name."""
     frame = read_vector(path, crs=crs)
     data = frame.data
@@ -188,20 +226,39 @@ def import_facilities(conn: Connection, path: Path, *, crs: str | None = None,
     kinds = _required_text(data, "kind", codes, problems)
     for i, kind in enumerate(kinds):
         if kind is not None and kind not in FACILITY_KINDS:
-            problems.append(Problem(i, "kind", f"unknown kind {kind!r}; expected one of "
-                                    f"{', '.join(FACILITY_KINDS)}", codes[i]))
+            problems.append(
+                Problem(
+                    i,
+                    "kind",
+                    f"unknown kind {kind!r}; expected one of {', '.join(FACILITY_KINDS)}",
+                    codes[i],
+                )
+            )
     for i, geom in enumerate(data.geometry.values):
         if geom is None or geom.is_empty or geom.geom_type != "Point":
             problems.append(Problem(i, "geometry", "a facility needs a point", codes[i]))
     if problems:
         raise FileRejected(path, problems)
     skip = {"code", "kind", "name", data.geometry.name}
-    rows = [{"code": codes[i], "kind": kinds[i], "name": names[i],
-             "geom": from_shape(data.geometry.values[i], srid=4326),
-             "attributes": _extra(data, i, skip)} for i in range(len(data))]
+    rows = [
+        {
+            "code": codes[i],
+            "kind": kinds[i],
+            "name": names[i],
+            "geom": from_shape(data.geometry.values[i], srid=4326),
+            "attributes": _extra(data, i, skip),
+        }
+        for i in range(len(data))
+    ]
     report = RegisterReport("facilities", str(path), dry_run)
-    _upsert(conn, FACILITIES, rows, report, replace=replace,
-            compare=["kind", "name", "geom", "attributes"])
+    _upsert(
+        conn,
+        FACILITIES,
+        rows,
+        report,
+        replace=replace,
+        compare=["kind", "name", "geom", "attributes"],
+    )
     return report
 
 
@@ -214,8 +271,9 @@ def _known_area_codes(conn: Connection) -> set[str]:
     return set(rows.scalars())
 
 
-def import_staff(conn: Connection, path: Path, *, replace: bool = False,
-                 dry_run: bool = False) -> RegisterReport:
+def import_staff(
+    conn: Connection, path: Path, *, replace: bool = False, dry_run: bool = False
+) -> RegisterReport:
     """Import a staff roster (CSV: code,name,role,phone,area_code,building_code)."""
     frame = read_vector(path, geometry=False)
     data = frame.data
@@ -233,30 +291,54 @@ def import_staff(conn: Connection, path: Path, *, replace: bool = False,
     known_buildings = set(conn.execute(select(BUILDINGS.c.code)).scalars())
     for i in range(len(data)):
         if roles[i] is not None and roles[i] not in STAFF_ROLES:
-            problems.append(Problem(i, "role", f"unknown role {roles[i]!r}; expected one of "
-                                    f"{', '.join(STAFF_ROLES)}", codes[i]))
+            problems.append(
+                Problem(
+                    i,
+                    "role",
+                    f"unknown role {roles[i]!r}; expected one of {', '.join(STAFF_ROLES)}",
+                    codes[i],
+                )
+            )
         if (areas[i] is None) == (buildings[i] is None):
-            problems.append(Problem(i, "area_code", "give exactly one of area_code and "
-                                    "building_code", codes[i]))
+            problems.append(
+                Problem(i, "area_code", "give exactly one of area_code and building_code", codes[i])
+            )
         elif areas[i] is not None and areas[i] not in known_areas:
             problems.append(Problem(i, "area_code", f"unknown area {areas[i]!r}", codes[i]))
         elif buildings[i] is not None and buildings[i] not in known_buildings:
-            problems.append(Problem(i, "building_code", f"unknown building {buildings[i]!r}",
-                                    codes[i]))
+            problems.append(
+                Problem(i, "building_code", f"unknown building {buildings[i]!r}", codes[i])
+            )
     if problems:
         raise FileRejected(path, problems)
     skip = {"code", "name", "role", "phone", "area_code", "building_code"}
-    rows = [{"code": codes[i], "name": names[i], "role": roles[i], "phone": phones[i],
-             "area_code": areas[i], "building_code": buildings[i],
-             "attributes": _extra(data, i, skip)} for i in range(len(data))]
+    rows = [
+        {
+            "code": codes[i],
+            "name": names[i],
+            "role": roles[i],
+            "phone": phones[i],
+            "area_code": areas[i],
+            "building_code": buildings[i],
+            "attributes": _extra(data, i, skip),
+        }
+        for i in range(len(data))
+    ]
     report = RegisterReport("staff", str(path), dry_run)
-    _upsert(conn, STAFF, rows, report, replace=replace,
-            compare=["name", "role", "phone", "area_code", "building_code", "attributes"])
+    _upsert(
+        conn,
+        STAFF,
+        rows,
+        report,
+        replace=replace,
+        compare=["name", "role", "phone", "area_code", "building_code", "attributes"],
+    )
     return report
 
 
 def count_rows(conn: Connection) -> dict[str, int]:
     """Row counts of the registers (for status output)."""
-    return {name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-            for name, t in (("buildings", BUILDINGS), ("staff", STAFF),
-                            ("facilities", FACILITIES))}
+    return {
+        name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+        for name, t in (("buildings", BUILDINGS), ("staff", STAFF), ("facilities", FACILITIES))
+    }

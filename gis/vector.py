@@ -67,8 +67,10 @@ class Repair:
     area_change_m2: float
 
     def __str__(self) -> str:
-        return (f"features[{self.feature}] (code {self.code!r}): {self.problem}; repaired, "
-                f"area change {self.area_change_m2:+.1f} m²")
+        return (
+            f"features[{self.feature}] (code {self.code!r}): {self.problem}; repaired, "
+            f"area change {self.area_change_m2:+.1f} m²"
+        )
 
 
 @dataclass
@@ -87,8 +89,9 @@ def _vsi_path(path: Path) -> str:
     return str(path)
 
 
-def read_vector(path: Path, *, crs: str | None = None, layer: str | None = None,
-                geometry: bool = True) -> Frame:
+def read_vector(
+    path: Path, *, crs: str | None = None, layer: str | None = None, geometry: bool = True
+) -> Frame:
     """Read a GeoJSON / GPKG / Shapefile (also .zip) / CSV; convert geometry to WGS-84.
 
     ``crs`` (wgs84, gcj02, bd09, EPSG:n) overrides the file's own CRS. A file without a CRS
@@ -118,13 +121,24 @@ def read_vector(path: Path, *, crs: str | None = None, layer: str | None = None,
     data = data.set_geometry(geoms, crs="EPSG:4326")
     frame = Frame(path=path, data=data, crs=spec.name)
     bounds = shapely.bounds(geoms[present]) if present.any() else np.empty((0, 4))
-    bad = np.where(~((bounds[:, 0] >= -180) & (bounds[:, 2] <= 180)
-                     & (bounds[:, 1] >= -90) & (bounds[:, 3] <= 90)))[0]
+    bad = np.where(
+        ~(
+            (bounds[:, 0] >= -180)
+            & (bounds[:, 2] <= 180)
+            & (bounds[:, 1] >= -90)
+            & (bounds[:, 3] <= 90)
+        )
+    )[0]
     present_idx = np.where(present)[0]
     for i in bad:
-        frame.problems.append(Problem(int(present_idx[i]), "geometry",
-                                      "coordinates outside lon -180..180 / lat -90..90 after "
-                                      f"reading as {spec.name}; is --crs right?"))
+        frame.problems.append(
+            Problem(
+                int(present_idx[i]),
+                "geometry",
+                "coordinates outside lon -180..180 / lat -90..90 after "
+                f"reading as {spec.name}; is --crs right?",
+            )
+        )
     return frame
 
 
@@ -132,8 +146,10 @@ def _file_crs(path: Path, data: GeoDataFrame) -> CrsSpec:
     if data.crs is None:
         if path.suffix.lower() in {".geojson", ".json"}:
             return parse_crs("wgs84")
-        raise InvalidInput(f"{path}: the file declares no CRS; pass --crs (wgs84, gcj02, bd09 "
-                           "or EPSG:n)", field="crs")
+        raise InvalidInput(
+            f"{path}: the file declares no CRS; pass --crs (wgs84, gcj02, bd09 or EPSG:n)",
+            field="crs",
+        )
     epsg = data.crs.to_epsg()
     return parse_crs(f"EPSG:{epsg}" if epsg else "wgs84") if epsg else _wkt_crs(data)
 
@@ -154,13 +170,17 @@ def declare_json_columns(path: Path, layer: str, columns: list[str]) -> None:
     if not columns:
         return
     with contextlib.closing(sqlite3.connect(path)) as db, db:
-        db.execute("CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, "
-                   "column_name TEXT NOT NULL, name TEXT, title TEXT, description TEXT, "
-                   "mime_type TEXT, constraint_name TEXT, "
-                   "CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name))")
-        db.executemany("INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, "
-                       "mime_type) VALUES (?, ?, 'application/json')",
-                       [(layer, c) for c in columns])
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, "
+            "column_name TEXT NOT NULL, name TEXT, title TEXT, description TEXT, "
+            "mime_type TEXT, constraint_name TEXT, "
+            "CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name))"
+        )
+        db.executemany(
+            "INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, "
+            "mime_type) VALUES (?, ?, 'application/json')",
+            [(layer, c) for c in columns],
+        )
 
 
 def _json_columns(path: Path, layer: str | None) -> set[str]:
@@ -171,8 +191,10 @@ def _json_columns(path: Path, layer: str | None) -> set[str]:
         return set()
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            rows = db.execute("SELECT table_name, column_name FROM gpkg_data_columns "
-                              "WHERE mime_type = 'application/json'").fetchall()
+            rows = db.execute(
+                "SELECT table_name, column_name FROM gpkg_data_columns "
+                "WHERE mime_type = 'application/json'"
+            ).fetchall()
     except sqlite3.Error:
         return set()
     return {column for table, column in rows if layer is None or table == layer}
@@ -229,9 +251,9 @@ def as_multipolygon(geom: shapely.Geometry) -> shapely.MultiPolygon:
     return shapely.MultiPolygon(polys)
 
 
-def polygonal_geometries(frame: Frame, codes: list[str | None],
-                         problems: list[Problem]) -> tuple[list[shapely.MultiPolygon | None],
-                                                           list[Repair]]:
+def polygonal_geometries(
+    frame: Frame, codes: list[str | None], problems: list[Problem]
+) -> tuple[list[shapely.MultiPolygon | None], list[Repair]]:
     """Check every geometry is polygonal and non-empty; repair invalid ones.
 
     Appends a Problem per bad feature; returns MultiPolygons (None where bad) and repairs.
@@ -250,11 +272,18 @@ def polygonal_geometries(frame: Frame, codes: list[str | None],
             continue
         if not shapely.is_valid(geom):
             reason = shapely.is_valid_reason(geom)
-            fixed = as_multipolygon(shapely.make_valid(geom, method="structure",
-                                                       keep_collapsed=False))
+            fixed = as_multipolygon(
+                shapely.make_valid(geom, method="structure", keep_collapsed=False)
+            )
             if fixed.is_empty:
-                problems.append(Problem(i, "geometry", f"invalid ({reason}) and nothing "
-                                        "polygonal is left after repair", code))
+                problems.append(
+                    Problem(
+                        i,
+                        "geometry",
+                        f"invalid ({reason}) and nothing polygonal is left after repair",
+                        code,
+                    )
+                )
                 out.append(None)
                 continue
             change = geodesic_area_m2(fixed) - _shoelace_area_m2(geom)
@@ -281,14 +310,22 @@ def check_geometry_kind(frame: Frame, expected: tuple[str, ...], noun: str) -> N
     if kinds and not kinds & set(expected):
         raise InvalidInput(
             f"{frame.path}: holds {', '.join(sorted(kinds))} geometries; {noun} must be "
-            f"{' or '.join(expected)}", field="geometry")
+            f"{' or '.join(expected)}",
+            field="geometry",
+        )
 
 
 def require_columns(frame: Frame, columns: dict[str, str | None]) -> None:
     """Raise if a named column (option -> column name) is missing from the file."""
-    have = [c for c in frame.data.columns if c != frame.data.geometry.name] \
-        if isinstance(frame.data, GeoDataFrame) and frame.crs != "none" else list(frame.data.columns)
+    have = (
+        [c for c in frame.data.columns if c != frame.data.geometry.name]
+        if isinstance(frame.data, GeoDataFrame) and frame.crs != "none"
+        else list(frame.data.columns)
+    )
     for option, column in columns.items():
         if column is not None and column not in frame.data.columns:
-            raise InvalidInput(f"{frame.path}: no column {column!r} (given as {option}); "
-                               f"columns are: {', '.join(map(str, have))}", field=option)
+            raise InvalidInput(
+                f"{frame.path}: no column {column!r} (given as {option}); "
+                f"columns are: {', '.join(map(str, have))}",
+                field=option,
+            )

@@ -64,10 +64,19 @@ def new_database(admin_url: str, template_db: str) -> Iterator[Callable[[], str]
 
         name = f"wangge_test_{uuid.uuid4().hex[:10]}"
         url = make_url(admin_url)
-        with psycopg.connect(host=url.host, port=url.port, user=url.username,
-                             password=url.password, dbname="postgres", autocommit=True) as c:
-            c.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template_db)))
+        with psycopg.connect(
+            host=url.host,
+            port=url.port,
+            user=url.username,
+            password=url.password,
+            dbname="postgres",
+            autocommit=True,
+        ) as c:
+            c.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template_db)
+                )
+            )
         made.append(name)
         return url.set(database=name).render_as_string(hide_password=False)
 
@@ -109,12 +118,19 @@ def snapshot(url: str) -> dict[str, object]:
     try:
         with eng.connect() as c:
             state: dict[str, object] = {
-                t: tuple(c.execute(text(
-                    f"SELECT count(*), md5(coalesce(string_agg(x::text, chr(10) "  # noqa: S608
-                    f"ORDER BY x::text), '')) FROM {t} x")).one())
-                for t in TABLES}
-            state["sequences"] = sorted(c.execute(text(
-                "SELECT sequencename, last_value FROM pg_sequences")).all())
+                t: tuple(
+                    c.execute(
+                        text(
+                            f"SELECT count(*), md5(coalesce(string_agg(x::text, chr(10) "
+                            f"ORDER BY x::text), '')) FROM {t} x"
+                        )
+                    ).one()
+                )
+                for t in TABLES
+            }
+            state["sequences"] = sorted(
+                c.execute(text("SELECT sequencename, last_value FROM pg_sequences")).all()
+            )
             return state
     finally:
         eng.dispose()
@@ -134,8 +150,13 @@ class LiveServer:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
-                                log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -27,10 +27,22 @@ def rect(x0: float, y0: float, x1: float, y1: float) -> list[list[list[float]]]:
 
 
 def _collection(path: Path, rows: list[tuple[str, str, str | None, Any]]) -> Path:
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": c, "name": n, "parent_code": p},
-         "geometry": {"type": "Polygon", "coordinates": g}} for c, n, p, g in rows]},
-        ensure_ascii=False))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"code": c, "name": n, "parent_code": p},
+                        "geometry": {"type": "Polygon", "coordinates": g},
+                    }
+                    for c, n, p, g in rows
+                ],
+            },
+            ensure_ascii=False,
+        )
+    )
     return path
 
 
@@ -38,32 +50,73 @@ def load_small_street(engine: Engine, folder: Path) -> None:
     """Import the hierarchy, staff and two buildings, and activate generation 1."""
     x1, y1, xm, ym = X0 + SIDE, Y0 + SIDE, X0 + HALF, Y0 + HALF
     files = [
-        ("street", _collection(folder / "s.geojson", [("S", "测试街道", None,
-                                                        rect(X0, Y0, x1, y1))])),
-        ("grid", _collection(folder / "g.geojson", [
-            ("G1", "第一网格", "S", rect(X0, Y0, xm, y1)),
-            ("G2", "第二网格", "S", rect(xm, Y0, x1, y1))])),
-        ("micro_grid", _collection(folder / "m.geojson", [
-            ("M1", "西南微网格", "G1", rect(X0, Y0, xm, ym)),
-            ("M2", "东南微网格", "G2", rect(xm, Y0, x1, ym)),
-            ("M3", "西北微网格", "G1", rect(X0, ym, xm, y1)),
-            ("M4", "东北微网格", "G2", rect(xm, ym, x1, y1))])),
+        (
+            "street",
+            _collection(folder / "s.geojson", [("S", "测试街道", None, rect(X0, Y0, x1, y1))]),
+        ),
+        (
+            "grid",
+            _collection(
+                folder / "g.geojson",
+                [
+                    ("G1", "第一网格", "S", rect(X0, Y0, xm, y1)),
+                    ("G2", "第二网格", "S", rect(xm, Y0, x1, y1)),
+                ],
+            ),
+        ),
+        (
+            "micro_grid",
+            _collection(
+                folder / "m.geojson",
+                [
+                    ("M1", "西南微网格", "G1", rect(X0, Y0, xm, ym)),
+                    ("M2", "东南微网格", "G2", rect(xm, Y0, x1, ym)),
+                    ("M3", "西北微网格", "G1", rect(X0, ym, xm, y1)),
+                    ("M4", "东北微网格", "G2", rect(xm, ym, x1, y1)),
+                ],
+            ),
+        ),
     ]
     buildings = folder / "b.geojson"
-    buildings.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": "B1", "name": "1号楼", "households": 60,
-                                           "residents": 150, "address": "测试路1号"},
-         "geometry": {"type": "Polygon",
-                      "coordinates": rect(xm - 0.0006, Y0 + 0.002, xm + 0.0004, Y0 + 0.0025)}}]}))
+    buildings.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {
+                            "code": "B1",
+                            "name": "1号楼",
+                            "households": 60,
+                            "residents": 150,
+                            "address": "测试路1号",
+                        },
+                        "geometry": {
+                            "type": "Polygon",
+                            "coordinates": rect(xm - 0.0006, Y0 + 0.002, xm + 0.0004, Y0 + 0.0025),
+                        },
+                    }
+                ],
+            }
+        )
+    )
     staff = folder / "staff.csv"
-    staff.write_text("code,name,role,phone,area_code,building_code\n"
-                     "P1,王芳,micro_grid_leader,13900000001,M1,\n"
-                     "P2,李强,full_time_member,13900000002,M1,\n"
-                     "P3,张伟,building_team_leader,13900000003,,B1\n")
+    staff.write_text(
+        "code,name,role,phone,area_code,building_code\n"
+        "P1,王芳,micro_grid_leader,13900000001,M1,\n"
+        "P2,李强,full_time_member,13900000002,M1,\n"
+        "P3,张伟,building_team_leader,13900000003,,B1\n"
+    )
     with engine.begin() as conn:
         for level, path in files:
-            import_areas(conn, read_area_file(path, code_field="code", name_field="name",
-                                              parent_field="parent_code"), level=level)
+            import_areas(
+                conn,
+                read_area_file(
+                    path, code_field="code", name_field="name", parent_field="parent_code"
+                ),
+                level=level,
+            )
         from gis.areas.generations import activate
 
         activate(conn)

@@ -13,39 +13,72 @@ from gis.areas.query import MAX_PAGE, BBox, get_area, list_areas
 router = APIRouter(prefix="/v1/areas", tags=["areas"])
 
 
-@router.get("", response_class=GeoJSONResponse,
-            summary="List areas as a GeoJSON FeatureCollection (paged)")
+@router.get(
+    "", response_class=GeoJSONResponse, summary="List areas as a GeoJSON FeatureCollection (paged)"
+)
 def areas(
     request: Request,
     conn: Conn,
     generation: GenerationNumber,
-    level: Annotated[str | None, Query(
-        description="district, street, community, grid, micro_grid, block or corridor")] = None,
+    level: Annotated[
+        str | None,
+        Query(description="district, street, community, grid, micro_grid, block or corridor"),
+    ] = None,
     parent: Annotated[str | None, Query(description="Only children of this area code")] = None,
-    bbox: Annotated[str | None, Query(
-        description="west,south,east,north in WGS-84 degrees", examples=["121.39,31.24,121.41,31.26"])] = None,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="west,south,east,north in WGS-84 degrees",
+            examples=["121.39,31.24,121.41,31.26"],
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
     """Areas of one generation ordered by code. Follow the ``next`` link for more."""
-    page = list_areas(conn, generation=generation, level=level, parent=parent,
-                      bbox=BBox.parse(bbox) if bbox else None, limit=limit, offset=offset)
+    page = list_areas(
+        conn,
+        generation=generation,
+        level=level,
+        parent=parent,
+        bbox=BBox.parse(bbox) if bbox else None,
+        limit=limit,
+        offset=offset,
+    )
     links = [{"rel": "self", "type": "application/geo+json", "href": str(request.url)}]
     if offset + len(page.features) < page.number_matched:
-        links.append({"rel": "next", "type": "application/geo+json",
-                      "href": str(request.url.include_query_params(offset=offset + limit))})
+        links.append(
+            {
+                "rel": "next",
+                "type": "application/geo+json",
+                "href": str(request.url.include_query_params(offset=offset + limit)),
+            }
+        )
     if offset > 0:
-        links.append({"rel": "prev", "type": "application/geo+json",
-                      "href": str(request.url.include_query_params(
-                          offset=max(0, offset - limit)))})
-    return GeoJSONResponse({
-        "type": "FeatureCollection", "generation": page.generation,
-        "numberMatched": page.number_matched, "numberReturned": len(page.features),
-        "links": links, "features": page.features})
+        links.append(
+            {
+                "rel": "prev",
+                "type": "application/geo+json",
+                "href": str(request.url.include_query_params(offset=max(0, offset - limit))),
+            }
+        )
+    return GeoJSONResponse(
+        {
+            "type": "FeatureCollection",
+            "generation": page.generation,
+            "numberMatched": page.number_matched,
+            "numberReturned": len(page.features),
+            "links": links,
+            "features": page.features,
+        }
+    )
 
 
-@router.get("/{code}", response_class=GeoJSONResponse,
-            summary="One area with its ancestor chain, child count and staff")
+@router.get(
+    "/{code}",
+    response_class=GeoJSONResponse,
+    summary="One area with its ancestor chain, child count and staff",
+)
 def area(code: str, conn: Conn, generation: GenerationNumber) -> Any:
     """The area as a GeoJSON Feature; 404 problem if the code is unknown in the generation."""
     return GeoJSONResponse(get_area(conn, code, generation=generation))

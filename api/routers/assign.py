@@ -35,28 +35,43 @@ def get_assigner(request: Request) -> Assigner:
 
 
 AssignerDep = Annotated[Assigner, Depends(get_assigner)]
-Generation = Annotated[int | None, Query(ge=1, description="Boundary generation to use "
-                                         "(default: current).")]
-AsOf = Annotated[datetime | None, Query(description="Use the generation current at this "
-                                        "time (ISO 8601).")]
-Level = Annotated[str | None, Query(description="Level to assign to (default micro_grid, or "
-                                    "the deepest level present).")]
+Generation = Annotated[
+    int | None, Query(ge=1, description="Boundary generation to use (default: current).")
+]
+AsOf = Annotated[
+    datetime | None, Query(description="Use the generation current at this time (ISO 8601).")
+]
+Level = Annotated[
+    str | None,
+    Query(description="Level to assign to (default micro_grid, or the deepest level present)."),
+]
 
 
-@router.get("", response_class=FastJSONResponse,
-            summary="Owner of one point, with its chain, staff and nearest area")
+@router.get(
+    "",
+    response_class=FastJSONResponse,
+    summary="Owner of one point, with its chain, staff and nearest area",
+)
 def assign(
     assigner: AssignerDep,
-    lon: Annotated[float, Query(description="Longitude (or x for a projected EPSG crs).",
-                                examples=[121.4015])],
+    lon: Annotated[
+        float, Query(description="Longitude (or x for a projected EPSG crs).", examples=[121.4015])
+    ],
     lat: Annotated[float, Query(description="Latitude (or y).", examples=[31.2489])],
     crs: Annotated[str, Query(description="wgs84, gcj02, bd09 or EPSG:n")] = "wgs84",
     level: Level = None,
-    accuracy_m: Annotated[float | None, Query(
-        gt=0, description="Fix accuracy in metres: if the circle touches several areas the "
-        "answer is marked ambiguous with each area's share.")] = None,
-    max_distance_m: Annotated[float | None, Query(
-        ge=0, description="Only report a nearest area within this distance (metres).")] = None,
+    accuracy_m: Annotated[
+        float | None,
+        Query(
+            gt=0,
+            description="Fix accuracy in metres: if the circle touches several areas the "
+            "answer is marked ambiguous with each area's share.",
+        ),
+    ] = None,
+    max_distance_m: Annotated[
+        float | None,
+        Query(ge=0, description="Only report a nearest area within this distance (metres)."),
+    ] = None,
     generation: Generation = None,
     as_of: AsOf = None,
 ) -> Any:
@@ -67,15 +82,28 @@ def assign(
     if spec.name != "wgs84":
         xs, ys = to_wgs84(lon=lon, lat=lat, crs=spec)
         x, y = float(xs), float(ys)
-    result = assign_point(assigner, lon=x, lat=y, level=level, generation=generation,
-                          as_of=as_of, accuracy_m=accuracy_m, max_distance_m=max_distance_m)
+    result = assign_point(
+        assigner,
+        lon=x,
+        lat=y,
+        level=level,
+        generation=generation,
+        as_of=as_of,
+        accuracy_m=accuracy_m,
+        max_distance_m=max_distance_m,
+    )
     result["input"] = {"lon": lon, "lat": lat, "crs": spec.name}
     return FastJSONResponse(result)
 
 
-BATCH_EXAMPLE = {"crs": "wgs84", "level": "micro_grid", "points": [
-    {"id": "call-1", "lon": 121.4015, "lat": 31.2489},
-    {"id": "call-2", "lon": 121.3950, "lat": 31.2430}]}
+BATCH_EXAMPLE = {
+    "crs": "wgs84",
+    "level": "micro_grid",
+    "points": [
+        {"id": "call-1", "lon": 121.4015, "lat": 31.2489},
+        {"id": "call-2", "lon": 121.3950, "lat": 31.2430},
+    ],
+}
 
 
 async def read_json_body(request: Request, settings: Settings) -> Any:
@@ -83,8 +111,9 @@ async def read_json_body(request: Request, settings: Settings) -> Any:
     limit = settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"body of {declared} bytes; at most {limit}", field="body",
-                              limit=limit)
+        raise PayloadTooLarge(
+            f"body of {declared} bytes; at most {limit}", field="body", limit=limit
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -101,12 +130,22 @@ async def read_json_body(request: Request, settings: Settings) -> Any:
         raise InvalidInput(f"not valid JSON: {exc}", field="body") from None
 
 
-@router.post("/batch", response_class=FastJSONResponse,
-             summary="Owners of up to 100,000 points, in input order",
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": {"type": "object"}, "example": BATCH_EXAMPLE}}}})
-async def assign_many(request: Request, assigner: AssignerDep, generation: Generation = None,
-                      as_of: AsOf = None) -> Any:
+@router.post(
+    "/batch",
+    response_class=FastJSONResponse,
+    summary="Owners of up to 100,000 points, in input order",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "object"}, "example": BATCH_EXAMPLE}
+            },
+        }
+    },
+)
+async def assign_many(
+    request: Request, assigner: AssignerDep, generation: Generation = None, as_of: AsOf = None
+) -> Any:
     """Body: ``{"points": [{"id", "lon", "lat"}, …], "crs", "level", "max_distance_m"}`` or
     a GeoJSON FeatureCollection of points. Each result carries its ``id``; a bad point gets
     ``error`` (naming the field) while the others are answered."""
@@ -115,23 +154,38 @@ async def assign_many(request: Request, assigner: AssignerDep, generation: Gener
     batch = parse_batch(body, max_points=settings.batch_max_points)
     from starlette.concurrency import run_in_threadpool
 
-    result = await run_in_threadpool(assign_batch, assigner, batch, generation=generation,
-                                     as_of=as_of)
+    result = await run_in_threadpool(
+        assign_batch, assigner, batch, generation=generation, as_of=as_of
+    )
     return FastJSONResponse(result)
 
 
-@router.post("/buildings", response_class=FastJSONResponse,
-             summary="Owner of each building polygon by largest share of its area",
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": {"type": "object"}}}}})
-async def assign_building_polygons(request: Request, assigner: AssignerDep,
-                                   generation: Generation = None, as_of: AsOf = None) -> Any:
+@router.post(
+    "/buildings",
+    response_class=FastJSONResponse,
+    summary="Owner of each building polygon by largest share of its area",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def assign_building_polygons(
+    request: Request, assigner: AssignerDep, generation: Generation = None, as_of: AsOf = None
+) -> Any:
     """Body: a GeoJSON FeatureCollection of (multi)polygons (optional top-level ``crs`` and
     ``level``). Each result lists every area the building touches with its share."""
     settings: Settings = request.app.state.settings
     body = await read_json_body(request, settings)
     from starlette.concurrency import run_in_threadpool
 
-    result = await run_in_threadpool(assign_buildings, assigner, body, generation=generation,
-                                     as_of=as_of, max_features=settings.batch_max_points)
+    result = await run_in_threadpool(
+        assign_buildings,
+        assigner,
+        body,
+        generation=generation,
+        as_of=as_of,
+        max_features=settings.batch_max_points,
+    )
     return FastJSONResponse(result)

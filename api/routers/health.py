@@ -23,6 +23,12 @@ def healthz(engine: Annotated[Engine, Depends(get_engine)]) -> Any:
             postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
             generation = current_generation(conn)
     except Exception as exc:  # any driver error means "not healthy"
-        return JSONResponse({"status": "unavailable", "database": "unreachable",
-                             "detail": str(exc).splitlines()[0]}, status_code=503)
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "database": "unreachable",
+                "detail": str(exc).splitlines()[0],
+            },
+            status_code=503,
+        )
     return {"status": "ok", "database": "ok", "postgis": postgis, "generation": generation}

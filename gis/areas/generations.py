@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text, update
 
 from gis.errors import Conflict, NotFound
-from gis.store.models import Generation
-
-GENERATIONS = Generation.__table__
+from gis.store.models import GENERATIONS
 
 
 @dataclass(frozen=True)
@@ -31,9 +30,8 @@ class GenerationInfo:
     activated_at: datetime | None
 
 
-def _info(row: object) -> GenerationInfo:
-    return GenerationInfo(row.id, row.state, row.description,  # type: ignore[attr-defined]
-                          row.created_at, row.activated_at)  # type: ignore[attr-defined]
+def _info(row: Any) -> GenerationInfo:
+    return GenerationInfo(row.id, row.state, row.description, row.created_at, row.activated_at)
 
 
 def list_generations(conn: Connection) -> list[GenerationInfo]:
@@ -45,13 +43,15 @@ def list_generations(conn: Connection) -> list[GenerationInfo]:
 def current_generation(conn: Connection) -> int | None:
     """The current generation's number (None before the first activation)."""
     return conn.execute(
-        select(GENERATIONS.c.id).where(GENERATIONS.c.state == "current")).scalar_one_or_none()
+        select(GENERATIONS.c.id).where(GENERATIONS.c.state == "current")
+    ).scalar_one_or_none()
 
 
 def open_generation(conn: Connection) -> int | None:
     """The open generation's number, if an import has started one."""
     return conn.execute(
-        select(GENERATIONS.c.id).where(GENERATIONS.c.state == "open")).scalar_one_or_none()
+        select(GENERATIONS.c.id).where(GENERATIONS.c.state == "open")
+    ).scalar_one_or_none()
 
 
 def next_generation_number(conn: Connection) -> int:
@@ -65,8 +65,11 @@ def lock_for_import(conn: Connection, description: str) -> int:
     existing = open_generation(conn)
     if existing is not None:
         if description:
-            conn.execute(update(GENERATIONS).where(GENERATIONS.c.id == existing)
-                         .values(description=description))
+            conn.execute(
+                update(GENERATIONS)
+                .where(GENERATIONS.c.id == existing)
+                .values(description=description)
+            )
         return existing
     number = next_generation_number(conn)
     conn.execute(insert(GENERATIONS).values(id=number, state="open", description=description))
@@ -81,18 +84,24 @@ def activate(conn: Connection) -> int:
     conn.execute(text("LOCK TABLE generations IN SHARE ROW EXCLUSIVE MODE"))
     number = open_generation(conn)
     if number is None:
-        raise Conflict("no open generation to activate; import boundaries first",
-                       field="generation")
-    conn.execute(update(GENERATIONS).where(GENERATIONS.c.state == "current")
-                 .values(state="retired"))
-    conn.execute(update(GENERATIONS).where(GENERATIONS.c.id == number)
-                 .values(state="current", activated_at=func.now()))
+        raise Conflict(
+            "no open generation to activate; import boundaries first", field="generation"
+        )
+    conn.execute(
+        update(GENERATIONS).where(GENERATIONS.c.state == "current").values(state="retired")
+    )
+    conn.execute(
+        update(GENERATIONS)
+        .where(GENERATIONS.c.id == number)
+        .values(state="current", activated_at=func.now())
+    )
     conn.execute(text("SELECT pg_notify('wangge_generation', :n)"), {"n": str(number)})
     return number
 
 
-def resolve_generation(conn: Connection, *, generation: int | None = None,
-                       as_of: datetime | None = None) -> int:
+def resolve_generation(
+    conn: Connection, *, generation: int | None = None, as_of: datetime | None = None
+) -> int:
     """The generation a read should use: explicit number, the one current at ``as_of``, or
     the current one. Raises NotFound when there is none."""
     if generation is not None:
@@ -104,12 +113,17 @@ def resolve_generation(conn: Connection, *, generation: int | None = None,
         found = conn.execute(
             select(GENERATIONS.c.id)
             .where(GENERATIONS.c.activated_at.is_not(None), GENERATIONS.c.activated_at <= as_of)
-            .order_by(GENERATIONS.c.activated_at.desc()).limit(1)).scalar_one_or_none()
+            .order_by(GENERATIONS.c.activated_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
         if found is None:
             raise NotFound(f"no generation was current at {as_of.isoformat()}", field="as_of")
         return int(found)
     current = current_generation(conn)
     if current is None:
-        raise NotFound("no boundary generation is active yet; import boundaries with "
-                       "--activate (or run `wangge generations activate`)", field="generation")
+        raise NotFound(
+            "no boundary generation is active yet; import boundaries with "
+            "--activate (or run `wangge generations activate`)",
+            field="generation",
+        )
     return current

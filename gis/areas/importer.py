@@ -14,17 +14,16 @@ from typing import Any
 
 import shapely
 from geoalchemy2.shape import from_shape
-from sqlalchemy import Connection, and_, delete, func, insert, literal, or_, select, text, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import Range
 
 from gis.areas.generations import lock_for_import, next_generation_number, open_generation
 from gis.areas.reading import AreaFeature, AreaFile
 from gis.levels import check_level, depth
-from gis.store.models import Area, AreaPart
+from gis.store.models import AREA_PARTS as PARTS
+from gis.store.models import AREAS
 from gis.vector import FileRejected, Problem, Repair
 
-AREAS = Area.__table__
-PARTS = AreaPart.__table__
 #: Vertices per piece in area_parts: small enough for fast point tests, few enough rows.
 SUBDIVIDE_VERTICES = 128
 
@@ -52,10 +51,20 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form (codes listed, repairs as text)."""
-        return {"file": self.file, "level": self.level, "generation": self.generation,
-                "dry_run": self.dry_run, "activated": self.activated, "crs": self.crs,
-                "added": self.added, "changed": self.changed, "unchanged": self.unchanged,
-                "removed": self.removed, "repairs": [str(r) for r in self.repairs], "warnings": self.warnings}
+        return {
+            "file": self.file,
+            "level": self.level,
+            "generation": self.generation,
+            "dry_run": self.dry_run,
+            "activated": self.activated,
+            "crs": self.crs,
+            "added": self.added,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "repairs": [str(r) for r in self.repairs],
+            "warnings": self.warnings,
+        }
 
 
 def _in_generation(generation: int) -> Any:
@@ -73,16 +82,25 @@ def _baseline(conn: Connection, level: str, generation: int) -> dict[str, Any]:
     if generation <= 1:
         return {}
     rows = conn.execute(
-        select(AREAS.c.id, AREAS.c.code, AREAS.c.name, AREAS.c.parent_code, AREAS.c.attributes,
-               func.ST_AsBinary(AREAS.c.geom).label("wkb"))
-        .where(AREAS.c.level == level, _in_generation(generation - 1)))
+        select(
+            AREAS.c.id,
+            AREAS.c.code,
+            AREAS.c.name,
+            AREAS.c.parent_code,
+            AREAS.c.attributes,
+            func.ST_AsBinary(AREAS.c.geom).label("wkb"),
+        ).where(AREAS.c.level == level, _in_generation(generation - 1))
+    )
     return {r.code: r for r in rows}
 
 
 def _same(feature: AreaFeature, row: Any) -> bool:
-    return (feature.name == row.name and feature.parent_code == row.parent_code
-            and feature.attributes == row.attributes
-            and bool(shapely.equals_exact(feature.geom, shapely.from_wkb(bytes(row.wkb)), 0.0)))
+    return (
+        feature.name == row.name
+        and feature.parent_code == row.parent_code
+        and feature.attributes == row.attributes
+        and bool(shapely.equals_exact(feature.geom, shapely.from_wkb(bytes(row.wkb)), 0.0))
+    )
 
 
 def _check_hierarchy(conn: Connection, source: AreaFile, level: str, generation: int) -> None:
@@ -93,23 +111,49 @@ def _check_hierarchy(conn: Connection, source: AreaFile, level: str, generation:
     for f in source.features:
         other = visible.get(f.code)
         if other is not None and other != level:
-            problems.append(Problem(f.index, "code", f"code already used by a {other} area in "
-                                    f"generation {generation}", f.code))
+            problems.append(
+                Problem(
+                    f.index,
+                    "code",
+                    f"code already used by a {other} area in generation {generation}",
+                    f.code,
+                )
+            )
         if f.parent_code is None:
             continue
         parent_level = visible.get(f.parent_code)
         if parent_level is None:
-            problems.append(Problem(f.index, "parent", f"unknown parent {f.parent_code!r}: no "
-                                    f"area with that code in generation {generation}", f.code))
+            problems.append(
+                Problem(
+                    f.index,
+                    "parent",
+                    f"unknown parent {f.parent_code!r}: no "
+                    f"area with that code in generation {generation}",
+                    f.code,
+                )
+            )
         elif depth(parent_level) >= depth(level):
-            problems.append(Problem(f.index, "parent", f"parent {f.parent_code!r} is a "
-                                    f"{parent_level}, which is not above {level}", f.code))
+            problems.append(
+                Problem(
+                    f.index,
+                    "parent",
+                    f"parent {f.parent_code!r} is a {parent_level}, which is not above {level}",
+                    f.code,
+                )
+            )
     if problems:
         raise FileRejected(source.path, problems)
 
 
-def import_areas(conn: Connection, source: AreaFile, *, level: str, description: str = "",
-                 activate: bool = False, dry_run: bool = False) -> ImportReport:
+def import_areas(
+    conn: Connection,
+    source: AreaFile,
+    *,
+    level: str,
+    description: str = "",
+    activate: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
     """Import ``source`` as the complete set of ``level`` areas of the open generation.
 
     Runs inside the caller's transaction on ``conn``; on any error nothing has been written.
@@ -121,9 +165,15 @@ def import_areas(conn: Connection, source: AreaFile, *, level: str, description:
         generation = lock_for_import(conn, description)
     _check_hierarchy(conn, source, level, generation)
     baseline = _baseline(conn, level, generation)
-    report = ImportReport(file=str(source.path), level=level, generation=generation,
-                          dry_run=dry_run, repairs=source.repairs, crs=source.crs,
-                          warnings=source.warnings)
+    report = ImportReport(
+        file=str(source.path),
+        level=level,
+        generation=generation,
+        dry_run=dry_run,
+        repairs=source.repairs,
+        crs=source.crs,
+        warnings=source.warnings,
+    )
     new: list[AreaFeature] = []
     closing: list[int] = []
     for f in source.features:
@@ -147,8 +197,11 @@ def import_areas(conn: Connection, source: AreaFile, *, level: str, description:
         return report
     _reset_level(conn, level, generation)
     if closing:
-        conn.execute(update(AREAS).where(AREAS.c.id.in_(closing))
-                     .values(valid=func.int4range(func.lower(AREAS.c.valid), generation)))
+        conn.execute(
+            update(AREAS)
+            .where(AREAS.c.id.in_(closing))
+            .values(valid=func.int4range(func.lower(AREAS.c.valid), generation))
+        )
     _insert(conn, new, level, generation)
     if activate:
         from gis.areas.generations import activate as activate_generation
@@ -160,23 +213,39 @@ def import_areas(conn: Connection, source: AreaFile, *, level: str, description:
 
 def _reset_level(conn: Connection, level: str, generation: int) -> None:
     """Undo an earlier import of ``level`` into the same open generation."""
-    conn.execute(delete(AREAS).where(
-        AREAS.c.level == level, func.lower(AREAS.c.valid) == generation))
-    conn.execute(update(AREAS).where(
-        AREAS.c.level == level, func.upper(AREAS.c.valid) == generation)
-        .values(valid=func.int4range(func.lower(AREAS.c.valid), None)))
+    conn.execute(
+        delete(AREAS).where(AREAS.c.level == level, func.lower(AREAS.c.valid) == generation)
+    )
+    conn.execute(
+        update(AREAS)
+        .where(AREAS.c.level == level, func.upper(AREAS.c.valid) == generation)
+        .values(valid=func.int4range(func.lower(AREAS.c.valid), None))
+    )
 
 
 def _insert(conn: Connection, features: list[AreaFeature], level: str, generation: int) -> None:
     if not features:
         return
-    rows = [{"code": f.code, "name": f.name, "level": level, "parent_code": f.parent_code,
-             "geom": from_shape(f.geom, srid=4326), "area_m2": f.area_m2,
-             "attributes": f.attributes, "valid": Range(generation, None)} for f in features]
+    rows = [
+        {
+            "code": f.code,
+            "name": f.name,
+            "level": level,
+            "parent_code": f.parent_code,
+            "geom": from_shape(f.geom, srid=4326),
+            "area_m2": f.area_m2,
+            "attributes": f.attributes,
+            "valid": Range(generation, None),
+        }
+        for f in features
+    ]
     ids = list(conn.execute(insert(AREAS).returning(AREAS.c.id), rows).scalars())
     conn.execute(
         insert(PARTS).from_select(
             ["area_id", "geom"],
-            select(AREAS.c.id, func.ST_Subdivide(AREAS.c.geom, SUBDIVIDE_VERTICES))
-            .where(AREAS.c.id.in_(ids))))
+            select(AREAS.c.id, func.ST_Subdivide(AREAS.c.geom, SUBDIVIDE_VERTICES)).where(
+                AREAS.c.id.in_(ids)
+            ),
+        )
+    )
     conn.execute(text("ANALYZE area_parts"))

@@ -6,14 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from gis.errors import InvalidInput, NotFound
 from gis.levels import check_level
-from gis.store.models import Area, Staff
+from gis.store.models import AREAS, STAFF
 
-AREAS: Table = Area.__table__  # type: ignore[assignment]
-STAFF: Table = Staff.__table__  # type: ignore[assignment]
 MAX_PAGE = 1000
 
 
@@ -32,14 +30,14 @@ class BBox:
         try:
             values = [float(v) for v in text.split(",")]
         except ValueError:
-            raise InvalidInput("expected four numbers west,south,east,north", field=field) \
-                from None
+            raise InvalidInput("expected four numbers west,south,east,north", field=field) from None
         if len(values) != 4:
             raise InvalidInput("expected four numbers west,south,east,north", field=field)
         west, south, east, north = values
         if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-            raise InvalidInput("need -180 ≤ west ≤ east ≤ 180 and -90 ≤ south ≤ north ≤ 90",
-                               field=field)
+            raise InvalidInput(
+                "need -180 ≤ west ≤ east ≤ 180 and -90 ≤ south ≤ north ≤ 90", field=field
+            )
         return cls(west, south, east, north)
 
 
@@ -53,24 +51,47 @@ class AreaPage:
 
 
 def _properties(row: Any) -> dict[str, Any]:
-    return {"code": row.code, "name": row.name, "level": row.level,
-            "parent_code": row.parent_code, "area_m2": round(row.area_m2, 1),
-            "attributes": row.attributes}
+    return {
+        "code": row.code,
+        "name": row.name,
+        "level": row.level,
+        "parent_code": row.parent_code,
+        "area_m2": round(row.area_m2, 1),
+        "attributes": row.attributes,
+    }
 
 
 def _feature(row: Any) -> dict[str, Any]:
-    return {"type": "Feature", "id": row.code, "geometry": json.loads(row.geojson),
-            "properties": _properties(row)}
+    return {
+        "type": "Feature",
+        "id": row.code,
+        "geometry": json.loads(row.geojson),
+        "properties": _properties(row),
+    }
 
 
 def _columns(precision: int = 7) -> list[Any]:
-    return [AREAS.c.code, AREAS.c.name, AREAS.c.level, AREAS.c.parent_code, AREAS.c.area_m2,
-            AREAS.c.attributes, func.ST_AsGeoJSON(AREAS.c.geom, precision).label("geojson")]
+    return [
+        AREAS.c.code,
+        AREAS.c.name,
+        AREAS.c.level,
+        AREAS.c.parent_code,
+        AREAS.c.area_m2,
+        AREAS.c.attributes,
+        func.ST_AsGeoJSON(AREAS.c.geom, precision).label("geojson"),
+    ]
 
 
-def list_areas(conn: Connection, *, generation: int, level: str | None = None,
-               parent: str | None = None, bbox: BBox | None = None, limit: int = 100,
-               offset: int = 0) -> AreaPage:
+def list_areas(
+    conn: Connection,
+    *,
+    generation: int,
+    level: str | None = None,
+    parent: str | None = None,
+    bbox: BBox | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> AreaPage:
     """Areas of ``generation`` ordered by code, filtered by level, parent and bbox."""
     if level is not None:
         check_level(level)
@@ -88,8 +109,9 @@ def list_areas(conn: Connection, *, generation: int, level: str | None = None,
         conditions.append(func.ST_Intersects(AREAS.c.geom, envelope))
     where = and_(*conditions)
     total = conn.execute(select(func.count()).select_from(AREAS).where(where)).scalar_one()
-    rows = conn.execute(select(*_columns()).where(where).order_by(AREAS.c.code)
-                        .limit(limit).offset(offset))
+    rows = conn.execute(
+        select(*_columns()).where(where).order_by(AREAS.c.code).limit(limit).offset(offset)
+    )
     return AreaPage([_feature(r) for r in rows], int(total), generation)
 
 
@@ -98,12 +120,13 @@ def staff_for(conn: Connection, codes: list[str]) -> dict[str, list[dict[str, An
     out: dict[str, list[dict[str, Any]]] = {c: [] for c in codes}
     if not codes:
         return out
-    rows = conn.execute(select(STAFF.c.code, STAFF.c.name, STAFF.c.role, STAFF.c.phone,
-                               STAFF.c.area_code)
-                        .where(STAFF.c.area_code.in_(codes)).order_by(STAFF.c.code))
+    rows = conn.execute(
+        select(STAFF.c.code, STAFF.c.name, STAFF.c.role, STAFF.c.phone, STAFF.c.area_code)
+        .where(STAFF.c.area_code.in_(codes))
+        .order_by(STAFF.c.code)
+    )
     for r in rows:
-        out[r.area_code].append({"code": r.code, "name": r.name, "role": r.role,
-                                 "phone": r.phone})
+        out[r.area_code].append({"code": r.code, "name": r.name, "role": r.role, "phone": r.phone})
     return out
 
 
@@ -114,10 +137,11 @@ def ancestor_chain(conn: Connection, code: str, *, generation: int) -> list[dict
     current: str | None = code
     while current is not None and current not in seen:
         seen.add(current)
-        row = conn.execute(select(AREAS.c.code, AREAS.c.name, AREAS.c.level,
-                                  AREAS.c.parent_code)
-                           .where(AREAS.c.code == current, AREAS.c.valid.contains(generation))
-                           ).one_or_none()
+        row = conn.execute(
+            select(AREAS.c.code, AREAS.c.name, AREAS.c.level, AREAS.c.parent_code).where(
+                AREAS.c.code == current, AREAS.c.valid.contains(generation)
+            )
+        ).one_or_none()
         if row is None:
             break
         chain.append({"code": row.code, "name": row.name, "level": row.level})
@@ -128,16 +152,21 @@ def ancestor_chain(conn: Connection, code: str, *, generation: int) -> list[dict
 
 def get_area(conn: Connection, code: str, *, generation: int) -> dict[str, Any]:
     """One area as a GeoJSON feature with ``chain``, ``child_count`` and ``staff``."""
-    row = conn.execute(select(*_columns()).where(AREAS.c.code == code,
-                                                 AREAS.c.valid.contains(generation))
-                       ).one_or_none()
+    row = conn.execute(
+        select(*_columns()).where(AREAS.c.code == code, AREAS.c.valid.contains(generation))
+    ).one_or_none()
     if row is None:
         raise NotFound(f"no area with code {code!r} in generation {generation}", field="code")
-    children = conn.execute(select(func.count()).select_from(AREAS).where(
-        AREAS.c.parent_code == code, AREAS.c.valid.contains(generation))).scalar_one()
+    children = conn.execute(
+        select(func.count())
+        .select_from(AREAS)
+        .where(AREAS.c.parent_code == code, AREAS.c.valid.contains(generation))
+    ).scalar_one()
     feature = _feature(row)
     feature["properties"].update(
         chain=ancestor_chain(conn, code, generation=generation),
-        child_count=int(children), staff=staff_for(conn, [code])[code],
-        generation=generation)
+        child_count=int(children),
+        staff=staff_for(conn, [code])[code],
+        generation=generation,
+    )
     return feature

@@ -49,9 +49,15 @@ class AreaFile:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_area_file(path: Path, *, code_field: str, name_field: str,
-                   parent_field: str | None = None, crs: str | None = None,
-                   layer: str | None = None) -> AreaFile:
+def read_area_file(
+    path: Path,
+    *,
+    code_field: str,
+    name_field: str,
+    parent_field: str | None = None,
+    crs: str | None = None,
+    layer: str | None = None,
+) -> AreaFile:
     """Read and validate a boundary file; raise FileRejected listing every bad feature.
 
     Invalid polygons are repaired (``make_valid``, polygonal parts kept) and reported; empty
@@ -60,8 +66,10 @@ def read_area_file(path: Path, *, code_field: str, name_field: str,
     frame = read_vector(path, crs=crs, layer=layer)
     if len(frame.data) == 0:
         raise InvalidInput(f"{path}: the file has no features", field="file")
-    require_columns(frame, {"--code-field": code_field, "--name-field": name_field,
-                            "--parent-field": parent_field})
+    require_columns(
+        frame,
+        {"--code-field": code_field, "--name-field": name_field, "--parent-field": parent_field},
+    )
     check_geometry_kind(frame, POLYGONAL, "area boundaries")
     data = frame.data
     problems = list(frame.problems)
@@ -69,12 +77,13 @@ def read_area_file(path: Path, *, code_field: str, name_field: str,
     names = [text_value(v) for v in data[name_field]]
     parents = [text_value(v) for v in data[parent_field]] if parent_field else [None] * len(data)
     seen = Counter(c for c in codes if c is not None)
-    for i, (code, name) in enumerate(zip(codes, names, strict=True)):
+    for i, code in enumerate(codes):
         if code is None:
             problems.append(Problem(i, code_field, "missing code"))
         elif seen[code] > 1:
-            problems.append(Problem(i, code_field, f"duplicate code (appears {seen[code]} times)",
-                                    code))
+            problems.append(
+                Problem(i, code_field, f"duplicate code (appears {seen[code]} times)", code)
+            )
         if parents[i] is not None and parents[i] == code:
             problems.append(Problem(i, parent_field, "an area cannot be its own parent", code))
     geoms, repairs = polygonal_geometries(frame, codes, problems)
@@ -88,10 +97,19 @@ def read_area_file(path: Path, *, code_field: str, name_field: str,
         assert geom is not None and codes[i] is not None
         row = data.iloc[i]
         attributes = {str(c): v for c in attribute_columns if (v := plain(row[c])) is not None}
-        features.append(AreaFeature(i, str(codes[i]), names[i], parents[i], geom,
-                                    geodesic_area_m2(geom), attributes))
+        features.append(
+            AreaFeature(
+                i, str(codes[i]), names[i], parents[i], geom, geodesic_area_m2(geom), attributes
+            )
+        )
     unnamed = [f"features[{f.index}] (code {f.code!r})" for f in features if f.name is None]
-    warnings = [f"{len(unnamed)} feature(s) have no {name_field!r}; stored without a name: "
-                + ", ".join(unnamed[:10]) + (" …" if len(unnamed) > 10 else "")] if unnamed else []
-    return AreaFile(path=path, crs=frame.crs, features=features, repairs=repairs,
-                    warnings=warnings)
+    warnings = (
+        [
+            f"{len(unnamed)} feature(s) have no {name_field!r}; stored without a name: "
+            + ", ".join(unnamed[:10])
+            + (" …" if len(unnamed) > 10 else "")
+        ]
+        if unnamed
+        else []
+    )
+    return AreaFile(path=path, crs=frame.crs, features=features, repairs=repairs, warnings=warnings)

@@ -37,8 +37,9 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
     """Parse ``{"points": [{"id", "lon", "lat"}…], "crs", "level"}`` or a GeoJSON
     FeatureCollection of points (``id`` from the feature's ``id`` or ``properties.id``)."""
     if not isinstance(body, dict):
-        raise InvalidInput("expected a JSON object with 'points', or a FeatureCollection",
-                           field="body")
+        raise InvalidInput(
+            "expected a JSON object with 'points', or a FeatureCollection", field="body"
+        )
     is_geojson = body.get("type") == "FeatureCollection"
     items = body.get("features" if is_geojson else "points")
     key = "features" if is_geojson else "points"
@@ -47,8 +48,9 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
     if not items:
         raise InvalidInput(f"'{key}' is empty", field=key)
     if len(items) > max_points:
-        raise PayloadTooLarge(f"{len(items)} points; at most {max_points} per request",
-                              field=key, limit=max_points)
+        raise PayloadTooLarge(
+            f"{len(items)} points; at most {max_points} per request", field=key, limit=max_points
+        )
     n = len(items)
     ids: list[Any] = [None] * n
     lon = np.full(n, np.nan)
@@ -70,8 +72,7 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
             errors[i] = reason
     crs = body.get("crs", "wgs84")
     if not isinstance(crs, str):
-        raise InvalidInput("must be a string such as wgs84, gcj02, bd09 or EPSG:4490",
-                           field="crs")
+        raise InvalidInput("must be a string such as wgs84, gcj02, bd09 or EPSG:4490", field="crs")
     level = body.get("level")
     if level is not None and not isinstance(level, str):
         raise InvalidInput("must be a level name", field="level")
@@ -83,8 +84,9 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
             raise InvalidInput("must be a number of metres", field="max_distance_m") from None
         if not max_distance >= 0:
             raise InvalidInput("must be ≥ 0", field="max_distance_m")
-    return PointBatch(ids, lon, lat, errors, crs=parse_crs(crs).name, level=level,
-                      max_distance_m=max_distance)
+    return PointBatch(
+        ids, lon, lat, errors, crs=parse_crs(crs).name, level=level, max_distance_m=max_distance
+    )
 
 
 def feature_id(item: Any, i: int) -> Any:
@@ -120,8 +122,9 @@ def _item_error(item: Any, exc: Exception, is_geojson: bool) -> str:
     return "item: malformed"
 
 
-def assign_batch(assigner: Assigner, batch: PointBatch, *, generation: int | None = None,
-                 as_of: Any = None) -> dict[str, Any]:
+def assign_batch(
+    assigner: Assigner, batch: PointBatch, *, generation: int | None = None, as_of: Any = None
+) -> dict[str, Any]:
     """Answers for every point in input order: ``{generation, level, results: […]}``."""
     number = assigner.resolve(generation=generation, as_of=as_of)
     level_index = assigner.index(generation=number, level=batch.level)
@@ -138,8 +141,9 @@ def assign_batch(assigner: Assigner, batch: PointBatch, *, generation: int | Non
     nearest_idx = np.full(len(lon), -1, np.int32)
     nearest_d = np.full(len(lon), np.nan)
     if uncovered.size:
-        idx, dist = index.nearest(lon=lon[uncovered], lat=lat[uncovered],
-                                  max_distance_m=batch.max_distance_m)
+        idx, dist = index.nearest(
+            lon=lon[uncovered], lat=lat[uncovered], max_distance_m=batch.max_distance_m
+        )
         nearest_idx[uncovered] = idx
         nearest_d[uncovered] = dist
     results: list[dict[str, Any]] = []
@@ -147,12 +151,21 @@ def assign_batch(assigner: Assigner, batch: PointBatch, *, generation: int | Non
         if batch.errors[i] is not None:
             results.append({"id": ident, "error": batch.errors[i]})
             continue
-        results.append({"id": ident, **answer(level_index, lookup, i, nearest=(
-            int(nearest_idx[i]), float(nearest_d[i])))})
-    out: dict[str, Any] = {"generation": number, "level": level_index.level,
-                           "count": len(results),
-                           "errors": int(sum(e is not None for e in batch.errors)),
-                           "results": results}
+        results.append(
+            {
+                "id": ident,
+                **answer(
+                    level_index, lookup, i, nearest=(int(nearest_idx[i]), float(nearest_d[i]))
+                ),
+            }
+        )
+    out: dict[str, Any] = {
+        "generation": number,
+        "level": level_index.level,
+        "count": len(results),
+        "errors": int(sum(e is not None for e in batch.errors)),
+        "results": results,
+    }
     if level_index.note:
         out["note"] = level_index.note
     return out

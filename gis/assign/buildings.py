@@ -13,8 +13,14 @@ from gis.crs import geometry_to_wgs84, parse_crs
 from gis.errors import InvalidInput, PayloadTooLarge
 
 
-def assign_buildings(assigner: Assigner, body: Any, *, generation: int | None = None,
-                     as_of: Any = None, max_features: int = 100_000) -> dict[str, Any]:
+def assign_buildings(
+    assigner: Assigner,
+    body: Any,
+    *,
+    generation: int | None = None,
+    as_of: Any = None,
+    max_features: int = 100_000,
+) -> dict[str, Any]:
     """Owner (largest share) and every share for each polygon of a FeatureCollection.
 
     Bad features (missing, non-polygonal or invalid geometry) get ``error``; the rest are
@@ -26,12 +32,10 @@ def assign_buildings(assigner: Assigner, body: Any, *, generation: int | None = 
     if not isinstance(features, list) or not features:
         raise InvalidInput("'features' must be a non-empty list", field="features")
     if len(features) > max_features:
-        raise PayloadTooLarge(f"{len(features)} features; at most {max_features}",
-                              field="features")
+        raise PayloadTooLarge(f"{len(features)} features; at most {max_features}", field="features")
     crs = body.get("crs", "wgs84")
     if not isinstance(crs, str):
-        raise InvalidInput("must be a string such as wgs84, gcj02, bd09 or EPSG:4490",
-                           field="crs")
+        raise InvalidInput("must be a string such as wgs84, gcj02, bd09 or EPSG:4490", field="crs")
     spec = parse_crs(crs)
     level = body.get("level")
     number = assigner.resolve(generation=generation, as_of=as_of)
@@ -43,8 +47,7 @@ def assign_buildings(assigner: Assigner, body: Any, *, generation: int | None = 
         ids.append(feature_id(feature, i))
         try:
             geom = shapely.geometry.shape(feature["geometry"])
-        except (KeyError, TypeError, AttributeError, ValueError,
-                shapely.errors.GEOSException):
+        except (KeyError, TypeError, AttributeError, ValueError, shapely.errors.GEOSException):
             geoms.append(None)
             errors.append("geometry: missing or not GeoJSON")
             continue
@@ -71,8 +74,17 @@ def assign_buildings(assigner: Assigner, body: Any, *, generation: int | None = 
             results.append({"id": ident, "error": errors[i]})
             continue
         item_shares = [{**refs[j], "share": round(s, 4)} for j, s in by_position[i]]
-        results.append({"id": ident, "owner": refs[by_position[i][0][0]]
-                        if by_position[i] else None, "shares": item_shares,
-                        "split": len(item_shares) > 1})
-    return {"generation": number, "level": level_index.level, "count": len(results),
-            "results": results}
+        results.append(
+            {
+                "id": ident,
+                "owner": refs[by_position[i][0][0]] if by_position[i] else None,
+                "shares": item_shares,
+                "split": len(item_shares) > 1,
+            }
+        )
+    return {
+        "generation": number,
+        "level": level_index.level,
+        "count": len(results),
+        "results": results,
+    }

@@ -22,8 +22,14 @@ from gis.assign.service import Assigner, LevelIndex, check_coordinates
 from gis.crs import CrsSpec, parse_crs, to_wgs84
 from gis.errors import InvalidInput
 
-RESULT_COLUMNS = ("owner_code", "owner_name", "also_covered_by", "nearest_code",
-                  "nearest_distance_m", "assign_error")
+RESULT_COLUMNS = (
+    "owner_code",
+    "owner_name",
+    "also_covered_by",
+    "nearest_code",
+    "nearest_distance_m",
+    "assign_error",
+)
 
 
 @dataclass
@@ -36,8 +42,13 @@ class FileSummary:
     level: str = ""
 
 
-def _answers(level_index: LevelIndex, lon: np.ndarray, lat: np.ndarray,
-             reasons: list[str | None], crs: CrsSpec) -> dict[str, list[Any]]:
+def _answers(
+    level_index: LevelIndex,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    reasons: list[str | None],
+    crs: CrsSpec,
+) -> dict[str, list[Any]]:
     ok = np.array([r is None for r in reasons], dtype=bool)
     x = np.where(ok, lon, np.nan)
     y = np.where(ok, lat, np.nan)
@@ -50,15 +61,17 @@ def _answers(level_index: LevelIndex, lon: np.ndarray, lat: np.ndarray,
     uncovered = np.flatnonzero(ok & (lookup.owner < 0))
     if uncovered.size:
         nearest_idx[uncovered], nearest_d[uncovered] = index.nearest(
-            lon=x[uncovered], lat=y[uncovered])
+            lon=x[uncovered], lat=y[uncovered]
+        )
     refs = level_index.refs
     out: dict[str, list[Any]] = {c: [] for c in RESULT_COLUMNS}
     for i in range(len(x)):
         owner = int(lookup.owner[i])
         out["owner_code"].append(refs[owner].code if owner >= 0 else "")
         out["owner_name"].append((refs[owner].name or "") if owner >= 0 else "")
-        out["also_covered_by"].append(";".join(refs[j].code
-                                               for j in lookup.also_covered_by(i).tolist()))
+        out["also_covered_by"].append(
+            ";".join(refs[j].code for j in lookup.also_covered_by(i).tolist())
+        )
         near = int(nearest_idx[i])
         out["nearest_code"].append(refs[near].code if near >= 0 else "")
         out["nearest_distance_m"].append(f"{nearest_d[i]:.2f}" if near >= 0 else "")
@@ -83,10 +96,19 @@ def count_rows(path: Path) -> int:
     return int(pyogrio.read_info(path)["features"])
 
 
-def assign_file(assigner: Assigner, source: Path, out: Path, *, lon_col: str = "lon",
-                lat_col: str = "lat", crs: str = "wgs84", level: str | None = None,
-                generation: int | None = None, chunk_size: int = 100_000,
-                progress: Callable[[int], None] = lambda _: None) -> FileSummary:
+def assign_file(
+    assigner: Assigner,
+    source: Path,
+    out: Path,
+    *,
+    lon_col: str = "lon",
+    lat_col: str = "lat",
+    crs: str = "wgs84",
+    level: str | None = None,
+    generation: int | None = None,
+    chunk_size: int = 100_000,
+    progress: Callable[[int], None] = lambda _: None,
+) -> FileSummary:
     """Assign every row of ``source`` (CSV or point GeoJSON/GPKG) and write ``out``."""
     spec = parse_crs(crs)
     number = assigner.resolve(generation=generation)
@@ -112,13 +134,16 @@ def assign_file(assigner: Assigner, source: Path, out: Path, *, lon_col: str = "
 Chunk = tuple[np.ndarray, np.ndarray, list[str | None], Callable[[dict[str, list[Any]]], None]]
 
 
-def _csv_chunks(source: Path, out: Path, lon_col: str, lat_col: str,
-                chunk_size: int) -> Iterator[Chunk]:
+def _csv_chunks(
+    source: Path, out: Path, lon_col: str, lat_col: str, chunk_size: int
+) -> Iterator[Chunk]:
     header = pd.read_csv(source, nrows=0, dtype=str)
     for option, column in (("--lon-col", lon_col), ("--lat-col", lat_col)):
         if column not in header.columns:
-            raise InvalidInput(f"{source}: no column {column!r}; columns are: "
-                               f"{', '.join(header.columns)}", field=option)
+            raise InvalidInput(
+                f"{source}: no column {column!r}; columns are: {', '.join(header.columns)}",
+                field=option,
+            )
     clash = [c for c in RESULT_COLUMNS if c in header.columns]
     if clash:
         raise InvalidInput(f"{source}: already has column(s) {', '.join(clash)}", field="file")
@@ -162,17 +187,22 @@ def _vector_chunks(source: Path, out: Path, chunk_size: int) -> Iterator[Chunk]:
                 reasons[i] = reasons[i] or r
             props = frame.drop(columns=frame.geometry.name)
 
-            def emit(answers: dict[str, list[Any]], props: pd.DataFrame = props,
-                     geoms: Any = geoms) -> None:
+            def emit(
+                answers: dict[str, list[Any]], props: pd.DataFrame = props, geoms: Any = geoms
+            ) -> None:
                 nonlocal written
                 records = json.loads(props.to_json(orient="records", force_ascii=False))
                 for i, record in enumerate(records):
                     record.update({k: v[i] for k, v in answers.items()})
                     geom = geoms[i]
-                    feature = {"type": "Feature", "properties": record,
-                               "geometry": None if geom is None else geom.__geo_interface__}
-                    handle.write(("," if written else "") +
-                                 json.dumps(feature, ensure_ascii=False) + "\n")
+                    feature = {
+                        "type": "Feature",
+                        "properties": record,
+                        "geometry": None if geom is None else geom.__geo_interface__,
+                    }
+                    handle.write(
+                        ("," if written else "") + json.dumps(feature, ensure_ascii=False) + "\n"
+                    )
                     written += 1
 
             yield lon, lat, reasons, emit

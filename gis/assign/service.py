@@ -18,16 +18,14 @@ from typing import Any
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, func, select
 
 from gis.areas.generations import current_generation, resolve_generation
 from gis.assign.engine import AreaIndex, Lookup
 from gis.errors import InvalidInput, NotFound
 from gis.levels import LEVELS, check_level
-from gis.store.models import Area, Staff
+from gis.store.models import AREAS, STAFF
 
-AREAS: Table = Area.__table__  # type: ignore[assignment]
-STAFF: Table = Staff.__table__  # type: ignore[assignment]
 DEFAULT_LEVEL = "micro_grid"
 CACHE_SIZE = 8
 
@@ -59,8 +57,15 @@ class LevelIndex:
     chain_json: tuple[list[dict[str, Any]], ...] = ()
 
     @classmethod
-    def create(cls, generation: int, level: str, index: AreaIndex, refs: tuple[AreaRef, ...],
-               chains: tuple[tuple[AreaRef, ...], ...], note: str | None) -> LevelIndex:
+    def create(
+        cls,
+        generation: int,
+        level: str,
+        index: AreaIndex,
+        refs: tuple[AreaRef, ...],
+        chains: tuple[tuple[AreaRef, ...], ...],
+        note: str | None,
+    ) -> LevelIndex:
         ref_json = tuple(r.as_dict() for r in refs)
         chain_json = tuple([r.as_dict() for r in chain] for chain in chains)
         return cls(generation, level, index, refs, chains, note, ref_json, chain_json)
@@ -94,8 +99,10 @@ class Assigner:
                 number = current_generation(conn)
             self._current = snapshot = _Current(number, now)
         if snapshot.generation is None:
-            raise NotFound("no boundary generation is active yet; import boundaries with "
-                           "--activate", field="generation")
+            raise NotFound(
+                "no boundary generation is active yet; import boundaries with --activate",
+                field="generation",
+            )
         return snapshot.generation
 
     def resolve(self, *, generation: int | None = None, as_of: Any = None) -> int:
@@ -135,28 +142,42 @@ class Assigner:
 
     def _build(self, generation: int, level: str | None) -> LevelIndex:
         with self.engine.connect() as conn:
-            levels = set(conn.execute(select(AREAS.c.level).distinct()
-                                      .where(AREAS.c.valid.contains(generation))).scalars())
+            levels = set(
+                conn.execute(
+                    select(AREAS.c.level).distinct().where(AREAS.c.valid.contains(generation))
+                ).scalars()
+            )
             note = None
             if level is None:
                 if DEFAULT_LEVEL in levels:
                     level = DEFAULT_LEVEL
                 elif levels:
                     level = max(levels, key=LEVELS.index)
-                    note = (f"generation {generation} has no micro_grid areas; answered at "
-                            f"the deepest level present, {level}")
+                    note = (
+                        f"generation {generation} has no micro_grid areas; answered at "
+                        f"the deepest level present, {level}"
+                    )
                 else:
                     raise NotFound(f"generation {generation} has no areas", field="generation")
             elif level not in levels:
-                raise NotFound(f"generation {generation} has no {level} areas; levels present: "
-                               f"{', '.join(sorted(levels, key=LEVELS.index)) or 'none'}",
-                               field="level")
-            everything = {r.code: r for r in conn.execute(
-                select(AREAS.c.code, AREAS.c.name, AREAS.c.level, AREAS.c.parent_code)
-                .where(AREAS.c.valid.contains(generation)))}
+                raise NotFound(
+                    f"generation {generation} has no {level} areas; levels present: "
+                    f"{', '.join(sorted(levels, key=LEVELS.index)) or 'none'}",
+                    field="level",
+                )
+            everything = {
+                r.code: r
+                for r in conn.execute(
+                    select(AREAS.c.code, AREAS.c.name, AREAS.c.level, AREAS.c.parent_code).where(
+                        AREAS.c.valid.contains(generation)
+                    )
+                )
+            }
             rows = conn.execute(
-                select(AREAS.c.code, AREAS.c.name, func.ST_AsBinary(AREAS.c.geom).label("wkb"))
-                .where(AREAS.c.level == level, AREAS.c.valid.contains(generation))).all()
+                select(
+                    AREAS.c.code, AREAS.c.name, func.ST_AsBinary(AREAS.c.geom).label("wkb")
+                ).where(AREAS.c.level == level, AREAS.c.valid.contains(generation))
+            ).all()
         geoms = shapely.from_wkb([bytes(r.wkb) for r in rows])
         index = AreaIndex.build([r.code for r in rows], list(geoms), [r.name or "" for r in rows])
         refs = tuple(AreaRef(c, everything[c].name, level) for c in index.codes)
@@ -179,8 +200,10 @@ def _chain(code: str, everything: dict[str, Any]) -> tuple[AreaRef, ...]:
 # -- answers ----------------------------------------------------------------------------------
 
 
-def check_coordinates(lon: NDArray[np.float64], lat: NDArray[np.float64],
-                      ) -> list[str | None]:
+def check_coordinates(
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+) -> list[str | None]:
     """A reason per point that is not a usable WGS-84 coordinate (None where fine)."""
     reasons: list[str | None] = [None] * len(lon)
     bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
@@ -196,8 +219,9 @@ def check_coordinates(lon: NDArray[np.float64], lat: NDArray[np.float64],
     return reasons
 
 
-def answer(level_index: LevelIndex, lookup: Lookup, i: int, *,
-           nearest: tuple[int, float] | None) -> dict[str, Any]:
+def answer(
+    level_index: LevelIndex, lookup: Lookup, i: int, *, nearest: tuple[int, float] | None
+) -> dict[str, Any]:
     """The JSON answer for point ``i`` of a lookup (without staff)."""
     owner = int(lookup.owner[i])
     refs = level_index.ref_json
@@ -205,8 +229,9 @@ def answer(level_index: LevelIndex, lookup: Lookup, i: int, *,
     result: dict[str, Any] = {
         "owner": refs[owner] if owner >= 0 else None,
         "chain": level_index.chain_json[owner] if owner >= 0 else [],
-        "also_covered_by": [refs[j] for j in lookup.indices[start + 1:end].tolist()]
-        if end - start > 1 else [],
+        "also_covered_by": [refs[j] for j in lookup.indices[start + 1 : end].tolist()]
+        if end - start > 1
+        else [],
         "nearest": None,
     }
     if owner < 0 and nearest is not None and nearest[0] >= 0:
@@ -220,19 +245,29 @@ def staff_of(engine: Engine, codes: list[str]) -> dict[str, list[dict[str, Any]]
     if not codes:
         return out
     with engine.connect() as conn:
-        rows = conn.execute(select(STAFF.c.code, STAFF.c.name, STAFF.c.role, STAFF.c.phone,
-                                   STAFF.c.area_code)
-                            .where(STAFF.c.area_code.in_(codes)).order_by(STAFF.c.code))
+        rows = conn.execute(
+            select(STAFF.c.code, STAFF.c.name, STAFF.c.role, STAFF.c.phone, STAFF.c.area_code)
+            .where(STAFF.c.area_code.in_(codes))
+            .order_by(STAFF.c.code)
+        )
         for r in rows:
-            out[r.area_code].append({"code": r.code, "name": r.name, "role": r.role,
-                                     "phone": r.phone})
+            out[r.area_code].append(
+                {"code": r.code, "name": r.name, "role": r.role, "phone": r.phone}
+            )
     return out
 
 
-def assign_point(assigner: Assigner, *, lon: float, lat: float, level: str | None = None,
-                 generation: int | None = None, as_of: Any = None,
-                 accuracy_m: float | None = None,
-                 max_distance_m: float | None = None) -> dict[str, Any]:
+def assign_point(
+    assigner: Assigner,
+    *,
+    lon: float,
+    lat: float,
+    level: str | None = None,
+    generation: int | None = None,
+    as_of: Any = None,
+    accuracy_m: float | None = None,
+    max_distance_m: float | None = None,
+) -> dict[str, Any]:
     """The full answer for one WGS-84 point: owner, chain, others, nearest, ambiguity, staff."""
     x = np.array([lon], np.float64)
     y = np.array([lat], np.float64)
@@ -257,8 +292,9 @@ def assign_point(assigner: Assigner, *, lon: float, lat: float, level: str | Non
         shares = level_index.index.circle_shares(lon=lon, lat=lat, radius_m=accuracy_m)
         if len(shares) > 1:
             result["ambiguous"] = True
-            result["candidates"] = [{**level_index.refs[j].as_dict(), "share": round(s, 4)}
-                                    for j, s in shares]
+            result["candidates"] = [
+                {**level_index.refs[j].as_dict(), "share": round(s, 4)} for j, s in shares
+            ]
     owner = result["owner"]
     result["staff"] = staff_of(assigner.engine, [owner["code"]])[owner["code"]] if owner else []
     result["level"] = level_index.level

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -31,8 +31,8 @@ app.add_typer(data_commands.demo, name="demo")
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Bind address [WANGGE_HOST].")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port [WANGGE_PORT].")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address [WANGGE_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [WANGGE_PORT].")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs)."""
@@ -46,23 +46,32 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     say(f"wangge API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-    uvicorn.run("api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @app.command("assign")
 def assign_command(
-    file: Annotated[Path, typer.Argument(help="CSV with lon/lat columns, or GeoJSON/GPKG "
-                                         "points.")],
+    file: Annotated[Path, typer.Argument(help="CSV with lon/lat columns, or GeoJSON/GPKG points.")],
     out: Annotated[Path, typer.Option(help="Output file (CSV for CSV input, else GeoJSON).")],
     lon_col: Annotated[str, typer.Option(help="CSV column with longitudes.")] = "lon",
     lat_col: Annotated[str, typer.Option(help="CSV column with latitudes.")] = "lat",
-    crs: Annotated[str, typer.Option(help="Coordinates of the input: wgs84, gcj02, bd09, "
-                                     "EPSG:n.")] = "wgs84",
-    level: Annotated[Optional[str], typer.Option(
-        help="Level to assign to (default micro_grid, else the deepest present).")] = None,
-    generation: Annotated[Optional[int], typer.Option(
-        help="Boundary generation (default current).")] = None,
+    crs: Annotated[
+        str, typer.Option(help="Coordinates of the input: wgs84, gcj02, bd09, EPSG:n.")
+    ] = "wgs84",
+    level: Annotated[
+        str | None,
+        typer.Option(help="Level to assign to (default micro_grid, else the deepest present)."),
+    ] = None,
+    generation: Annotated[
+        int | None, typer.Option(help="Boundary generation (default current).")
+    ] = None,
     chunk_size: Annotated[int, typer.Option(help="Rows per chunk.", min=1)] = 100_000,
 ) -> None:
     """Assign every point of a file to its owning area, streaming any size of file.
@@ -80,10 +89,21 @@ def assign_command(
     try:
         total = count_rows(file) if file.exists() else 0
         with typer.progressbar(length=total, label="assigning", file=sys.stderr) as bar:
-            summary = assign_file(Assigner(eng), file, out, lon_col=lon_col, lat_col=lat_col,
-                                  crs=crs, level=level, generation=generation,
-                                  chunk_size=chunk_size, progress=bar.update)
+            summary = assign_file(
+                Assigner(eng),
+                file,
+                out,
+                lon_col=lon_col,
+                lat_col=lat_col,
+                crs=crs,
+                level=level,
+                generation=generation,
+                chunk_size=chunk_size,
+                progress=bar.update,
+            )
     finally:
         eng.dispose()
-    say(f"{summary.rows} rows → {out}: {summary.assigned} assigned, {summary.outside} outside "
-        f"every {summary.level}, {summary.errors} with errors (generation {summary.generation})")
+    say(
+        f"{summary.rows} rows → {out}: {summary.assigned} assigned, {summary.outside} outside "
+        f"every {summary.level}, {summary.errors} with errors (generation {summary.generation})"
+    )

@@ -35,9 +35,11 @@ def engine(settings: Settings | None = None, *, migrate: bool = True) -> Engine:
         revision = current_revision(eng)
         if revision != head_revision():
             if settings.database_url:
-                raise Unavailable(f"the database schema is at {revision or 'nothing'}, wangge "
-                                  f"needs {head_revision()}; run `wangge db migrate`",
-                                  field="database")
+                raise Unavailable(
+                    f"the database schema is at {revision or 'nothing'}, wangge "
+                    f"needs {head_revision()}; run `wangge db migrate`",
+                    field="database",
+                )
             say("migrating the database schema")
             upgrade(eng)
     return eng

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
 from gis.cli.common import connection, print_json, say, transaction
 
-importer = typer.Typer(help="Import boundaries, buildings, staff and facilities.",
-                       no_args_is_help=True)
+importer = typer.Typer(
+    help="Import boundaries, buildings, staff and facilities.", no_args_is_help=True
+)
 generations = typer.Typer(help="List and activate boundary generations.", no_args_is_help=True)
 exporter = typer.Typer(help="Export areas to GeoJSON or GeoPackage.", no_args_is_help=True)
 demo = typer.Typer(help="The built-in demo street (Zhenru-like, Shanghai).", no_args_is_help=True)
 
-CrsOption = Annotated[Optional[str], typer.Option(
-    "--crs", help="Coordinates of the file: wgs84, gcj02, bd09 or EPSG:n (default: the "
-    "file's own CRS; GeoJSON without one is WGS-84).")]
+CrsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--crs",
+        help="Coordinates of the file: wgs84, gcj02, bd09 or EPSG:n (default: the "
+        "file's own CRS; GeoJSON without one is WGS-84).",
+    ),
+]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")]
-Replace = Annotated[bool, typer.Option(
-    "--replace", help="Remove rows whose code is not in the file (reported).")]
+Replace = Annotated[
+    bool, typer.Option("--replace", help="Remove rows whose code is not in the file (reported).")
+]
 DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "boundaries"
 
 
@@ -31,16 +38,20 @@ def _print_report(report: Any, *, as_json: bool, title: str) -> None:
         print_json(data)
         return
     typer.echo(title)
-    typer.echo(f"  added {len(data['added'])}, changed {len(data['changed'])}, unchanged "
-               f"{len(data['unchanged'])}, removed {len(data['removed'])}")
+    typer.echo(
+        f"  added {len(data['added'])}, changed {len(data['changed'])}, unchanged "
+        f"{len(data['unchanged'])}, removed {len(data['removed'])}"
+    )
     for label in ("added", "changed", "removed"):
         codes = data[label]
         if codes and label != "added":
             shown = ", ".join(codes[:20]) + (f" … (+{len(codes) - 20})" if len(codes) > 20 else "")
             typer.echo(f"  {label}: {shown}")
     if data["repairs"]:
-        typer.echo(f"  repaired {len(data['repairs'])} invalid geometr"
-                   f"{'y' if len(data['repairs']) == 1 else 'ies'}:")
+        typer.echo(
+            f"  repaired {len(data['repairs'])} invalid geometr"
+            f"{'y' if len(data['repairs']) == 1 else 'ies'}:"
+        )
         for line in data["repairs"]:
             typer.echo(f"    {line}")
     for line in data.get("warnings", []):
@@ -51,20 +62,31 @@ def _print_report(report: Any, *, as_json: bool, title: str) -> None:
 
 @importer.command("boundaries")
 def import_boundaries(
-    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile or zipped "
-                                         "Shapefile of polygons.")],
-    level: Annotated[str, typer.Option(help="Level of every area in the file: district, "
-                                       "street, community, grid, micro_grid, block, corridor.")],
+    file: Annotated[
+        Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile or zipped Shapefile of polygons.")
+    ],
+    level: Annotated[
+        str,
+        typer.Option(
+            help="Level of every area in the file: district, "
+            "street, community, grid, micro_grid, block, corridor."
+        ),
+    ],
     code_field: Annotated[str, typer.Option(help="Column with the stable area code.")],
     name_field: Annotated[str, typer.Option(help="Column with the area name.")],
-    parent_field: Annotated[Optional[str], typer.Option(
-        help="Column with the parent area's code (an area of a higher level already "
-        "imported into this generation).")] = None,
+    parent_field: Annotated[
+        str | None,
+        typer.Option(
+            help="Column with the parent area's code (an area of a higher level already "
+            "imported into this generation)."
+        ),
+    ] = None,
     crs: CrsOption = None,
-    layer: Annotated[Optional[str], typer.Option(help="Layer of a multi-layer file.")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file.")] = None,
     description: Annotated[str, typer.Option(help="Note stored on the generation.")] = "",
-    activate: Annotated[bool, typer.Option(
-        "--activate", help="Make the generation current right after the import.")] = False,
+    activate: Annotated[
+        bool, typer.Option("--activate", help="Make the generation current right after the import.")
+    ] = False,
     dry_run: DryRun = False,
     as_json: AsJson = False,
 ) -> None:
@@ -74,20 +96,31 @@ def import_boundaries(
     carried over, changed ones get a new version, missing ones end. Invalid polygons are
     repaired and each repair reported. Example:
 
-      wangge import boundaries towns.geojson --level street --code-field id --name-field name --activate
+      wangge import boundaries towns.geojson --level street --code-field id \
+          --name-field name --activate
     """
     from gis.areas.importer import import_areas
     from gis.areas.reading import read_area_file
 
-    source = read_area_file(file, code_field=code_field, name_field=name_field,
-                            parent_field=parent_field, crs=crs, layer=layer)
+    source = read_area_file(
+        file,
+        code_field=code_field,
+        name_field=name_field,
+        parent_field=parent_field,
+        crs=crs,
+        layer=layer,
+    )
     with transaction() as conn:
-        report = import_areas(conn, source, level=level, description=description,
-                              activate=activate, dry_run=dry_run)
+        report = import_areas(
+            conn, source, level=level, description=description, activate=activate, dry_run=dry_run
+        )
     state = "activated" if report.activated else ("dry run" if dry_run else "open")
-    _print_report(report, as_json=as_json,
-                  title=f"{file} → {len(source.features)} {level} area(s), read as "
-                  f"{source.crs}, generation {report.generation} ({state})")
+    _print_report(
+        report,
+        as_json=as_json,
+        title=f"{file} → {len(source.features)} {level} area(s), read as "
+        f"{source.crs}, generation {report.generation} ({state})",
+    )
     if not dry_run and not report.activated:
         say("run `wangge generations activate` to make this generation current")
 
@@ -103,22 +136,38 @@ def _register_command(kind: str, file: Path, **kwargs: Any) -> None:
 
 @importer.command("buildings")
 def import_buildings(
-    file: Annotated[Path, typer.Argument(help="Polygons with code, name, address, "
-                                         "households, residents.")],
+    file: Annotated[
+        Path, typer.Argument(help="Polygons with code, name, address, households, residents.")
+    ],
     code_field: Annotated[str, typer.Option(help="Column with the building code.")] = "code",
-    crs: CrsOption = None, replace: Replace = False, dry_run: DryRun = False,
+    crs: CrsOption = None,
+    replace: Replace = False,
+    dry_run: DryRun = False,
     as_json: AsJson = False,
 ) -> None:
     """Import building footprints, upserting by code."""
-    _register_command("buildings", file, crs=crs, code_field=code_field, replace=replace,
-                      dry_run=dry_run, as_json=as_json)
+    _register_command(
+        "buildings",
+        file,
+        crs=crs,
+        code_field=code_field,
+        replace=replace,
+        dry_run=dry_run,
+        as_json=as_json,
+    )
 
 
 @importer.command("staff")
 def import_staff(
-    file: Annotated[Path, typer.Argument(help="CSV: code,name,role,phone,area_code,"
-                                         "building_code (one of the last two).")],
-    replace: Replace = False, dry_run: DryRun = False, as_json: AsJson = False,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: code,name,role,phone,area_code,building_code (one of the last two)."
+        ),
+    ],
+    replace: Replace = False,
+    dry_run: DryRun = False,
+    as_json: AsJson = False,
 ) -> None:
     """Import the staff roster, upserting by code. Roles: micro_grid_leader,
     full_time_member, part_time_member, building_team_leader, department_liaison."""
@@ -128,12 +177,15 @@ def import_staff(
 @importer.command("facilities")
 def import_facilities(
     file: Annotated[Path, typer.Argument(help="Points with code, kind, name.")],
-    crs: CrsOption = None, replace: Replace = False, dry_run: DryRun = False,
+    crs: CrsOption = None,
+    replace: Replace = False,
+    dry_run: DryRun = False,
     as_json: AsJson = False,
 ) -> None:
     """Import service facilities (clinics, schools, elderly care…), upserting by code."""
-    _register_command("facilities", file, crs=crs, replace=replace, dry_run=dry_run,
-                      as_json=as_json)
+    _register_command(
+        "facilities", file, crs=crs, replace=replace, dry_run=dry_run, as_json=as_json
+    )
 
 
 @generations.command("list")
@@ -160,8 +212,9 @@ def export_areas(
     level: Annotated[str, typer.Option(help="Level to export.")],
     out: Annotated[Path, typer.Option(help="Output file.")],
     fmt: Annotated[str, typer.Option("--format", help="geojson or gpkg.")] = "geojson",
-    generation: Annotated[Optional[int], typer.Option(
-        help="Generation to export (default: current).")] = None,
+    generation: Annotated[
+        int | None, typer.Option(help="Generation to export (default: current).")
+    ] = None,
 ) -> None:
     """Export one level's areas (code, name, parent_code, attributes) for re-import."""
     from gis.areas.export import export_areas as export

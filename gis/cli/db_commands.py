@@ -40,22 +40,34 @@ def status() -> None:
     """Show where the database is and whether it runs (JSON on stdout)."""
     settings = Settings()
     if settings.database_url:
-        from gis.store.migrate import current_revision
-
         from sqlalchemy.engine import make_url
+
+        from gis.store.migrate import current_revision
 
         eng = make_engine(settings.database_url)
         try:
             revision = current_revision(eng)
         finally:
             eng.dispose()
-        print_json({"managed": False,
-                    "url": make_url(settings.database_url).render_as_string(hide_password=True),
-                    "revision": revision})
+        print_json(
+            {
+                "managed": False,
+                "url": make_url(settings.database_url).render_as_string(hide_password=True),
+                "revision": revision,
+            }
+        )
         return
     st = managed_cluster(settings).status()
-    print_json({"managed": True, "initialised": st.initialised, "running": st.running,
-                "pid": st.pid, "port": st.port, "data_dir": str(st.data_dir)})
+    print_json(
+        {
+            "managed": True,
+            "initialised": st.initialised,
+            "running": st.running,
+            "pid": st.pid,
+            "port": st.port,
+            "data_dir": str(st.data_dir),
+        }
+    )
     if not st.running:
         raise typer.Exit(3)
 

@@ -83,6 +83,10 @@ def _port_is_free(port: int) -> bool:
         return True
 
 
+def _int_or_none(value: object) -> int | None:
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+
+
 def _pid_is_postgres(pid: int) -> bool:
     try:
         comm = Path(f"/proc/{pid}/comm").read_text().strip()
@@ -111,7 +115,7 @@ class Cluster:
             initialised=(self.data_dir / "PG_VERSION").exists(),
             running=running,
             pid=pid if running else None,
-            port=port if running else self._state().get("port"),
+            port=port if running else _int_or_none(self._state().get("port")),
             data_dir=self.data_dir,
         )
 
@@ -136,18 +140,32 @@ class Cluster:
             if not self.status().running:
                 return False
             progress(f"stopping PostgreSQL in {self.data_dir}")
-            self._run_as_owner([str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data_dir),
-                                "-m", "fast", "-w", "-t", "60"])
+            self._run_as_owner(
+                [
+                    str(self.bindir / "pg_ctl"),
+                    "stop",
+                    "-D",
+                    str(self.data_dir),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "-t",
+                    "60",
+                ]
+            )
             return True
 
     def url(self, database: str = DATABASE) -> str:
         """SQLAlchemy URL of ``database`` on this cluster (it must have been started once)."""
         state = self._state()
         if "port" not in state:
-            raise Unavailable("the managed cluster was never started; run `wangge db start`",
-                              field="database")
-        return (f"postgresql+psycopg://{SUPERUSER}:{state['password']}"
-                f"@127.0.0.1:{state['port']}/{database}")
+            raise Unavailable(
+                "the managed cluster was never started; run `wangge db start`", field="database"
+            )
+        return (
+            f"postgresql+psycopg://{SUPERUSER}:{state['password']}"
+            f"@127.0.0.1:{state['port']}/{database}"
+        )
 
     @property
     def bindir(self) -> Path:
@@ -196,16 +214,23 @@ class Cluster:
         for name in ("postgres", "nobody"):
             with contextlib.suppress(KeyError):
                 return pwd.getpwnam(name)
-        raise Unavailable("running as root and no unprivileged 'postgres' or 'nobody' user "
-                          "exists to run PostgreSQL", field="database")
+        raise Unavailable(
+            "running as root and no unprivileged 'postgres' or 'nobody' user "
+            "exists to run PostgreSQL",
+            field="database",
+        )
 
     def _run_as_owner(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
         owner = self._owner()
         kwargs: dict[str, object] = {}
         if owner is not None:
             kwargs = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
-        result = subprocess.run(  # noqa: PLW1510 - checked below with a readable message
-            argv, cwd=self.home, capture_output=True, text=True, env=self._env(),
+        result: subprocess.CompletedProcess[str] = subprocess.run(
+            argv,
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            env=self._env(),
             **kwargs,  # type: ignore[call-overload]
         )
         if result.returncode != 0:
@@ -244,14 +269,27 @@ class Cluster:
         self._chown_to_owner(self.data_dir, pwfile, self.log_file)
         owner = self._owner()
         if owner is not None and not os.access(self.home, os.X_OK):
-            raise Unavailable(f"{self.home} is not reachable by user {owner.pw_name}",
-                              field="database")
+            raise Unavailable(
+                f"{self.home} is not reachable by user {owner.pw_name}", field="database"
+            )
         try:
-            self._run_as_owner([
-                str(self.bindir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
-                "--pwfile", str(pwfile), "--auth", "scram-sha-256", "-E", "UTF8",
-                "--locale", "C.UTF-8",
-            ])
+            self._run_as_owner(
+                [
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
+                    "--pwfile",
+                    str(pwfile),
+                    "--auth",
+                    "scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale",
+                    "C.UTF-8",
+                ]
+            )
         finally:
             pwfile.unlink(missing_ok=True)
         with open(self.data_dir / "postgresql.conf", "a") as conf:
@@ -282,17 +320,34 @@ class Cluster:
             port = new_port
         self._write_state({**state, "port": port})
         progress(f"starting PostgreSQL on 127.0.0.1:{port} (log: {self.log_file})")
-        self._run_as_owner([
-            str(self.bindir / "pg_ctl"), "start", "-D", str(self.data_dir), "-l",
-            str(self.log_file), "-w", "-t", "60", "-o", f"-p {port}",
-        ])
+        self._run_as_owner(
+            [
+                str(self.bindir / "pg_ctl"),
+                "start",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-p {port}",
+            ]
+        )
 
     def _ensure_database(self, progress: Progress) -> None:
         import psycopg
 
         state = self._state()
-        dsn = dict(host="127.0.0.1", port=int(str(state["port"])), user=SUPERUSER,
-                   password=str(state["password"]), dbname="postgres", connect_timeout=10)
+        dsn = dict(
+            host="127.0.0.1",
+            port=int(str(state["port"])),
+            user=SUPERUSER,
+            password=str(state["password"]),
+            dbname="postgres",
+            connect_timeout=10,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -303,8 +358,9 @@ class Cluster:
                     raise
                 time.sleep(0.2)
         with conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                  (DATABASE,)).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
+            ).fetchone()
             if not exists:
                 progress(f"creating database {DATABASE}")
                 conn.execute(f'CREATE DATABASE "{DATABASE}"')
@@ -327,12 +383,17 @@ def _admin(admin_url: str, name: str, *, create: bool) -> str:
 
     url = make_url(admin_url)
     with psycopg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password,
-        dbname="postgres", autocommit=True,
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        dbname="postgres",
+        autocommit=True,
     ) as conn:
         if create:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         else:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
     return url.set(database=name).render_as_string(hide_password=False)

@@ -8,7 +8,7 @@ later generation redraws or removes the area, so any past generation can still b
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -19,11 +19,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Table,
     Text,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ExcludeConstraint, INT4RANGE, JSONB, Range
+from sqlalchemy.dialects.postgresql import INT4RANGE, JSONB, ExcludeConstraint, Range
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gis.levels import FACILITY_KINDS, LEVELS, STAFF_ROLES
@@ -44,17 +45,19 @@ class Generation(Base):
     __tablename__ = "generations"
     __table_args__ = (
         CheckConstraint("state IN ('open', 'current', 'retired')", name="generation_state"),
-        Index("one_current_generation", "state", unique=True,
-              postgresql_where=text("state = 'current'")),
-        Index("one_open_generation", "state", unique=True,
-              postgresql_where=text("state = 'open'")),
+        Index(
+            "one_current_generation",
+            "state",
+            unique=True,
+            postgresql_where=text("state = 'current'"),
+        ),
+        Index("one_open_generation", "state", unique=True, postgresql_where=text("state = 'open'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     description: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -65,8 +68,9 @@ class Area(Base):
     __table_args__ = (
         CheckConstraint(_one_of("level", LEVELS), name="area_level"),
         CheckConstraint("NOT isempty(valid)", name="area_valid_not_empty"),
-        ExcludeConstraint(("code", "="), ("valid", "&&"), name="area_code_unique_per_generation",
-                          using="gist"),
+        ExcludeConstraint(
+            ("code", "="), ("valid", "&&"), name="area_code_unique_per_generation", using="gist"
+        ),
         Index("areas_level_idx", "level"),
         Index("areas_geom_idx", "geom", postgresql_using="gist"),
     )
@@ -131,7 +135,8 @@ class Staff(Base):
     phone: Mapped[str] = mapped_column(Text, default="")
     area_code: Mapped[str | None] = mapped_column(Text)
     building_code: Mapped[str | None] = mapped_column(
-        ForeignKey("buildings.code", ondelete="RESTRICT"))
+        ForeignKey("buildings.code", ondelete="RESTRICT")
+    )
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
 
@@ -150,3 +155,16 @@ class Facility(Base):
     name: Mapped[str] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+# Core tables, for queries written with SQLAlchemy Core expressions.
+GENERATIONS = _table(Generation)
+AREAS = _table(Area)
+AREA_PARTS = _table(AreaPart)
+BUILDINGS = _table(Building)
+STAFF = _table(Staff)
+FACILITIES = _table(Facility)

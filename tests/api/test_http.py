@@ -24,8 +24,9 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def server(new_database: Callable[[], str],
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def server(
+    new_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
     url = new_database()
     engine = make_engine(url)
     load_small_street(engine, tmp_path_factory.mktemp("api"))
@@ -57,8 +58,14 @@ def test_healthz(http: httpx.Client) -> None:
 def test_docs_and_openapi(http: httpx.Client) -> None:
     assert http.get("/docs").status_code == 200
     paths = http.get("/openapi.json").json()["paths"]
-    for path in ("/v1/areas", "/v1/areas/{code}", "/v1/assign", "/v1/assign/batch",
-                 "/v1/assign/buildings", "/healthz"):
+    for path in (
+        "/v1/areas",
+        "/v1/areas/{code}",
+        "/v1/assign",
+        "/v1/assign/batch",
+        "/v1/assign/buildings",
+        "/healthz",
+    ):
         assert path in paths
 
 
@@ -85,16 +92,25 @@ def test_areas_filters(http: httpx.Client) -> None:
     assert codes("level=micro_grid") == ["M1", "M2", "M3", "M4"]
     assert codes("parent=G2") == ["M2", "M4"]
     west, south = X0 + 0.001, Y0 + 0.001
-    assert codes(f"level=micro_grid&bbox={west},{south},{west + 0.001},{south + 0.001}") == [
-        "M1"]
+    assert codes(f"level=micro_grid&bbox={west},{south},{west + 0.001},{south + 0.001}") == ["M1"]
     assert codes("level=micro_grid&generation=1") == ["M1", "M2", "M3", "M4"]
 
 
-@pytest.mark.parametrize(("query", "status", "field"), [
-    ("level=parish", 422, "level"), ("limit=0", 422, "limit"), ("limit=5000", 422, "limit"),
-    ("offset=-1", 422, "offset"), ("bbox=1,2,3", 422, "bbox"), ("bbox=10,10,5,5", 422, "bbox"),
-    ("generation=99", 404, "generation"), ("generation=abc", 422, "generation"),
-    ("as_of=1999-01-01T00:00:00Z", 404, "as_of"), ("as_of=yesterday", 422, "as_of")])
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("level=parish", 422, "level"),
+        ("limit=0", 422, "limit"),
+        ("limit=5000", 422, "limit"),
+        ("offset=-1", 422, "offset"),
+        ("bbox=1,2,3", 422, "bbox"),
+        ("bbox=10,10,5,5", 422, "bbox"),
+        ("generation=99", 404, "generation"),
+        ("generation=abc", 422, "generation"),
+        ("as_of=1999-01-01T00:00:00Z", 404, "as_of"),
+        ("as_of=yesterday", 422, "as_of"),
+    ],
+)
 def test_areas_bad_input(http: httpx.Client, query: str, status: int, field: str) -> None:
     assert_problem(http.get(f"/v1/areas?{query}"), status, field)
 
@@ -124,34 +140,45 @@ def test_assign_gcj02_input(http: httpx.Client) -> None:
 
     # near the east edge: GCJ-02 is ~450 m east of WGS-84 here
     lon, lat = wgs84_to_gcj02(lon=X0 + 0.018, lat=Y0 + HALF * 1.5)
-    body = http.get("/v1/assign", params={"lon": float(lon), "lat": float(lat),
-                                          "crs": "gcj02"}).json()
+    body = http.get(
+        "/v1/assign", params={"lon": float(lon), "lat": float(lat), "crs": "gcj02"}
+    ).json()
     assert body["owner"]["code"] == "M4" and body["input"]["crs"] == "gcj02"
     # the same numbers read as WGS-84 land ~450 m east, outside the street
-    assert http.get("/v1/assign", params={"lon": float(lon),
-                                          "lat": float(lat)}).json()["owner"] is None
+    assert (
+        http.get("/v1/assign", params={"lon": float(lon), "lat": float(lat)}).json()["owner"]
+        is None
+    )
 
 
-@pytest.mark.parametrize(("params", "status", "field"), [
-    ({"lat": 31.2}, 422, "lon"), ({"lon": "x", "lat": 31.2}, 422, "lon"),
-    ({"lon": 121.4, "lat": 95}, 422, "lat"), ({"lon": "nan", "lat": 31.2}, 422, "lon"),
-    ({"lon": 121.4, "lat": 31.2, "crs": "mars"}, 422, "crs"),
-    ({"lon": 121.4, "lat": 31.2, "level": "parish"}, 422, "level"),
-    ({"lon": 121.4, "lat": 31.2, "level": "block"}, 404, "level"),
-    ({"lon": 121.4, "lat": 31.2, "accuracy_m": -3}, 422, "accuracy_m"),
-    ({"lon": 121.4, "lat": 31.2, "generation": 7}, 404, "generation")])
+@pytest.mark.parametrize(
+    ("params", "status", "field"),
+    [
+        ({"lat": 31.2}, 422, "lon"),
+        ({"lon": "x", "lat": 31.2}, 422, "lon"),
+        ({"lon": 121.4, "lat": 95}, 422, "lat"),
+        ({"lon": "nan", "lat": 31.2}, 422, "lon"),
+        ({"lon": 121.4, "lat": 31.2, "crs": "mars"}, 422, "crs"),
+        ({"lon": 121.4, "lat": 31.2, "level": "parish"}, 422, "level"),
+        ({"lon": 121.4, "lat": 31.2, "level": "block"}, 404, "level"),
+        ({"lon": 121.4, "lat": 31.2, "accuracy_m": -3}, 422, "accuracy_m"),
+        ({"lon": 121.4, "lat": 31.2, "generation": 7}, 404, "generation"),
+    ],
+)
 def test_assign_bad_input(http: httpx.Client, params: dict, status: int, field: str) -> None:
     assert_problem(http.get("/v1/assign", params=params), status, field)
 
 
 def test_batch_answers_in_order_with_per_item_errors(http: httpx.Client) -> None:
-    points = [{"id": "a", "lon": X0 + HALF / 2, "lat": Y0 + HALF / 2},
-              {"id": "b", "lon": "x", "lat": 31.2},
-              {"id": "c", "lat": 31.2},
-              {"id": "d", "lon": 121.4, "lat": 95},
-              {"id": "e", "lon": X0 + HALF * 1.5, "lat": Y0 - 0.001},
-              "not an object",
-              {"id": "g", "lon": X0 + HALF * 1.5, "lat": Y0 + HALF * 1.5}]
+    points = [
+        {"id": "a", "lon": X0 + HALF / 2, "lat": Y0 + HALF / 2},
+        {"id": "b", "lon": "x", "lat": 31.2},
+        {"id": "c", "lat": 31.2},
+        {"id": "d", "lon": 121.4, "lat": 95},
+        {"id": "e", "lon": X0 + HALF * 1.5, "lat": Y0 - 0.001},
+        "not an object",
+        {"id": "g", "lon": X0 + HALF * 1.5, "lat": Y0 + HALF * 1.5},
+    ]
     body = http.post("/v1/assign/batch", json={"points": points}).json()
     results = body["results"]
     assert body["count"] == 7 and body["errors"] == 4 and body["generation"] == 1
@@ -166,11 +193,22 @@ def test_batch_answers_in_order_with_per_item_errors(http: httpx.Client) -> None
 
 
 def test_batch_accepts_geojson(http: httpx.Client) -> None:
-    collection = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": 7, "properties": {},
-         "geometry": {"type": "Point", "coordinates": [X0 + HALF / 2, Y0 + HALF * 1.5]}},
-        {"type": "Feature", "properties": {"id": "L"},
-         "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}]}
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": 7,
+                "properties": {},
+                "geometry": {"type": "Point", "coordinates": [X0 + HALF / 2, Y0 + HALF * 1.5]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"id": "L"},
+                "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]},
+            },
+        ],
+    }
     results = http.post("/v1/assign/batch", json=collection).json()["results"]
     assert results[0] == {**results[0], "id": 7} and results[0]["owner"]["code"] == "M3"
     assert results[1]["id"] == "L" and results[1]["error"].startswith("geometry")
@@ -180,34 +218,61 @@ def test_batch_limits_and_bad_bodies(http: httpx.Client) -> None:
     many = {"points": [{"id": i, "lon": X0, "lat": Y0} for i in range(1001)]}
     assert_problem(http.post("/v1/assign/batch", json=many), 413, "points")
     huge = b'{"points": [' + b'{"lon": 121.4, "lat": 31.2},' * 10_000 + b"]}"
-    assert_problem(http.post("/v1/assign/batch", content=huge,
-                             headers={"content-type": "application/json"}), 413, "body")
+    assert_problem(
+        http.post("/v1/assign/batch", content=huge, headers={"content-type": "application/json"}),
+        413,
+        "body",
+    )
     assert_problem(http.post("/v1/assign/batch", content=b"{nope"), 422, "body")
     assert_problem(http.post("/v1/assign/batch", content=b""), 422, "body")
     assert_problem(http.post("/v1/assign/batch", json=[1, 2]), 422, "body")
     assert_problem(http.post("/v1/assign/batch", json={"points": []}), 422, "points")
     assert_problem(http.post("/v1/assign/batch", json={"points": [], "crs": 4}), 422, "points")
-    assert_problem(http.post("/v1/assign/batch",
-                             json={"points": [{"lon": 1, "lat": 1}], "crs": "mars"}),
-                   422, "crs")
-    assert_problem(http.post("/v1/assign/batch",
-                             json={"points": [{"lon": 1, "lat": 1}], "level": "x"}),
-                   422, "level")
+    assert_problem(
+        http.post("/v1/assign/batch", json={"points": [{"lon": 1, "lat": 1}], "crs": "mars"}),
+        422,
+        "crs",
+    )
+    assert_problem(
+        http.post("/v1/assign/batch", json={"points": [{"lon": 1, "lat": 1}], "level": "x"}),
+        422,
+        "level",
+    )
 
 
 def test_buildings_by_largest_share(http: httpx.Client) -> None:
     from tests.fixtures import rect
 
     xm = X0 + HALF
-    collection = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": "split", "properties": {}, "geometry": {
-            "type": "Polygon", "coordinates": rect(xm - 0.0006, Y0 + 0.002, xm + 0.0004,
-                                                   Y0 + 0.0025)}},
-        {"type": "Feature", "id": "inside", "properties": {}, "geometry": {
-            "type": "Polygon", "coordinates": rect(X0 + 0.001, Y0 + 0.001, X0 + 0.0012,
-                                                   Y0 + 0.0012)}},
-        {"type": "Feature", "id": "bad", "properties": {}, "geometry": {
-            "type": "Point", "coordinates": [X0, Y0]}}]}
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": "split",
+                "properties": {},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": rect(xm - 0.0006, Y0 + 0.002, xm + 0.0004, Y0 + 0.0025),
+                },
+            },
+            {
+                "type": "Feature",
+                "id": "inside",
+                "properties": {},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": rect(X0 + 0.001, Y0 + 0.001, X0 + 0.0012, Y0 + 0.0012),
+                },
+            },
+            {
+                "type": "Feature",
+                "id": "bad",
+                "properties": {},
+                "geometry": {"type": "Point", "coordinates": [X0, Y0]},
+            },
+        ],
+    }
     results = http.post("/v1/assign/buildings", json=collection).json()["results"]
     split = results[0]
     assert split["owner"]["code"] == "M1" and split["split"] is True
@@ -222,18 +287,21 @@ def test_unknown_route_is_a_problem(http: httpx.Client) -> None:
     assert response.status_code == 404 and response.headers["content-type"].startswith(PROBLEM)
 
 
-def test_cli_assign_file_keeps_every_column(server: Api, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_assign_file_keeps_every_column(
+    server: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import csv
     import sys
 
     from gis.cli import main
 
     source = tmp_path / "calls.csv"
-    source.write_text("ticket,lon,lat,note\n"
-                      f"T1,{X0 + HALF / 2},{Y0 + HALF / 2},\"漏水, 3楼\"\n"
-                      "T2,,31.2,missing lon\n"
-                      f"T3,{X0 + HALF * 1.5},{Y0 - 0.001},outside\n")
+    source.write_text(
+        "ticket,lon,lat,note\n"
+        f'T1,{X0 + HALF / 2},{Y0 + HALF / 2},"漏水, 3楼"\n'
+        "T2,,31.2,missing lon\n"
+        f"T3,{X0 + HALF * 1.5},{Y0 - 0.001},outside\n"
+    )
     out = tmp_path / "out.csv"
     monkeypatch.setenv("WANGGE_DATABASE_URL", server.database_url)
     monkeypatch.setattr(sys, "argv", ["wangge", "assign", str(source), "--out", str(out)])

@@ -26,13 +26,46 @@ def run(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
 def base(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A committed database holding street S and micro-grid S-M1 (generation 1, current)."""
     street = write_geojson(tmp_path / "street.geojson", [feature("S", square(0, 0, 0.1))])
-    micro = write_geojson(tmp_path / "micro.geojson", [
-        feature("S-M1", square(0, 0, 0.05), parent_code="S")])
-    assert run(["import", "boundaries", str(street), "--level", "street", "--code-field",
-                "code", "--name-field", "name"], monkeypatch) == 0
-    assert run(["import", "boundaries", str(micro), "--level", "micro_grid", "--code-field",
-                "code", "--name-field", "name", "--parent-field", "parent_code", "--activate"],
-               monkeypatch) == 0
+    micro = write_geojson(
+        tmp_path / "micro.geojson", [feature("S-M1", square(0, 0, 0.05), parent_code="S")]
+    )
+    assert (
+        run(
+            [
+                "import",
+                "boundaries",
+                str(street),
+                "--level",
+                "street",
+                "--code-field",
+                "code",
+                "--name-field",
+                "name",
+            ],
+            monkeypatch,
+        )
+        == 0
+    )
+    assert (
+        run(
+            [
+                "import",
+                "boundaries",
+                str(micro),
+                "--level",
+                "micro_grid",
+                "--code-field",
+                "code",
+                "--name-field",
+                "name",
+                "--parent-field",
+                "parent_code",
+                "--activate",
+            ],
+            monkeypatch,
+        )
+        == 0
+    )
     return fresh_db
 
 
@@ -41,39 +74,58 @@ def grid_file(tmp_path: Path, *features: dict) -> Path:
 
 
 CASES = {
-    "empty geometry": (lambda p: grid_file(p, feature("G1", square(0, 0)),
-                                           feature("G2", None)),
-                       ["features[1]", "'G2'", "geometry", "empty"]),
-    "empty polygon": (lambda p: grid_file(p, feature("G1", [], kind="Polygon")),
-                      ["features[0]", "geometry", "empty"]),
-    "duplicate code": (lambda p: grid_file(p, feature("G1", square(0, 0)),
-                                           feature("G1", square(0.01, 0))),
-                       ["features[0]", "features[1]", "'code'", "duplicate code"]),
-    "missing code": (lambda p: grid_file(p, feature("G1", square(0, 0)),
-                                         feature(None, square(0.01, 0))),
-                     ["features[1]", "'code'", "missing code"]),
-    "unknown parent": (lambda p: grid_file(p, feature("G1", square(0, 0), parent_code="X")),
-                       ["features[0]", "'G1'", "parent", "unknown parent 'X'"]),
+    "empty geometry": (
+        lambda p: grid_file(p, feature("G1", square(0, 0)), feature("G2", None)),
+        ["features[1]", "'G2'", "geometry", "empty"],
+    ),
+    "empty polygon": (
+        lambda p: grid_file(p, feature("G1", [], kind="Polygon")),
+        ["features[0]", "geometry", "empty"],
+    ),
+    "duplicate code": (
+        lambda p: grid_file(p, feature("G1", square(0, 0)), feature("G1", square(0.01, 0))),
+        ["features[0]", "features[1]", "'code'", "duplicate code"],
+    ),
+    "missing code": (
+        lambda p: grid_file(p, feature("G1", square(0, 0)), feature(None, square(0.01, 0))),
+        ["features[1]", "'code'", "missing code"],
+    ),
+    "unknown parent": (
+        lambda p: grid_file(p, feature("G1", square(0, 0), parent_code="X")),
+        ["features[0]", "'G1'", "parent", "unknown parent 'X'"],
+    ),
     "parent of a deeper level": (
         lambda p: grid_file(p, feature("G1", square(0, 0), parent_code="S-M1")),
-        ["features[0]", "'G1'", "parent", "micro_grid, which is not above grid"]),
-    "code used by another level": (lambda p: grid_file(p, feature("S", square(0, 0))),
-                                   ["features[0]", "'S'", "code", "already used by a street"]),
-    "point file": (lambda p: grid_file(p, feature("G1", [0.0, 0.0], kind="Point")),
-                   ["grids.geojson", "Point", "geometry"]),
-    "line file": (lambda p: grid_file(p, feature("G1", [[0, 0], [1, 1]], kind="LineString")),
-                  ["grids.geojson", "LineString", "geometry"]),
+        ["features[0]", "'G1'", "parent", "micro_grid, which is not above grid"],
+    ),
+    "code used by another level": (
+        lambda p: grid_file(p, feature("S", square(0, 0))),
+        ["features[0]", "'S'", "code", "already used by a street"],
+    ),
+    "point file": (
+        lambda p: grid_file(p, feature("G1", [0.0, 0.0], kind="Point")),
+        ["grids.geojson", "Point", "geometry"],
+    ),
+    "line file": (
+        lambda p: grid_file(p, feature("G1", [[0, 0], [1, 1]], kind="LineString")),
+        ["grids.geojson", "LineString", "geometry"],
+    ),
     "a line among polygons": (
-        lambda p: grid_file(p, feature("G1", square(0, 0)),
-                            feature("G2", [[0, 0], [1, 1]], kind="LineString")),
-        ["features[1]", "'G2'", "geometry", "LineString is not a polygon"]),
-    "unreadable file": (lambda p: _write(p / "grids.geojson", "{not json"),
-                        ["grids.geojson", "cannot read"]),
+        lambda p: grid_file(
+            p, feature("G1", square(0, 0)), feature("G2", [[0, 0], [1, 1]], kind="LineString")
+        ),
+        ["features[1]", "'G2'", "geometry", "LineString is not a polygon"],
+    ),
+    "unreadable file": (
+        lambda p: _write(p / "grids.geojson", "{not json"),
+        ["grids.geojson", "cannot read"],
+    ),
     "missing file": (lambda p: p / "nope.geojson", ["nope.geojson", "no such file"]),
     "no features": (lambda p: grid_file(p), ["grids.geojson", "no features"]),
     "projected coordinates read as wgs84": (
         lambda p: grid_file(p, feature("G1", square(350000, 3460000, 100))),
-        ["features[0]", "geometry", "outside lon -180..180"]),
+        ["features[0]", "geometry", "outside lon -180..180"],
+    ),
 }
 
 
@@ -84,15 +136,33 @@ def _write(path: Path, text: str) -> Path:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_boundary_file_names_culprit_and_changes_nothing(
-        case: str, base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    case: str,
+    base: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     make, expected = CASES[case]
     path = make(tmp_path)
     before = snapshot(base)
     capsys.readouterr()
-    code = run(["import", "boundaries", str(path), "--level", "grid", "--code-field", "code",
-                "--name-field", "name", "--parent-field", "parent_code", "--activate"],
-               monkeypatch)
+    code = run(
+        [
+            "import",
+            "boundaries",
+            str(path),
+            "--level",
+            "grid",
+            "--code-field",
+            "code",
+            "--name-field",
+            "name",
+            "--parent-field",
+            "parent_code",
+            "--activate",
+        ],
+        monkeypatch,
+    )
     err = capsys.readouterr().err
     assert code == 2, err
     for needle in expected:
@@ -100,14 +170,22 @@ def test_bad_boundary_file_names_culprit_and_changes_nothing(
     assert snapshot(base) == before
 
 
-@pytest.mark.parametrize(("options", "expected"), [
-    (["--level", "parish"], ["level", "unknown level 'parish'"]),
-    (["--crs", "mars"], ["crs", "mars"]),
-    (["--code-field", "nope"], ["no column 'nope'", "--code-field"]),
-])
-def test_bad_options_name_the_option(options: list[str], expected: list[str], base: str,
-                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--level", "parish"], ["level", "unknown level 'parish'"]),
+        (["--crs", "mars"], ["crs", "mars"]),
+        (["--code-field", "nope"], ["no column 'nope'", "--code-field"]),
+    ],
+)
+def test_bad_options_name_the_option(
+    options: list[str],
+    expected: list[str],
+    base: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     path = grid_file(tmp_path, feature("G1", square(0, 0), parent_code="S"))
     args = {"--level": "grid", "--code-field": "code", "--name-field": "name"}
     args.update(dict(zip(options[::2], options[1::2], strict=True)))
@@ -121,25 +199,60 @@ def test_bad_options_name_the_option(options: list[str], expected: list[str], ba
     assert snapshot(base) == before
 
 
-def test_dry_run_reports_and_writes_nothing(base: str, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_reports_and_writes_nothing(
+    base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = grid_file(tmp_path, feature("G1", square(0, 0), parent_code="S"))
     before = snapshot(base)
     capsys.readouterr()
-    assert run(["import", "boundaries", str(path), "--level", "grid", "--code-field", "code",
-                "--name-field", "name", "--parent-field", "parent_code", "--dry-run"],
-               monkeypatch) == 0
+    assert (
+        run(
+            [
+                "import",
+                "boundaries",
+                str(path),
+                "--level",
+                "grid",
+                "--code-field",
+                "code",
+                "--name-field",
+                "name",
+                "--parent-field",
+                "parent_code",
+                "--dry-run",
+            ],
+            monkeypatch,
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "added 1" in out and "dry run: nothing was written" in out
     assert snapshot(base) == before
 
 
-def test_one_bad_feature_rejects_the_whole_file(base: str, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_bad_feature_rejects_the_whole_file(
+    base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     good = [feature(f"G{i}", square(i * 0.01, 0), parent_code="S") for i in range(50)]
     path = grid_file(tmp_path, *good, feature("G50", square(0.5, 0), parent_code="X"))
     before = snapshot(base)
-    assert run(["import", "boundaries", str(path), "--level", "grid", "--code-field", "code",
-                "--name-field", "name", "--parent-field", "parent_code"], monkeypatch) == 2
+    assert (
+        run(
+            [
+                "import",
+                "boundaries",
+                str(path),
+                "--level",
+                "grid",
+                "--code-field",
+                "code",
+                "--name-field",
+                "name",
+                "--parent-field",
+                "parent_code",
+            ],
+            monkeypatch,
+        )
+        == 2
+    )
     assert snapshot(base) == before

@@ -35,13 +35,17 @@ def write_geojson(path: Path, features: list[dict[str, Any]]) -> Path:
 
 def feature(code: str | None, coords: Any, *, kind: str = "Polygon", **props: Any) -> dict:
     props.setdefault("parent_code", None)
-    return {"type": "Feature", "properties": {"code": code, "name": f"name {code}", **props},
-            "geometry": None if coords is None else {"type": kind, "coordinates": coords}}
+    return {
+        "type": "Feature",
+        "properties": {"code": code, "name": f"name {code}", **props},
+        "geometry": None if coords is None else {"type": kind, "coordinates": coords},
+    }
 
 
 def townships() -> Any:
-    return read_area_file(shared("shanghai_townships_wgs84.geojson"), code_field="id",
-                          name_field="name")
+    return read_area_file(
+        shared("shanghai_townships_wgs84.geojson"), code_field="id", name_field="name"
+    )
 
 
 def test_townships_import_with_zero_errors(conn: Connection) -> None:
@@ -57,32 +61,42 @@ def test_townships_import_with_zero_errors(conn: Connection) -> None:
     parts = conn.execute(select(func.count()).select_from(AreaPart.__table__)).scalar_one()
     assert parts >= 252
     # parts cover exactly the area: union of parts equals the polygon (area to 1e-9 relative)
-    row = conn.execute(select(func.ST_Area(AREAS.c.geom),
-                              select(func.ST_Area(func.ST_Union(AreaPart.geom)))
-                              .where(AreaPart.area_id == AREAS.c.id).scalar_subquery())
-                       .where(AREAS.c.code == "sh_town_072")).one()
+    row = conn.execute(
+        select(
+            func.ST_Area(AREAS.c.geom),
+            select(func.ST_Area(func.ST_Union(AreaPart.geom)))
+            .where(AreaPart.area_id == AREAS.c.id)
+            .scalar_subquery(),
+        ).where(AREAS.c.code == "sh_town_072")
+    ).one()
     assert row[0] == pytest.approx(row[1], rel=1e-9)
 
 
 def test_every_repair_is_reported(conn: Connection, tmp_path: Path) -> None:
     bowtie = [[[0, 0], [0.01, 0.01], [0.01, 0], [0, 0.01], [0, 0]]]
-    path = write_geojson(tmp_path / "bad.geojson", [
-        feature("A", square(0.02, 0)), feature("B", bowtie)])
+    path = write_geojson(
+        tmp_path / "bad.geojson", [feature("A", square(0.02, 0)), feature("B", bowtie)]
+    )
     source = read_area_file(path, code_field="code", name_field="name")
     assert [r.code for r in source.repairs] == ["B"]
     repair = source.repairs[0]
     assert "Self-intersection" in repair.problem and repair.feature == 1
     # both lobes are kept: area ~ half the bounding square, change is reported in m²
     assert source.features[1].area_m2 == pytest.approx(
-        abs(GEOD.geometry_area_perimeter(shapely.box(0, 0, 0.01, 0.01))[0]) / 2, rel=1e-3)
+        abs(GEOD.geometry_area_perimeter(shapely.box(0, 0, 0.01, 0.01))[0]) / 2, rel=1e-3
+    )
     assert np.isfinite(repair.area_change_m2)
     report = import_areas(conn, source, level="grid")
     assert [str(r) for r in report.repairs] == [str(repair)]
 
 
 def test_gcj02_districts_match_wgs84_answer_key(conn: Connection) -> None:
-    source = read_area_file(shared("shanghai_districts_datav_gcj02.geojson"),
-                            code_field="adcode", name_field="name", crs="gcj02")
+    source = read_area_file(
+        shared("shanghai_districts_datav_gcj02.geojson"),
+        code_field="adcode",
+        name_field="name",
+        crs="gcj02",
+    )
     import_areas(conn, source, level="district", activate=True)
     key = gpd.read_file(shared("shanghai_districts_wgs84.geojson")).set_index("adcode")
     rows = conn.execute(select(AREAS.c.code, func.ST_AsBinary(AREAS.c.geom))).all()
@@ -98,14 +112,16 @@ def test_gcj02_districts_match_wgs84_answer_key(conn: Connection) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg"])
-def test_export_import_round_trip_is_lossless(conn: Connection, tmp_path: Path,
-                                              fmt: str) -> None:
-    districts = read_area_file(shared("shanghai_districts_datav_gcj02.geojson"),
-                               code_field="adcode", name_field="name", crs="gcj02")
+def test_export_import_round_trip_is_lossless(conn: Connection, tmp_path: Path, fmt: str) -> None:
+    districts = read_area_file(
+        shared("shanghai_districts_datav_gcj02.geojson"),
+        code_field="adcode",
+        name_field="name",
+        crs="gcj02",
+    )
     first = import_areas(conn, districts, level="district", activate=True)
     out = tmp_path / f"districts.{fmt}"
-    assert export_areas(conn, level="district", generation=first.generation, fmt=fmt,
-                        out=out) == 16
+    assert export_areas(conn, level="district", generation=first.generation, fmt=fmt, out=out) == 16
     back = read_area_file(out, code_field="code", name_field="name", parent_field="parent_code")
     second = import_areas(conn, back, level="district", activate=True)
     assert second.generation == first.generation + 1
@@ -117,49 +133,76 @@ def test_export_import_round_trip_is_lossless(conn: Connection, tmp_path: Path,
 
 
 def test_generations_carry_over_and_keep_history(conn: Connection, tmp_path: Path) -> None:
-    v1 = write_geojson(tmp_path / "v1.geojson", [
-        feature("A", square(0, 0)), feature("B", square(0.01, 0)), feature("C", square(0.02, 0))])
-    v2 = write_geojson(tmp_path / "v2.geojson", [
-        feature("A", square(0, 0)), feature("B", square(0.01, 0, 0.02)),
-        feature("D", square(0.05, 0))])
+    v1 = write_geojson(
+        tmp_path / "v1.geojson",
+        [feature("A", square(0, 0)), feature("B", square(0.01, 0)), feature("C", square(0.02, 0))],
+    )
+    v2 = write_geojson(
+        tmp_path / "v2.geojson",
+        [
+            feature("A", square(0, 0)),
+            feature("B", square(0.01, 0, 0.02)),
+            feature("D", square(0.05, 0)),
+        ],
+    )
     read = lambda p: read_area_file(p, code_field="code", name_field="name")  # noqa: E731
     g1 = import_areas(conn, read(v1), level="grid", activate=True).generation
     report = import_areas(conn, read(v2), level="grid")
     g2 = report.generation
     assert (report.unchanged, report.changed, report.added, report.removed) == (
-        ["A"], ["B"], ["D"], ["C"])
+        ["A"],
+        ["B"],
+        ["D"],
+        ["C"],
+    )
     # not yet active: readers still see g1 with its three areas
     assert current_generation(conn) == g1
 
     def codes(g: int) -> list[str]:
-        return list(conn.execute(select(AREAS.c.code).where(AREAS.c.valid.contains(g))
-                                 .order_by(AREAS.c.code)).scalars())
+        return list(
+            conn.execute(
+                select(AREAS.c.code).where(AREAS.c.valid.contains(g)).order_by(AREAS.c.code)
+            ).scalars()
+        )
 
     assert codes(g1) == ["A", "B", "C"]
     assert codes(g2) == ["A", "B", "D"]
     activate(conn)
     assert current_generation(conn) == g2
     # A was carried over (one row), B has two versions, C ended with g1
-    rows = conn.execute(select(AREAS.c.code, func.lower(AREAS.c.valid),
-                               func.upper(AREAS.c.valid)).order_by(AREAS.c.id)).all()
-    assert [tuple(r) for r in rows] == [("A", g1, None), ("B", g1, g2), ("C", g1, g2),
-                                        ("B", g2, None), ("D", g2, None)]
+    rows = conn.execute(
+        select(AREAS.c.code, func.lower(AREAS.c.valid), func.upper(AREAS.c.valid)).order_by(
+            AREAS.c.id
+        )
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        ("A", g1, None),
+        ("B", g1, g2),
+        ("C", g1, g2),
+        ("B", g2, None),
+        ("D", g2, None),
+    ]
     # old generation still answers with the old geometry of B
-    old_b = conn.execute(select(func.ST_Area(AREAS.c.geom)).where(
-        AREAS.c.code == "B", AREAS.c.valid.contains(g1))).scalar_one()
+    old_b = conn.execute(
+        select(func.ST_Area(AREAS.c.geom)).where(AREAS.c.code == "B", AREAS.c.valid.contains(g1))
+    ).scalar_one()
     assert old_b == pytest.approx(0.0001)
     assert resolve_generation(conn, generation=g1) == g1
 
 
-def test_reimport_into_open_generation_replaces_first_attempt(conn: Connection,
-                                                              tmp_path: Path) -> None:
+def test_reimport_into_open_generation_replaces_first_attempt(
+    conn: Connection, tmp_path: Path
+) -> None:
     read = lambda p: read_area_file(p, code_field="code", name_field="name")  # noqa: E731
-    base = write_geojson(tmp_path / "base.geojson", [feature("A", square(0, 0)),
-                                                     feature("B", square(0.01, 0))])
+    base = write_geojson(
+        tmp_path / "base.geojson", [feature("A", square(0, 0)), feature("B", square(0.01, 0))]
+    )
     import_areas(conn, read(base), level="grid", activate=True)
     wrong = write_geojson(tmp_path / "wrong.geojson", [feature("A", square(0, 0, 0.005))])
-    right = write_geojson(tmp_path / "right.geojson", [feature("A", square(0, 0)),
-                                                       feature("B", square(0.01, 0, 0.02))])
+    right = write_geojson(
+        tmp_path / "right.geojson",
+        [feature("A", square(0, 0)), feature("B", square(0.01, 0, 0.02))],
+    )
     first = import_areas(conn, read(wrong), level="grid")
     second = import_areas(conn, read(right), level="grid")
     assert first.generation == second.generation
@@ -169,8 +212,12 @@ def test_reimport_into_open_generation_replaces_first_attempt(conn: Connection,
 
 def test_as_of_reads_the_generation_current_then(conn: Connection, tmp_path: Path) -> None:
     path = write_geojson(tmp_path / "a.geojson", [feature("A", square(0, 0))])
-    g1 = import_areas(conn, read_area_file(path, code_field="code", name_field="name"),
-                      level="grid", activate=True).generation
+    g1 = import_areas(
+        conn,
+        read_area_file(path, code_field="code", name_field="name"),
+        level="grid",
+        activate=True,
+    ).generation
     from datetime import UTC, datetime, timedelta
 
     now = datetime.now(UTC)
@@ -184,14 +231,20 @@ def test_as_of_reads_the_generation_current_then(conn: Connection, tmp_path: Pat
 
 def test_hierarchy_parent_links(conn: Connection, tmp_path: Path) -> None:
     street = write_geojson(tmp_path / "s.geojson", [feature("S", square(0, 0, 0.1))])
-    grids = write_geojson(tmp_path / "g.geojson", [
-        feature("S-G1", square(0, 0, 0.05), parent_code="S"),
-        feature("S-G2", square(0.05, 0, 0.05), parent_code="S")])
-    import_areas(conn, read_area_file(street, code_field="code", name_field="name"),
-                 level="street")
-    report = import_areas(conn, read_area_file(grids, code_field="code", name_field="name",
-                                               parent_field="parent_code"),
-                          level="grid", activate=True)
+    grids = write_geojson(
+        tmp_path / "g.geojson",
+        [
+            feature("S-G1", square(0, 0, 0.05), parent_code="S"),
+            feature("S-G2", square(0.05, 0, 0.05), parent_code="S"),
+        ],
+    )
+    import_areas(conn, read_area_file(street, code_field="code", name_field="name"), level="street")
+    report = import_areas(
+        conn,
+        read_area_file(grids, code_field="code", name_field="name", parent_field="parent_code"),
+        level="grid",
+        activate=True,
+    )
     assert report.added == ["S-G1", "S-G2"]
     parents = dict(conn.execute(select(AREAS.c.code, AREAS.c.parent_code)).all())
     assert parents == {"S": None, "S-G1": "S", "S-G2": "S"}

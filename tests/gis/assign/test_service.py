@@ -22,8 +22,9 @@ from tests.fixtures import HALF, X0, Y0, load_small_street
 
 
 @pytest.fixture(scope="module")
-def small(new_database: Callable[[], str],
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def small(
+    new_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     engine = make_engine(new_database())
     load_small_street(engine, tmp_path_factory.mktemp("small"))
     yield engine
@@ -33,8 +34,9 @@ def small(new_database: Callable[[], str],
 @pytest.fixture(scope="module")
 def towns(new_database: Callable[[], str]) -> Iterator[Engine]:
     engine = make_engine(new_database())
-    source = read_area_file(shared("shanghai_townships_wgs84.geojson"), code_field="id",
-                            name_field="name")
+    source = read_area_file(
+        shared("shanghai_townships_wgs84.geojson"), code_field="id", name_field="name"
+    )
     with engine.begin() as conn:
         import_areas(conn, source, level="street", activate=True)
     yield engine
@@ -63,8 +65,7 @@ def test_outside_gets_nearest_in_metres(small: Engine) -> None:
     assert result["owner"] is None and result["chain"] == []
     assert result["nearest"]["code"] == "M1"
     assert result["nearest"]["distance_m"] == pytest.approx(110.9, abs=0.5)
-    limited = assign_point(Assigner(small), lon=X0 + HALF / 2, lat=Y0 - 0.001,
-                           max_distance_m=50)
+    limited = assign_point(Assigner(small), lon=X0 + HALF / 2, lat=Y0 - 0.001, max_distance_m=50)
     assert limited["nearest"] is None
 
 
@@ -92,18 +93,24 @@ def test_level_choice_and_fallback(small: Engine, towns: Engine) -> None:
     assert street["level"] == "street" and "deepest level present" in street["note"]
 
 
-@pytest.mark.parametrize(("lon", "lat", "field"), [
-    (float("nan"), 31.2, "lon"), (121.4, float("inf"), "lat"), (181.0, 31.2, "lon"),
-    (121.4, -91.0, "lat")])
-def test_bad_coordinates_name_the_field(small: Engine, lon: float, lat: float,
-                                        field: str) -> None:
+@pytest.mark.parametrize(
+    ("lon", "lat", "field"),
+    [
+        (float("nan"), 31.2, "lon"),
+        (121.4, float("inf"), "lat"),
+        (181.0, 31.2, "lon"),
+        (121.4, -91.0, "lat"),
+    ],
+)
+def test_bad_coordinates_name_the_field(small: Engine, lon: float, lat: float, field: str) -> None:
     with pytest.raises(InvalidInput) as err:
         assign_point(Assigner(small), lon=lon, lat=lat)
     assert err.value.field == field
 
 
 def test_new_generation_is_noticed_and_old_one_still_answers(
-        new_database: Callable[[], str], tmp_path: Path) -> None:
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
     engine = make_engine(new_database())
     load_small_street(engine, tmp_path)
     assigner = Assigner(engine, check_seconds=0.0)
@@ -111,16 +118,35 @@ def test_new_generation_is_noticed_and_old_one_still_answers(
     assert assign_point(assigner, **point)["owner"]["code"] == "M2"
     # redraw: M1 now takes the whole southern half
     moved = tmp_path / "m2.geojson"
-    moved.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": c, "name": c, "parent_code": p},
-         "geometry": shapely.geometry.mapping(g)} for c, p, g in (
-            ("M1", "G1", shapely.box(X0, Y0, X0 + 2 * HALF, Y0 + HALF)),
-            ("M3", "G1", shapely.box(X0, Y0 + HALF, X0 + HALF, Y0 + 2 * HALF)),
-            ("M4", "G2", shapely.box(X0 + HALF, Y0 + HALF, X0 + 2 * HALF, Y0 + 2 * HALF)))]}))
+    moved.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"code": c, "name": c, "parent_code": p},
+                        "geometry": shapely.geometry.mapping(g),
+                    }
+                    for c, p, g in (
+                        ("M1", "G1", shapely.box(X0, Y0, X0 + 2 * HALF, Y0 + HALF)),
+                        ("M3", "G1", shapely.box(X0, Y0 + HALF, X0 + HALF, Y0 + 2 * HALF)),
+                        (
+                            "M4",
+                            "G2",
+                            shapely.box(X0 + HALF, Y0 + HALF, X0 + 2 * HALF, Y0 + 2 * HALF),
+                        ),
+                    )
+                ],
+            }
+        )
+    )
     with engine.begin() as conn:
-        report = import_areas(conn, read_area_file(moved, code_field="code", name_field="name",
-                                                   parent_field="parent_code"),
-                              level="micro_grid")
+        report = import_areas(
+            conn,
+            read_area_file(moved, code_field="code", name_field="name", parent_field="parent_code"),
+            level="micro_grid",
+        )
         assert report.removed == ["M2"] and report.changed == ["M1", "M3", "M4"]
     # imported but not active: still generation 1
     assert assign_point(assigner, **point)["owner"]["code"] == "M2"
@@ -133,23 +159,33 @@ def test_new_generation_is_noticed_and_old_one_still_answers(
     engine.dispose()
 
 
-def postgis_owners(engine: Engine, lon: np.ndarray, lat: np.ndarray, *, level: str,
-                   generation: int) -> list[list[str]]:
+def postgis_owners(
+    engine: Engine, lon: np.ndarray, lat: np.ndarray, *, level: str, generation: int
+) -> list[list[str]]:
     """Covering codes per point by ST_Covers on area_parts, computed in the database."""
     with engine.begin() as conn:
-        conn.execute(text("CREATE TEMP TABLE pts (i int, geom geometry(Point, 4326)) "
-                          "ON COMMIT DROP"))
-        conn.execute(text("INSERT INTO pts SELECT i - 1, ST_SetSRID(ST_MakePoint(x, y), 4326) "
-                          "FROM unnest(CAST(:x AS float8[]), CAST(:y AS float8[])) "
-                          "WITH ORDINALITY AS t(x, y, i)"),
-                     {"x": lon.tolist(), "y": lat.tolist()})
+        conn.execute(
+            text("CREATE TEMP TABLE pts (i int, geom geometry(Point, 4326)) ON COMMIT DROP")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO pts SELECT i - 1, ST_SetSRID(ST_MakePoint(x, y), 4326) "
+                "FROM unnest(CAST(:x AS float8[]), CAST(:y AS float8[])) "
+                "WITH ORDINALITY AS t(x, y, i)"
+            ),
+            {"x": lon.tolist(), "y": lat.tolist()},
+        )
         conn.execute(text("CREATE INDEX ON pts USING gist (geom)"))
         conn.execute(text("ANALYZE pts"))
-        rows = conn.execute(text(
-            "SELECT p.i, array_agg(DISTINCT a.code ORDER BY a.code) FROM pts p "
-            "JOIN area_parts ap ON ST_Covers(ap.geom, p.geom) "
-            "JOIN areas a ON a.id = ap.area_id AND a.level = :level "
-            "AND a.valid @> CAST(:g AS int) GROUP BY p.i"), {"level": level, "g": generation})
+        rows = conn.execute(
+            text(
+                "SELECT p.i, array_agg(DISTINCT a.code ORDER BY a.code) FROM pts p "
+                "JOIN area_parts ap ON ST_Covers(ap.geom, p.geom) "
+                "JOIN areas a ON a.id = ap.area_id AND a.level = :level "
+                "AND a.valid @> CAST(:g AS int) GROUP BY p.i"
+            ),
+            {"level": level, "g": generation},
+        )
         found = {i: list(codes) for i, codes in rows}
     return [found.get(i, []) for i in range(len(lon))]
 
@@ -163,8 +199,9 @@ def test_postgis_path_agrees_with_index_on_real_addresses(towns: Engine) -> None
     assigner = Assigner(towns)
     level_index = assigner.index(generation=assigner.current_generation(), level="street")
     lookup = level_index.index.lookup(lon=lon, lat=lat)
-    ours = [[level_index.refs[j].code for j in lookup.covering(i).tolist()]
-            for i in range(len(lon))]
+    ours = [
+        [level_index.refs[j].code for j in lookup.covering(i).tolist()] for i in range(len(lon))
+    ]
     theirs = postgis_owners(towns, lon, lat, level="street", generation=1)
     mismatches = [i for i in range(len(lon)) if ours[i] != theirs[i]]
     assert [(i, ours[i], theirs[i]) for i in mismatches] == []

@@ -31,8 +31,9 @@ def cluster() -> Iterator[Cluster]:
 
 def query(url: str) -> str:
     u = make_url(url)
-    with psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
-                         dbname=u.database) as conn:
+    with psycopg.connect(
+        host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database
+    ) as conn:
         row = conn.execute("SELECT current_user || ' ' || current_database()").fetchone()
         assert row is not None
         return str(row[0])

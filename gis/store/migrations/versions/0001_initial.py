@@ -18,10 +18,24 @@ branch_labels = None
 depends_on = None
 
 LEVELS = ("district", "street", "community", "grid", "micro_grid", "block", "corridor")
-ROLES = ("micro_grid_leader", "full_time_member", "part_time_member", "building_team_leader",
-         "department_liaison")
-KINDS = ("elderly_care", "clinic", "school", "kindergarten", "community_centre", "market",
-         "police", "fire_station", "park")
+ROLES = (
+    "micro_grid_leader",
+    "full_time_member",
+    "part_time_member",
+    "building_team_leader",
+    "department_liaison",
+)
+KINDS = (
+    "elderly_care",
+    "clinic",
+    "school",
+    "kindergarten",
+    "community_centre",
+    "market",
+    "police",
+    "fire_station",
+    "park",
+)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -40,15 +54,26 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("description", sa.Text, nullable=False, server_default=""),
         sa.Column("state", sa.Text, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("activated_at", sa.DateTime(timezone=True)),
         sa.CheckConstraint("state IN ('open', 'current', 'retired')", name="generation_state"),
     )
-    op.create_index("one_current_generation", "generations", ["state"], unique=True,
-                    postgresql_where=sa.text("state = 'current'"))
-    op.create_index("one_open_generation", "generations", ["state"], unique=True,
-                    postgresql_where=sa.text("state = 'open'"))
+    op.create_index(
+        "one_current_generation",
+        "generations",
+        ["state"],
+        unique=True,
+        postgresql_where=sa.text("state = 'current'"),
+    )
+    op.create_index(
+        "one_open_generation",
+        "generations",
+        ["state"],
+        unique=True,
+        postgresql_where=sa.text("state = 'open'"),
+    )
     op.create_table(
         "areas",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
@@ -56,23 +81,24 @@ def upgrade() -> None:
         sa.Column("name", sa.Text),
         sa.Column("level", sa.Text, nullable=False),
         sa.Column("parent_code", sa.Text),
-        sa.Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False),
-                  nullable=False),
+        sa.Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
         sa.Column("area_m2", sa.Float, nullable=False),
         sa.Column("attributes", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
         sa.Column("valid", INT4RANGE, nullable=False),
         sa.CheckConstraint(_one_of("level", LEVELS), name="area_level"),
         sa.CheckConstraint("NOT isempty(valid)", name="area_valid_not_empty"),
-        ExcludeConstraint(("code", "="), ("valid", "&&"), name="area_code_unique_per_generation",
-                          using="gist"),
+        ExcludeConstraint(
+            ("code", "="), ("valid", "&&"), name="area_code_unique_per_generation", using="gist"
+        ),
     )
     op.create_index("areas_level_idx", "areas", ["level"])
     _gist("areas")
     op.create_table(
         "area_parts",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("area_id", sa.BigInteger, sa.ForeignKey("areas.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "area_id", sa.BigInteger, sa.ForeignKey("areas.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("geom", Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False),
     )
     op.create_index("ix_area_parts_area_id", "area_parts", ["area_id"])
@@ -85,8 +111,7 @@ def upgrade() -> None:
         sa.Column("address", sa.Text, nullable=False, server_default=""),
         sa.Column("households", sa.Integer, nullable=False, server_default="0"),
         sa.Column("residents", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False),
-                  nullable=False),
+        sa.Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
         sa.Column("attributes", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
         sa.CheckConstraint("households >= 0", name="building_households"),
         sa.CheckConstraint("residents >= 0", name="building_residents"),
@@ -100,8 +125,7 @@ def upgrade() -> None:
         sa.Column("role", sa.Text, nullable=False),
         sa.Column("phone", sa.Text, nullable=False, server_default=""),
         sa.Column("area_code", sa.Text),
-        sa.Column("building_code", sa.Text,
-                  sa.ForeignKey("buildings.code", ondelete="RESTRICT")),
+        sa.Column("building_code", sa.Text, sa.ForeignKey("buildings.code", ondelete="RESTRICT")),
         sa.Column("attributes", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
         sa.CheckConstraint(_one_of("role", ROLES), name="staff_role"),
         sa.CheckConstraint("num_nonnulls(area_code, building_code) = 1", name="staff_one_target"),
