@@ -248,3 +248,29 @@ def test_hierarchy_parent_links(conn: Connection, tmp_path: Path) -> None:
     assert report.added == ["S-G1", "S-G2"]
     parents = dict(conn.execute(select(AREAS.c.code, AREAS.c.parent_code)).all())
     assert parents == {"S": None, "S-G1": "S", "S-G2": "S"}
+
+
+def test_zipped_shapefile_in_a_projected_crs(conn: Connection, tmp_path: Path) -> None:
+    import zipfile
+
+    towns = gpd.read_file(shared("shanghai_focus_streets_wgs84.geojson"))
+    projected = towns[["id", "name", "geometry"]].to_crs("EPSG:32651")
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    projected.to_file(folder / "focus.shp", engine="pyogrio")
+    archive = tmp_path / "focus.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in folder.iterdir():
+            zf.write(part, part.name)
+    source = read_area_file(archive, code_field="id", name_field="name")
+    assert source.crs == "EPSG:32651" and len(source.features) == 4
+    report = import_areas(conn, source, level="street")
+    assert sorted(report.added) == sorted(towns["id"])
+    # back in WGS-84 within a millimetre of the original vertices
+    original = dict(zip(towns["id"], towns.geometry, strict=True))
+    for f in source.features:
+        assert shapely.equals_exact(f.geom, as_multi(original[f.code]), tolerance=1e-8)
+
+
+def as_multi(geom: shapely.Geometry) -> shapely.MultiPolygon:
+    return geom if geom.geom_type == "MultiPolygon" else shapely.MultiPolygon([geom])
