@@ -1,25 +1,37 @@
 """Planar geometry helpers for the demo generator (local metres, shapely 2).
 
 All constructions here are deterministic: no set iteration, ties broken by index.
-``GRID`` is the precision (1 mm) the final boundaries are snapped to, so that neighbouring
-polygons share identical vertices.
+``GRID`` is the precision (5 cm) the final boundaries are snap-rounded to, so that
+neighbouring polygons share identical vertices and no two vertices are closer than the
+~1 cm step of the 7-decimal lon/lat the files are written in.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
-from typing import Any, Final, cast
+from typing import Any, Final, TypeAlias
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, MultiPolygon, Polygon, box
+from shapely.geometry import LineString, MultiPolygon, Polygon
 from shapely.ops import split
 
 #: Precision of the final boundaries in metres.
-GRID: Final = 1e-3
+GRID: Final = 0.05
 
-Areal = Polygon | MultiPolygon
+#: Faces of the coverage thinner than this on average (2·area/perimeter, m) are slivers.
+SLIVER_WIDTH: Final = 0.5
+
+
+def snap(v: float) -> float:
+    """``v`` rounded to the GRID lattice."""
+    return round(round(v / GRID) * GRID, 6)
+
+
+#: A shapely Polygon or MultiPolygon (shapely ships no type hints, so this is ``Any``).
+Areal: TypeAlias = Any
 
 
 def as_areal(geom: Any) -> Areal:
@@ -31,7 +43,7 @@ def as_areal(geom: Any) -> Areal:
         if isinstance(part, Polygon) and not part.is_empty:
             polys.append(part)
         elif isinstance(part, MultiPolygon):
-            polys.extend(cast(list[Polygon], list(part.geoms)))
+            polys.extend(part.geoms)
     if len(polys) == 1:
         return polys[0]
     return MultiPolygon(polys)
@@ -42,11 +54,11 @@ def polygons_of(geom: Any) -> list[Polygon]:
     g = as_areal(geom)
     if isinstance(g, Polygon):
         return [] if g.is_empty else [g]
-    return [p for p in cast(list[Polygon], list(g.geoms)) if not p.is_empty]
+    return [p for p in g.geoms if not p.is_empty]
 
 
 def union(geoms: Sequence[Any], *, grid: float | None = GRID) -> Areal:
-    """Union of polygons, snapped to ``grid`` (1 mm) unless ``grid`` is None."""
+    """Union of polygons, snap-rounded to ``grid`` (GRID) unless ``grid`` is None."""
     return as_areal(shapely.union_all(list(geoms), grid_size=grid))
 
 
@@ -141,25 +153,32 @@ def frame_extent(poly: Areal, theta: float) -> tuple[float, float]:
     return float(maxx - minx), float(maxy - miny)
 
 
+def compactness(geom: Areal) -> float:
+    """Isoperimetric quotient 4πA/P² (1 for a disc, ~0.785 for a square, → 0 for slivers)."""
+    return 4.0 * math.pi * float(geom.area) / float(geom.length) ** 2
+
+
 def partition(
     poly: Areal, n: int, theta: float, rng: np.random.Generator, *, jitter: float = 0.1
 ) -> list[Areal]:
     """Cut ``poly`` into ``n`` parts of similar area by recursive straight cuts (k-d style).
 
-    Each cut runs across the longer frame extent; the area share is jittered by ±``jitter``.
-    Parts come out in a spatially coherent order (low side first).
+    Each cut runs along one of the frame axes (the one leaving the more compact parts,
+    preferring a cut across the longer extent); the area share is jittered by ±``jitter``.
+    Parts come out in a spatially coherent order (west or north first).
     """
     if n <= 1:
         return [poly]
     n1 = n // 2
     w, h = frame_extent(poly, theta)
-    axis = 0 if w >= h else 1
     frac = n1 / n * (1.0 + float(rng.uniform(-jitter, jitter)))
-    low, high = cut(poly, theta, axis, frac)
-    if isinstance(low, MultiPolygon) or isinstance(high, MultiPolygon):
-        low2, high2 = cut(poly, theta, 1 - axis, frac)
-        if isinstance(low2, Polygon) and isinstance(high2, Polygon):
-            low, high = low2, high2
+    options = []
+    for rank, axis in enumerate((0, 1) if w >= h else (1, 0)):
+        low, high = cut(poly, theta, axis, frac)
+        single = isinstance(low, Polygon) and isinstance(high, Polygon)
+        score = min(compactness(low), compactness(high)) * (1.0 if rank == 0 else 0.8)
+        options.append((single, score, -rank, axis, low, high))
+    _, _, _, axis, low, high = max(options, key=lambda o: o[:3])
     if axis == 1:  # the high side (north) first, so numbering reads north to south
         low, high = high, low
         n1 = n - n1
@@ -168,15 +187,43 @@ def partition(
     )
 
 
-def build_coverage(leaves: Sequence[Areal]) -> list[Areal]:
-    """Re-node a set of (nearly) tiling polygons so that neighbours share exact vertices.
+def _merge_slivers(faces: list[Polygon]) -> list[Polygon]:
+    """Merge every sliver face (thinner than SLIVER_WIDTH on average) into the neighbouring
+    face it shares the most boundary with. Faces share exact edges, so the float union is
+    exact; the long, nearly doubled edge of the sliver disappears from the coverage."""
+    faces = list(faces)
+    while True:
+        slivers = [i for i, f in enumerate(faces) if 2.0 * f.area / f.length < SLIVER_WIDTH]
+        if not slivers:
+            return faces
+        i = min(slivers, key=lambda k: (float(faces[k].area), k))
+        best: tuple[float, int] | None = None
+        for j, other in enumerate(faces):
+            if j == i or not other.intersects(faces[i]):
+                continue
+            shared = float(shapely.intersection(faces[i].boundary, other.boundary).length)
+            if shared > 0.0 and (best is None or shared > best[0]):
+                best = (shared, j)
+        if best is None:
+            raise RuntimeError("isolated sliver face")
+        merged = as_areal(shapely.union(faces[best[1]], faces[i]))
+        if not isinstance(merged, Polygon):
+            raise RuntimeError("sliver merge did not give one polygon")
+        faces[best[1]] = merged
+        del faces[i]
 
-    All boundaries are noded together on the 1 mm grid and polygonized; each face goes to
-    the leaf holding its interior point. Returns the leaves rebuilt from their faces.
+
+def build_coverage(leaves: Sequence[Areal]) -> list[list[Polygon]]:
+    """Re-node (nearly) tiling polygons so that neighbours share exact vertices.
+
+    All boundaries are noded together on the GRID lattice and polygonized; sliver faces
+    (left by nearly coincident lines) are merged into a neighbour; each face then goes to
+    the leaf holding its interior point. Returns the faces of each leaf; the union of a
+    leaf's faces (or of any group of leaves' faces) is its final geometry.
     """
     lines = [p.boundary for leaf in leaves for p in polygons_of(leaf)]
     noded = shapely.union_all(lines, grid_size=GRID)
-    faces = polygons_of(shapely.polygonize(list(getattr(noded, "geoms", [noded]))))
+    faces = _merge_slivers(polygons_of(shapely.polygonize(list(getattr(noded, "geoms", [noded])))))
     tree = shapely.STRtree(list(leaves))
     owned: list[list[Polygon]] = [[] for _ in leaves]
     for face in faces:
@@ -184,20 +231,21 @@ def build_coverage(leaves: Sequence[Areal]) -> list[Areal]:
         hits = sorted(int(i) for i in tree.query(pt, predicate="within"))
         if not hits:
             cands = sorted(int(i) for i in tree.query(face))
-            if not cands:
-                continue
             hits = [max(cands, key=lambda i: (float(leaves[i].intersection(face).area), -i))]
         owned[hits[0]].append(face)
-    out: list[Areal] = []
     for i, faces_i in enumerate(owned):
         if not faces_i:
             raise RuntimeError(f"leaf {i} lost all its faces while noding")
-        out.append(faces_i[0] if len(faces_i) == 1 else union(faces_i))
-    return out
+    return owned
+
+
+def faces_union(faces: Sequence[Polygon]) -> Areal:
+    """The union of coverage faces: exact (float), as faces share their edges exactly."""
+    return faces[0] if len(faces) == 1 else union(faces, grid=None)
 
 
 def shared_edge(a: Areal, b: Areal) -> LineString | None:
-    """The longest straight-ish stretch of boundary shared by ``a`` and ``b`` (or None)."""
+    """The longest connected stretch of boundary shared by ``a`` and ``b`` (or None)."""
     common = shapely.line_merge(shapely.intersection(a.boundary, b.boundary, grid_size=GRID))
     lines = [g for g in getattr(common, "geoms", [common]) if isinstance(g, LineString)]
     lines = [ln for ln in lines if not ln.is_empty]
@@ -208,11 +256,11 @@ def shared_edge(a: Areal, b: Areal) -> LineString | None:
 
 def edge_box(
     edge: LineString, inside: Areal, s0: float, s1: float, t0: float, t1: float
-) -> tuple[Polygon, tuple[float, float], tuple[float, float], tuple[float, float]]:
-    """A rectangle in (along, across) coordinates of the straight ``edge``.
+) -> Polygon:
+    """The rectangle s0..s1 × t0..t1 in (along, across) coordinates of the straight ``edge``.
 
-    ``s`` runs along the edge from its midpoint, ``t`` across it, positive into ``inside``.
-    Returns the rectangle and the midpoint, unit direction and unit normal used.
+    ``s`` runs along the edge from its midpoint, ``t`` across it, positive into ``inside``;
+    corners are rounded to the GRID lattice.
     """
     (x0, y0), (x1, y1) = edge.coords[0], edge.coords[-1]
     length = math.hypot(x1 - x0, y1 - y0)
@@ -224,15 +272,36 @@ def edge_box(
         n = (-n[0], -n[1])
 
     def at(s: float, t: float) -> tuple[float, float]:
-        return (
-            round(m[0] + s * d[0] + t * n[0], 3),
-            round(m[1] + s * d[1] + t * n[1], 3),
-        )
+        return (snap(m[0] + s * d[0] + t * n[0]), snap(m[1] + s * d[1] + t * n[1]))
 
-    rect = Polygon([at(s0, t0), at(s1, t0), at(s1, t1), at(s0, t1)])
-    return rect, m, d, n
+    return Polygon([at(s0, t0), at(s1, t0), at(s1, t1), at(s0, t1)])
 
 
-def rect_xy(x0: float, y0: float, x1: float, y1: float) -> Polygon:
-    """A plain axis-aligned rectangle (world coordinates)."""
-    return cast(Polygon, box(x0, y0, x1, y1))
+def _ring_with(coords: np.ndarray, pts: np.ndarray, tol: float) -> np.ndarray:
+    out: list[np.ndarray] = []
+    for a, b in itertools.pairwise(coords):
+        out.append(a)
+        d = b - a
+        length2 = float(d @ d)
+        if length2 == 0.0:
+            continue
+        t = ((pts - a) @ d) / length2
+        foot = a + np.outer(t, d)
+        dist = np.hypot(*(pts - foot).T)
+        hit = (t > 0.0) & (t < 1.0) & (dist <= tol)
+        hit &= np.all(pts != a, axis=1) & np.all(pts != b, axis=1)
+        for k in np.argsort(t[hit], kind="stable"):
+            out.append(pts[hit][k])
+    out.append(coords[-1])
+    return np.asarray(out)
+
+
+def insert_vertices(geom: Areal, points: np.ndarray, tol: float = 0.6 * GRID) -> Areal:
+    """``geom`` with each of ``points`` lying within ``tol`` of one of its edges inserted
+    as a vertex there (the T-junctions left by a local edit become shared vertices)."""
+    polys: list[Polygon] = []
+    for poly in polygons_of(geom):
+        rings = [np.asarray(poly.exterior.coords)] + [np.asarray(r.coords) for r in poly.interiors]
+        new = [_ring_with(r, points, tol) for r in rings]
+        polys.append(Polygon(new[0], new[1:]))
+    return polys[0] if len(polys) == 1 and isinstance(geom, Polygon) else MultiPolygon(polys)

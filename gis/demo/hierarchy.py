@@ -15,8 +15,18 @@ from typing import Final
 import numpy as np
 import shapely
 from shapely.geometry import LineString, Polygon
+from shapely.ops import split
 
-from gis.demo.geom import GRID, Areal, cut, frame_extent, orientation, partition, union
+from gis.demo.geom import (
+    GRID,
+    Areal,
+    cut,
+    frame_extent,
+    orientation,
+    partition,
+    polygons_of,
+    union,
+)
 from gis.demo.names import COMMUNITY_NAMES, STREET_CODE, STREET_NAME
 from gis.demo.street import StreetPlan
 
@@ -66,7 +76,31 @@ def _adjacency(
 
 
 def _grow(
-    parts: Sequence[Areal], tiers: Sequence[Adjacency], k: int, rng: np.random.Generator
+    parts: Sequence[Areal],
+    tiers: Sequence[Adjacency],
+    k: int,
+    rng: np.random.Generator,
+    tries: int = 12,
+) -> list[list[int]]:
+    """The most even of ``tries`` balanced growths from different seeds."""
+    best: tuple[float, list[list[int]]] | None = None
+    for t in range(tries):
+        groups = _grow_once(parts, tiers, k, rng, spread=t == 0)
+        sizes = [math.fsum(float(parts[i].area) for i in g) for g in groups]
+        score = max(sizes) / max(min(sizes), 1.0)
+        if best is None or score < best[0]:
+            best = (score, groups)
+    assert best is not None
+    return best[1]
+
+
+def _grow_once(
+    parts: Sequence[Areal],
+    tiers: Sequence[Adjacency],
+    k: int,
+    rng: np.random.Generator,
+    *,
+    spread: bool,
 ) -> list[list[int]]:
     """Group ``parts`` into ``k`` contiguous groups of similar area by balanced growth.
 
@@ -76,10 +110,13 @@ def _grow(
     n = len(parts)
     cx = np.array([p.centroid.x for p in parts])
     cy = np.array([p.centroid.y for p in parts])
-    seeds = [int(rng.integers(n))]
-    while len(seeds) < k:
-        d = np.min([np.hypot(cx - cx[s], cy - cy[s]) for s in seeds], axis=0)
-        seeds.append(int(np.argmax(d)))
+    if spread:  # farthest-point seeds
+        seeds = [int(rng.integers(n))]
+        while len(seeds) < k:
+            d = np.min([np.hypot(cx - cx[s], cy - cy[s]) for s in seeds], axis=0)
+            seeds.append(int(np.argmax(d)))
+    else:
+        seeds = [int(i) for i in rng.choice(n, k, replace=False)]
     owner = [-1] * n
     groups: list[list[int]] = []
     area: list[float] = []
@@ -107,7 +144,76 @@ def _grow(
         owner[j] = g
         groups[g].append(j)
         area[g] += float(parts[j].area)
-    return [sorted(grp) for grp in groups]
+    _balance(parts, tiers[0], tiers[-1], owner, k)
+    area = [math.fsum(float(parts[i].area) for i in range(n) if owner[i] == g) for g in range(k)]
+    if max(area) > 2.5 * min(area):
+        _balance(parts, tiers[-1], tiers[-1], owner, k)
+    return [sorted(i for i in range(n) if owner[i] == g) for g in range(k)]
+
+
+def _connected(members: list[int], adj: Adjacency) -> bool:
+    if not members:
+        return False
+    todo, seen = [members[0]], {members[0]}
+    inside = set(members)
+    while todo:
+        i = todo.pop()
+        for j in adj[i]:
+            if j in inside and j not in seen:
+                seen.add(j)
+                todo.append(j)
+    return len(seen) == len(members)
+
+
+def _balance(
+    parts: Sequence[Areal], moves: Adjacency, adj: Adjacency, owner: list[int], k: int
+) -> None:
+    """Move boundary parts between neighbouring groups while that evens out their areas.
+
+    A part may move across the edges of ``moves``; groups stay connected under ``adj``.
+    """
+    sizes = [float(p.area) for p in parts]
+    for _ in range(200):
+        area = [0.0] * k
+        for i, g in enumerate(owner):
+            area[g] += sizes[i]
+        best: tuple[float, int, int] | None = None
+        for i in range(len(parts)):
+            src = owner[i]
+            for dst in sorted({owner[j] for j in moves[i] if owner[j] != src}):
+                before = max(area[src], area[dst])
+                after = max(area[src] - sizes[i], area[dst] + sizes[i])
+                gain = before - after
+                if gain > 1.0 and (best is None or gain > best[0]):
+                    rest = [m for m in range(len(parts)) if owner[m] == src and m != i]
+                    if _connected(rest, adj):
+                        best = (gain, i, dst)
+        if best is None:
+            return
+        owner[best[1]] = best[2]
+
+
+def _communities(
+    parcels: list[Polygon], outline: Polygon, rail: LineString, rng: np.random.Generator
+) -> list[list[int]]:
+    """Communities as parcel groups that do not cross the railway: each side of it gets a
+    share of the communities in proportion to its area."""
+    sides = sorted(polygons_of(split(outline, rail)), key=lambda p: (-float(p.area), p.bounds))
+    member: list[list[int]] = [[] for _ in sides]
+    for i, p in enumerate(parcels):
+        member[
+            max(range(len(sides)), key=lambda s: (float(p.intersection(sides[s]).area), -s))
+        ].append(i)
+    member = [m for m in member if m]
+    areas = [math.fsum(float(parcels[i].area) for i in m) for m in member]
+    counts = _allocate(areas, N_COMMUNITIES, 1)
+    groups: list[list[int]] = []
+    for side, k in zip(member, counts, strict=True):
+        parts = [parcels[i] for i in side]
+        adj, no_rail = _adjacency(parts, [rail])
+        for grp in _grow(parts, [no_rail, adj], k, rng):
+            groups.append([side[i] for i in grp])
+    return groups
 
 
 def _allocate(weights: Sequence[float], total: int, minimum: int) -> list[int]:
@@ -130,10 +236,9 @@ def _sort_key(geom: Areal) -> tuple[int, float]:
 def plan_hierarchy(plan: StreetPlan, rng: np.random.Generator) -> list[Draft]:
     """Street, communities, grids and micro-grids (float geometry, before noding)."""
     parcels = list(plan.parcels)
-    rail = [r.line for r in plan.roads if r.kind == "railway"]
+    rail = next(r.line for r in plan.roads if r.kind == "railway")
     main = [r.line for r in plan.roads if r.kind != "secondary"]
-    adj, no_rail = _adjacency(parcels, rail)
-    groups = _grow(parcels, [no_rail, adj], N_COMMUNITIES, rng)
+    groups = _communities(parcels, plan.outline, rail, rng)
     comm_geoms = [union([parcels[i] for i in g]) for g in groups]
     order = sorted(range(len(groups)), key=lambda g: _sort_key(comm_geoms[g]))
     drafts = [Draft("street", STREET_CODE, STREET_NAME, None, plan.outline, plan.theta)]
@@ -168,31 +273,22 @@ def plan_hierarchy(plan: StreetPlan, rng: np.random.Generator) -> list[Draft]:
 def _grids_of(
     parcels: list[Polygon], k: int, barriers: Sequence[LineString], rng: np.random.Generator
 ) -> list[Areal]:
-    """``k`` grids from a community's parcels: grouped whole, or cut by straight lanes."""
+    """``k`` grids from a community's parcels: grouped whole, or cut by straight lanes.
+
+    Parcels much larger than a grid's share are first cut in two by a straight internal
+    lane; the pieces are then grown into ``k`` contiguous groups.
+    """
     parts: list[Areal] = list(parcels)
-    if len(parts) >= k:
-        adj, open_adj = _adjacency(parts, barriers)
-        groups = _grow(parts, [open_adj, adj], k, rng)
-        return [union([parts[i] for i in grp]) for grp in groups]
-    while len(parts) < k:
+    target = math.fsum(float(p.area) for p in parts) / k
+    while True:
         i = max(range(len(parts)), key=lambda i: (float(parts[i].area), -i))
+        if parts[i].area <= 1.3 * target and len(parts) >= k:
+            break
         big = parts.pop(i)
         theta = orientation(big)
         w, h = frame_extent(big, theta)
         low, high = cut(big, theta, 0 if w >= h else 1, 0.5 + float(rng.uniform(-0.08, 0.08)))
         parts[i:i] = [low, high]
-    return parts
-
-
-def level_sizes(drafts: Sequence[Draft]) -> dict[str, int]:
-    """Number of drafts per level (for logging and checks)."""
-    out: dict[str, int] = {}
-    for d in drafts:
-        out[d.level] = out.get(d.level, 0) + 1
-    return out
-
-
-def mean_area(drafts: Sequence[Draft], level: str) -> float:
-    """Mean area (m²) of the drafts of ``level``."""
-    areas = [float(d.geom.area) for d in drafts if d.level == level]
-    return math.fsum(areas) / len(areas)
+    adj, open_adj = _adjacency(parts, barriers)
+    groups = _grow(parts, [open_adj, adj], k, rng)
+    return [union([parts[i] for i in grp]) for grp in groups]

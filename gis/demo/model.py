@@ -40,13 +40,14 @@ class Building:
     floors: int
     capacity: int
     row: int = 0
-    residential: bool = True
     code: str = ""
     name: str = ""
     address: str = ""
     households: int = 0
     residents: int = 0
-    use: str = "residential"
+    use: str = "residential"  # or commercial, public, ancillary
+    house_no: int = 0  # number within its lane (弄), residential buildings only
+    outside: bool = False  # planted outside every micro-grid (numbered with ``micro_grid``)
 
 
 @dataclass(frozen=True)
@@ -87,3 +88,4 @@ class Defect:
     width_m: float | None = None
     length_m: float | None = None
     share: float | None = None
+    staff_count: int | None = None

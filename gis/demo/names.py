@@ -201,13 +201,3 @@ def compound_names(rng: np.random.Generator, count: int) -> list[str]:
     combos = [stem + suffix for stem in COMPOUND_STEMS for suffix in COMPOUND_SUFFIXES]
     order = rng.permutation(len(combos))
     return [combos[int(i)] for i in order[:count]]
-
-
-def numeral(n: int) -> str:
-    """Chinese numeral for 1..99 (used in 第一小学 style names)."""
-    digits = "零一二三四五六七八九"
-    if n < 10:
-        return digits[n]
-    tens, ones = divmod(n, 10)
-    head = "" if tens == 1 else digits[tens]
-    return head + "十" + (digits[ones] if ones else "")

@@ -129,9 +129,11 @@ def _roads(rng: np.random.Generator, theta: float) -> tuple[Road, ...]:
     return tuple(roads)
 
 
-def _merge_small(parcels: list[Polygon]) -> list[Polygon]:
-    """Merge parcels below MIN_PARCEL (or very thin ones) into their longest neighbour."""
+def _merge_small(parcels: list[Polygon], barrier: LineString) -> list[Polygon]:
+    """Merge parcels below MIN_PARCEL (or very thin ones) into their longest neighbour,
+    preferring one on the same side of ``barrier`` (the railway)."""
     parts = list(parcels)
+    near_barrier = barrier.buffer(1.0)
     while True:
         small = [
             i
@@ -142,21 +144,22 @@ def _merge_small(parcels: list[Polygon]) -> list[Polygon]:
         if not small:
             return parts
         i = min(small, key=lambda k: (float(parts[k].area), k))
-        best, best_len = -1, 0.0
+        best: tuple[float, float, int] | None = None
         for k, q in enumerate(parts):
             if k == i or not parts[i].intersects(q):
                 continue
-            shared = float(
-                shapely.intersection(parts[i].boundary, q.boundary, grid_size=GRID).length
-            )
-            if shared > best_len:
-                best, best_len = k, shared
-        if best < 0:
+            common = shapely.intersection(parts[i].boundary, q.boundary, grid_size=GRID)
+            open_len = float(common.difference(near_barrier).length)
+            cand = (open_len, float(common.length), -k)
+            if common.length > 0 and (best is None or cand > best):
+                best = cand
+        if best is None:
             raise RuntimeError("isolated parcel")
-        merged = union([parts[i], parts[best]])
+        k = -best[2]
+        merged = union([parts[i], parts[k]])
         if not isinstance(merged, Polygon):
             raise RuntimeError("merged parcel is not a polygon")
-        parts[best] = merged
+        parts[k] = merged
         del parts[i]
 
 
@@ -165,17 +168,14 @@ def plan_street(rng: np.random.Generator) -> StreetPlan:
     theta = math.radians(float(rng.uniform(6.0, 9.0)))
     outline = _outline(rng, theta)
     roads = _roads(rng, theta)
-    noded = shapely.union_all(
-        [outline.exterior, *(r.line for r in roads)], grid_size=GRID
-    )
+    noded = shapely.union_all([outline.exterior, *(r.line for r in roads)], grid_size=GRID)
     faces = polygons_of(shapely.polygonize(list(getattr(noded, "geoms", [noded]))))
     inside = [f for f in faces if outline.contains(f.representative_point())]
-    parcels = _merge_small(inside)
+    rail = next(r.line for r in roads if r.kind == "railway")
+    parcels = _merge_small(inside, rail)
     # sort parcels north to south in bands, then west to east (stable, coordinate based)
     parcels.sort(key=lambda p: (-round(p.centroid.y / 150.0), p.centroid.x))
-    masks = [
-        r.line.buffer(HALF_WIDTH[r.kind] + SETBACK[r.kind], cap_style="flat") for r in roads
-    ]
+    masks = [r.line.buffer(HALF_WIDTH[r.kind] + SETBACK[r.kind], cap_style="flat") for r in roads]
     masks.append(outline.exterior.buffer(14.0))
     no_build = union(masks, grid=None)
     street = union(parcels)
