@@ -452,8 +452,7 @@ def test_random_overlapping_shapes_match_shapely(
 
 
 def _needs(path: Path) -> None:
-    if not path.exists():
-        pytest.skip(f"reference data {path} not available")
+    assert path.exists(), f"reference data {path} is missing"
 
 
 @pytest.fixture(scope="module")
@@ -537,6 +536,59 @@ def test_townships_property(
     """Points on, next to and between the vertices of a township's rings."""
     codes, geoms, index = townships
     c = shapely.get_coordinates(geoms[area])
+    i = k % (len(c) - 1)
+    a, b = c[i], c[i + 1]
+    xs = np.array([a[0], a[0] + nudge, a[0] + t * (b[0] - a[0]), (a[0] + b[0]) / 2, a[0]])
+    ys = np.array([a[1], a[1], a[1] + t * (b[1] - a[1]) + nudge, (a[1] + b[1]) / 2, a[1] - nudge])
+    assert_matches_reference(index, codes, geoms, xs, ys)
+
+
+# ------------------------------------------------------------------------ the demo street
+
+DEMO_MICRO_GRIDS = (
+    Path(__file__).resolve().parents[2] / "data" / "boundaries" / "micro_grids.geojson"
+)
+
+
+@pytest.fixture(scope="module")
+def demo_street() -> tuple[list[str], list[Polygon | MultiPolygon], AreaIndex]:
+    df = gpd.read_file(DEMO_MICRO_GRIDS)
+    codes = [str(c) for c in df["code"]]
+    geoms = list(df.geometry)
+    assert len(codes) > 250
+    return codes, geoms, AreaIndex.build(codes, geoms, names=list(df["name"]))
+
+
+def test_demo_street_random_and_boundary_points(
+    demo_street: tuple[list[str], list[Polygon | MultiPolygon], AreaIndex],
+) -> None:
+    """Random points, every vertex (shared by 2-4 micro-grids), edge midpoints, the planted
+    overlap and gap: engine == shapely covers with the smallest-code tie-break."""
+    codes, geoms, index = demo_street
+    rng = np.random.default_rng(7)
+    x, y = probe_points(geoms, rng, n_random=50_000)
+    res = index.lookup(lon=x, lat=y)
+    assert_matches_pairs(index, codes, *covering_reference(geoms, x, y), res)
+    assert (res.n_covering > 1).any()  # shared edges and the planted overlap
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    area=st.integers(0, 10**6),
+    t=st.floats(0, 1),
+    k=st.integers(0, 10**6),
+    nudge=st.sampled_from([0.0, 1e-12, -1e-12, 1e-9, -1e-9, 2.0**-30]),
+)
+def test_demo_street_property(
+    demo_street: tuple[list[str], list[Polygon | MultiPolygon], AreaIndex],
+    area: int,
+    t: float,
+    k: int,
+    nudge: float,
+) -> None:
+    """Points on, next to and between the vertices of a micro-grid's rings."""
+    codes, geoms, index = demo_street
+    c = shapely.get_coordinates(geoms[area % len(geoms)])
     i = k % (len(c) - 1)
     a, b = c[i], c[i + 1]
     xs = np.array([a[0], a[0] + nudge, a[0] + t * (b[0] - a[0]), (a[0] + b[0]) / 2, a[0]])
