@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import geopandas as gpd
 import httpx
@@ -26,7 +26,7 @@ def wangge(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_api(new_database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: ANN001
+def demo_api(new_database: Callable[[], str]) -> Iterator[str]:
     url = new_database()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WANGGE_DATABASE_URL", url)
