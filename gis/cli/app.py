@@ -79,7 +79,8 @@ def assign_command(
     Keeps every input column and appends owner_code, owner_name, also_covered_by,
     nearest_code, nearest_distance_m and assign_error. Example:
 
-      wangge assign calls.csv --out calls_assigned.csv --crs gcj02
+    \b
+    wangge assign calls.csv --out calls_assigned.csv --crs gcj02
     """
     from gis.assign.files import assign_file, count_rows
     from gis.assign.service import Assigner

@@ -96,8 +96,9 @@ def import_boundaries(
     carried over, changed ones get a new version, missing ones end. Invalid polygons are
     repaired and each repair reported. Example:
 
-      wangge import boundaries towns.geojson --level street --code-field id \
-          --name-field name --activate
+    \b
+    wangge import boundaries towns.geojson --level street \\
+        --code-field id --name-field name --activate
     """
     from gis.areas.importer import import_areas
     from gis.areas.reading import read_area_file
