@@ -10,16 +10,8 @@ from sqlalchemy import Connection
 from gis.areas.generations import activate, current_generation
 from gis.areas.importer import import_areas
 from gis.areas.reading import AreaFile, read_area_file
+from gis.demo.generator import AREA_FILES
 from gis.registers import count_rows, import_buildings, import_facilities, import_staff
-
-DEMO_LEVELS = (
-    ("street", "street.geojson"),
-    ("community", "communities.geojson"),
-    ("grid", "grids.geojson"),
-    ("micro_grid", "micro_grids.geojson"),
-    ("block", "blocks.geojson"),
-    ("corridor", "corridors.geojson"),
-)
 
 
 def read_demo_levels(folder: Path) -> list[tuple[str, AreaFile]]:
@@ -31,7 +23,7 @@ def read_demo_levels(folder: Path) -> list[tuple[str, AreaFile]]:
                 folder / name, code_field="code", name_field="name", parent_field="parent_code"
             ),
         )
-        for level, name in DEMO_LEVELS
+        for level, name in AREA_FILES
     ]
 
 

@@ -8,7 +8,6 @@ written, and ``dry_run`` writes nothing.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from gis.vector import (
     check_geometry_kind,
     plain,
     polygonal_geometries,
+    read_codes,
     read_vector,
     text_value,
 )
@@ -58,19 +58,6 @@ class RegisterReport:
             "removed": self.removed,
             "repairs": [str(r) for r in self.repairs],
         }
-
-
-def _codes(data: Any, column: str, problems: list[Problem]) -> list[str | None]:
-    codes = [text_value(v) for v in data[column]]
-    seen = Counter(c for c in codes if c is not None)
-    for i, code in enumerate(codes):
-        if code is None:
-            problems.append(Problem(i, column, "missing code"))
-        elif seen[code] > 1:
-            problems.append(
-                Problem(i, column, f"duplicate code (appears {seen[code]} times)", code)
-            )
-    return codes
 
 
 def _required_text(
@@ -176,7 +163,7 @@ def import_buildings(
     _reject_missing_columns(path, data, [code_field])
     check_geometry_kind(frame, POLYGONAL, "buildings")
     problems = list(frame.problems)
-    codes = _codes(data, code_field, problems)
+    codes = read_codes(data, code_field, problems)
     households = _count(data, "households", codes, problems)
     residents = _count(data, "residents", codes, problems)
     geoms, repairs = polygonal_geometries(frame, codes, problems)
@@ -221,7 +208,7 @@ def import_facilities(
     _reject_missing_columns(path, data, ["code", "kind", "name"])
     check_geometry_kind(frame, ("Point",), "facilities")
     problems = list(frame.problems)
-    codes = _codes(data, "code", problems)
+    codes = read_codes(data, "code", problems)
     names = _required_text(data, "name", codes, problems)
     kinds = _required_text(data, "kind", codes, problems)
     for i, kind in enumerate(kinds):
@@ -281,7 +268,7 @@ def import_staff(
     if len(data) == 0:
         raise InvalidInput(f"{path}: the file has no rows", field="file")
     problems: list[Problem] = []
-    codes = _codes(data, "code", problems)
+    codes = read_codes(data, "code", problems)
     names = _required_text(data, "name", codes, problems)
     roles = _required_text(data, "role", codes, problems)
     areas = [text_value(v) for v in data["area_code"]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -232,6 +233,20 @@ def text_value(value: Any) -> str | None:
         value = int(value)
     text = str(value).strip()
     return text or None
+
+
+def read_codes(data: Any, column: str, problems: list[Problem]) -> list[str | None]:
+    """The ``column`` of codes as text; appends a Problem per missing or duplicate code."""
+    codes = [text_value(v) for v in data[column]]
+    seen = Counter(c for c in codes if c is not None)
+    for i, code in enumerate(codes):
+        if code is None:
+            problems.append(Problem(i, column, "missing code"))
+        elif seen[code] > 1:
+            problems.append(
+                Problem(i, column, f"duplicate code (appears {seen[code]} times)", code)
+            )
+    return codes
 
 
 def geodesic_area_m2(geom: shapely.Geometry) -> float:

@@ -17,7 +17,7 @@ import uvicorn
 from sqlalchemy import Connection, Engine, text
 
 from gis.settings import Settings
-from gis.store.cluster import create_database, drop_database
+from gis.store.cluster import admin_connection, create_database, drop_database
 from gis.store.db import database_url, make_engine
 from gis.store.migrate import upgrade
 
@@ -58,27 +58,18 @@ def new_database(admin_url: str, template_db: str) -> Iterator[Callable[[], str]
     made: list[str] = []
 
     def make() -> str:
-        import psycopg
         from psycopg import sql
         from sqlalchemy.engine import make_url
 
         name = f"wangge_test_{uuid.uuid4().hex[:10]}"
-        url = make_url(admin_url)
-        with psycopg.connect(
-            host=url.host,
-            port=url.port,
-            user=url.username,
-            password=url.password,
-            dbname="postgres",
-            autocommit=True,
-        ) as c:
+        with admin_connection(admin_url) as c:
             c.execute(
                 sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
                     sql.Identifier(name), sql.Identifier(template_db)
                 )
             )
         made.append(name)
-        return url.set(database=name).render_as_string(hide_password=False)
+        return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
     yield make
     for name in made:

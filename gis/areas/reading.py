@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from gis.vector import (
     geodesic_area_m2,
     plain,
     polygonal_geometries,
+    read_codes,
     read_vector,
     require_columns,
     text_value,
@@ -73,17 +73,10 @@ def read_area_file(
     check_geometry_kind(frame, POLYGONAL, "area boundaries")
     data = frame.data
     problems = list(frame.problems)
-    codes = [text_value(v) for v in data[code_field]]
+    codes = read_codes(data, code_field, problems)
     names = [text_value(v) for v in data[name_field]]
     parents = [text_value(v) for v in data[parent_field]] if parent_field else [None] * len(data)
-    seen = Counter(c for c in codes if c is not None)
     for i, code in enumerate(codes):
-        if code is None:
-            problems.append(Problem(i, code_field, "missing code"))
-        elif seen[code] > 1:
-            problems.append(
-                Problem(i, code_field, f"duplicate code (appears {seen[code]} times)", code)
-            )
         if parents[i] is not None and parents[i] == code:
             problems.append(Problem(i, parent_field, "an area cannot be its own parent", code))
     geoms, repairs = polygonal_geometries(frame, codes, problems)

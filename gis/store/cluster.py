@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gis.errors import Unavailable
 
@@ -376,24 +377,31 @@ def drop_database(admin_url: str, name: str) -> None:
     _admin(admin_url, name, create=False)
 
 
-def _admin(admin_url: str, name: str, *, create: bool) -> str:
+def admin_connection(url: str) -> Any:
+    """An autocommit psycopg connection to the ``postgres`` database of ``url``'s server."""
     import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return psycopg.connect(
+        host=u.host,
+        port=u.port,
+        user=u.username,
+        password=u.password,
+        dbname="postgres",
+        autocommit=True,
+    )
+
+
+def _admin(admin_url: str, name: str, *, create: bool) -> str:
     from psycopg import sql
     from sqlalchemy.engine import make_url
 
-    url = make_url(admin_url)
-    with psycopg.connect(
-        host=url.host,
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
+    with admin_connection(admin_url) as conn:
         if create:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         else:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
-    return url.set(database=name).render_as_string(hide_password=False)
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
