@@ -3,14 +3,17 @@ input order. Bad items get an ``error`` while the rest are answered; nothing is 
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gis.assign.service import Assigner, answer, check_coordinates
-from gis.crs import parse_crs, to_wgs84
+from gis.assign.service import Assigner, LevelIndex, Located, check_coordinates, locate
+from gis.crs import parse_crs
 from gis.errors import InvalidInput, PayloadTooLarge
 
 
@@ -25,6 +28,10 @@ class PointBatch:
     crs: str = "wgs84"
     level: str | None = None
     max_distance_m: float | None = None
+    detail: str = "compact"
+
+
+DETAILS = ("compact", "full")
 
 
 def _number(value: Any) -> float:
@@ -84,8 +91,18 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
             raise InvalidInput("must be a number of metres", field="max_distance_m") from None
         if not max_distance >= 0:
             raise InvalidInput("must be ≥ 0", field="max_distance_m")
+    detail = body.get("detail", "compact")
+    if detail not in DETAILS:
+        raise InvalidInput(f"must be one of {', '.join(DETAILS)}", field="detail")
     return PointBatch(
-        ids, lon, lat, errors, crs=parse_crs(crs).name, level=level, max_distance_m=max_distance
+        ids,
+        lon,
+        lat,
+        errors,
+        crs=parse_crs(crs).name,
+        level=level,
+        max_distance_m=max_distance,
+        detail=detail,
     )
 
 
@@ -122,50 +139,118 @@ def _item_error(item: Any, exc: Exception, is_geojson: bool) -> str:
     return "item: malformed"
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small result dicts (none of
+    them cyclic); otherwise repeated full collections walk the growing list."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def assign_batch(
     assigner: Assigner, batch: PointBatch, *, generation: int | None = None, as_of: Any = None
 ) -> dict[str, Any]:
-    """Answers for every point in input order: ``{generation, level, results: […]}``."""
+    """Answers for every point in input order: ``{generation, level, results: […]}``.
+
+    ``compact`` results name areas by code (``owner``, ``also_covered_by``, ``nearest``) and
+    the top-level ``areas`` map gives each named area's name, level and ancestor chain once;
+    ``full`` results repeat the single-point shape (owner object and chain) in every item.
+    """
     number = assigner.resolve(generation=generation, as_of=as_of)
     level_index = assigner.index(generation=number, level=batch.level)
-    ok = np.array([e is None for e in batch.errors], dtype=bool)
-    lon = batch.lon.copy()
-    lat = batch.lat.copy()
-    if batch.crs != "wgs84" and ok.any():
-        lon[ok], lat[ok] = to_wgs84(lon=lon[ok], lat=lat[ok], crs=parse_crs(batch.crs))
-    lon[~ok] = np.nan
-    lat[~ok] = np.nan
-    index = level_index.index
-    lookup = index.lookup(lon=lon, lat=lat)
-    uncovered = np.flatnonzero(ok & (lookup.owner < 0))
-    nearest_idx = np.full(len(lon), -1, np.int32)
-    nearest_d = np.full(len(lon), np.nan)
-    if uncovered.size:
-        idx, dist = index.nearest(
-            lon=lon[uncovered], lat=lat[uncovered], max_distance_m=batch.max_distance_m
-        )
-        nearest_idx[uncovered] = idx
-        nearest_d[uncovered] = dist
-    results: list[dict[str, Any]] = []
-    for i, ident in enumerate(batch.ids):
-        if batch.errors[i] is not None:
-            results.append({"id": ident, "error": batch.errors[i]})
-            continue
-        results.append(
-            {
-                "id": ident,
-                **answer(
-                    level_index, lookup, i, nearest=(int(nearest_idx[i]), float(nearest_d[i]))
-                ),
-            }
-        )
+    found = locate(
+        level_index,
+        lon=batch.lon,
+        lat=batch.lat,
+        errors=batch.errors,
+        crs=batch.crs,
+        max_distance_m=batch.max_distance_m,
+    )
+    build = _full_results if batch.detail == "full" else _compact_results
+    with gc_paused():
+        results, used = build(level_index, found, batch)
     out: dict[str, Any] = {
         "generation": number,
         "level": level_index.level,
+        "detail": batch.detail,
         "count": len(results),
-        "errors": int(sum(e is not None for e in batch.errors)),
+        "errors": sum(e is not None for e in batch.errors),
         "results": results,
     }
+    if batch.detail != "full":
+        refs, chains = level_index.refs, level_index.chains
+        out["areas"] = {
+            refs[j].code: {
+                "name": refs[j].name,
+                "level": refs[j].level,
+                "chain": [r.code for r in chains[j]],
+            }
+            for j in sorted(used)
+        }
     if level_index.note:
         out["note"] = level_index.note
     return out
+
+
+def _compact_results(
+    level_index: LevelIndex, found: Located, batch: PointBatch
+) -> tuple[list[dict[str, Any]], set[int]]:
+    codes = level_index.index.codes
+    owner, indptr, indices = found.owner, found.indptr, found.indices
+    near, dist = found.nearest, found.distance_m
+    used: set[int] = set()
+    results: list[dict[str, Any]] = []
+    for i, ident in enumerate(batch.ids):
+        error = batch.errors[i]
+        if error is not None:
+            results.append({"id": ident, "error": error})
+            continue
+        o, start, end = owner[i], indptr[i], indptr[i + 1]
+        also = indices[start + 1 : end] if end - start > 1 else []
+        item: dict[str, Any] = {
+            "id": ident,
+            "owner": codes[o] if o >= 0 else None,
+            "also_covered_by": [codes[j] for j in also],
+            "nearest": None,
+        }
+        if o >= 0:
+            used.add(o)
+            used.update(also)
+        elif near[i] >= 0:
+            item["nearest"] = {"code": codes[near[i]], "distance_m": round(dist[i], 2)}
+            used.add(near[i])
+        results.append(item)
+    return results, used
+
+
+def _full_results(
+    level_index: LevelIndex, found: Located, batch: PointBatch
+) -> tuple[list[dict[str, Any]], set[int]]:
+    refs, chains = level_index.ref_json, level_index.chain_json
+    owner, indptr, indices = found.owner, found.indptr, found.indices
+    near, dist = found.nearest, found.distance_m
+    results: list[dict[str, Any]] = []
+    for i, ident in enumerate(batch.ids):
+        error = batch.errors[i]
+        if error is not None:
+            results.append({"id": ident, "error": error})
+            continue
+        o, start, end = owner[i], indptr[i], indptr[i + 1]
+        item: dict[str, Any] = {
+            "id": ident,
+            "owner": refs[o] if o >= 0 else None,
+            "chain": chains[o] if o >= 0 else [],
+            "also_covered_by": [refs[j] for j in indices[start + 1 : end]]
+            if end - start > 1
+            else [],
+            "nearest": None,
+        }
+        if o < 0 and near[i] >= 0:
+            item["nearest"] = {**refs[near[i]], "distance_m": round(dist[i], 2)}
+        results.append(item)
+    return results, set()

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from gis.assign.service import Assigner, LevelIndex, check_coordinates
-from gis.crs import CrsSpec, parse_crs, to_wgs84
+from gis.assign.service import Assigner, LevelIndex, check_coordinates, locate
+from gis.crs import CrsSpec, parse_crs
 from gis.errors import InvalidInput
 
 RESULT_COLUMNS = (
@@ -49,33 +49,18 @@ def _answers(
     reasons: list[str | None],
     crs: CrsSpec,
 ) -> dict[str, list[Any]]:
-    ok = np.array([r is None for r in reasons], dtype=bool)
-    x = np.where(ok, lon, np.nan)
-    y = np.where(ok, lat, np.nan)
-    if crs.name != "wgs84" and ok.any():
-        x[ok], y[ok] = to_wgs84(lon=x[ok], lat=y[ok], crs=crs)
-    index = level_index.index
-    lookup = index.lookup(lon=x, lat=y)
-    nearest_idx = np.full(len(x), -1)
-    nearest_d = np.full(len(x), np.nan)
-    uncovered = np.flatnonzero(ok & (lookup.owner < 0))
-    if uncovered.size:
-        nearest_idx[uncovered], nearest_d[uncovered] = index.nearest(
-            lon=x[uncovered], lat=y[uncovered]
-        )
+    found = locate(level_index, lon=lon, lat=lat, errors=reasons, crs=crs.name)
     refs = level_index.refs
     out: dict[str, list[Any]] = {c: [] for c in RESULT_COLUMNS}
-    for i in range(len(x)):
-        owner = int(lookup.owner[i])
+    for i, reason in enumerate(reasons):
+        owner, near = found.owner[i], found.nearest[i]
+        start, end = found.indptr[i] + 1, found.indptr[i + 1]
         out["owner_code"].append(refs[owner].code if owner >= 0 else "")
         out["owner_name"].append((refs[owner].name or "") if owner >= 0 else "")
-        out["also_covered_by"].append(
-            ";".join(refs[j].code for j in lookup.also_covered_by(i).tolist())
-        )
-        near = int(nearest_idx[i])
+        out["also_covered_by"].append(";".join(refs[j].code for j in found.indices[start:end]))
         out["nearest_code"].append(refs[near].code if near >= 0 else "")
-        out["nearest_distance_m"].append(f"{nearest_d[i]:.2f}" if near >= 0 else "")
-        out["assign_error"].append(reasons[i] or "")
+        out["nearest_distance_m"].append(f"{found.distance_m[i]:.2f}" if near >= 0 else "")
+        out["assign_error"].append(reason or "")
     return out
 
 

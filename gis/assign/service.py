@@ -20,11 +20,11 @@ import shapely
 from numpy.typing import NDArray
 from sqlalchemy import Engine, func, select
 
-from gis.areas.generations import current_generation, resolve_generation
+from gis.areas.generations import resolve_generation
 from gis.assign.engine import AreaIndex, Lookup
 from gis.errors import InvalidInput, NotFound
 from gis.levels import LEVELS, check_level
-from gis.store.models import AREAS, STAFF
+from gis.store.models import AREAS, DATA_VERSIONS, GENERATIONS, STAFF
 
 DEFAULT_LEVEL = "micro_grid"
 CACHE_SIZE = 8
@@ -71,10 +71,19 @@ class LevelIndex:
         return cls(generation, level, index, refs, chains, note, ref_json, chain_json)
 
 
-@dataclass
-class _Current:
+@dataclass(frozen=True)
+class _Poll:
+    """What the last poll of the database saw."""
+
     generation: int | None
+    staff_version: int
     checked_at: float
+
+
+@dataclass(frozen=True)
+class _StaffCache:
+    version: int
+    by_area: dict[str, list[dict[str, Any]]]
 
 
 @dataclass
@@ -86,31 +95,63 @@ class Assigner:
     _cache: OrderedDict[tuple[int, str], LevelIndex] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _build_locks: dict[tuple[int, str], threading.Lock] = field(default_factory=dict)
-    _current: _Current = field(default_factory=lambda: _Current(None, float("-inf")))
+    _poll: _Poll = field(default_factory=lambda: _Poll(None, -1, float("-inf")))
+    _staff: _StaffCache = field(default_factory=lambda: _StaffCache(-2, {}))
 
-    # -- generation -------------------------------------------------------------------------
+    # -- what changed -----------------------------------------------------------------------
+
+    def _polled(self) -> _Poll:
+        """The current generation and staff version, re-read at most every check_seconds
+        (one small query); so each worker notices activations and roster changes itself."""
+        now = time.monotonic()
+        poll = self._poll
+        if poll.generation is None or now - poll.checked_at >= self.check_seconds:
+            with self.engine.connect() as conn:
+                row = conn.execute(
+                    select(
+                        select(GENERATIONS.c.id)
+                        .where(GENERATIONS.c.state == "current")
+                        .scalar_subquery(),
+                        select(DATA_VERSIONS.c.version)
+                        .where(DATA_VERSIONS.c.name == "staff")
+                        .scalar_subquery(),
+                    )
+                ).one()
+            poll = _Poll(row[0], int(row[1] or 0), now)
+            self._poll = poll
+        return poll
 
     def current_generation(self) -> int:
-        """The current generation, re-read from the database at most every check_seconds."""
-        now = time.monotonic()
-        snapshot = self._current
-        if snapshot.generation is None or now - snapshot.checked_at >= self.check_seconds:
-            with self.engine.connect() as conn:
-                number = current_generation(conn)
-            self._current = snapshot = _Current(number, now)
-        if snapshot.generation is None:
+        """The current generation (as of the last poll)."""
+        generation = self._polled().generation
+        if generation is None:
             raise NotFound(
                 "no boundary generation is active yet; import boundaries with --activate",
                 field="generation",
             )
-        return snapshot.generation
+        return generation
 
     def resolve(self, *, generation: int | None = None, as_of: Any = None) -> int:
         """Explicit generation, the one current at ``as_of``, or the current one."""
         if generation is None and as_of is None:
             return self.current_generation()
+        if as_of is None and any(key[0] == generation for key in list(self._cache)):
+            return int(generation)  # type: ignore[arg-type]  # known to exist: it is indexed
         with self.engine.connect() as conn:
             return resolve_generation(conn, generation=generation, as_of=as_of)
+
+    def staff(self, code: str) -> list[dict[str, Any]]:
+        """Staff attached to area ``code``, from a per-process copy of the roster that is
+        reloaded when the roster's data version changes."""
+        version = self._polled().staff_version
+        cache = self._staff
+        if cache.version != version:
+            with self._lock:
+                cache = self._staff
+                if cache.version != version:
+                    cache = _StaffCache(version, _load_staff(self.engine))
+                    self._staff = cache
+        return cache.by_area.get(code, [])
 
     # -- indexes ----------------------------------------------------------------------------
 
@@ -200,6 +241,54 @@ def _chain(code: str, everything: dict[str, Any]) -> tuple[AreaRef, ...]:
 # -- answers ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Located:
+    """Lookups for many points as plain lists (fast to walk from Python): owner index or -1,
+    CSR of covering areas, and for uncovered points the nearest area (-1) and its distance."""
+
+    owner: list[int]
+    indptr: list[int]
+    indices: list[int]
+    nearest: list[int]
+    distance_m: list[float]
+
+
+def locate(
+    level_index: LevelIndex,
+    *,
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    errors: list[str | None],
+    crs: str = "wgs84",
+    max_distance_m: float | None = None,
+) -> Located:
+    """Owner, coverers and nearest area for every point whose ``errors`` entry is None
+    (coordinates in ``crs``); points with an error get nothing."""
+    from gis.crs import parse_crs, to_wgs84
+
+    ok = np.array([e is None for e in errors], dtype=bool)
+    x = np.where(ok, lon, np.nan)
+    y = np.where(ok, lat, np.nan)
+    if crs != "wgs84" and ok.any():
+        x[ok], y[ok] = to_wgs84(lon=x[ok], lat=y[ok], crs=parse_crs(crs))
+    index = level_index.index
+    lookup = index.lookup(lon=x, lat=y)
+    nearest = np.full(len(x), -1, np.int32)
+    distance = np.full(len(x), np.nan)
+    uncovered = np.flatnonzero(ok & (lookup.owner < 0))
+    if uncovered.size:
+        nearest[uncovered], distance[uncovered] = index.nearest(
+            lon=x[uncovered], lat=y[uncovered], max_distance_m=max_distance_m
+        )
+    return Located(
+        lookup.owner.tolist(),
+        lookup.indptr.tolist(),
+        lookup.indices.tolist(),
+        nearest.tolist(),
+        distance.tolist(),
+    )
+
+
 def check_coordinates(
     lon: NDArray[np.float64],
     lat: NDArray[np.float64],
@@ -239,19 +328,17 @@ def answer(
     return result
 
 
-def staff_of(engine: Engine, codes: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Staff attached to each area code."""
-    out: dict[str, list[dict[str, Any]]] = {c: [] for c in codes}
-    if not codes:
-        return out
+def _load_staff(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Every staff member attached to an area, grouped by area code, ordered by staff code."""
+    out: dict[str, list[dict[str, Any]]] = {}
     with engine.connect() as conn:
         rows = conn.execute(
             select(STAFF.c.code, STAFF.c.name, STAFF.c.role, STAFF.c.phone, STAFF.c.area_code)
-            .where(STAFF.c.area_code.in_(codes))
+            .where(STAFF.c.area_code.is_not(None))
             .order_by(STAFF.c.code)
         )
         for r in rows:
-            out[r.area_code].append(
+            out.setdefault(r.area_code, []).append(
                 {"code": r.code, "name": r.name, "role": r.role, "phone": r.phone}
             )
     return out
@@ -296,7 +383,7 @@ def assign_point(
                 {**level_index.refs[j].as_dict(), "share": round(s, 4)} for j, s in shares
             ]
     owner = result["owner"]
-    result["staff"] = staff_of(assigner.engine, [owner["code"]])[owner["code"]] if owner else []
+    result["staff"] = assigner.staff(owner["code"]) if owner else []
     result["level"] = level_index.level
     result["generation"] = number
     if level_index.note:

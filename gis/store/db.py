@@ -24,5 +24,10 @@ def database_url(settings: Settings, *, start: bool = True, progress: Progress =
 def make_engine(url: str) -> Engine:
     """A SQLAlchemy engine with wangge's pool settings for ``url``."""
     return create_engine(
-        url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": 10}
+        url,
+        pool_pre_ping=True,
+        # FastAPI runs sync endpoints on a 40-thread pool: keep enough connections open
+        pool_size=10,
+        max_overflow=30,
+        connect_args={"connect_timeout": 10},
     )

@@ -168,3 +168,16 @@ AREA_PARTS = _table(AreaPart)
 BUILDINGS = _table(Building)
 STAFF = _table(Staff)
 FACILITIES = _table(Facility)
+
+
+class DataVersion(Base):
+    """A counter per table, bumped by a statement trigger on every change (migration 0002)."""
+
+    __tablename__ = "data_versions"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+DATA_VERSIONS = _table(DataVersion)

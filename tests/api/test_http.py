@@ -183,13 +183,32 @@ def test_batch_answers_in_order_with_per_item_errors(http: httpx.Client) -> None
     results = body["results"]
     assert body["count"] == 7 and body["errors"] == 4 and body["generation"] == 1
     assert [r["id"] for r in results] == ["a", "b", "c", "d", "e", 5, "g"]
-    assert results[0]["owner"]["code"] == "M1"
+    assert results[0] == {"id": "a", "owner": "M1", "also_covered_by": [], "nearest": None}
     assert results[1]["error"] == "lon: not a number"
     assert results[2]["error"] == "lon: missing"
     assert results[3]["error"] == "lat: outside -90..90"
     assert results[4]["owner"] is None and results[4]["nearest"]["code"] == "M2"
+    assert results[4]["nearest"]["distance_m"] == pytest.approx(110.9, abs=0.5)
     assert results[5]["error"] == "item: not a JSON object"
-    assert results[6]["owner"]["code"] == "M4"
+    assert results[6]["owner"] == "M4"
+    # each area named in the results is described once, with its chain
+    assert body["detail"] == "compact"
+    assert body["areas"] == {
+        "M1": {"name": "西南微网格", "level": "micro_grid", "chain": ["S", "G1", "M1"]},
+        "M2": {"name": "东南微网格", "level": "micro_grid", "chain": ["S", "G2", "M2"]},
+        "M4": {"name": "东北微网格", "level": "micro_grid", "chain": ["S", "G2", "M4"]},
+    }
+
+
+def test_batch_full_detail_repeats_the_single_point_shape(http: httpx.Client) -> None:
+    point = {"lon": X0 + HALF, "lat": Y0 + HALF}
+    body = http.post("/v1/assign/batch", json={"detail": "full", "points": [point]}).json()
+    single = http.get("/v1/assign", params=point).json()
+    result = body["results"][0]
+    assert body["detail"] == "full" and "areas" not in body
+    for key in ("owner", "chain", "also_covered_by", "nearest"):
+        assert result[key] == single[key]
+    assert result["id"] == 0  # no id given: the position
 
 
 def test_batch_accepts_geojson(http: httpx.Client) -> None:
@@ -210,7 +229,7 @@ def test_batch_accepts_geojson(http: httpx.Client) -> None:
         ],
     }
     results = http.post("/v1/assign/batch", json=collection).json()["results"]
-    assert results[0] == {**results[0], "id": 7} and results[0]["owner"]["code"] == "M3"
+    assert results[0]["id"] == 7 and results[0]["owner"] == "M3"
     assert results[1]["id"] == "L" and results[1]["error"].startswith("geometry")
 
 
@@ -237,6 +256,11 @@ def test_batch_limits_and_bad_bodies(http: httpx.Client) -> None:
         http.post("/v1/assign/batch", json={"points": [{"lon": 1, "lat": 1}], "level": "x"}),
         422,
         "level",
+    )
+    assert_problem(
+        http.post("/v1/assign/batch", json={"points": [{"lon": 1, "lat": 1}], "detail": "x"}),
+        422,
+        "detail",
     )
 
 

@@ -67,7 +67,7 @@ def test_demo_served_assigns_buildings_to_their_micro_grid(demo_api: str) -> Non
     }
     answer = httpx.post(f"{demo_api}/v1/assign/batch", json=body, timeout=60).json()
     assert answer["level"] == "micro_grid" and answer["count"] == len(buildings)
-    owners = [r["owner"]["code"] if r["owner"] else None for r in answer["results"]]
+    owners = [r["owner"] for r in answer["results"]]
     assert owners == [expected.get(i) for i in range(len(buildings))]
     outside = DEFECTS["D-OUTSIDE-1"]["building_codes"][0]
     index = int(np.flatnonzero(buildings["code"] == outside)[0])

@@ -206,3 +206,23 @@ def test_postgis_path_agrees_with_index_on_real_addresses(towns: Engine) -> None
     mismatches = [i for i in range(len(lon)) if ours[i] != theirs[i]]
     assert [(i, ours[i], theirs[i]) for i in mismatches] == []
     assert sum(1 for c in ours if c) > 26_000  # nearly every address lies in some township
+
+
+def test_roster_change_is_noticed_without_a_new_generation(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    engine = make_engine(new_database())
+    load_small_street(engine, tmp_path)
+    assigner = Assigner(engine, check_seconds=0.0)
+    point = {"lon": X0 + HALF / 2, "lat": Y0 + HALF / 2}
+    assert [s["code"] for s in assign_point(assigner, **point)["staff"]] == ["P1", "P2"]
+    roster = tmp_path / "more.csv"
+    roster.write_text(
+        "code,name,role,phone,area_code,building_code\nP9,赵敏,part_time_member,1,M1,\n"
+    )
+    from gis.registers import import_staff
+
+    with engine.begin() as conn:
+        import_staff(conn, roster)
+    assert [s["code"] for s in assign_point(assigner, **point)["staff"]] == ["P1", "P2", "P9"]
+    engine.dispose()
