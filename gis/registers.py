@@ -25,6 +25,7 @@ from gis.vector import (
     FileRejected,
     Problem,
     Repair,
+    attribute_records,
     check_geometry_kind,
     plain,
     polygonal_geometries,
@@ -88,11 +89,6 @@ def _count(data: Any, column: str, codes: list[str | None], problems: list[Probl
         else:
             out.append(int(number))
     return out
-
-
-def _extra(data: Any, i: int, skip: set[str]) -> dict[str, Any]:
-    row = data.iloc[i]
-    return {str(c): v for c in data.columns if c not in skip and (v := plain(row[c])) is not None}
 
 
 def _reject_missing_columns(path: Path, data: Any, columns: list[str]) -> None:
@@ -170,6 +166,7 @@ def import_buildings(
     if problems:
         raise FileRejected(path, problems)
     skip = {code_field, "name", "address", "households", "residents", data.geometry.name}
+    extras = attribute_records(data, skip)
     rows = [
         {
             "code": codes[i],
@@ -178,7 +175,7 @@ def import_buildings(
             "households": households[i],
             "residents": residents[i],
             "geom": from_shape(geoms[i], srid=4326),
-            "attributes": _extra(data, i, skip),
+            "attributes": extras[i],
         }
         for i in range(len(data))
     ]
@@ -227,13 +224,14 @@ def import_facilities(
     if problems:
         raise FileRejected(path, problems)
     skip = {"code", "kind", "name", data.geometry.name}
+    extras = attribute_records(data, skip)
     rows = [
         {
             "code": codes[i],
             "kind": kinds[i],
             "name": names[i],
             "geom": from_shape(data.geometry.values[i], srid=4326),
-            "attributes": _extra(data, i, skip),
+            "attributes": extras[i],
         }
         for i in range(len(data))
     ]
@@ -299,6 +297,7 @@ def import_staff(
     if problems:
         raise FileRejected(path, problems)
     skip = {"code", "name", "role", "phone", "area_code", "building_code"}
+    extras = attribute_records(data, skip)
     rows = [
         {
             "code": codes[i],
@@ -307,7 +306,7 @@ def import_staff(
             "phone": phones[i],
             "area_code": areas[i],
             "building_code": buildings[i],
-            "attributes": _extra(data, i, skip),
+            "attributes": extras[i],
         }
         for i in range(len(data))
     ]

@@ -235,6 +235,13 @@ def text_value(value: Any) -> str | None:
     return text or None
 
 
+def attribute_records(data: Any, skip: set[str]) -> list[dict[str, Any]]:
+    """Per row, every column not in ``skip`` as a JSON-safe value, missing values left out."""
+    columns = [c for c in data.columns if c not in skip]
+    rows = data[columns].to_dict("records") if columns else [{} for _ in range(len(data))]
+    return [{str(k): v for k, raw in row.items() if (v := plain(raw)) is not None} for row in rows]
+
+
 def read_codes(data: Any, column: str, problems: list[Problem]) -> list[str | None]:
     """The ``column`` of codes as text; appends a Problem per missing or duplicate code."""
     codes = [text_value(v) for v in data[column]]

@@ -14,9 +14,9 @@ from gis.vector import (
     FileRejected,
     Problem,
     Repair,
+    attribute_records,
     check_geometry_kind,
     geodesic_area_m2,
-    plain,
     polygonal_geometries,
     read_codes,
     read_vector,
@@ -84,15 +84,13 @@ def read_area_file(
         problems.sort(key=lambda p: -1 if p.feature is None else p.feature)
         raise FileRejected(path, problems)
     skip = {code_field, name_field, parent_field, data.geometry.name}
-    attribute_columns = [c for c in data.columns if c not in skip]
+    attributes = attribute_records(data, skip)
     features = []
     for i, geom in enumerate(geoms):
         assert geom is not None and codes[i] is not None
-        row = data.iloc[i]
-        attributes = {str(c): v for c in attribute_columns if (v := plain(row[c])) is not None}
         features.append(
             AreaFeature(
-                i, str(codes[i]), names[i], parents[i], geom, geodesic_area_m2(geom), attributes
+                i, str(codes[i]), names[i], parents[i], geom, geodesic_area_m2(geom), attributes[i]
             )
         )
     unnamed = [f"features[{f.index}] (code {f.code!r})" for f in features if f.name is None]
