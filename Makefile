@@ -36,6 +36,7 @@ typecheck: setup
 
 bench: setup
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/assign.py
 
 clean:
 	-$(BIN)/wangge db stop
