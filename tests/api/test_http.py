@@ -337,3 +337,48 @@ def test_cli_assign_file_keeps_every_column(
     assert rows[1]["assign_error"] == "lon: missing" and rows[1]["owner_code"] == ""
     assert rows[2]["owner_code"] == "" and rows[2]["nearest_code"] == "M2"
     assert float(rows[2]["nearest_distance_m"]) == pytest.approx(110.9, abs=0.5)
+
+
+def test_cli_assign_geojson_keeps_properties(
+    server: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import sys
+
+    from gis.cli import main
+    from gis.crs import wgs84_to_gcj02
+
+    lon, lat = wgs84_to_gcj02(lon=X0 + HALF * 1.5, lat=Y0 + HALF * 1.5)
+    source = tmp_path / "reports.geojson"
+    source.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"ticket": "R1", "kind": "积水"},
+                        "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]},
+                    },
+                    {
+                        "type": "Feature",
+                        "properties": {"ticket": "R2", "kind": "噪音"},
+                        "geometry": None,
+                    },
+                ],
+            },
+            ensure_ascii=False,
+        )
+    )
+    out = tmp_path / "out.geojson"
+    monkeypatch.setenv("WANGGE_DATABASE_URL", server.database_url)
+    monkeypatch.setattr(
+        sys, "argv", ["wangge", "assign", str(source), "--out", str(out), "--crs", "gcj02"]
+    )
+    main()
+    features = json.loads(out.read_text())["features"]
+    assert [f["properties"]["ticket"] for f in features] == ["R1", "R2"]
+    assert features[0]["properties"]["kind"] == "积水"
+    assert features[0]["properties"]["owner_code"] == "M4"
+    assert features[0]["geometry"]["coordinates"] == [float(lon), float(lat)]  # unchanged
+    assert features[1]["properties"]["assign_error"] == "geometry: not a point"

@@ -226,3 +226,37 @@ def test_roster_change_is_noticed_without_a_new_generation(
         import_staff(conn, roster)
     assert [s["code"] for s in assign_point(assigner, **point)["staff"]] == ["P1", "P2", "P9"]
     engine.dispose()
+
+
+def test_postgis_path_agrees_with_index_on_the_demo_street(
+    new_database: Callable[[], str],
+) -> None:
+    """Random points over the street, points within a metre of micro-grid edges, and the
+    planted overlap: ST_Covers on area_parts gives the same covering sets as the index."""
+    from gis.demo_load import load_demo
+    from tests.conftest import DEMO_DATA
+
+    engine = make_engine(new_database())
+    with engine.begin() as conn:
+        load_demo(conn, DEMO_DATA)
+    assigner = Assigner(engine)
+    level_index = assigner.index(generation=1)
+    geoms = level_index.index.geometries
+    rng = np.random.default_rng(11)
+    b = level_index.index.bounds
+    coords = shapely.get_coordinates(geoms)
+    pick = rng.integers(0, len(coords), 5_000)
+    lon = np.concatenate(
+        [rng.uniform(b[0], b[2], 20_000), coords[pick, 0] + rng.normal(0, 1e-5, pick.size)]
+    )
+    lat = np.concatenate(
+        [rng.uniform(b[1], b[3], 20_000), coords[pick, 1] + rng.normal(0, 1e-5, pick.size)]
+    )
+    lookup = level_index.index.lookup(lon=lon, lat=lat)
+    ours = [
+        [level_index.refs[j].code for j in lookup.covering(i).tolist()] for i in range(len(lon))
+    ]
+    theirs = postgis_owners(engine, lon, lat, level="micro_grid", generation=1)
+    assert [(i, ours[i], theirs[i]) for i in range(len(lon)) if ours[i] != theirs[i]] == []
+    assert any(len(c) > 1 for c in ours)  # shared edges and the overlap were exercised
+    engine.dispose()
