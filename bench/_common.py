@@ -28,14 +28,9 @@ TOWNSHIPS = SHARED_DATA / "shanghai_townships_wgs84.geojson"
 
 def demo_area_files() -> tuple[tuple[str, str], ...]:
     """(level, file name) of the demo street's boundary files, in hierarchy order."""
-    try:
-        from gis.demo.generator import AREA_FILES
+    from gis.demo.generator import AREA_FILES
 
-        return tuple(AREA_FILES)
-    except ImportError:  # older layout
-        from gis.demo_load import DEMO_LEVELS  # type: ignore[attr-defined]
-
-        return tuple(DEMO_LEVELS)
+    return tuple(AREA_FILES)
 
 
 def single_thread_env() -> None:

@@ -71,6 +71,13 @@ def _required_text(
     return values
 
 
+def _optional_text(data: Any, column: str) -> list[str]:
+    """A text column that may be absent or blank ('' then)."""
+    if column not in data:
+        return [""] * len(data)
+    return [text_value(v) or "" for v in data[column]]
+
+
 def _count(data: Any, column: str, codes: list[str | None], problems: list[Problem]) -> list[int]:
     """A non-negative whole-number column (missing counts as 0)."""
     out: list[int] = []
@@ -167,11 +174,13 @@ def import_buildings(
         raise FileRejected(path, problems)
     skip = {code_field, "name", "address", "households", "residents", data.geometry.name}
     extras = attribute_records(data, skip)
+    names = _optional_text(data, "name")
+    addresses = _optional_text(data, "address")
     rows = [
         {
             "code": codes[i],
-            "name": text_value(data["name"].iloc[i]) or "" if "name" in data else "",
-            "address": text_value(data["address"].iloc[i]) or "" if "address" in data else "",
+            "name": names[i],
+            "address": addresses[i],
             "households": households[i],
             "residents": residents[i],
             "geom": from_shape(geoms[i], srid=4326),
@@ -271,7 +280,7 @@ def import_staff(
     roles = _required_text(data, "role", codes, problems)
     areas = [text_value(v) for v in data["area_code"]]
     buildings = [text_value(v) for v in data["building_code"]]
-    phones = [text_value(v) or "" for v in data["phone"]] if "phone" in data else [""] * len(data)
+    phones = _optional_text(data, "phone")
     known_areas = _known_area_codes(conn)
     known_buildings = set(conn.execute(select(BUILDINGS.c.code)).scalars())
     for i in range(len(data)):
