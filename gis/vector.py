@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -102,7 +103,11 @@ def read_vector(
     if not path.exists():
         raise InvalidInput(f"{path}: no such file", field="file")
     try:
-        data = pyogrio.read_dataframe(_vsi_path(path), layer=layer, read_geometry=geometry)
+        with warnings.catch_warnings():
+            # a column of mixed JSON types (e.g. 10 and "many") is read as text; the values
+            # are validated field by field afterwards, with the feature named
+            warnings.filterwarnings("ignore", message="Could not parse column .* as JSON")
+            data = pyogrio.read_dataframe(_vsi_path(path), layer=layer, read_geometry=geometry)
     except Exception as exc:  # pyogrio raises several DataSourceError types and GDAL errors
         raise InvalidInput(f"{path}: cannot read as a vector file: {exc}", field="file") from exc
     for column in _json_columns(path, layer):

@@ -256,3 +256,84 @@ def test_one_bad_feature_rejects_the_whole_file(
         == 2
     )
     assert snapshot(base) == before
+
+
+def _buildings(path: Path, *rows: tuple[str | None, float, object]) -> Path:
+    return write_geojson(
+        path,
+        [feature(code, square(x, 0, 0.001), households=households) for code, x, households in rows],
+    )
+
+
+REGISTER_CASES = {
+    "buildings: duplicate code": (
+        "buildings",
+        lambda p: _buildings(p / "b.geojson", ("B1", 0, 10), ("B1", 0.01, 10)),
+        ["b.geojson", "features[1]", "'code'", "duplicate code"],
+    ),
+    "buildings: households not a count": (
+        "buildings",
+        lambda p: _buildings(p / "b.geojson", ("B1", 0, 10), ("B2", 0.01, "many")),
+        ["features[1]", "'B2'", "households", "not a whole number"],
+    ),
+    "buildings: a point file": (
+        "buildings",
+        lambda p: write_geojson(p / "b.geojson", [feature("B1", [0.0, 0.0], kind="Point")]),
+        ["b.geojson", "Point", "geometry"],
+    ),
+    "staff: unknown role and unknown area": (
+        "staff",
+        lambda p: _write(
+            p / "s.csv",
+            "code,name,role,phone,area_code,building_code\n"
+            "P1,王芳,mayor,1,S-M1,\nP2,李强,full_time_member,2,NOPE,\n",
+        ),
+        [
+            "s.csv",
+            "features[0]",
+            "'role'",
+            "unknown role 'mayor'",
+            "features[1]",
+            "'area_code'",
+            "unknown area 'NOPE'",
+        ],
+    ),
+    "staff: missing column": (
+        "staff",
+        lambda p: _write(p / "s.csv", "code,name,role\nP1,王芳,micro_grid_leader\n"),
+        ["s.csv", "missing column(s) area_code, building_code"],
+    ),
+    "facilities: unknown kind": (
+        "facilities",
+        lambda p: write_geojson(
+            p / "f.geojson",
+            [
+                {
+                    "type": "Feature",
+                    "properties": {"code": "F1", "kind": "casino", "name": "x"},
+                    "geometry": {"type": "Point", "coordinates": [0.01, 0.01]},
+                }
+            ],
+        ),
+        ["f.geojson", "features[0]", "'kind'", "unknown kind 'casino'"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REGISTER_CASES))
+def test_bad_register_file_names_culprit_and_changes_nothing(
+    case: str,
+    base: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    kind, make, expected = REGISTER_CASES[case]
+    path = make(tmp_path)
+    before = snapshot(base)
+    capsys.readouterr()
+    assert run(["import", kind, str(path)], monkeypatch) == 2
+    err = capsys.readouterr().err
+    for needle in expected:
+        assert needle in err, f"{needle!r} not in {err!r}"
+    assert snapshot(base) == before
