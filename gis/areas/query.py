@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, select, text
 
 from gis.errors import InvalidInput, NotFound
 from gis.levels import check_level
@@ -130,24 +130,25 @@ def staff_for(conn: Connection, codes: list[str]) -> dict[str, list[dict[str, An
     return out
 
 
+_CHAIN = text(
+    """
+    WITH RECURSIVE up(code, name, level, parent_code, depth) AS (
+        SELECT code, name, level, parent_code, 0 FROM areas
+        WHERE code = :code AND valid @> CAST(:generation AS int)
+        UNION ALL
+        SELECT a.code, a.name, a.level, a.parent_code, up.depth + 1 FROM areas a
+        JOIN up ON a.code = up.parent_code AND a.valid @> CAST(:generation AS int)
+        WHERE up.depth < 16  -- levels are strictly ordered: a longer chain is a cycle
+    )
+    SELECT code, name, level FROM up ORDER BY depth DESC
+    """
+)
+
+
 def ancestor_chain(conn: Connection, code: str, *, generation: int) -> list[dict[str, str]]:
-    """The area and its ancestors, largest first: ``[{code, name, level}, …]``."""
-    chain: list[dict[str, str]] = []
-    seen: set[str] = set()
-    current: str | None = code
-    while current is not None and current not in seen:
-        seen.add(current)
-        row = conn.execute(
-            select(AREAS.c.code, AREAS.c.name, AREAS.c.level, AREAS.c.parent_code).where(
-                AREAS.c.code == current, AREAS.c.valid.contains(generation)
-            )
-        ).one_or_none()
-        if row is None:
-            break
-        chain.append({"code": row.code, "name": row.name, "level": row.level})
-        current = row.parent_code
-    chain.reverse()
-    return chain
+    """The area and its ancestors, largest first: ``[{code, name, level}, …]`` (one query)."""
+    rows = conn.execute(_CHAIN, {"code": code, "generation": generation})
+    return [{"code": r.code, "name": r.name, "level": r.level} for r in rows]
 
 
 def get_area(conn: Connection, code: str, *, generation: int) -> dict[str, Any]:
