@@ -35,8 +35,13 @@ def demo_area_files() -> tuple[tuple[str, str], ...]:
 
 def single_thread_env() -> None:
     """Pin numba / BLAS / OpenMP to one thread. Call before importing numpy or numba."""
-    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    for var in (
+        "NUMBA_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    ):
         os.environ[var] = "1"
 
 
@@ -79,8 +84,12 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - t0, result
 
 
-def median_of(fn: Callable[[], Any], repeats: int, *, before: Callable[[], Any] | None = None,
-              ) -> tuple[float, list[float], Any]:
+def median_of(
+    fn: Callable[[], Any],
+    repeats: int,
+    *,
+    before: Callable[[], Any] | None = None,
+) -> tuple[float, list[float], Any]:
     """Median seconds of ``repeats`` calls (``before`` runs untimed ahead of each call)."""
     times: list[float] = []
     result: Any = None
@@ -103,10 +112,12 @@ def machine_line() -> str:
     import shapely
 
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    return (f"python {platform.python_version()}, {os.cpu_count()} CPUs ({platform.machine()}), "
-            f"shapely {shapely.__version__} (GEOS {shapely.geos_version_string}), "
-            f"geopandas {geopandas.__version__}, numba {numba.__version__}; "
-            f"load average now {load} (other work on the box inflates the figures)")
+    return (
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs ({platform.machine()}), "
+        f"shapely {shapely.__version__} (GEOS {shapely.geos_version_string}), "
+        f"geopandas {geopandas.__version__}, numba {numba.__version__}; "
+        f"load average now {load} (other work on the box inflates the figures)"
+    )
 
 
 def postgis_version(url: str) -> str:
@@ -127,9 +138,17 @@ def postgis_version(url: str) -> str:
 def table(header: list[str], rows: list[list[str]]) -> str:
     """A plain-text (Markdown-compatible) table."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+
     def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.rjust(w) if i else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))) + " |"
+        return (
+            "| "
+            + " | ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            )
+            + " |"
+        )
+
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 

@@ -138,8 +138,14 @@ def make_points(geoms: Any, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 # ---------------------------------------------------------------------- engine / sjoin
 
 
-def bench_engine(res: SetResult, codes: list[str], geoms: list[Any], names: list[str],
-                 x: np.ndarray, y: np.ndarray) -> Any:
+def bench_engine(
+    res: SetResult,
+    codes: list[str],
+    geoms: list[Any],
+    names: list[str],
+    x: np.ndarray,
+    y: np.ndarray,
+) -> Any:
     from gis.assign.engine import AreaIndex
 
     # cold: first build + first lookup in this process (numba cache load / compile)
@@ -173,11 +179,15 @@ def bench_sjoin(res: SetResult, index: Any, lk: Any, x: np.ndarray, y: np.ndarra
     import shapely
 
     t0 = time.perf_counter()
-    points = geopandas.GeoDataFrame({"pid": np.arange(len(x))},
-                                    geometry=shapely.points(x, y), crs="EPSG:4326")
+    points = geopandas.GeoDataFrame(
+        {"pid": np.arange(len(x))}, geometry=shapely.points(x, y), crs="EPSG:4326"
+    )
     res.gdf_s = time.perf_counter() - t0
-    polys = geopandas.GeoDataFrame({"area": np.arange(len(index)), "code": list(index.codes)},
-                                   geometry=list(index.geometries), crs="EPSG:4326")
+    polys = geopandas.GeoDataFrame(
+        {"area": np.arange(len(index)), "code": list(index.codes)},
+        geometry=list(index.geometries),
+        crs="EPSG:4326",
+    )
     geopandas.sjoin(points.iloc[:50_000], polys, predicate="within")  # warm-up
     times = []
     joined = None
@@ -203,8 +213,18 @@ def bench_sjoin(res: SetResult, index: Any, lk: Any, x: np.ndarray, y: np.ndarra
 def copy_points(conn: Any, x: np.ndarray, y: np.ndarray) -> None:
     """Binary COPY of (id int4, x float8, y float8) into pts_raw, then a geometry table."""
     n = len(x)
-    rec = np.empty(n, dtype=[("nf", ">i2"), ("l1", ">i4"), ("id", ">i4"), ("l2", ">i4"),
-                             ("x", ">f8"), ("l3", ">i4"), ("y", ">f8")])
+    rec = np.empty(
+        n,
+        dtype=[
+            ("nf", ">i2"),
+            ("l1", ">i4"),
+            ("id", ">i4"),
+            ("l2", ">i4"),
+            ("x", ">f8"),
+            ("l3", ">i4"),
+            ("y", ">f8"),
+        ],
+    )
     rec["nf"], rec["l1"], rec["l2"], rec["l3"] = 3, 4, 8, 8
     rec["id"] = np.arange(n)
     rec["x"], rec["y"] = x, y
@@ -214,22 +234,34 @@ def copy_points(conn: Any, x: np.ndarray, y: np.ndarray) -> None:
         with cur.copy("COPY pts_raw (id, x, y) FROM STDIN (FORMAT BINARY)") as cp:
             step = 1 << 24
             for i in range(0, len(payload), step):
-                cp.write(payload[i:i + step])
-        cur.execute("CREATE UNLOGGED TABLE pts AS SELECT id, "
-                    "ST_SetSRID(ST_MakePoint(x, y), 4326)::geometry(Point, 4326) AS geom "
-                    "FROM pts_raw ORDER BY id")
+                cp.write(payload[i : i + step])
+        cur.execute(
+            "CREATE UNLOGGED TABLE pts AS SELECT id, "
+            "ST_SetSRID(ST_MakePoint(x, y), 4326)::geometry(Point, 4326) AS geom "
+            "FROM pts_raw ORDER BY id"
+        )
         cur.execute("ALTER TABLE pts ADD PRIMARY KEY (id)")
         cur.execute("DROP TABLE pts_raw")
         cur.execute("ANALYZE pts")
 
 
-PG_QUERY = ("SELECT p.id, min(a.code COLLATE \"C\") FROM pts p "
-            "JOIN area_parts ap ON ST_Covers(ap.geom, p.geom) "
-            "JOIN areas a ON a.id = ap.area_id {where} GROUP BY p.id")
+PG_QUERY = (
+    'SELECT p.id, min(a.code COLLATE "C") FROM pts p '
+    "JOIN area_parts ap ON ST_Covers(ap.geom, p.geom) "
+    "JOIN areas a ON a.id = ap.area_id {where} GROUP BY p.id"
+)
 
 
-def bench_postgis(res: SetResult, url: str, source: Any, level: str, index: Any,
-                  lk: Any, x: np.ndarray, y: np.ndarray) -> None:
+def bench_postgis(
+    res: SetResult,
+    url: str,
+    source: Any,
+    level: str,
+    index: Any,
+    lk: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+) -> None:
     import psycopg
     from sqlalchemy.engine import make_url
 
@@ -243,8 +275,14 @@ def bench_postgis(res: SetResult, url: str, source: Any, level: str, index: Any,
     res.pg_import_s = time.perf_counter() - t0
     engine.dispose()
     u = make_url(url)
-    with psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
-                         dbname=u.database, autocommit=True) as conn:
+    with psycopg.connect(
+        host=u.host,
+        port=u.port,
+        user=u.username,
+        password=u.password,
+        dbname=u.database,
+        autocommit=True,
+    ) as conn:
         t0 = time.perf_counter()
         copy_points(conn, x, y)
         res.pg_load_s = time.perf_counter() - t0
@@ -252,27 +290,34 @@ def bench_postgis(res: SetResult, url: str, source: Any, level: str, index: Any,
         res.pg_parts = conn.execute("SELECT count(*) FROM area_parts").fetchone()[0]
         sub_where = f"WHERE p.id < {PG_SUBSET}"
         plan = conn.execute("EXPLAIN (COSTS OFF) " + PG_QUERY.format(where="")).fetchall()
-        res.pg_plan = " / ".join(r[0].replace("->", "").strip() for r in plan
-                                 if not r[0].lstrip().startswith(("Index Cond", "Filter",
-                                                                   "Group Key", "Cache Key",
-                                                                   "Cache Mode", "Sort Key")))
+        res.pg_plan = " / ".join(
+            r[0].replace("->", "").strip()
+            for r in plan
+            if not r[0]
+            .lstrip()
+            .startswith(
+                ("Index Cond", "Filter", "Group Key", "Cache Key", "Cache Mode", "Sort Key")
+            )
+        )
         # warm the caches with a small run, then the subset
         conn.execute(PG_QUERY.format(where="WHERE p.id < 5000")).fetchall()
         n = len(x)
-        t_sub, rows_sub = timed(lambda: conn.execute(
-            PG_QUERY.format(where=sub_where)).fetchall())
+        t_sub, rows_sub = timed(lambda: conn.execute(PG_QUERY.format(where=sub_where)).fetchall())
         predicted = t_sub * n / min(PG_SUBSET, n)
         if predicted <= PG_LIMIT_S:
             t_all, rows = timed(lambda: conn.execute(PG_QUERY.format(where="")).fetchall())
             res.pg_s = t_all
-            res.pg_note = (f"all {n:,} points, one run (the {PG_SUBSET:,}-point subset took "
-                           f"{t_sub:.2f} s)")
+            res.pg_note = (
+                f"all {n:,} points, one run (the {PG_SUBSET:,}-point subset took {t_sub:.2f} s)"
+            )
             checked = n
         else:
             rows = rows_sub
             res.pg_s = predicted
-            res.pg_note = (f"SCALED: {PG_SUBSET:,}-point subset took {t_sub:.2f} s; "
-                           f"×{n / PG_SUBSET:.0f} → {predicted:.1f} s predicted for {n:,}")
+            res.pg_note = (
+                f"SCALED: {PG_SUBSET:,}-point subset took {t_sub:.2f} s; "
+                f"×{n / PG_SUBSET:.0f} → {predicted:.1f} s predicted for {n:,}"
+            )
             checked = min(PG_SUBSET, n)
         conn.execute("DROP TABLE pts")
     code_to_idx = {c: i for i, c in enumerate(index.codes)}
@@ -322,14 +367,17 @@ def loadgen_main(argv: list[str]) -> None:
         if client_kind == "httpx":
             import httpx
 
-            hx = httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10.0),
-                                   limits=httpx.Limits(max_connections=MAX_CONNS,
-                                                       max_keepalive_connections=MAX_CONNS))
+            hx = httpx.AsyncClient(
+                base_url=base,
+                timeout=httpx.Timeout(10.0),
+                limits=httpx.Limits(max_connections=MAX_CONNS, max_keepalive_connections=MAX_CONNS),
+            )
 
             async def send(i: int) -> int:
                 r = await hx.get(paths[i])
                 return r.status_code
         else:
+
             async def get_conn() -> Any:
                 nonlocal opened
                 if idle.empty() and opened < MAX_CONNS:
@@ -340,8 +388,7 @@ def loadgen_main(argv: list[str]) -> None:
             async def send(i: int) -> int:
                 conn = await get_conn()
                 reader, writer = conn
-                writer.write(f"GET {paths[i]} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n"
-                             .encode())
+                writer.write(f"GET {paths[i]} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = 0
                 for line in head.split(b"\r\n"):
@@ -387,22 +434,31 @@ def loadgen_main(argv: list[str]) -> None:
             def pct(v: list[float], q: float) -> float:
                 return 1e3 * float(np.percentile(v, q)) if v else float("nan")
 
-            return {"n": count, "ok": len(ok), "errors": count - len(ok),
-                    "statuses": sorted({s for s in status if s != 200}),
-                    "pending": len(pending),
-                    "send_rate": count / (sent_end - t0), "done_rate": len(ok) / (end - t0),
-                    "p50_ms": pct(s_ok, 50), "p90_ms": pct(s_ok, 90), "p99_ms": pct(s_ok, 99),
-                    "max_ms": 1e3 * max(s_ok) if s_ok else float("nan"),
-                    "e2e_p50_ms": pct(e_ok, 50), "e2e_p99_ms": pct(e_ok, 99),
-                    "late_p99_ms": pct(late, 99)}
+            return {
+                "n": count,
+                "ok": len(ok),
+                "errors": count - len(ok),
+                "statuses": sorted({s for s in status if s != 200}),
+                "pending": len(pending),
+                "send_rate": count / (sent_end - t0),
+                "done_rate": len(ok) / (end - t0),
+                "p50_ms": pct(s_ok, 50),
+                "p90_ms": pct(s_ok, 90),
+                "p99_ms": pct(s_ok, 99),
+                "max_ms": 1e3 * max(s_ok) if s_ok else float("nan"),
+                "e2e_p50_ms": pct(e_ok, 50),
+                "e2e_p99_ms": pct(e_ok, 99),
+                "late_p99_ms": pct(late, 99),
+            }
 
         warm = await phase(0, n_warm) if n_warm else None
         await asyncio.sleep(1.0)
         result = await phase(n_warm, n)
         if client_kind == "httpx":
             await hx.aclose()
-        result.update(client=client_kind, conns=opened if client_kind != "httpx" else None,
-                      warmup=warm)
+        result.update(
+            client=client_kind, conns=opened if client_kind != "httpx" else None, warmup=warm
+        )
         return result
 
     print(json.dumps(asyncio.run(run())))
@@ -416,18 +472,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_http(url: str, bbox: tuple[float, float, float, float],
-               loads: list[tuple[float, float, str]], batch_n: int, index: Any,
-               ) -> dict[str, Any]:
+def bench_http(
+    url: str,
+    bbox: tuple[float, float, float, float],
+    loads: list[tuple[float, float, str]],
+    batch_n: int,
+    index: Any,
+) -> dict[str, Any]:
     import httpx
     import orjson
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "WANGGE_DATABASE_URL": url, "WANGGE_PORT": str(port)}
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env",
-           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-           "--no-access-log"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "api.app:app_from_env",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     server = subprocess.Popen(cmd, cwd=ROOT, env=env)
     out: dict[str, Any] = {}
     try:
@@ -463,30 +534,50 @@ def bench_http(url: str, bbox: tuple[float, float, float, float],
         out["loads"] = []
         for rate, seconds, client in loads:
             gen = subprocess.run(
-                [sys.executable, __file__, "--loadgen", base, str(rate), str(seconds),
-                 json.dumps(list(bbox)), client, str(WARMUP_S)],
-                capture_output=True, text=True, timeout=seconds + WARMUP_S + 150, env=os.environ)
+                [
+                    sys.executable,
+                    __file__,
+                    "--loadgen",
+                    base,
+                    str(rate),
+                    str(seconds),
+                    json.dumps(list(bbox)),
+                    client,
+                    str(WARMUP_S),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=seconds + WARMUP_S + 150,
+                env=os.environ,
+            )
             if gen.returncode != 0:
                 raise RuntimeError(f"load generator failed:\n{gen.stderr[-2000:]}")
             ld = json.loads(gen.stdout.strip().splitlines()[-1])
             ld.update(rate=rate, seconds=seconds)
             out["loads"].append(ld)
-            print(f"  load {client} {rate:.0f}/s × {seconds:.0f} s: p50 {ld['p50_ms']:.2f} ms, "
-                  f"p99 {ld['p99_ms']:.2f} ms, errors {ld['errors']}", flush=True)
+            print(
+                f"  load {client} {rate:.0f}/s × {seconds:.0f} s: p50 {ld['p50_ms']:.2f} ms, "
+                f"p99 {ld['p99_ms']:.2f} ms, errors {ld['errors']}",
+                flush=True,
+            )
             time.sleep(2.0)  # let the server drain
         # (b) 100k-point batch, end to end
         rng = np.random.default_rng(SEED + 11)
         bx = rng.uniform(bbox[0], bbox[2], batch_n)
         by = rng.uniform(bbox[1], bbox[3], batch_n)
-        pts = [{"id": i, "lon": float(a), "lat": float(b)}
-               for i, (a, b) in enumerate(zip(bx.tolist(), by.tolist(), strict=True))]
+        pts = [
+            {"id": i, "lon": float(a), "lat": float(b)}
+            for i, (a, b) in enumerate(zip(bx.tolist(), by.tolist(), strict=True))
+        ]
         with httpx.Client(base_url=base, timeout=120) as client:
+
             def once() -> tuple[dict[str, Any], float, float, float, int]:
                 t0 = time.perf_counter()
                 body = orjson.dumps({"points": pts})
                 t1 = time.perf_counter()
-                r = client.post("/v1/assign/batch", content=body,
-                                headers={"content-type": "application/json"})
+                r = client.post(
+                    "/v1/assign/batch", content=body, headers={"content-type": "application/json"}
+                )
                 t2 = time.perf_counter()
                 r.raise_for_status()
                 data = orjson.loads(r.content)
@@ -530,12 +621,23 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=500.0)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--batch", type=int, default=100_000)
-    ap.add_argument("--extra-rate", type=float, default=250.0,
-                    help="also run the GET load at this rate for 10 s (0: no)")
-    ap.add_argument("--also-httpx", action="store_true",
-                    help="also drive the main rate with an httpx.AsyncClient generator (10 s)")
-    ap.add_argument("--wait-demo", type=float, default=0.0,
-                    help="seconds to wait for data/boundaries/micro_grids.geojson to appear")
+    ap.add_argument(
+        "--extra-rate",
+        type=float,
+        default=250.0,
+        help="also run the GET load at this rate for 10 s (0: no)",
+    )
+    ap.add_argument(
+        "--also-httpx",
+        action="store_true",
+        help="also drive the main rate with an httpx.AsyncClient generator (10 s)",
+    )
+    ap.add_argument(
+        "--wait-demo",
+        type=float,
+        default=0.0,
+        help="seconds to wait for data/boundaries/micro_grids.geojson to appear",
+    )
     ap.add_argument("--skip-http", action="store_true")
     args = ap.parse_args()
     t_start = time.perf_counter()
@@ -555,10 +657,20 @@ def main() -> None:
     sets: list[tuple[str, str, Any]] = []
     if mg_path.exists():
         # no parent field: the micro-grids alone (the PostGIS DB then holds only them)
-        sets.append(("demo micro-grids", "micro_grid",
-                     read_area_file(mg_path, code_field="code", name_field="name")))
-    sets.append(("Shanghai townships", "street",
-                 read_area_file(TOWNSHIPS, code_field="id", name_field="name")))
+        sets.append(
+            (
+                "demo micro-grids",
+                "micro_grid",
+                read_area_file(mg_path, code_field="code", name_field="name"),
+            )
+        )
+    sets.append(
+        (
+            "Shanghai townships",
+            "street",
+            read_area_file(TOWNSHIPS, code_field="id", name_field="name"),
+        )
+    )
 
     admin = admin_url()
     results: list[SetResult] = []
@@ -569,16 +681,22 @@ def main() -> None:
         geoms = [f.geom for f in source.features]
         names = [f.name or "" for f in source.features]
         garr = np.array(geoms, dtype=object)
-        res = SetResult(label, len(codes), int(shapely.get_num_coordinates(garr).sum()),
-                        args.points)
+        res = SetResult(
+            label, len(codes), int(shapely.get_num_coordinates(garr).sum()), args.points
+        )
         x, y = make_points(garr, args.points, SEED)
-        print(f"[{label}] {len(codes)} areas, {res.n_vertices:,} vertices, "
-              f"{args.points:,} points", flush=True)
+        print(
+            f"[{label}] {len(codes)} areas, {res.n_vertices:,} vertices, {args.points:,} points",
+            flush=True,
+        )
         index, lk = bench_engine(res, codes, geoms, names, x, y)
         if level == "micro_grid":
             mg_index = index
-        print(f"  engine: build {fmt_times(res.build_times)} s, lookup "
-              f"{fmt_times(res.lookup_times)} s", flush=True)
+        print(
+            f"  engine: build {fmt_times(res.build_times)} s, lookup "
+            f"{fmt_times(res.lookup_times)} s",
+            flush=True,
+        )
         bench_sjoin(res, index, lk, x, y)
         print(f"  sjoin: {fmt_times(res.sjoin_times)} s", flush=True)
         with throwaway_db("assign", admin) as url:
@@ -602,8 +720,10 @@ def main() -> None:
 
         with throwaway_db("http", admin) as url:
             engine = make_engine(url)
-            registers = all((DEMO_DATA / f).exists()
-                            for f in ("buildings.geojson", "facilities.geojson", "staff.csv"))
+            registers = all(
+                (DEMO_DATA / f).exists()
+                for f in ("buildings.geojson", "facilities.geojson", "staff.csv")
+            )
             with engine.begin() as conn:
                 if registers:
                     load_demo(conn, DEMO_DATA)
@@ -612,8 +732,11 @@ def main() -> None:
                         import_areas(conn, src, level=lvl, description="bench")
                     activate(conn)
             engine.dispose()
-            print(f"HTTP: demo street loaded ({'with' if registers else 'without'} "
-                  f"registers); {args.rate:.0f} req/s for {args.seconds:.0f} s …", flush=True)
+            print(
+                f"HTTP: demo street loaded ({'with' if registers else 'without'} "
+                f"registers); {args.rate:.0f} req/s for {args.seconds:.0f} s …",
+                flush=True,
+            )
             loads = [(args.rate, args.seconds, "raw")]
             if args.extra_rate > 0:
                 loads.append((args.extra_rate, 10.0, "raw"))
@@ -632,83 +755,140 @@ def main() -> None:
 
     print(machine_line())
     print(f"{pg_version}; numba threads in this process: {numba.get_num_threads()}")
-    print(f"points: {args.points:,} per polygon set, seed {SEED}, {1 - NEAR_SHARE:.0%} uniform "
-          f"over the bbox + {NEAR_SHARE:.0%} within ~1 m of an edge; engine and sjoin on one "
-          "core")
+    print(
+        f"points: {args.points:,} per polygon set, seed {SEED}, {1 - NEAR_SHARE:.0%} uniform "
+        f"over the bbox + {NEAR_SHARE:.0%} within ~1 m of an edge; engine and sjoin on one "
+        "core"
+    )
     print()
     rows = []
     for r in results:
         eng_rate = r.n_points / r.lookup_s
-        rows.append([r.label, f"{r.n_areas}", f"{r.n_vertices:,}",
-                     f"{r.build_s * 1e3:.0f} ms",
-                     f"{r.lookup_s * 1e3:.1f} ms", f"{eng_rate / 1e6:.1f} M/s",
-                     f"{r.sjoin_s:.2f} s", f"{r.pg_s:.2f} s",
-                     f"{r.sjoin_s / r.lookup_s:.0f}×", f"{r.pg_s / r.lookup_s:.0f}×"])
-    print(table(["polygons", "areas", "vertices", "index build", "engine 1M",
-                 "engine rate", "sjoin 1M", "PostGIS 1M", "sjoin/engine", "PostGIS/engine"],
-                rows))
+        rows.append(
+            [
+                r.label,
+                f"{r.n_areas}",
+                f"{r.n_vertices:,}",
+                f"{r.build_s * 1e3:.0f} ms",
+                f"{r.lookup_s * 1e3:.1f} ms",
+                f"{eng_rate / 1e6:.1f} M/s",
+                f"{r.sjoin_s:.2f} s",
+                f"{r.pg_s:.2f} s",
+                f"{r.sjoin_s / r.lookup_s:.0f}×",
+                f"{r.pg_s / r.lookup_s:.0f}×",
+            ]
+        )
+    print(
+        table(
+            [
+                "polygons",
+                "areas",
+                "vertices",
+                "index build",
+                "engine 1M",
+                "engine rate",
+                "sjoin 1M",
+                "PostGIS 1M",
+                "sjoin/engine",
+                "PostGIS/engine",
+            ],
+            rows,
+        )
+    )
     print("targets: engine ≥ 10× faster than sjoin, ≥ 100× faster than PostGIS")
     for r in results:
         eng_rate = r.n_points / r.lookup_s
         s_ratio, p_ratio = r.sjoin_s / r.lookup_s, r.pg_s / r.lookup_s
         print()
-        print(f"[{r.label}]  grid {r.grid}, first build+lookup in process (numba cache load) "
-              f"{r.cold_s:.2f} s")
+        print(
+            f"[{r.label}]  grid {r.grid}, first build+lookup in process (numba cache load) "
+            f"{r.cold_s:.2f} s"
+        )
         print(f"  index build      median {r.build_s * 1e3:.1f} ms  {fmt_times(r.build_times)}")
-        print(f"  engine lookup    median {r.lookup_s * 1e3:.1f} ms (min "
-              f"{min(r.lookup_times) * 1e3:.1f}) {fmt_times(r.lookup_times)} → "
-              f"{eng_rate / 1e6:.2f} M points/s on one core; "
-              f"{r.covered:,} covered, {r.multi:,} by >1 area, {r.n_exact:,} via GEOS fallback")
-        print(f"  geopandas.sjoin  median {r.sjoin_s:.2f} s  {fmt_times(r.sjoin_times)} "
-              f"(+{r.gdf_s:.2f} s to build the points GeoDataFrame, not counted)")
-        print(f"  PostGIS join     {r.pg_s:.2f} s  [{r.pg_note}]; {r.pg_parts} area_parts; "
-              f"import {r.pg_import_s:.2f} s, COPY+table {r.pg_load_s:.2f} s (not counted)")
+        print(
+            f"  engine lookup    median {r.lookup_s * 1e3:.1f} ms (min "
+            f"{min(r.lookup_times) * 1e3:.1f}) {fmt_times(r.lookup_times)} → "
+            f"{eng_rate / 1e6:.2f} M points/s on one core; "
+            f"{r.covered:,} covered, {r.multi:,} by >1 area, {r.n_exact:,} via GEOS fallback"
+        )
+        print(
+            f"  geopandas.sjoin  median {r.sjoin_s:.2f} s  {fmt_times(r.sjoin_times)} "
+            f"(+{r.gdf_s:.2f} s to build the points GeoDataFrame, not counted)"
+        )
+        print(
+            f"  PostGIS join     {r.pg_s:.2f} s  [{r.pg_note}]; {r.pg_parts} area_parts; "
+            f"import {r.pg_import_s:.2f} s, COPY+table {r.pg_load_s:.2f} s (not counted)"
+        )
         print(f"    plan: {r.pg_plan}")
-        print(f"  engine vs sjoin   {s_ratio:6.0f}×  (target ≥ 10×:  "
-              f"{'met' if s_ratio >= 10 else 'NOT met'})")
-        print(f"  engine vs PostGIS {p_ratio:6.0f}×  (target ≥ 100×: "
-              f"{'met' if p_ratio >= 100 else 'NOT met'})")
-        print(f"  check vs sjoin:   {r.sjoin_mismatch} mismatches of {r.sjoin_checked:,} points "
-              f"strictly inside a polygon ({r.sjoin_only_engine} covered only on a border)")
-        print(f"  check vs PostGIS: {r.pg_mismatch} mismatches of {r.pg_checked:,} points "
-              f"(owner == min(code), no owner == no row)")
+        print(
+            f"  engine vs sjoin   {s_ratio:6.0f}×  (target ≥ 10×:  "
+            f"{'met' if s_ratio >= 10 else 'NOT met'})"
+        )
+        print(
+            f"  engine vs PostGIS {p_ratio:6.0f}×  (target ≥ 100×: "
+            f"{'met' if p_ratio >= 100 else 'NOT met'})"
+        )
+        print(
+            f"  check vs sjoin:   {r.sjoin_mismatch} mismatches of {r.sjoin_checked:,} points "
+            f"strictly inside a polygon ({r.sjoin_only_engine} covered only on a border)"
+        )
+        print(
+            f"  check vs PostGIS: {r.pg_mismatch} mismatches of {r.pg_checked:,} points "
+            f"(owner == min(code), no owner == no row)"
+        )
     print()
     if http is None:
         print(f"HTTP: {http_note}")
     else:
-        print(f"HTTP (uvicorn, 1 worker, demo street, {'with' if http['registers'] else 'no'} "
-              f"staff registers; client and server share the 2-core box)")
-        print("  GET /v1/assign, open loop, points uniform over the street's bbox; latency = "
-              "request written → response read (e2e = from the scheduled send time)")
-        print(f"  sequential baseline (1 connection, httpx, 500 requests): p50 "
-              f"{http['seq_p50']:.2f} ms, p99 {http['seq_p99']:.2f} ms "
-              f"(≈ {http['seq_rate']:.0f} req/s closed loop)")
+        print(
+            f"HTTP (uvicorn, 1 worker, demo street, {'with' if http['registers'] else 'no'} "
+            f"staff registers; client and server share the 2-core box)"
+        )
+        print(
+            "  GET /v1/assign, open loop, points uniform over the street's bbox; latency = "
+            "request written → response read (e2e = from the scheduled send time)"
+        )
+        print(
+            f"  sequential baseline (1 connection, httpx, 500 requests): p50 "
+            f"{http['seq_p50']:.2f} ms, p99 {http['seq_p99']:.2f} ms "
+            f"(≈ {http['seq_rate']:.0f} req/s closed loop)"
+        )
         for i, ld in enumerate(http["loads"]):
             tag = "MAIN" if i == 0 else "extra"
             verdict = "met" if ld["p99_ms"] < 5 else "NOT met"
-            print(f"  [{tag}] {ld['rate']:.0f} req/s × {ld['seconds']:.0f} s = {ld['n']:,} "
-                  f"requests ({ld['client']} client): sent {ld['send_rate']:.0f}/s, completed "
-                  f"{ld['done_rate']:.0f}/s, errors {ld['errors']}"
-                  + (f" {ld['statuses']}" if ld["statuses"] else "")
-                  + (f", {ld['conns']} connections" if ld.get("conns") else ""))
-            print(f"          p50 {ld['p50_ms']:.2f} ms, p90 {ld['p90_ms']:.2f} ms, p99 "
-                  f"{ld['p99_ms']:.2f} ms, max {ld['max_ms']:.1f} ms (p99 < 5 ms: {verdict}); "
-                  f"e2e p50/p99 {ld['e2e_p50_ms']:.2f}/{ld['e2e_p99_ms']:.2f} ms; "
-                  f"generator lateness p99 {ld['late_p99_ms']:.2f} ms")
+            print(
+                f"  [{tag}] {ld['rate']:.0f} req/s × {ld['seconds']:.0f} s = {ld['n']:,} "
+                f"requests ({ld['client']} client): sent {ld['send_rate']:.0f}/s, completed "
+                f"{ld['done_rate']:.0f}/s, errors {ld['errors']}"
+                + (f" {ld['statuses']}" if ld["statuses"] else "")
+                + (f", {ld['conns']} connections" if ld.get("conns") else "")
+            )
+            print(
+                f"          p50 {ld['p50_ms']:.2f} ms, p90 {ld['p90_ms']:.2f} ms, p99 "
+                f"{ld['p99_ms']:.2f} ms, max {ld['max_ms']:.1f} ms (p99 < 5 ms: {verdict}); "
+                f"e2e p50/p99 {ld['e2e_p50_ms']:.2f}/{ld['e2e_p99_ms']:.2f} ms; "
+                f"generator lateness p99 {ld['late_p99_ms']:.2f} ms"
+            )
             wu = ld.get("warmup")
             if wu:
-                print(f"          (preceded by a {WARMUP_S:.0f} s warm-up at the same rate, "
-                      f"discarded: completed {wu['done_rate']:.0f}/s, p50 {wu['p50_ms']:.2f} ms,"
-                      f" p99 {wu['p99_ms']:.2f} ms, errors {wu['errors']})")
-        print(f"  POST /v1/assign/batch {args.batch:,} points end to end: median "
-              f"{http['batch_s']:.3f} s {fmt_times(http['batch_times'])} (target < 1 s: "
-              f"{'met' if http['batch_s'] < 1 else 'NOT met'})")
-        print(f"    split (medians): encode {http['batch_enc']:.3f} s, request "
-              f"{http['batch_req']:.3f} s, decode {http['batch_dec']:.3f} s; request "
-              f"{http['batch_req_bytes'] / 1e6:.1f} MB, response "
-              f"{http['batch_bytes'] / 1e6:.1f} MB; {http['batch_outside']:,} points outside "
-              f"every micro-grid (answered with nearest); owners vs engine: "
-              f"{http['batch_mismatch']} mismatches")
+                print(
+                    f"          (preceded by a {WARMUP_S:.0f} s warm-up at the same rate, "
+                    f"discarded: completed {wu['done_rate']:.0f}/s, p50 {wu['p50_ms']:.2f} ms,"
+                    f" p99 {wu['p99_ms']:.2f} ms, errors {wu['errors']})"
+                )
+        print(
+            f"  POST /v1/assign/batch {args.batch:,} points end to end: median "
+            f"{http['batch_s']:.3f} s {fmt_times(http['batch_times'])} (target < 1 s: "
+            f"{'met' if http['batch_s'] < 1 else 'NOT met'})"
+        )
+        print(
+            f"    split (medians): encode {http['batch_enc']:.3f} s, request "
+            f"{http['batch_req']:.3f} s, decode {http['batch_dec']:.3f} s; request "
+            f"{http['batch_req_bytes'] / 1e6:.1f} MB, response "
+            f"{http['batch_bytes'] / 1e6:.1f} MB; {http['batch_outside']:,} points outside "
+            f"every micro-grid (answered with nearest); owners vs engine: "
+            f"{http['batch_mismatch']} mismatches"
+        )
     print(f"total benchmark time {total:.0f} s")
 
 

@@ -42,8 +42,12 @@ from _common import (
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--wait-demo", type=float, default=0.0,
-                    help="seconds to wait for data/boundaries/micro_grids.geojson to appear")
+    ap.add_argument(
+        "--wait-demo",
+        type=float,
+        default=0.0,
+        help="seconds to wait for data/boundaries/micro_grids.geojson to appear",
+    )
     args = ap.parse_args()
 
     import geopandas
@@ -58,8 +62,9 @@ def main() -> None:
     t_start = time.perf_counter()
     demo_ready = all((DEMO_DATA / name).exists() for _, name in demo_levels)
     if not demo_ready and args.wait_demo > 0:
-        print(f"waiting up to {args.wait_demo:.0f} s for the demo street in {DEMO_DATA} …",
-              flush=True)
+        print(
+            f"waiting up to {args.wait_demo:.0f} s for the demo street in {DEMO_DATA} …", flush=True
+        )
         wait_for_file(DEMO_DATA / demo_levels[-1][1], args.wait_demo)
         time.sleep(2.0)  # let the writer finish the last file
         demo_ready = all((DEMO_DATA / name).exists() for _, name in demo_levels)
@@ -84,15 +89,35 @@ def main() -> None:
 
         # ---------------------------------------------------------------- datasets
         datasets: list[tuple[str, list[tuple[str, Path, dict[str, str | None]]]]] = [
-            ("Shanghai townships", [("street", TOWNSHIPS,
-                                     {"code_field": "id", "name_field": "name",
-                                      "parent_field": None})]),
+            (
+                "Shanghai townships",
+                [
+                    (
+                        "street",
+                        TOWNSHIPS,
+                        {"code_field": "id", "name_field": "name", "parent_field": None},
+                    )
+                ],
+            ),
         ]
         if demo_ready:
-            datasets.append(("demo street (6 levels)", [
-                (level, DEMO_DATA / name, {"code_field": "code", "name_field": "name",
-                                           "parent_field": "parent_code"})
-                for level, name in demo_levels]))
+            datasets.append(
+                (
+                    "demo street (6 levels)",
+                    [
+                        (
+                            level,
+                            DEMO_DATA / name,
+                            {
+                                "code_field": "code",
+                                "name_field": "name",
+                                "parent_field": "parent_code",
+                            },
+                        )
+                        for level, name in demo_levels
+                    ],
+                )
+            )
 
         for label, files in datasets:
             scratch = [f"bench_scratch_{level}" for level, _, _ in files]
@@ -110,9 +135,12 @@ def main() -> None:
                     for level, source in sources:
                         import_areas(conn, source, level=level, description="bench")
                 t2 = time.perf_counter()
-                return {"read": t1 - t0, "write": t2 - t1,
-                        "features": sum(len(s.features) for _, s in sources),
-                        "repairs": sum(len(s.repairs) for _, s in sources)}
+                return {
+                    "read": t1 - t0,
+                    "write": t2 - t1,
+                    "features": sum(len(s.features) for _, s in sources),
+                    "repairs": sum(len(s.repairs) for _, s in sources),
+                }
 
             def run_peer(files=files, scratch=scratch) -> dict[str, float | int]:
                 read = write = 0.0
@@ -151,49 +179,89 @@ def main() -> None:
             with engine.connect() as conn:
                 n_areas = conn.execute(text("SELECT count(*) FROM areas")).scalar_one()
                 n_parts = conn.execute(text("SELECT count(*) FROM area_parts")).scalar_one()
-                n_peer = sum(conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one()
-                             for n in scratch)
+                n_peer = sum(
+                    conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in scratch
+                )
             import statistics as st
+
             w_med, p_med = st.median(w_times), st.median(p_times)
             res = {
-                "dataset": label, "features": w_parts[0]["features"],
-                "peer_features": p_parts[0]["features"], "areas": n_areas, "parts": n_parts,
-                "peer_rows": n_peer, "repairs": w_parts[0]["repairs"],
-                "w_med": w_med, "p_med": p_med, "w_times": w_times, "p_times": p_times,
+                "dataset": label,
+                "features": w_parts[0]["features"],
+                "peer_features": p_parts[0]["features"],
+                "areas": n_areas,
+                "parts": n_parts,
+                "peer_rows": n_peer,
+                "repairs": w_parts[0]["repairs"],
+                "w_med": w_med,
+                "p_med": p_med,
+                "w_times": w_times,
+                "p_times": p_times,
                 "w_read": st.median(float(p["read"]) for p in w_parts),
                 "w_write": st.median(float(p["write"]) for p in w_parts),
                 "p_read": st.median(float(p["read"]) for p in p_parts),
                 "p_write": st.median(float(p["write"]) for p in p_parts),
             }
             results.append(res)
-            print(f"{label}: wangge {fmt_times(w_times)} s, peer {fmt_times(p_times)} s",
-                  flush=True)
+            print(
+                f"{label}: wangge {fmt_times(w_times)} s, peer {fmt_times(p_times)} s", flush=True
+            )
             reset_wangge(engine)
             drop_scratch(engine, scratch)
         engine.dispose()
 
     total = time.perf_counter() - t_start
-    rows = [[str(r["dataset"]), str(r["features"]), f"{r['w_med']:.3f}", f"{r['p_med']:.3f}",
-             f"{float(r['w_med']) / float(r['p_med']):.2f}×"] for r in results]
-    split = [[str(r["dataset"]), f"{r['w_read']:.3f}", f"{r['w_write']:.3f}",
-              f"{r['p_read']:.3f}", f"{r['p_write']:.3f}",
-              f"{r['areas']} areas + {r['parts']} parts / {r['peer_rows']} rows"]
-             for r in results]
+    rows = [
+        [
+            str(r["dataset"]),
+            str(r["features"]),
+            f"{r['w_med']:.3f}",
+            f"{r['p_med']:.3f}",
+            f"{float(r['w_med']) / float(r['p_med']):.2f}×",
+        ]
+        for r in results
+    ]
+    split = [
+        [
+            str(r["dataset"]),
+            f"{r['w_read']:.3f}",
+            f"{r['w_write']:.3f}",
+            f"{r['p_read']:.3f}",
+            f"{r['p_write']:.3f}",
+            f"{r['areas']} areas + {r['parts']} parts / {r['peer_rows']} rows",
+        ]
+        for r in results
+    ]
     print()
     print("=" * 78)
     print("IMPORT BENCHMARK — wangge import pipeline vs geopandas.read_file + to_postgis")
     print("=" * 78)
     print(machine_line())
     print(pg_version)
-    print(f"median of {args.repeats} runs each (after one warm-up), same throwaway DB, "
-          "alternating; ratio = wangge / peer (>1: wangge slower)")
+    print(
+        f"median of {args.repeats} runs each (after one warm-up), same throwaway DB, "
+        "alternating; ratio = wangge / peer (>1: wangge slower)"
+    )
     print()
     print(table(["dataset", "features", "wangge s", "peer s", "ratio"], rows))
     print()
-    print("split (medians, s): read = file → validated features / GeoDataFrame; "
-          "write = DB transaction")
-    print(table(["dataset", "wangge read", "wangge write", "peer read", "peer write",
-                 "rows written (wangge / peer)"], split))
+    print(
+        "split (medians, s): read = file → validated features / GeoDataFrame; "
+        "write = DB transaction"
+    )
+    print(
+        table(
+            [
+                "dataset",
+                "wangge read",
+                "wangge write",
+                "peer read",
+                "peer write",
+                "rows written (wangge / peer)",
+            ],
+            split,
+        )
+    )
     print()
     print("Note: wangge does more work than the peer: per-feature validation (codes, names,")
     print("parents, geometry kind, lon/lat range), make_valid repair of invalid polygons,")
