@@ -22,6 +22,25 @@ def run(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
     return 0
 
 
+def assert_rejected(
+    argv: list[str],
+    expected: list[str],
+    database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Run the command; it must exit 2, print every ``expected`` piece, and leave the
+    database exactly as it was."""
+    before = snapshot(database)
+    capsys.readouterr()
+    code = run(argv, monkeypatch)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    for needle in expected:
+        assert needle in err, f"{needle!r} not in {err!r}"
+    assert snapshot(database) == before
+
+
 @pytest.fixture
 def base(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A committed database holding street S and micro-grid S-M1 (generation 1, current)."""
@@ -143,31 +162,21 @@ def test_bad_boundary_file_names_culprit_and_changes_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     make, expected = CASES[case]
-    path = make(tmp_path)
-    before = snapshot(base)
-    capsys.readouterr()
-    code = run(
-        [
-            "import",
-            "boundaries",
-            str(path),
-            "--level",
-            "grid",
-            "--code-field",
-            "code",
-            "--name-field",
-            "name",
-            "--parent-field",
-            "parent_code",
-            "--activate",
-        ],
-        monkeypatch,
-    )
-    err = capsys.readouterr().err
-    assert code == 2, err
-    for needle in expected:
-        assert needle in err, f"{needle!r} not in {err!r}"
-    assert snapshot(base) == before
+    argv = [
+        "import",
+        "boundaries",
+        str(make(tmp_path)),
+        "--level",
+        "grid",
+        "--code-field",
+        "code",
+        "--name-field",
+        "name",
+        "--parent-field",
+        "parent_code",
+        "--activate",
+    ]
+    assert_rejected(argv, expected, base, monkeypatch, capsys)
 
 
 @pytest.mark.parametrize(
@@ -189,14 +198,8 @@ def test_bad_options_name_the_option(
     path = grid_file(tmp_path, feature("G1", square(0, 0), parent_code="S"))
     args = {"--level": "grid", "--code-field": "code", "--name-field": "name"}
     args.update(dict(zip(options[::2], options[1::2], strict=True)))
-    before = snapshot(base)
-    capsys.readouterr()
     argv = ["import", "boundaries", str(path)] + [x for kv in args.items() for x in kv]
-    assert run(argv, monkeypatch) == 2
-    err = capsys.readouterr().err
-    for needle in expected:
-        assert needle in err
-    assert snapshot(base) == before
+    assert_rejected(argv, expected, base, monkeypatch, capsys)
 
 
 def test_dry_run_reports_and_writes_nothing(
@@ -329,11 +332,4 @@ def test_bad_register_file_names_culprit_and_changes_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     kind, make, expected = REGISTER_CASES[case]
-    path = make(tmp_path)
-    before = snapshot(base)
-    capsys.readouterr()
-    assert run(["import", kind, str(path)], monkeypatch) == 2
-    err = capsys.readouterr().err
-    for needle in expected:
-        assert needle in err, f"{needle!r} not in {err!r}"
-    assert snapshot(base) == before
+    assert_rejected(["import", kind, str(make(tmp_path))], expected, base, monkeypatch, capsys)
