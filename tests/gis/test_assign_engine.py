@@ -437,7 +437,7 @@ def blobs(draw: st.DrawFn) -> tuple[list[str], list[Polygon | MultiPolygon]]:
     return [f"z{i:02d}" for i in range(len(geoms))][::-1], geoms
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(shapes=blobs(), seed=st.integers(0, 2**32 - 1))
 def test_random_overlapping_shapes_match_shapely(
     shapes: tuple[list[str], list[Polygon | MultiPolygon]], seed: int
@@ -519,7 +519,7 @@ def test_townships_random_and_boundary_points(
 
 
 @pytest.mark.slow
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     area=st.integers(0, 251),
     t=st.floats(0, 1),
@@ -572,7 +572,7 @@ def test_demo_street_random_and_boundary_points(
     assert (res.n_covering > 1).any()  # shared edges and the planted overlap
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     area=st.integers(0, 10**6),
     t=st.floats(0, 1),
