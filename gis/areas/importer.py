@@ -145,6 +145,32 @@ def _check_hierarchy(conn: Connection, source: AreaFile, level: str, generation:
         raise FileRejected(source.path, problems)
 
 
+def _orphan_warnings(
+    conn: Connection, removed: list[str], level: str, generation: int
+) -> list[str]:
+    """Warn about areas of other levels whose parent this import ends (they would point at
+    an area that no longer exists in the generation until they are re-imported)."""
+    if not removed:
+        return []
+    rows = conn.execute(
+        select(AREAS.c.code, AREAS.c.parent_code)
+        .where(
+            AREAS.c.parent_code.in_(removed),
+            AREAS.c.level != level,
+            AREAS.c.valid.contains(generation),
+        )
+        .order_by(AREAS.c.code)
+    ).all()
+    if not rows:
+        return []
+    listed = ", ".join(f"{r.code} (parent {r.parent_code})" for r in rows[:10])
+    more = f" … (+{len(rows) - 10})" if len(rows) > 10 else ""
+    return [
+        f"{len(rows)} area(s) of other levels have a parent this import removes; re-import "
+        f"them before activating: {listed}{more}"
+    ]
+
+
 def import_areas(
     conn: Connection,
     source: AreaFile,
@@ -193,6 +219,7 @@ def import_areas(
             report.removed.append(code)
             closing.append(row.id)
     report.removed.sort()
+    report.warnings.extend(_orphan_warnings(conn, report.removed, level, generation))
     if dry_run:
         return report
     _reset_level(conn, level, generation)

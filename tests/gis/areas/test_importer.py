@@ -274,3 +274,24 @@ def test_zipped_shapefile_in_a_projected_crs(conn: Connection, tmp_path: Path) -
 
 def as_multi(geom: shapely.Geometry) -> shapely.MultiPolygon:
     return geom if geom.geom_type == "MultiPolygon" else shapely.MultiPolygon([geom])
+
+
+def test_removing_a_parent_warns_about_its_children(conn: Connection, tmp_path: Path) -> None:
+    read = lambda p, **kw: read_area_file(p, code_field="code", name_field="name", **kw)  # noqa: E731
+    streets = write_geojson(
+        tmp_path / "s.geojson", [feature("S1", square(0, 0)), feature("S2", square(0.01, 0))]
+    )
+    grids = write_geojson(
+        tmp_path / "g.geojson",
+        [
+            feature("G1", square(0, 0, 0.005), parent_code="S1"),
+            feature("G2", square(0.01, 0, 0.005), parent_code="S2"),
+        ],
+    )
+    import_areas(conn, read(streets), level="street")
+    import_areas(conn, read(grids, parent_field="parent_code"), level="grid", activate=True)
+    only_s1 = write_geojson(tmp_path / "s1.geojson", [feature("S1", square(0, 0))])
+    report = import_areas(conn, read(only_s1), level="street", dry_run=True)
+    assert report.removed == ["S2"]
+    assert len(report.warnings) == 1 and "G2 (parent S2)" in report.warnings[0]
+    assert "G1" not in report.warnings[0]
