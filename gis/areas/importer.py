@@ -21,7 +21,7 @@ from gis.areas.generations import lock_for_import, next_generation_number, open_
 from gis.areas.reading import AreaFeature, AreaFile
 from gis.levels import check_level, depth
 from gis.store.models import AREA_PARTS as PARTS
-from gis.store.models import AREAS
+from gis.store.models import AREAS, STAFF
 from gis.vector import FileRejected, Problem, Repair
 
 #: Vertices per piece in area_parts: small enough for fast point tests, few enough rows.
@@ -148,8 +148,8 @@ def _check_hierarchy(conn: Connection, source: AreaFile, level: str, generation:
 def _orphan_warnings(
     conn: Connection, removed: list[str], level: str, generation: int
 ) -> list[str]:
-    """Warn about areas of other levels whose parent this import ends (they would point at
-    an area that no longer exists in the generation until they are re-imported)."""
+    """Warn about areas of other levels whose parent this import ends, and staff who answer
+    for an ended area (both would point at an area missing from the new generation)."""
     if not removed:
         return []
     rows = conn.execute(
@@ -161,14 +161,27 @@ def _orphan_warnings(
         )
         .order_by(AREAS.c.code)
     ).all()
-    if not rows:
-        return []
-    listed = ", ".join(f"{r.code} (parent {r.parent_code})" for r in rows[:10])
-    more = f" … (+{len(rows) - 10})" if len(rows) > 10 else ""
-    return [
-        f"{len(rows)} area(s) of other levels have a parent this import removes; re-import "
-        f"them before activating: {listed}{more}"
-    ]
+    warnings = []
+    if rows:
+        listed = ", ".join(f"{r.code} (parent {r.parent_code})" for r in rows[:10])
+        more = f" … (+{len(rows) - 10})" if len(rows) > 10 else ""
+        warnings.append(
+            f"{len(rows)} area(s) of other levels have a parent this import removes; re-import "
+            f"them before activating: {listed}{more}"
+        )
+    staff = conn.execute(
+        select(STAFF.c.code, STAFF.c.area_code)
+        .where(STAFF.c.area_code.in_(removed))
+        .order_by(STAFF.c.code)
+    ).all()
+    if staff:
+        listed = ", ".join(f"{r.code} ({r.area_code})" for r in staff[:10])
+        more = f" … (+{len(staff) - 10})" if len(staff) > 10 else ""
+        warnings.append(
+            f"{len(staff)} staff member(s) answer for an area this import removes; update the "
+            f"roster: {listed}{more}"
+        )
+    return warnings
 
 
 def import_areas(

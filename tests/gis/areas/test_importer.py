@@ -276,7 +276,9 @@ def as_multi(geom: shapely.Geometry) -> shapely.MultiPolygon:
     return geom if geom.geom_type == "MultiPolygon" else shapely.MultiPolygon([geom])
 
 
-def test_removing_a_parent_warns_about_its_children(conn: Connection, tmp_path: Path) -> None:
+def test_removing_an_area_warns_about_its_children_and_staff(
+    conn: Connection, tmp_path: Path
+) -> None:
     read = lambda p, **kw: read_area_file(p, code_field="code", name_field="name", **kw)  # noqa: E731
     streets = write_geojson(
         tmp_path / "s.geojson", [feature("S1", square(0, 0)), feature("S2", square(0.01, 0))]
@@ -290,8 +292,17 @@ def test_removing_a_parent_warns_about_its_children(conn: Connection, tmp_path: 
     )
     import_areas(conn, read(streets), level="street")
     import_areas(conn, read(grids, parent_field="parent_code"), level="grid", activate=True)
+    roster = tmp_path / "staff.csv"
+    roster.write_text(
+        "code,name,role,phone,area_code,building_code\n"
+        "P1,王芳,department_liaison,1,S2,\nP2,李强,department_liaison,2,S1,\n"
+    )
+    from gis.registers import import_staff
+
+    import_staff(conn, roster)
     only_s1 = write_geojson(tmp_path / "s1.geojson", [feature("S1", square(0, 0))])
     report = import_areas(conn, read(only_s1), level="street", dry_run=True)
     assert report.removed == ["S2"]
-    assert len(report.warnings) == 1 and "G2 (parent S2)" in report.warnings[0]
-    assert "G1" not in report.warnings[0]
+    assert len(report.warnings) == 2
+    assert "G2 (parent S2)" in report.warnings[0] and "G1" not in report.warnings[0]
+    assert "P1 (S2)" in report.warnings[1] and "P2" not in report.warnings[1]
