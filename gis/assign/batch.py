@@ -12,7 +12,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gis.assign.service import Assigner, LevelIndex, Located, check_coordinates, locate
+from gis.assign.service import (
+    Assigner,
+    LevelIndex,
+    Located,
+    answer,
+    check_coordinates,
+    locate,
+)
 from gis.crs import parse_crs
 from gis.errors import InvalidInput, PayloadTooLarge
 
@@ -231,26 +238,12 @@ def _compact_results(
 def _full_results(
     level_index: LevelIndex, found: Located, batch: PointBatch
 ) -> tuple[list[dict[str, Any]], set[int]]:
-    refs, chains = level_index.ref_json, level_index.chain_json
-    owner, indptr, indices = found.owner, found.indptr, found.indices
-    near, dist = found.nearest, found.distance_m
     results: list[dict[str, Any]] = []
     for i, ident in enumerate(batch.ids):
         error = batch.errors[i]
-        if error is not None:
-            results.append({"id": ident, "error": error})
-            continue
-        o, start, end = owner[i], indptr[i], indptr[i + 1]
-        item: dict[str, Any] = {
-            "id": ident,
-            "owner": refs[o] if o >= 0 else None,
-            "chain": chains[o] if o >= 0 else [],
-            "also_covered_by": [refs[j] for j in indices[start + 1 : end]]
-            if end - start > 1
-            else [],
-            "nearest": None,
-        }
-        if o < 0 and near[i] >= 0:
-            item["nearest"] = {**refs[near[i]], "distance_m": round(dist[i], 2)}
-        results.append(item)
+        results.append(
+            {"id": ident, "error": error}
+            if error is not None
+            else {"id": ident, **answer(level_index, found, i)}
+        )
     return results, set()

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Engine, func, select
 
 from gis.areas.generations import resolve_generation
-from gis.assign.engine import AreaIndex, Lookup
+from gis.assign.engine import AreaIndex
 from gis.errors import InvalidInput, NotFound
 from gis.levels import LEVELS, check_level
 from gis.store.models import AREAS, DATA_VERSIONS, GENERATIONS, STAFF
@@ -308,23 +308,21 @@ def check_coordinates(
     return reasons
 
 
-def answer(
-    level_index: LevelIndex, lookup: Lookup, i: int, *, nearest: tuple[int, float] | None
-) -> dict[str, Any]:
-    """The JSON answer for point ``i`` of a lookup (without staff)."""
-    owner = int(lookup.owner[i])
+def answer(level_index: LevelIndex, found: Located, i: int) -> dict[str, Any]:
+    """The JSON answer for point ``i`` (owner, chain, other coverers, nearest; no staff)."""
     refs = level_index.ref_json
-    start, end = int(lookup.indptr[i]), int(lookup.indptr[i + 1])
+    owner, start, end = found.owner[i], found.indptr[i], found.indptr[i + 1]
     result: dict[str, Any] = {
         "owner": refs[owner] if owner >= 0 else None,
         "chain": level_index.chain_json[owner] if owner >= 0 else [],
-        "also_covered_by": [refs[j] for j in lookup.indices[start + 1 : end].tolist()]
+        "also_covered_by": [refs[j] for j in found.indices[start + 1 : end]]
         if end - start > 1
         else [],
         "nearest": None,
     }
-    if owner < 0 and nearest is not None and nearest[0] >= 0:
-        result["nearest"] = {**refs[nearest[0]], "distance_m": round(float(nearest[1]), 2)}
+    near = found.nearest[i]
+    if owner < 0 and near >= 0:
+        result["nearest"] = {**refs[near], "distance_m": round(found.distance_m[i], 2)}
     return result
 
 
@@ -368,12 +366,8 @@ def assign_point(
         raise InvalidInput("must be a non-negative number of metres", field="max_distance_m")
     number = assigner.resolve(generation=generation, as_of=as_of)
     level_index = assigner.index(generation=number, level=level)
-    lookup = level_index.index.lookup(lon=x, lat=y)
-    nearest = None
-    if lookup.owner[0] < 0:
-        idx, dist = level_index.index.nearest(lon=x, lat=y, max_distance_m=max_distance_m)
-        nearest = (int(idx[0]), float(dist[0]))
-    result = answer(level_index, lookup, 0, nearest=nearest)
+    found = locate(level_index, lon=x, lat=y, errors=[None], max_distance_m=max_distance_m)
+    result = answer(level_index, found, 0)
     result["ambiguous"] = False
     if accuracy_m is not None:
         shares = level_index.index.circle_shares(lon=lon, lat=lat, radius_m=accuracy_m)
