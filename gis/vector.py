@@ -8,6 +8,7 @@ import json
 import math
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -238,6 +239,12 @@ def text_value(value: Any) -> str | None:
         value = int(value)
     text = str(value).strip()
     return text or None
+
+
+def preview(items: Sequence[str], limit: int = 10) -> str:
+    """The first ``limit`` items joined with commas, and how many more there are."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" … (+{len(items) - limit})" if len(items) > limit else "")
 
 
 def attribute_records(data: Any, skip: set[str]) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from gis.areas.reading import AreaFeature, AreaFile
 from gis.levels import check_level, depth
 from gis.store.models import AREA_PARTS as PARTS
 from gis.store.models import AREAS, STAFF
-from gis.vector import FileRejected, Problem, Repair
+from gis.vector import FileRejected, Problem, Repair, preview
 
 #: Vertices per piece in area_parts: small enough for fast point tests, few enough rows.
 SUBDIVIDE_VERTICES = 128
@@ -163,11 +163,10 @@ def _orphan_warnings(
     ).all()
     warnings = []
     if rows:
-        listed = ", ".join(f"{r.code} (parent {r.parent_code})" for r in rows[:10])
-        more = f" … (+{len(rows) - 10})" if len(rows) > 10 else ""
+        listed = preview([f"{r.code} (parent {r.parent_code})" for r in rows])
         warnings.append(
             f"{len(rows)} area(s) of other levels have a parent this import removes; re-import "
-            f"them before activating: {listed}{more}"
+            f"them before activating: {listed}"
         )
     staff = conn.execute(
         select(STAFF.c.code, STAFF.c.area_code)
@@ -175,11 +174,10 @@ def _orphan_warnings(
         .order_by(STAFF.c.code)
     ).all()
     if staff:
-        listed = ", ".join(f"{r.code} ({r.area_code})" for r in staff[:10])
-        more = f" … (+{len(staff) - 10})" if len(staff) > 10 else ""
+        listed = preview([f"{r.code} ({r.area_code})" for r in staff])
         warnings.append(
             f"{len(staff)} staff member(s) answer for an area this import removes; update the "
-            f"roster: {listed}{more}"
+            f"roster: {listed}"
         )
     return warnings
 

@@ -18,6 +18,7 @@ from gis.vector import (
     check_geometry_kind,
     geodesic_area_m2,
     polygonal_geometries,
+    preview,
     read_codes,
     read_vector,
     require_columns,
@@ -97,8 +98,7 @@ def read_area_file(
     warnings = (
         [
             f"{len(unnamed)} feature(s) have no {name_field!r}; stored without a name: "
-            + ", ".join(unnamed[:10])
-            + (" …" if len(unnamed) > 10 else "")
+            + preview(unnamed)
         ]
         if unnamed
         else []

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from gis.cli.common import connection, print_json, say, transaction
+from gis.vector import preview
 
 importer = typer.Typer(
     help="Import boundaries, buildings, staff and facilities.", no_args_is_help=True
@@ -45,7 +46,7 @@ def _print_report(report: Any, *, as_json: bool, title: str) -> None:
     for label in ("added", "changed", "removed"):
         codes = data[label]
         if codes and label != "added":
-            shown = ", ".join(codes[:20]) + (f" … (+{len(codes) - 20})" if len(codes) > 20 else "")
+            shown = preview(codes, 20)
             typer.echo(f"  {label}: {shown}")
     if data["repairs"]:
         typer.echo(
