@@ -13,6 +13,26 @@ from tests.conftest import snapshot
 from tests.gis.areas.test_importer import feature, square, write_geojson
 
 
+def boundaries(path: Path, level: str, *options: str) -> list[str]:
+    """``wangge import boundaries PATH --level LEVEL`` with the code/name columns of these
+    files, then ``options``."""
+    return [
+        "import",
+        "boundaries",
+        str(path),
+        "--level",
+        level,
+        "--code-field",
+        "code",
+        "--name-field",
+        "name",
+        *options,
+    ]
+
+
+PARENT = ("--parent-field", "parent_code")
+
+
 def run(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setattr(sys, "argv", ["wangge", *argv])
     try:
@@ -48,43 +68,8 @@ def base(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     micro = write_geojson(
         tmp_path / "micro.geojson", [feature("S-M1", square(0, 0, 0.05), parent_code="S")]
     )
-    assert (
-        run(
-            [
-                "import",
-                "boundaries",
-                str(street),
-                "--level",
-                "street",
-                "--code-field",
-                "code",
-                "--name-field",
-                "name",
-            ],
-            monkeypatch,
-        )
-        == 0
-    )
-    assert (
-        run(
-            [
-                "import",
-                "boundaries",
-                str(micro),
-                "--level",
-                "micro_grid",
-                "--code-field",
-                "code",
-                "--name-field",
-                "name",
-                "--parent-field",
-                "parent_code",
-                "--activate",
-            ],
-            monkeypatch,
-        )
-        == 0
-    )
+    assert run(boundaries(street, "street"), monkeypatch) == 0
+    assert run(boundaries(micro, "micro_grid", *PARENT, "--activate"), monkeypatch) == 0
     return fresh_db
 
 
@@ -162,20 +147,7 @@ def test_bad_boundary_file_names_culprit_and_changes_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     make, expected = CASES[case]
-    argv = [
-        "import",
-        "boundaries",
-        str(make(tmp_path)),
-        "--level",
-        "grid",
-        "--code-field",
-        "code",
-        "--name-field",
-        "name",
-        "--parent-field",
-        "parent_code",
-        "--activate",
-    ]
+    argv = boundaries(make(tmp_path), "grid", *PARENT, "--activate")
     assert_rejected(argv, expected, base, monkeypatch, capsys)
 
 
@@ -208,26 +180,7 @@ def test_dry_run_reports_and_writes_nothing(
     path = grid_file(tmp_path, feature("G1", square(0, 0), parent_code="S"))
     before = snapshot(base)
     capsys.readouterr()
-    assert (
-        run(
-            [
-                "import",
-                "boundaries",
-                str(path),
-                "--level",
-                "grid",
-                "--code-field",
-                "code",
-                "--name-field",
-                "name",
-                "--parent-field",
-                "parent_code",
-                "--dry-run",
-            ],
-            monkeypatch,
-        )
-        == 0
-    )
+    assert run(boundaries(path, "grid", *PARENT, "--dry-run"), monkeypatch) == 0
     out = capsys.readouterr().out
     assert "added 1" in out and "dry run: nothing was written" in out
     assert snapshot(base) == before
@@ -239,25 +192,7 @@ def test_one_bad_feature_rejects_the_whole_file(
     good = [feature(f"G{i}", square(i * 0.01, 0), parent_code="S") for i in range(50)]
     path = grid_file(tmp_path, *good, feature("G50", square(0.5, 0), parent_code="X"))
     before = snapshot(base)
-    assert (
-        run(
-            [
-                "import",
-                "boundaries",
-                str(path),
-                "--level",
-                "grid",
-                "--code-field",
-                "code",
-                "--name-field",
-                "name",
-                "--parent-field",
-                "parent_code",
-            ],
-            monkeypatch,
-        )
-        == 2
-    )
+    assert run(boundaries(path, "grid", *PARENT), monkeypatch) == 2
     assert snapshot(base) == before
 
 
