@@ -24,7 +24,7 @@ demo: setup
 	$(BIN)/wangge demo load
 	$(BIN)/wangge serve
 
-test: setup
+test: setup lint typecheck
 	$(BIN)/pytest
 
 lint: setup

@@ -1,4 +1,9 @@
-"""RFC 9457 problem details: every error leaves the API as ``application/problem+json``."""
+"""RFC 9457 problem details: every error leaves the API as ``application/problem+json``.
+
+This module alone decides the HTTP status of a domain error (``gis.errors``): the domain says
+what went wrong, the API says how to answer. Routers declare the problems they can answer with
+``problem_responses(...)`` so the OpenAPI document is the whole contract.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,116 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gis.errors import WanggeError
+from gis.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    Unavailable,
+    WanggeError,
+)
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+
+# Most specific class first: the first isinstance match decides.
+_STATUS: tuple[tuple[type[WanggeError], int, str], ...] = (
+    (InvalidInput, 422, "Invalid input"),
+    (NotFound, 404, "Not found"),
+    (Conflict, 409, "Conflict"),
+    (PayloadTooLarge, 413, "Payload too large"),
+    (Unavailable, 503, "Service unavailable"),
+)
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
+
+
+class FieldError(BaseModel):
+    """One bad field of a request."""
+
+    field: str = Field(description="Dotted name of the parameter or body field.")
+    reason: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: what went wrong, and which ``field`` caused it."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {
+                "type": "about:blank",
+                "title": "Invalid input",
+                "status": 422,
+                "detail": "level: unknown level 'bogus'",
+                "field": "level",
+                "instance": "/v1/areas",
+            }
+        },
+    )
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    field: str | None = Field(default=None, description="The offending parameter or field.")
+    instance: str | None = Field(default=None, description="The request path.")
+    errors: list[FieldError] | None = Field(
+        default=None, description="Every bad field, for request validation errors."
+    )
+
+
+_DESCRIPTIONS = {
+    401: "No or unknown API key.",
+    404: "The named thing does not exist (or is outside the key's scope).",
+    405: "Method not allowed; the `Allow` header lists the allowed ones.",
+    409: "The request clashes with the current state.",
+    413: "The body or batch is over a configured limit (named in `limit`).",
+    422: "A parameter or body field is invalid; `field` names it.",
+    429: "Rate limit reached; retry after `Retry-After` seconds.",
+    503: "The database is unreachable; retry after `Retry-After` seconds.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the problem statuses a route can answer with."""
+    return {
+        status: {
+            "description": _DESCRIPTIONS.get(status, _TITLES.get(status, "Error")),
+            "model": Problem,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            **(
+                {"headers": {"Retry-After": {"schema": {"type": "integer"}}}}
+                if status in (429, 503)
+                else {}
+            ),
+        }
+        for status in statuses
+    }
+
+
+def status_of(exc: WanggeError) -> tuple[int, str]:
+    """The HTTP status and title for a domain error."""
+    for cls, status, title in _STATUS:
+        if isinstance(exc, cls):
+            return status, title
+    return 400, "Bad request"
 
 
 def problem(
@@ -21,6 +131,7 @@ def problem(
     *,
     field: str | None = None,
     instance: str | None = None,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     """A problem+json response."""
@@ -35,7 +146,9 @@ def problem(
     if instance is not None:
         body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -48,9 +161,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(WanggeError)
     async def domain_error(request: Request, exc: WanggeError) -> JSONResponse:
+        status, title = status_of(exc)
         return problem(
-            exc.status,
-            exc.title,
+            status,
+            title,
             exc.reason,
             field=exc.field,
             instance=request.url.path,
@@ -77,12 +191,5 @@ def install(app: FastAPI) -> None:
             _TITLES.get(exc.status_code, "Error"),
             str(exc.detail),
             instance=request.url.path,
+            headers=dict(exc.headers) if exc.headers else None,
         )
-
-
-_TITLES = {
-    404: "Not found",
-    405: "Method not allowed",
-    413: "Payload too large",
-    415: "Unsupported media type",
-}

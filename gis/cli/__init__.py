@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from gis.cli.app import app
-from gis.errors import WanggeError
+from gis.errors import Unavailable, WanggeError
 
 
 def main() -> None:
@@ -15,7 +15,7 @@ def main() -> None:
         app(standalone_mode=False)
     except WanggeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2 if exc.status < 500 else 1)
+        sys.exit(1 if isinstance(exc, Unavailable) else 2)
     except KeyboardInterrupt:
         sys.exit(130)
     except SystemExit:

@@ -25,24 +25,31 @@ def alembic_config(url: str | None = None) -> Config:
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Migrate the database to the newest schema; return (revision before, revision after)."""
     with engine.begin() as conn:
-        before = MigrationContext.configure(conn).get_current_revision()
+        before = _revision_of(conn)
         _upgrade_on(conn)
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    return before, head or ""
+    return before, head_revision()
 
 
 def _upgrade_on(conn: Connection) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = conn
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
+
+
+def _revision_of(conn: Connection) -> str | None:
+    heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The schema revision the database is at (None if never migrated)."""
+    """The schema revision(s) the database is at, comma-separated (None if never migrated)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return _revision_of(conn)
 
 
 def head_revision() -> str:
-    """The newest schema revision wangge knows."""
-    return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
+    """The newest schema revision(s) wangge knows, comma-separated.
+
+    Features developed side by side may each add a migration on the same parent (an Alembic
+    branch); every head is applied, so the database is at all of them."""
+    return ",".join(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
