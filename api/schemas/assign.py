@@ -7,15 +7,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import AreaRef, LevelName, StaffMember
+from gis.assign.service import MAX_DISTANCE_M
 
 CRS_DESCRIPTION = (
     "Coordinates of the input: `wgs84` (default), `gcj02` (Chinese phone and web maps), "
     "`bd09` (Baidu) or `EPSG:<code>` (geographic or projected, x/y order). Output is WGS-84."
 )
-#: Largest fix accuracy accepted, in metres (a city block is ~200 m; 10 km is no fix).
-MAX_ACCURACY_M = 10_000.0
-#: Largest nearest-area search distance, in metres.
-MAX_DISTANCE_M = 1_000_000.0
 
 
 class Nearest(AreaRef):

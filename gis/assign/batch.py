@@ -17,6 +17,7 @@ from gis.assign.service import (
     LevelIndex,
     Located,
     answer,
+    check_max_distance,
     locate,
 )
 from gis.crs import parse_crs, points_to_wgs84
@@ -95,8 +96,7 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
             max_distance = _number(max_distance)
         except TypeError:
             raise InvalidInput("must be a number of metres", field="max_distance_m") from None
-        if not max_distance >= 0:
-            raise InvalidInput("must be ≥ 0", field="max_distance_m")
+        check_max_distance(max_distance)
     detail = body.get("detail", "compact")
     if detail not in DETAILS:
         raise InvalidInput(f"must be one of {', '.join(DETAILS)}", field="detail")

@@ -32,6 +32,10 @@ from gis.store.models import AREAS, DATA_VERSIONS, GENERATIONS, STAFF
 
 DEFAULT_LEVEL = "micro_grid"
 CACHE_SIZE = 8
+#: Largest fix accuracy accepted, in metres (a city block is ~200 m; 10 km is no fix).
+MAX_ACCURACY_M = 10_000.0
+#: Largest nearest-area search distance, in metres.
+MAX_DISTANCE_M = 1_000_000.0
 
 
 @dataclass(frozen=True)
@@ -361,6 +365,15 @@ def answer(level_index: LevelIndex, found: Located, i: int) -> dict[str, Any]:
     return result
 
 
+def check_max_distance(max_distance_m: float | None) -> None:
+    """Refuse a nearest-search distance outside 0..MAX_DISTANCE_M (or NaN)."""
+    if max_distance_m is not None and not 0 <= max_distance_m <= MAX_DISTANCE_M:
+        raise InvalidInput(
+            f"must be a number of metres, 0 ≤ max_distance_m ≤ {MAX_DISTANCE_M:,.0f}",
+            field="max_distance_m",
+        )
+
+
 def share_value(share: float) -> float:
     """A share (0..1) for answers: 4 decimals, but never a non-zero share shown as 0 (or a
     share below 1 shown as 1): those keep 3 significant digits of what separates them."""
@@ -407,10 +420,12 @@ def assign_point(
     if reason is not None:
         field_name, text = reason.split(": ", 1)
         raise InvalidInput(text, field=field_name)
-    if accuracy_m is not None and not (np.isfinite(accuracy_m) and accuracy_m > 0):
-        raise InvalidInput("must be a positive number of metres", field="accuracy_m")
-    if max_distance_m is not None and not (np.isfinite(max_distance_m) and max_distance_m >= 0):
-        raise InvalidInput("must be a non-negative number of metres", field="max_distance_m")
+    if accuracy_m is not None and not 0 < accuracy_m <= MAX_ACCURACY_M:
+        raise InvalidInput(
+            f"must be a number of metres, 0 < accuracy_m ≤ {MAX_ACCURACY_M:,.0f}",
+            field="accuracy_m",
+        )
+    check_max_distance(max_distance_m)
     number = assigner.resolve(generation=generation, as_of=as_of)
     level_index = assigner.index(generation=number, level=level)
     found = locate(level_index, lon=x, lat=y, errors=[None], max_distance_m=max_distance_m)
