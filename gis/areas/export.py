@@ -8,8 +8,8 @@ reads the file back unchanged. An attribute whose name would clash with those th
 attribute ``<field>`` (see :func:`escape_attribute`). GeoJSON is written by wangge itself with
 full double precision (shortest round-trip repr), so coordinates survive exactly; GeoPackage
 stores doubles natively. Nested attribute values (lists, objects) go to GeoPackage as JSON
-text, declared with the GeoPackage schema extension (``gpkg_data_columns`` MIME type ``application/json``), which the
-reader honours, so they come back as lists and objects.
+text, declared with the GeoPackage schema extension (``gpkg_data_columns`` MIME type
+``application/json``), which the reader honours, so they come back as lists and objects.
 """
 
 from __future__ import annotations
