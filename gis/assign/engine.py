@@ -57,6 +57,8 @@ from pyproj import Transformer
 from shapely import MultiPolygon, Polygon, STRtree
 
 from gis.assign import _kernels as K
+from gis.assign import _refine as RF
+from gis.assign.nearest import SegmentIndex
 from gis.crs import local_metric_crs
 from gis.errors import InvalidInput
 
@@ -126,6 +128,19 @@ class _Grid:
     lab_members: NDArray[np.int32]
     lab_owner: NDArray[np.int32]
     max_touch: int
+    G: tuple[Any, ...]  # first-level grid for the kernels (see _refine.eval_point)
+    R: tuple[Any, ...]  # per-cell lists, reference points and sub-grids
+    n_nodes0: int  # boundary cells
+    n_refined: int  # boundary cells with a sub-grid
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the grid's arrays, in bytes."""
+        arrays: list[NDArray[Any]] = [self.cell, self.run_ptr, self.ex1, self.ey1, self.ex2]
+        arrays += [self.ey2, self.exmax, self.earea, self.run_label, self.lab_ptr]
+        arrays += [self.lab_members, self.lab_owner]
+        arrays += [a for a in self.R if isinstance(a, np.ndarray)]
+        return sum(int(a.nbytes) for a in arrays)
 
 
 class AreaIndex:
@@ -143,6 +158,7 @@ class AreaIndex:
         "_metric_geoms",
         "_metric_tree",
         "_names",
+        "_segments",
         "_to_metric",
         "_tree",
     )
@@ -155,6 +171,7 @@ class AreaIndex:
     _metric_geoms: NDArray[np.object_]
     _metric_tree: STRtree
     _names: tuple[str, ...]
+    _segments: SegmentIndex
     _to_metric: Transformer
     _tree: STRtree
 
@@ -224,6 +241,9 @@ class AreaIndex:
         )
         self._metric_geoms = self._project(self._geoms)
         self._metric_tree = STRtree(self._metric_geoms)
+        self._segments = SegmentIndex.build(
+            self._metric_geoms, self._geoms, self._to_metric.transform
+        )
         return self
 
     # ----------------------------------------------------------------------------- properties
@@ -276,10 +296,9 @@ class AreaIndex:
         n = x.shape[0]
         owner = np.empty(n, np.int32)
         count = np.empty(n, np.int64)
-        n_unresolved = K.lookup_pass1(
-            x, y, g.gx0, g.gy0, g.gx1, g.gy1, g.inv_w, g.inv_h, g.ncols, g.nrows, g.cell,
-            g.run_ptr, g.ex1, g.ey1, g.ex2, g.ey2, g.exmax, g.earea, g.run_label, g.lab_ptr,
-            g.lab_members, g.lab_owner, len(self), g.max_touch, owner, count,
+        n_unresolved = RF.lookup_pass1(
+            x, y, g.gx1, g.gy1, g.inv_w, g.inv_h, g.nrows, g.cell, g.lab_ptr, g.lab_owner,
+            len(self), g.max_touch, g.G, g.R, owner, count,
         )  # fmt: skip
         flagged = fl_pts = fl_areas = np.empty(0, np.int64)
         if n_unresolved:
@@ -294,10 +313,9 @@ class AreaIndex:
         indptr = np.zeros(n + 1, np.int64)
         np.cumsum(count, out=indptr[1:])
         indices = np.empty(int(indptr[-1]), np.int32)
-        K.lookup_pass2(
-            x, y, g.gx0, g.gy0, g.inv_w, g.inv_h, g.ncols, g.nrows, g.cell, g.run_ptr, g.ex1,
-            g.ey1, g.ex2, g.ey2, g.exmax, g.earea, g.run_label, g.lab_ptr, g.lab_members,
-            len(self), g.max_touch, owner, indptr, indices,
+        RF.lookup_pass2(
+            x, y, g.inv_w, g.inv_h, g.nrows, g.cell, g.lab_ptr, g.lab_members, len(self),
+            g.max_touch, g.G, g.R, owner, indptr, indices,
         )  # fmt: skip
         if n_unresolved:
             owner[flagged] = -1
@@ -336,22 +354,38 @@ class AreaIndex:
         py = np.asarray(py, np.float64)
         ok = np.isfinite(px) & np.isfinite(py)
         todo = todo[ok]
-        pairs, d = self._metric_tree.query_nearest(
-            shapely.points(px[ok], py[ok]),
+        px, py = px[ok], py[ok]
+        near, d, flagged = self._segments.query(px, py, max_distance_m)
+        # within a sagitta of a boundary the projected point may be covered by the projected
+        # polygon (GEOS then answers 0): settle those few with GEOS, as before the tree existed
+        close = np.flatnonzero(flagged)
+        if close.size:
+            near[close], d[close] = self._geos_nearest(px[close], py[close], max_distance_m)
+        found = near >= 0
+        idx[todo[found]] = near[found]
+        dist[todo[found]] = d[found]
+        return idx, dist
+
+    def _geos_nearest(
+        self, px: NDArray[np.float64], py: NDArray[np.float64], max_distance_m: float | None
+    ) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+        """Nearest area by GEOS for metric points (slow path: ~60 µs a point)."""
+        near = np.full(px.shape[0], -1, np.int32)
+        d = np.full(px.shape[0], np.nan)
+        pairs, dd = self._metric_tree.query_nearest(
+            shapely.points(px, py),
             max_distance=None if max_distance_m is None else float(max_distance_m),
             return_distance=True,
             all_matches=True,
         )
-        if pairs.shape[1] == 0:
-            return idx, dist
-        srt = np.lexsort((pairs[1], d, pairs[0]))
+        srt = np.lexsort((pairs[1], dd, pairs[0]))
         src = pairs[0][srt]
         first = np.ones(src.size, bool)
         first[1:] = src[1:] != src[:-1]
         pick = srt[first]
-        idx[todo[pairs[0][pick]]] = pairs[1][pick].astype(np.int32)
-        dist[todo[pairs[0][pick]]] = d[pick]
-        return idx, dist
+        near[pairs[0][pick]] = pairs[1][pick].astype(np.int32)
+        d[pairs[0][pick]] = dd[pick]
+        return near, d
 
     # --------------------------------------------------------------------------------- shares
 
@@ -498,8 +532,23 @@ def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, f
     lab_owner = np.full(sizes.shape[0], -1, np.int32)
     nonempty = sizes > 0
     lab_owner[nonempty] = lab_members[lab_ptr[:-1][nonempty]]
-    run_sizes = np.diff(run_ptr)
-    max_touch = int(run_sizes.max(initial=0)) + int(sizes.max(initial=0)) + 1
+    max_touch = n_areas + 1  # each area enters a point's touched list at most once
+    node_run, node_cell, lst_ptr, lst_edge = RF.cell_lists(pe, pr, pc0, pc1, cell, ncols)
+    order = np.lexsort((-pc0.astype(np.int64), pr))
+    status, rx, ry, rset, set_ptr, set_members = RF.level0_refs(
+        order, pe, pr, pc0, cell, lst_ptr, lst_edge, x1, y1, x2, y2, area, gx0, gy0, w, h,
+        ncols, nrows, n_areas,
+    )  # fmt: skip
+    if status != 0:  # pragma: no cover - would be a bug (rings that are not closed)
+        raise RuntimeError(f"area index build failed (reference sweep status {status})")
+    lst_ptr, lst_edge, rx, ry, rset, set_ptr, set_members, sub_base, sub_k, sub_val = RF.refine(
+        lst_ptr, lst_edge, node_cell, rx, ry, rset, set_ptr, set_members, x1, y1, x2, y2, area,
+        gx0, gy0, w, h, ncols, m_abs, n_areas,
+    )  # fmt: skip
+    G: tuple[Any, ...] = (gx0, gy0, w, h, ncols, run_ptr, ex1, ey1, ex2, ey2, exmax, earea)
+    G = (*G, run_label, lab_ptr, lab_members)
+    R: tuple[Any, ...] = (node_run, node_cell, lst_ptr, lst_edge, x1, y1, x2, y2, area, rx, ry)
+    R = (*R, rset, set_ptr, set_members, sub_base, sub_k, sub_val)
     return _Grid(
         gx0=gx0,
         gy0=gy0,
@@ -522,4 +571,8 @@ def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, f
         lab_members=lab_members,
         lab_owner=lab_owner,
         max_touch=max_touch,
+        G=G,
+        R=R,
+        n_nodes0=int(node_run.shape[0]),
+        n_refined=int((sub_k > 0).sum()),
     )

@@ -1,0 +1,688 @@
+"""Per-cell edge lists with certified reference points, and a second-level grid in dense cells
+(numba kernels behind :class:`gis.assign.engine.AreaIndex`).
+
+Why: the first-level grid is capped at ~1M cells, so on city-size layers (100,000 polygons,
+1M vertices) or hostile ones (thousands of long strips, a far exclave squeezing the data into
+a few cells, a 1M-vertex ring) most cells are boundary cells, and a ray cast across a whole run
+of them scans hundreds or thousands of edges.
+
+How: every boundary cell (a **node**) gets the list of edges that may touch it (the same
+conservative spans as the runs) and a **reference point** ``r`` on the row's centre line whose
+covering set is known exactly: the row is swept right to left, and an edge whose span lies
+right of the cell has crossed, while for the cell's own edges the side of ``r`` is certified
+with Shewchuk's bound A (no candidate certifies: the node keeps the old run scan). A point
+``p`` in the cell is then covered by the reference set XOR the areas of the list's edges that
+the segment ``p -> r`` properly crosses; every orientation is certified, and any uncertain one
+(``p`` on or within ulps of an edge, the segment through a vertex) sends ``p`` to GEOS.
+
+A node with more than ``DENSE`` edges is split by a ``k x k`` sub-grid (``k <= KMAX``): a
+sub-cell no edge touches holds its covering set outright; the others become nodes with their
+own (shorter) lists and reference points, whose sets are derived from the parent's reference
+point by the same certified segment test. A sub-cell whose state cannot be certified falls
+back to its parent node (still exact, only slower).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from gis.assign._kernels import ERRBOUND_A, UNRESOLVED, _cell_of, _eval_run, edge_row_spans
+
+#: a node with more edges than this gets a sub-grid
+DENSE = 24
+#: most sub-cells per side
+KMAX = 48
+#: where reference points are tried, as fractions of the cell (not dyadic: data on dyadic
+#: grids would otherwise hit them exactly)
+_FRACS = (0.5123456789, 0.3183098862, 0.7071067812, 0.1414213562, 0.8862269255)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _orient(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> int:
+    """Sign of the orientation of (a, b, c): 1, -1, or 0 when not certified by bound A."""
+    dl = (ax - cx) * (by - cy)
+    dr = (ay - cy) * (bx - cx)
+    det = dl - dr
+    if abs(det) <= ERRBOUND_A * (abs(dl) + abs(dr)):
+        return 0
+    return 1 if det > 0.0 else -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def crosses(
+    px: float, py: float, rx: float, ry: float, ax: float, ay: float, bx: float, by: float
+) -> int:
+    """1 if segment p-r properly crosses edge a-b, 0 if certainly not, -1 if uncertain."""
+    if max(ax, bx) < min(px, rx) or min(ax, bx) > max(px, rx):
+        return 0
+    if max(ay, by) < min(py, ry) or min(ay, by) > max(py, ry):
+        return 0
+    o1 = _orient(px, py, rx, ry, ax, ay)
+    o2 = _orient(px, py, rx, ry, bx, by)
+    if o1 != 0 and o1 == o2:
+        return 0
+    if o1 == 0 or o2 == 0:
+        return -1
+    o3 = _orient(ax, ay, bx, by, px, py)
+    o4 = _orient(ax, ay, bx, by, rx, ry)
+    if o3 == 0 or o4 == 0:
+        return -1
+    return 0 if o3 == o4 else 1
+
+
+# --------------------------------------------------------------------------------------------
+# growable arrays (numba has no realloc)
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _grow_i32(a: Any, need: int) -> Any:
+    if need <= a.shape[0]:
+        return a
+    out = np.empty(max(need, 2 * a.shape[0]), a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _grow_f64(a: Any, need: int) -> Any:
+    if need <= a.shape[0]:
+        return a
+    out = np.empty(max(need, 2 * a.shape[0]), a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _grow_i64(a: Any, need: int) -> Any:
+    if need <= a.shape[0]:
+        return a
+    out = np.empty(max(need, 2 * a.shape[0]), a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# level 0: boundary cells -> nodes with edge lists and reference points
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def cell_lists(
+    pair_edge: Any, pair_row: Any, pair_c0: Any, pair_c1: Any, cell: Any, ncols: int
+) -> Any:
+    """Number the boundary cells (``cell`` becomes ``-(node + 1)``) and list their edges.
+
+    Returns ``(node_run, node_cell, lst_ptr, lst_edge)``.
+    """
+    nb = 0
+    for i in range(cell.shape[0]):
+        if cell[i] < 0:
+            nb += 1
+    node_run = np.empty(nb, np.int32)
+    node_cell = np.empty(nb, np.int64)
+    b = 0
+    for i in range(cell.shape[0]):
+        if cell[i] < 0:
+            node_run[b] = -cell[i] - 1
+            node_cell[b] = i
+            cell[i] = -(b + 1)
+            b += 1
+    counts = np.zeros(nb + 1, np.int64)
+    for p in range(pair_edge.shape[0]):
+        base = pair_row[p] * ncols
+        for c in range(pair_c0[p], pair_c1[p] + 1):
+            counts[-cell[base + c]] += 1
+    lst_ptr = np.cumsum(counts)
+    fill = lst_ptr[:-1].copy()
+    lst_edge = np.empty(lst_ptr[nb], np.int32)
+    for p in range(pair_edge.shape[0]):
+        base = pair_row[p] * ncols
+        for c in range(pair_c0[p], pair_c1[p] + 1):
+            n = -cell[base + c] - 1
+            lst_edge[fill[n]] = pair_edge[p]
+            fill[n] += 1
+    return node_run, node_cell, lst_ptr, lst_edge
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _toggle(a: int, inset: Any, active: Any, pos: Any, nactive: int) -> int:
+    if inset[a]:
+        inset[a] = 0
+        p = pos[a]
+        last = active[nactive - 1]
+        active[p] = last
+        pos[last] = p
+        pos[a] = -1
+        return nactive - 1
+    inset[a] = 1
+    pos[a] = nactive
+    active[nactive] = a
+    return nactive + 1
+
+
+@njit(cache=True, nogil=True)
+def level0_refs(
+    order: Any,
+    pair_edge: Any,
+    pair_row: Any,
+    pair_c0: Any,
+    cell: Any,
+    lst_ptr: Any,
+    lst_edge: Any,
+    x1: Any,
+    y1: Any,
+    x2: Any,
+    y2: Any,
+    area: Any,
+    gx0: float,
+    gy0: float,
+    w: float,
+    h: float,
+    ncols: int,
+    nrows: int,
+    n_areas: int,
+) -> Any:
+    """Reference point and covering set of every level-0 node, by a right-to-left sweep of
+    each row's centre line (``order``: pairs sorted by row, then ``c0`` descending).
+
+    Returns ``(status, node_rx, node_ry, node_set, set_ptr, set_members)``; ``node_set`` is
+    -1 where no candidate point could be certified. ``status`` 2: a row did not close.
+    """
+    nb = lst_ptr.shape[0] - 1
+    node_rx = np.full(nb, np.nan)
+    node_ry = np.full(nb, np.nan)
+    node_set = np.full(nb, -1, np.int32)
+    set_ptr = np.zeros(nb + 1, np.int64)
+    set_members = np.empty(max(nb, 16), np.int32)
+    nsets = 0
+    inset = np.zeros(n_areas, np.uint8)
+    active = np.empty(n_areas, np.int32)
+    pos = np.full(n_areas, -1, np.int32)
+    tmp = np.empty(lst_edge.shape[0] + 1, np.int32)
+    nactive = 0
+    q = 0
+    npairs = order.shape[0]
+    for r in range(nrows):
+        yc = gy0 + (r + 0.5) * h
+        base = r * ncols
+        # pairs of row r are order[q:qe], by c0 descending
+        qe = q
+        while qe < npairs and pair_row[order[qe]] == r:
+            qe += 1
+        for c in range(ncols - 1, -1, -1):
+            while q < qe and pair_c0[order[q]] > c:
+                e = pair_edge[order[q]]
+                if y1[e] <= yc < y2[e]:
+                    nactive = _toggle(area[e], inset, active, pos, nactive)
+                q += 1
+            v = cell[base + c]
+            if v >= 0:
+                continue
+            node = -v - 1
+            for f in _FRACS:
+                xr = gx0 + (c + f) * w
+                ok = True
+                nt = 0
+                for j in range(lst_ptr[node], lst_ptr[node + 1]):
+                    e = lst_edge[j]
+                    ax, ay, bx, by = x1[e], y1[e], x2[e], y2[e]
+                    on_box = min(ax, bx) <= xr <= max(ax, bx) and ay <= yc <= by
+                    if on_box and _orient(ax, ay, bx, by, xr, yc) == 0:
+                        ok = False
+                        break
+                    if ay <= yc < by:
+                        if xr < min(ax, bx):
+                            tmp[nt] = area[e]
+                            nt += 1
+                        else:
+                            s = _orient(ax, ay, bx, by, xr, yc)
+                            if s == 0:
+                                ok = False
+                                break
+                            if s > 0:
+                                tmp[nt] = area[e]
+                                nt += 1
+                if not ok:
+                    continue
+                for j in range(nt):
+                    nactive = _toggle(tmp[j], inset, active, pos, nactive)
+                start = set_ptr[nsets]
+                set_members = _grow_i32(set_members, start + nactive)
+                srt = np.sort(active[:nactive])
+                for j in range(nactive):
+                    set_members[start + j] = srt[j]
+                set_ptr[nsets + 1] = start + nactive
+                for j in range(nt):
+                    nactive = _toggle(tmp[j], inset, active, pos, nactive)
+                node_rx[node] = xr
+                node_ry[node] = yc
+                node_set[node] = nsets
+                nsets += 1
+                break
+        while q < qe:  # pairs left of column 0 cannot exist; kept for safety
+            e = pair_edge[order[q]]
+            if y1[e] <= yc < y2[e]:
+                nactive = _toggle(area[e], inset, active, pos, nactive)
+            q += 1
+        if nactive != 0:
+            return 2, node_rx, node_ry, node_set, set_ptr[: nsets + 1], set_members
+    return 0, node_rx, node_ry, node_set, set_ptr[: nsets + 1], set_members[: set_ptr[nsets]]
+
+
+# --------------------------------------------------------------------------------------------
+# level 1: sub-grids in dense nodes
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _derive(
+    sx: float,
+    sy: float,
+    node: int,
+    lst_ptr: Any,
+    lst_edge: Any,
+    x1: Any,
+    y1: Any,
+    x2: Any,
+    y2: Any,
+    area: Any,
+    node_rx: Any,
+    node_ry: Any,
+    node_set: Any,
+    set_ptr: Any,
+    set_members: Any,
+    par: Any,
+    touched: Any,
+    out: Any,
+) -> int:
+    """Covering set of point (sx, sy) inside ``node``'s cell, from the node's reference point;
+    written sorted to ``out``; returns its size, or -1 if not certified."""
+    rx = node_rx[node]
+    ry = node_ry[node]
+    nt = 0
+    for j in range(lst_ptr[node], lst_ptr[node + 1]):
+        e = lst_edge[j]
+        k = crosses(sx, sy, rx, ry, x1[e], y1[e], x2[e], y2[e])
+        if k < 0:
+            for t in range(nt):
+                par[touched[t]] = 0
+            return -1
+        if k:
+            a = area[e]
+            if par[a] == 0:
+                touched[nt] = a
+                nt += 1
+            par[a] ^= 2  # bit 1: toggled by a crossing
+    s = node_set[node]
+    for j in range(set_ptr[s], set_ptr[s + 1]):
+        a = set_members[j]
+        if par[a] == 0:
+            touched[nt] = a
+            nt += 1
+        par[a] ^= 2
+    m = 0
+    for t in range(nt):
+        a = touched[t]
+        if par[a] & 2:
+            out[m] = a
+            m += 1
+        par[a] = 0
+    out[:m].sort()
+    return m
+
+
+@njit(cache=True, nogil=True)
+def refine(
+    lst_ptr: Any,
+    lst_edge: Any,
+    node_cell: Any,
+    node_rx: Any,
+    node_ry: Any,
+    node_set: Any,
+    set_ptr: Any,
+    set_members: Any,
+    x1: Any,
+    y1: Any,
+    x2: Any,
+    y2: Any,
+    area: Any,
+    gx0: float,
+    gy0: float,
+    w: float,
+    h: float,
+    ncols: int,
+    m_abs: float,
+    n_areas: int,
+) -> Any:
+    """Sub-grids for the dense level-0 nodes (see the module docstring).
+
+    Returns the extended ``(lst_ptr, lst_edge, node_rx, node_ry, node_set, set_ptr,
+    set_members)`` plus ``(sub_base, sub_k, sub_val)``: node ``b`` < the number of level-0
+    nodes has a ``sub_k[b] x sub_k[b]`` sub-grid at ``sub_val[sub_base[b]:]`` when
+    ``sub_k[b] > 0``; a sub-cell value ``v >= 0`` is a covering set, ``-1`` means "use the
+    parent node", ``v <= -2`` is the node ``-v - 2``.
+    """
+    nb = lst_ptr.shape[0] - 1
+    nsets = set_ptr.shape[0] - 1
+    sub_base = np.full(nb, -1, np.int64)
+    sub_k = np.zeros(nb, np.int32)
+    sub_val = np.empty(16, np.int32)
+    nsub = 0
+    # growable copies
+    cap_nodes = nb + 16
+    lp = np.empty(cap_nodes + 1, np.int64)
+    lp[: nb + 1] = lst_ptr
+    le = lst_edge.copy()
+    nrx = np.empty(cap_nodes, np.float64)
+    nry = np.empty(cap_nodes, np.float64)
+    nst = np.empty(cap_nodes, np.int32)
+    nrx[:nb] = node_rx
+    nry[:nb] = node_ry
+    nst[:nb] = node_set
+    sp = np.empty(nsets + 16 + 1, np.int64)
+    sp[: nsets + 1] = set_ptr
+    sm = set_members.copy()
+    nnodes = nb
+    par = np.zeros(n_areas, np.uint8)
+    touched = np.empty(n_areas + 1, np.int32)
+    out = np.empty(n_areas + 1, np.int32)
+    for b in range(nb):
+        n_edges = lst_ptr[b + 1] - lst_ptr[b]
+        if n_edges <= DENSE or node_set[b] < 0:
+            continue
+        k = min(KMAX, math.ceil(math.sqrt(n_edges / 2.0)))
+        if k < 2:
+            continue
+        row = node_cell[b] // ncols
+        col = node_cell[b] - row * ncols
+        sx0 = gx0 + col * w
+        sy0 = gy0 + row * h
+        sw = w / k
+        sh = h / k
+        mx = max(1e-6 * sw, m_abs)
+        my = max(1e-6 * sh, m_abs)
+        sub = lst_edge[lst_ptr[b] : lst_ptr[b + 1]]
+        pe, pr, pc0, pc1 = edge_row_spans(
+            x1[sub], y1[sub], x2[sub], y2[sub], sx0, sy0, sw, sh, k / w, k / h, k, k, mx, my
+        )
+        counts = np.zeros(k * k + 1, np.int64)
+        for p in range(pe.shape[0]):
+            for c in range(pc0[p], pc1[p] + 1):
+                counts[pr[p] * k + c + 1] += 1
+        cptr = np.cumsum(counts)
+        fill = cptr[:-1].copy()
+        cedge = np.empty(cptr[k * k], np.int32)
+        for p in range(pe.shape[0]):
+            for c in range(pc0[p], pc1[p] + 1):
+                j = pr[p] * k + c
+                cedge[fill[j]] = sub[pe[p]]
+                fill[j] += 1
+        sub_val = _grow_i32(sub_val, nsub + k * k)
+        sub_base[b] = nsub
+        sub_k[b] = k
+        for j in range(k * k):
+            sr = j // k
+            sc = j - sr * k
+            n_sub_edges = cptr[j + 1] - cptr[j]
+            value = -1
+            for f in _FRACS:
+                px = sx0 + (sc + f) * sw
+                py = sy0 + (sr + f) * sh
+                if n_sub_edges:
+                    # the reference point must not lie on one of the sub-cell's edges
+                    on = False
+                    for t in range(cptr[j], cptr[j + 1]):
+                        e = cedge[t]
+                        ax, ay, bx, by = x1[e], y1[e], x2[e], y2[e]
+                        inside = min(ax, bx) <= px <= max(ax, bx) and ay <= py <= by
+                        if inside and _orient(ax, ay, bx, by, px, py) == 0:
+                            on = True
+                            break
+                    if on:
+                        continue
+                m = _derive(
+                    px, py, b, lst_ptr, lst_edge, x1, y1, x2, y2, area, node_rx, node_ry,
+                    node_set, set_ptr, set_members, par, touched, out,
+                )  # fmt: skip
+                if m < 0:
+                    continue
+                # store the set
+                sp = _grow_i64(sp, nsets + 2)
+                start = sp[nsets]
+                sm = _grow_i32(sm, start + m)
+                sm[start : start + m] = out[:m]
+                sp[nsets + 1] = start + m
+                sid = nsets
+                nsets += 1
+                if n_sub_edges == 0:
+                    value = sid
+                else:
+                    if nnodes + 1 > nrx.shape[0]:
+                        nrx = _grow_f64(nrx, nnodes + 1)
+                        nry = _grow_f64(nry, nnodes + 1)
+                        nst = _grow_i32(nst, nnodes + 1)
+                    lp = _grow_i64(lp, nnodes + 2)
+                    le = _grow_i32(le, lp[nnodes] + n_sub_edges)
+                    le[lp[nnodes] : lp[nnodes] + n_sub_edges] = cedge[cptr[j] : cptr[j + 1]]
+                    lp[nnodes + 1] = lp[nnodes] + n_sub_edges
+                    nrx[nnodes] = px
+                    nry[nnodes] = py
+                    nst[nnodes] = sid
+                    value = -(nnodes + 2)
+                    nnodes += 1
+                break
+            sub_val[nsub + j] = value
+        nsub += k * k
+    return (
+        lp[: nnodes + 1].copy(),
+        le[: lp[nnodes]].copy(),
+        nrx[:nnodes].copy(),
+        nry[:nnodes].copy(),
+        nst[:nnodes].copy(),
+        sp[: nsets + 1].copy(),
+        sm[: sp[nsets]].copy(),
+        sub_base,
+        sub_k,
+        sub_val[:nsub].copy(),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# lookup
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True, inline="always")
+def find_node(
+    x: float,
+    y: float,
+    b: int,
+    node_cell: Any,
+    ncols: int,
+    gx0: float,
+    gy0: float,
+    w: float,
+    h: float,
+    sub_base: Any,
+    sub_k: Any,
+    sub_val: Any,
+) -> int:
+    """The node answering point (x, y) of level-0 node ``b``: ``>= 0`` a node, ``<= -1`` the
+    covering set ``-v - 1`` of a uniform sub-cell."""
+    k = sub_k[b]
+    if k == 0:
+        return b
+    row = node_cell[b] // ncols
+    col = node_cell[b] - row * ncols
+    sr = _cell_of(y, gy0 + row * h, k / h, k)
+    sc = _cell_of(x, gx0 + col * w, k / w, k)
+    v: int = sub_val[sub_base[b] + sr * k + sc]
+    if v >= 0:
+        return -v - 1
+    if v == -1:
+        return b
+    return -v - 2
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _flip(a: int, stamp: Any, par: Any, touched: Any, nt: int, cur: int) -> int:
+    if stamp[a] != cur:
+        stamp[a] = cur
+        par[a] = 0
+        touched[nt] = a
+        nt += 1
+    par[a] ^= 1
+    return nt
+
+
+@njit(cache=True, nogil=True, inline="always")
+def eval_point(
+    x: float, y: float, b: int, G: Any, R: Any, stamp: Any, par: Any, touched: Any, cur: int
+) -> int:
+    """Covering set of a point in level-0 node ``b``, left in ``touched``/``par`` (areas with
+    ``par`` 1 cover it); returns the number of ``touched`` entries, or -1 if uncertain.
+
+    ``G``: the first-level grid tuple, ``R``: the refinement tuple (see ``engine._Grid``).
+    """
+    gx0, gy0, w, h, ncols = G[0], G[1], G[2], G[3], G[4]
+    run_ptr, ex1, ey1, ex2, ey2, exmax, earea, run_label, lab_ptr, lab_members = G[5:15]
+    node_run, node_cell, lst_ptr, lst_edge, x1, y1, x2, y2, area = R[0:9]
+    node_rx, node_ry, node_set, set_ptr, set_members, sub_base, sub_k, sub_val = R[9:17]
+    t = find_node(x, y, b, node_cell, ncols, gx0, gy0, w, h, sub_base, sub_k, sub_val)
+    nt = 0
+    if t < 0:
+        s = -t - 1
+        for j in range(set_ptr[s], set_ptr[s + 1]):
+            nt = _flip(set_members[j], stamp, par, touched, nt, cur)
+        return nt
+    if node_set[t] < 0:
+        return _eval_run(
+            x, y, node_run[b], run_ptr, ex1, ey1, ex2, ey2, exmax, earea, run_label, lab_ptr,
+            lab_members, stamp, par, touched, cur,
+        )  # fmt: skip
+    rx = node_rx[t]
+    ry = node_ry[t]
+    for j in range(lst_ptr[t], lst_ptr[t + 1]):
+        e = lst_edge[j]
+        k = crosses(x, y, rx, ry, x1[e], y1[e], x2[e], y2[e])
+        if k < 0:
+            return -1
+        if k:
+            nt = _flip(area[e], stamp, par, touched, nt, cur)
+    s = node_set[t]
+    for j in range(set_ptr[s], set_ptr[s + 1]):
+        nt = _flip(set_members[j], stamp, par, touched, nt, cur)
+    return nt
+
+
+@njit(cache=True, nogil=True)
+def lookup_pass1(
+    lon: Any,
+    lat: Any,
+    gx1: float,
+    gy1: float,
+    inv_w: float,
+    inv_h: float,
+    nrows: int,
+    cell: Any,
+    lab_ptr: Any,
+    lab_owner: Any,
+    n_areas: int,
+    max_touch: int,
+    G: Any,
+    R: Any,
+    owner: Any,
+    count: Any,
+) -> int:
+    """Owner (smallest covering index, -1 none, ``UNRESOLVED``) and covering count per point.
+
+    Returns the number of unresolved points.
+    """
+    gx0, gy0, ncols = G[0], G[1], G[4]
+    stamp = np.zeros(n_areas, np.int64)
+    par = np.zeros(n_areas, np.uint8)
+    touched = np.empty(max_touch, np.int32)
+    n_unresolved = 0
+    for i in range(lon.shape[0]):
+        x = lon[i]
+        y = lat[i]
+        if not (x >= gx0 and x <= gx1 and y >= gy0 and y <= gy1):
+            owner[i] = -1
+            count[i] = 0
+            continue
+        v = cell[_cell_of(y, gy0, inv_h, nrows) * ncols + _cell_of(x, gx0, inv_w, ncols)]
+        if v >= 0:
+            owner[i] = lab_owner[v]
+            count[i] = lab_ptr[v + 1] - lab_ptr[v]
+            continue
+        nt = eval_point(x, y, -v - 1, G, R, stamp, par, touched, i + 1)
+        if nt < 0:
+            owner[i] = UNRESOLVED
+            count[i] = 0
+            n_unresolved += 1
+            continue
+        best = -1
+        m = 0
+        for j in range(nt):
+            a = touched[j]
+            if par[a]:
+                m += 1
+                if best < 0 or a < best:
+                    best = a
+        owner[i] = best
+        count[i] = m
+    return n_unresolved
+
+
+@njit(cache=True, nogil=True)
+def lookup_pass2(
+    lon: Any,
+    lat: Any,
+    inv_w: float,
+    inv_h: float,
+    nrows: int,
+    cell: Any,
+    lab_ptr: Any,
+    lab_members: Any,
+    n_areas: int,
+    max_touch: int,
+    G: Any,
+    R: Any,
+    owner: Any,
+    indptr: Any,
+    indices: Any,
+) -> None:
+    """Fill the CSR ``indices`` (sorted covering areas) for every resolved point."""
+    gx0, gy0, ncols = G[0], G[1], G[4]
+    stamp = np.zeros(n_areas, np.int64)
+    par = np.zeros(n_areas, np.uint8)
+    touched = np.empty(max_touch, np.int32)
+    for i in range(lon.shape[0]):
+        o = owner[i]
+        if o < 0:
+            continue
+        a0 = indptr[i]
+        m = indptr[i + 1] - a0
+        if m == 1:
+            indices[a0] = o
+            continue
+        x = lon[i]
+        y = lat[i]
+        v = cell[_cell_of(y, gy0, inv_h, nrows) * ncols + _cell_of(x, gx0, inv_w, ncols)]
+        if v >= 0:
+            for j in range(m):
+                indices[a0 + j] = lab_members[lab_ptr[v] + j]
+            continue
+        nt = eval_point(x, y, -v - 1, G, R, stamp, par, touched, i + 1)
+        q = a0
+        for j in range(nt):
+            a = touched[j]
+            if par[a]:
+                indices[q] = a
+                q += 1
+        indices[a0 : a0 + m].sort()
