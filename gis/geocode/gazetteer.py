@@ -116,14 +116,17 @@ class Gazetteer:
         ]
         self.roads: dict[str, Road] = {}
         self.scoped: dict[tuple[str, str], Road] = {}
+        # an address without a district belongs to every district's scope
+        known = sorted({d for d in self.districts if d is not None})
+        self.has_districts = bool(known)
         for i, p in enumerate(self.parsed):
             if p.road is None:
                 continue
             key = (p.lane, p.number, p.building, p.unit, p.room)
             self.roads.setdefault(p.road, Road()).add(key, i)
             district = self.districts[i]
-            if district is not None:
-                self.scoped.setdefault((district, p.road), Road()).add(key, i)
+            for d in [district] if district is not None else known:
+                self.scoped.setdefault((d, p.road), Road()).add(key, i)
         self.names = RoadNames.build(self.roads, pinyin)
         by_district: dict[str, set[str]] = {}
         for district, road in self.scoped:
@@ -214,6 +217,8 @@ class Gazetteer:
     def _scope(self, given: str | None, in_text: str | None) -> tuple[str | None, str | None]:
         """The district to search in (None: everywhere) and a note when it is unknown."""
         name = given.strip() if given else None
+        if not self.has_districts:  # a gazetteer without districts cannot be scoped
+            return None, None
         if not name:
             return (self.district_aliases.get(in_text) if in_text else None), None
         found = self.district_aliases.get(name)
