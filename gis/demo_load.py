@@ -64,7 +64,7 @@ def load_demo(
     from gis.geocode.store import import_addresses
 
     progress("importing addresses from buildings.geojson")
-    report = import_addresses(
+    addresses = import_addresses(
         conn,
         folder / "buildings.geojson",
         address_field="address",
@@ -72,8 +72,8 @@ def load_demo(
         code_field="code",
     )
     lines.append(
-        f"addresses: {len(report.added)} added, {len(report.changed)} changed, "
-        f"{len(report.unchanged)} unchanged"
+        f"addresses: {len(addresses.added)} added, {len(addresses.changed)} changed, "
+        f"{len(addresses.unchanged)} unchanged"
     )
     progress("importing staff.csv")
     report = import_staff(conn, folder / "staff.csv")
