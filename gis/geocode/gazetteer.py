@@ -246,8 +246,34 @@ class Gazetteer:
                 note=note or "no road or place name found",
             )
         names = self.names if scope is None else self.district_names.get(scope, self.names)
-        road_score, roads = names.resolve(parsed.road)
-        if not roads:
+        key: Key = (parsed.lane, parsed.number, parsed.building, parsed.unit, parsed.room)
+        first: tuple[float, list[_Hit]] | None = None  # the most certain roads found
+        for road_score, roads in names.rungs(parsed.road):
+            hits = [self._lookup(r, self._road(r, scope), key, parsed, text) for r in roads]
+            sure = _best(hits)
+            if len(sure) == 1 and first is None:
+                return self._answer(base, sure[0], road_score, HOW[road_score], note)
+            if len(sure) > 1:
+                reason = "several roads fit: " + ", ".join(h.road for h in sure)
+                return self._review(base, road_score, sure, key, note or reason)
+            if sure:  # a less certain road has the number the more certain one lacks
+                score, missed = first or (road_score, [])
+                found = self._answer(base, sure[0], road_score, HOW[road_score], None)
+                top = Candidate(
+                    standard_address=found.standard_address or "",
+                    lon=found.lon or 0.0,
+                    lat=found.lat or 0.0,
+                    score=round(found.score * REVIEW, 3),
+                    match_level=found.match_level,
+                    code=found.code or "",
+                    district=found.district,
+                )
+                reason = "; ".join(h.why for h in missed) + f"; {sure[0].road} has it"
+                return self._review(base, score, missed, key, note or reason, top)
+            if first is None:
+                first = (road_score, hits)
+        if first is None:
+            where = f" in {scope}" if scope else ""
             return GeocodeResult(
                 **base,
                 match_level="none",
@@ -256,32 +282,37 @@ class Gazetteer:
                 lat=None,
                 score=0.0,
                 needs_review=True,
-                note=note or f"no road like {parsed.road!r}" + (f" in {scope}" if scope else ""),
+                note=note or f"no road like {parsed.road!r}{where}",
             )
-        key: Key = (parsed.lane, parsed.number, parsed.building, parsed.unit, parsed.room)
-        hits = [self._lookup(road, self._road(road, scope), key, parsed, text) for road in roads]
-        sure = [h for h in hits if h.confident]
-        how = HOW[road_score]
-        if len(sure) == 1:
-            return self._answer(base, sure[0], road_score, how, note)
+        road_score, hits = first
+        return self._review(base, road_score, hits, key, note or "; ".join(h.why for h in hits))
+
+    def _review(
+        self,
+        base: dict[str, Any],
+        road_score: float,
+        hits: list[_Hit],
+        key: Key,
+        reason: str,
+        top: Candidate | None = None,
+    ) -> GeocodeResult:
+        """An answer without a point: the matched part and candidates for a person."""
         candidates = self._candidates(hits, key, road_score)
-        if len(sure) > 1:
-            reason = "several roads fit: " + ", ".join(h.road for h in sure)
-        else:
-            reason = "; ".join(h.why for h in hits)
+        if top is not None:
+            candidates = [top, *[c for c in candidates if c.code != top.code]][:MAX_CANDIDATES]
+        one = len({h.road for h in hits}) == 1
         best = hits[0]
-        level = _level(best.key) if len(roads) == 1 else "road"
         return GeocodeResult(
             **base,
-            match_level=level if len(sure) <= 1 else "road",
-            standard_address=render(best.road, *best.key) if len(roads) == 1 else None,
+            match_level=_level(best.key) if one else "road",
+            standard_address=render(best.road, *best.key) if one else None,
             lon=None,
             lat=None,
             score=round(road_score * REVIEW, 3),
             needs_review=True,
             candidates=candidates,
-            road_match=how,
-            note=note or reason,
+            road_match=HOW[road_score],
+            note=reason,
         )
 
     def _road(self, road: str, scope: str | None) -> Road:
@@ -413,6 +444,15 @@ class Gazetteer:
 
         ranked = sorted(pool, key=likeness)[:MAX_CANDIDATES]
         return [self.candidate(i, road_score * REVIEW) for i in ranked]
+
+
+def _best(hits: list[_Hit]) -> list[_Hit]:
+    """The confident hits that matched the most components (a house beats a bare place)."""
+    sure = [h for h in hits if h.confident]
+    if len(sure) < 2:
+        return sure
+    depth = [sum(v is not None for v in h.key) for h in sure]
+    return [h for h, d in zip(sure, depth, strict=True) if d == max(depth)]
 
 
 def _with_review(result: GeocodeResult, note: str) -> GeocodeResult:

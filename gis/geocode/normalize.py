@@ -50,19 +50,20 @@ _UNITS = "支弄|弄|号|幢|栋|座|楼|单元|室|层"
 _TRANSLATE = str.maketrans({"號": "号", "衖": "弄", "#": "号", "＃": "号", "棟": "栋"})
 _PARENS = re.compile(r"[(\[【{<《][^)\]】}>》]*[)\]】}>》]")
 _JUNK = re.compile(r"[^0-9A-Z\u4e00-\u9fff\-]+")
-_DASHES = re.compile(r"-{2,}")
+_DASHES = re.compile(r"-+")
+_LOOSE_DASH = re.compile(r"(?<!\d)-|-(?!\d)")  # a dash not between digits is punctuation
 _CN_NUMBER = re.compile(rf"[{_NUMERAL}]+(?=(?:{_UNITS}))")
 _BUILDING = re.compile(r"(\d+|[A-Z])(?:号楼|幢|栋|座)")
 _CITY = re.compile(r"^(?:中国)?(?:上海市|上海)(?:市辖区)?")
 _DISTRICT = re.compile("^(" + "|".join(DISTRICTS) + ")")
 _STREET = re.compile(
-    r"^[\u4e00-\u9fff]{2,5}?街道|^[\u4e00-\u9fff]{2,4}?(?:新镇|镇)(?![路街道弄巷村宅队浜桥])"
+    r"^[\u4e00-\u9fff]{2,5}?街道|^[\u4e00-\u9fff]{2,3}?新区(?![路街])"
+    r"|^[\u4e00-\u9fff]{1,4}?(?:新镇|镇)(?![路街弄巷村宅队])"
 )
 _TRAILING = re.compile(
     r"(?:门口|对面|附近|旁边|边上|隔壁|周边|一带|楼下|楼道|门前|后门|前门|大门|正门|侧门"
     r"|[东南西北]门|[东南西北]侧|路口|里面|内部|这里|那里|处)+$"
 )
-_ESTATE = re.compile(r"小区$")
 _NAME_START = re.compile(r"[^\d\-]{2}")
 _PARTS = re.compile(
     r"(?:(?P<lane>\d+(?:-\d+)?)弄(?:(?P<sublane>\d+)支弄)?)?"
@@ -132,7 +133,7 @@ def clean(address: str) -> str:
     text = unicodedata.normalize("NFKC", address).translate(_TRANSLATE).upper()
     text = _PARENS.sub("", text)
     text = _JUNK.sub("", text)
-    text = _DASHES.sub("-", text).strip("-")
+    text = _LOOSE_DASH.sub("", _DASHES.sub("-", text))
     text = _CN_NUMBER.sub(_numerals, text)
     return _BUILDING.sub(r"\1幢", text)
 
@@ -162,8 +163,6 @@ def strip_trailing(text: str) -> str:
     for _ in range(3):
         before = text
         text = _TRAILING.sub("", text)
-        if len(text) > 2:
-            text = _ESTATE.sub("", text)
         if text == before:
             break
     return text

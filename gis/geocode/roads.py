@@ -16,12 +16,12 @@ are ever converted in bulk; a query pays for its own few characters only when ru
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from pypinyin import Style, lazy_pinyin
 
-SUFFIXES = ("路", "街", "公路", "大道", "支路")
+SUFFIXES = ("路", "街", "公路", "大道", "支路", "小区")
 
 # score of each rung (how sure a fuzzy road is, before the numbers are checked)
 EXACT, SUFFIX, HOMOPHONE, NEAR_HOMOPHONE, TYPO = 1.0, 0.95, 0.9, 0.85, 0.75
@@ -113,24 +113,29 @@ class RoadNames:
                 by_typo.setdefault(key, []).append(name)
         return cls(frozenset(unique), cache, by_pinyin, by_fuzzy, by_typo)
 
-    def resolve(self, name: str) -> tuple[float, list[str]]:
-        """The best rung's score and the gazetteer road names it finds (sorted); (0, [])
-        when nothing is close."""
+    def rungs(self, name: str) -> Iterator[tuple[float, list[str]]]:
+        """Each rung that finds something, most certain first: its score and the gazetteer
+        road names it finds (sorted)."""
         if name in self.names:
-            return EXACT, [name]
+            yield EXACT, [name]
         variants = _variants(name)
-        found = [v for v in variants if v in self.names]
+        found = sorted(v for v in variants if v in self.names)
         if found:
-            return SUFFIX, sorted(found)
+            yield SUFFIX, found
         spellings = [name, *variants]
+        seen = {name, *found}
         for score, index, key_of in (
             (HOMOPHONE, self.by_pinyin, self.pinyin.key),
             (NEAR_HOMOPHONE, self.by_fuzzy, self.pinyin.fuzzy_key),
         ):
-            hits = {road for s in spellings for road in index.get(key_of(s), ())}
+            hits = {road for s in spellings for road in index.get(key_of(s), ())} - seen
             if hits:
-                return score, sorted(hits)
-        hits = {road for s in spellings for k in _typo_keys(s) for road in self.by_typo.get(k, ())}
-        if hits:
-            return TYPO, sorted(hits)
-        return 0.0, []
+                seen |= hits
+                yield score, sorted(hits)
+        typos = {road for s in spellings for k in _typo_keys(s) for road in self.by_typo.get(k, ())}
+        if typos - seen:
+            yield TYPO, sorted(typos - seen)
+
+    def resolve(self, name: str) -> tuple[float, list[str]]:
+        """The most certain rung: its score and road names; (0, []) when nothing is close."""
+        return next(self.rungs(name), (0.0, []))
