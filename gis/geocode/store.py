@@ -9,6 +9,7 @@ stored as their representative point (``point_on_surface``). Rows are upserted b
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import shapely
 from geoalchemy2.shape import from_shape
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from gis.errors import InvalidInput
 from gis.geocode.gazetteer import Record
@@ -152,6 +153,7 @@ def read_addresses(
             for i, a in enumerate(addresses)
         ]
     code_column = code_field or address_field
+    parsed = [parse(a or "") for a in addresses]
     seen: dict[str, int] = {}
     nameless: list[str] = []
     points: list[shapely.Point | None] = []
@@ -160,7 +162,7 @@ def read_addresses(
         code = codes[i]
         if addresses[i] is None:
             problems.append(Problem(i, address_field, "missing address", code))
-        elif parse(addresses[i] or "").road is None:
+        elif parsed[i].road is None:
             nameless.append(f"features[{i}] {addresses[i]!r}")
         if code is None:
             if code_field:
@@ -186,22 +188,22 @@ def read_addresses(
     extras = attribute_records(data, {s for s in skip if s})
     rows = []
     for i, address in enumerate(addresses):
-        parsed = parse(address or "")
+        part = parsed[i]
         rows.append(
             {
                 "code": codes[i],
                 "address": address,
-                "normalized": parsed.normalized,
-                "district": (districts[i] if districts else None) or parsed.district,
-                "road": parsed.road,
-                "lane": parsed.lane,
-                "number": parsed.number,
-                "building": parsed.building,
-                "unit": parsed.unit,
-                "room": parsed.room,
-                "detail": parsed.detail or None,
+                "normalized": part.normalized,
+                "district": (districts[i] if districts else None) or part.district,
+                "road": part.road,
+                "lane": part.lane,
+                "number": part.number,
+                "building": part.building,
+                "unit": part.unit,
+                "room": part.room,
+                "detail": part.detail or None,
                 "building_code": buildings[i] if buildings else None,
-                "geom": from_shape(points[i], srid=4326),
+                "point": points[i],
                 "attributes": extras[i],
             }
         )
@@ -282,16 +284,44 @@ def import_addresses(
     if report.removed:
         conn.execute(delete(ADDRESSES).where(ADDRESSES.c.code.in_(report.removed)))
     if to_insert:
-        conn.execute(insert(ADDRESSES), to_insert)
+        _copy_rows(conn, to_insert)
     for row in to_update:
-        conn.execute(update(ADDRESSES).where(ADDRESSES.c.code == row["code"]).values(**row))
+        values = {k: v for k, v in row.items() if k != "point"}
+        values["geom"] = from_shape(row["point"], srid=4326)
+        conn.execute(update(ADDRESSES).where(ADDRESSES.c.code == row["code"]).values(**values))
     return report
+
+
+COPIED = (
+    "code",
+    "address",
+    "normalized",
+    "district",
+    "road",
+    "lane",
+    "number",
+    "building",
+    "unit",
+    "room",
+    "detail",
+    "building_code",
+)
+
+
+def _copy_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` with COPY inside the caller's transaction (26k rows: about a second,
+    against ~20 s of single-row INSERTs each maintaining the GiST index on its own)."""
+    points = shapely.set_srid(np.array([r["point"] for r in rows], dtype=object), 4326)
+    ewkb = shapely.to_wkb(points, hex=True, include_srid=True)
+    columns = ", ".join((*COPIED, "geom", "attributes"))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(f"COPY addresses ({columns}) FROM STDIN") as copy:
+        for row, geom in zip(rows, ewkb.tolist(), strict=True):
+            attributes = json.dumps(row["attributes"], ensure_ascii=False)
+            copy.write_row([*(row[c] for c in COPIED), geom, attributes])
 
 
 def _differs(old: Any, row: dict[str, Any]) -> bool:
     if any(getattr(old, c) != row[c] for c in COMPARED):
         return True
-    from geoalchemy2.shape import to_shape
-
-    point = to_shape(row["geom"])
-    return bool(old.lon != point.x or old.lat != point.y)
+    return bool(old.lon != row["point"].x or old.lat != row["point"].y)
