@@ -60,9 +60,26 @@ _STREET = re.compile(
     r"^[\u4e00-\u9fff]{2,5}?街道|^[\u4e00-\u9fff]{2,3}?新区(?![路街])"
     r"|^[\u4e00-\u9fff]{1,4}?(?:新镇|镇)(?![路街弄巷村宅队])"
 )
-_TRAILING = re.compile(
-    r"(?:门口|对面|附近|旁边|边上|隔壁|周边|一带|楼下|楼道|门前|后门|前门|大门|正门|侧门"
-    r"|[东南西北]门|[东南西北]侧|路口|里面|内部|这里|那里|处)+$"
+TRAILING = (
+    *[
+        "门口",
+        "对面",
+        "附近",
+        "旁边",
+        "边上",
+        "隔壁",
+        "周边",
+        "一带",
+        "楼下",
+        "楼道",
+        "门前",
+        "后门",
+        "前门",
+        "大门",
+        "正门",
+        "侧门",
+    ],
+    *(f"{side}{what}" for side in "东南西北" for what in "门侧"),
 )
 _NAME_START = re.compile(r"[^\d\-]{2}")
 _PARTS = re.compile(
@@ -131,11 +148,16 @@ def clean(address: str) -> str:
     """Canonical characters: NFKC, upper case, no remarks, spaces or punctuation, Arabic
     numbers before units, 幢 for every building synonym."""
     text = unicodedata.normalize("NFKC", address).translate(_TRANSLATE).upper()
-    text = _PARENS.sub("", text)
+    # the `in` tests skip regexes that cannot match (most addresses are nearly clean)
+    if "(" in text or "[" in text or "【" in text or "{" in text or "<" in text or "《" in text:
+        text = _PARENS.sub("", text)
     text = _JUNK.sub("", text)
-    text = _LOOSE_DASH.sub("", _DASHES.sub("-", text))
+    if "-" in text:
+        text = _LOOSE_DASH.sub("", _DASHES.sub("-", text))
     text = _CN_NUMBER.sub(_numerals, text)
-    return _BUILDING.sub(r"\1幢", text)
+    if "幢" in text or "栋" in text or "座" in text or "号楼" in text:
+        text = _BUILDING.sub(r"\1幢", text)
+    return text
 
 
 def strip_prefix(text: str) -> tuple[str, str | None, str]:
@@ -144,12 +166,13 @@ def strip_prefix(text: str) -> tuple[str, str | None, str]:
     district, town = None, ""
     for _ in range(4):
         before = text
-        text = _CITY.sub("", text)
-        found = _DISTRICT.match(text)
+        if text.startswith(("上海", "中国")):
+            text = _CITY.sub("", text)
+        found = _DISTRICT.match(text) if ("区" in text[:5] or "县" in text[:4]) else None
         if found:
             district = found.group(1)
             text = text[found.end() :]
-        street = _STREET.match(text)
+        street = _STREET.match(text) if ("街道" in text or "镇" in text or "新区" in text) else None
         if street and _NAME_START.match(text, street.end()):  # keep it if nothing named follows
             town = street.group(0)
             text = text[street.end() :]
@@ -160,11 +183,8 @@ def strip_prefix(text: str) -> tuple[str, str | None, str]:
 
 def strip_trailing(text: str) -> str:
     """Text without trailing descriptions (门口, 对面, 附近, 小区南门…)."""
-    for _ in range(3):
-        before = text
-        text = _TRAILING.sub("", text)
-        if text == before:
-            break
+    while text.endswith(TRAILING):
+        text = text[: -next(len(t) for t in TRAILING if text.endswith(t))]
     return text
 
 
