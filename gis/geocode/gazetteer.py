@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import Connection
 
 from gis.geocode.normalize import Parsed, parse, render
 from gis.geocode.results import Candidate, GeocodeResult
@@ -144,7 +145,7 @@ class Gazetteer:
         return cls(list(records))
 
     @classmethod
-    def load(cls, conn: Any) -> Gazetteer:
+    def load(cls, conn: Connection) -> Gazetteer:
         """Build from the ``addresses`` table (addresses re-parsed with today's rules)."""
         from gis.geocode.store import read_records
 
@@ -340,10 +341,16 @@ class Gazetteer:
                 centre=True,
                 why=f"the houses of {render(name, *key)} spread over {spread:.0f} m",
             )
+        for k in tries:  # the gazetteer may know nothing deeper than a prefix
+            prefix = _parent(k)
+            while prefix is not None:
+                if prefix in road.exact and prefix not in road.below:
+                    return self._found(name, road.exact[prefix], prefix, parsed, text, TRUNCATED)
+                if prefix in road.below or prefix in road.exact:
+                    break
+                prefix = _parent(prefix)
         prefix = _parent(key)
         while prefix is not None:
-            if prefix in road.exact and prefix not in road.below:
-                return self._found(name, road.exact[prefix], prefix, parsed, text, TRUNCATED)
             if prefix in road.below or prefix in road.exact:
                 return _Hit(
                     name,

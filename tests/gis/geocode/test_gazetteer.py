@@ -45,6 +45,7 @@ def confident(result: GeocodeResult, code: str) -> None:
         ("南溪路99弄13号", "B2", "near_homophone", "number"),  # n/l confused
         ("兰溪99弄12号", "B1", "suffix", "number"),  # missing 路
         ("兰溪路99弄12号楼", "B1", "exact", "number"),  # 12号楼 for 12号
+        ("兰溪路99弄12栋3单元", "B1", "exact", "number"),  # and deeper than the gazetteer
         ("张东路2281弄5号", "D1", "exact", "lane"),  # the gazetteer only knows the lane
         ("长风三村附近", "F1", "exact", "road"),
         ("曹扬路一八八弄", "A1", "exact", "lane"),
