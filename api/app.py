@@ -11,10 +11,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.routers import areas, assign, health
+from api.routers import areas, assign, geocode, health
 from api.schemas import install_openapi
 from gis.assign.service import Assigner
 from gis.errors import NotFound, Unavailable
+from gis.geocode.cache import GazetteerCache
 from gis.settings import Settings
 from gis.store.db import database_url, make_engine
 
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # nothing imported yet, or the database is away: build on first request
         with contextlib.suppress(NotFound, Unavailable):
             app.state.assigner.warm()
+        app.state.gazetteer = GazetteerCache(engine, check_seconds=settings.index_check_seconds)
+        app.state.gazetteer.get()  # build before the first request (and before gc.freeze)
         # the index and its answer templates live as long as the process: keep them out of
         # the collector's full passes, which otherwise stall every request for ~0.1 s
         gc.collect()
@@ -57,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(areas.router)
     app.include_router(assign.router)
+    app.include_router(geocode.router)
     return app
 
 
