@@ -101,7 +101,9 @@ def find_duplicates(
     out: list[int | None] = [None] * len(items)
     if not pts:
         return out
-    typed = [(i, c, float(x), float(y), t) for i, c, x, y, t in pts if x is not None and y is not None]
+    typed = [
+        (i, c, float(x), float(y), t) for i, c, x, y, t in pts if x is not None and y is not None
+    ]
     cos0 = math.cos(math.radians(sum(p[3] for p in typed) / len(typed)))
     grids: dict[str, dict[tuple[int, int], list[_Entry]]] = {}
 

@@ -244,9 +244,7 @@ def _first_events(
 ) -> list[dict[str, Any]]:
     geom = _ewkt(place.lon, place.lat)
     note = "" if place.review_reason is None else f"needs review: {place.review_reason}"
-    events = [
-        _event(ident, "reported", None, "reported", actor, note, item.reported_at, geom, {})
-    ]
+    events = [_event(ident, "reported", None, "reported", actor, note, item.reported_at, geom, {})]
     if duplicate_of is not None:
         events.append(
             _event(

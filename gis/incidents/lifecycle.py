@@ -33,7 +33,9 @@ TRANSITIONS: Final[dict[str, tuple[str, ...]]] = {
     "resolved": ("closed", "reopened"),
     "closed": (),
 }
-OPEN_STATES: Final[tuple[str, ...]] = tuple(s for s in INCIDENT_STATES if s not in ("resolved", "closed"))
+OPEN_STATES: Final[tuple[str, ...]] = tuple(
+    s for s in INCIDENT_STATES if s not in ("resolved", "closed")
+)
 MAX_EXTENSION_HOURS = 24 * 365
 
 
@@ -72,7 +74,9 @@ def transition(
     to the due time on the category's clock. ``assigned`` needs a located, owned incident.
     """
     if to not in INCIDENT_STATES:
-        raise InvalidInput(f"unknown state {to!r}; states: {', '.join(INCIDENT_STATES)}", field="to")
+        raise InvalidInput(
+            f"unknown state {to!r}; states: {', '.join(INCIDENT_STATES)}", field="to"
+        )
     if not actor.strip():
         raise InvalidInput("name who makes the change", field="actor")
     if (lon is None) != (lat is None):
@@ -116,7 +120,11 @@ def transition(
             raise InvalidInput(f"must be in (0, {MAX_EXTENSION_HOURS}]", field="hours")
         new_due = (calendar or WorkCalendar()).due(row.due_at, extra, category.clock)
         values["due_at"] = new_due
-        details = {"hours": extra, "due_before": row.due_at.isoformat(), "due_after": new_due.isoformat()}
+        details = {
+            "hours": extra,
+            "due_before": row.due_at.isoformat(),
+            "due_after": new_due.isoformat(),
+        }
     if hours is not None and to != "extended":
         raise InvalidInput("only an extension takes hours", field="hours")
     conn.execute(update(INCIDENTS).where(INCIDENTS.c.id == incident_id).values(**values))

@@ -67,9 +67,7 @@ def gazetteer_resolver(engine: Engine) -> Resolver:
     return resolve
 
 
-def _geocode(
-    items: Sequence[IncidentIn], resolver: Resolver, places: list[Placement]
-) -> None:
+def _geocode(items: Sequence[IncidentIn], resolver: Resolver, places: list[Placement]) -> None:
     wanted = [i for i, item in enumerate(items) if item.lon is None and item.address]
     if not wanted:
         return

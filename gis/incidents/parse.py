@@ -69,7 +69,9 @@ def _float(value: Any, name: str) -> float | None:
     return number
 
 
-def parse_time(value: Any, name: str = "reported_at", *, default: datetime | None = None) -> datetime:
+def parse_time(
+    value: Any, name: str = "reported_at", *, default: datetime | None = None
+) -> datetime:
     """An ISO 8601 time (a naive one is taken as UTC); ``default`` when absent."""
     if value is None or value == "":
         if default is None:
@@ -101,7 +103,9 @@ def parse_incident(data: Any, *, now: datetime, categories: set[str]) -> Inciden
         raise InvalidInput(f"must be one of {', '.join(INCIDENT_SOURCES)}", field="source")
     lon, lat = _float(data.get("lon"), "lon"), _float(data.get("lat"), "lat")
     if (lon is None) != (lat is None):
-        raise InvalidInput("give both lon and lat, or neither", field="lat" if lat is None else "lon")
+        raise InvalidInput(
+            "give both lon and lat, or neither", field="lat" if lat is None else "lon"
+        )
     address = _text(data.get("address"), "address", limit=500)
     if lon is None and address is None:
         raise InvalidInput("give lon/lat or an address", field="location")

@@ -11,21 +11,22 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    Text,
     and_,
+    cast,
     func,
     literal,
-    or_,
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from gis.areas.query import BBox
 from gis.errors import InvalidInput, NotFound
 from gis.store.models import INCIDENT_EVENTS, INCIDENT_STATES, INCIDENTS
 
 MAX_PAGE = 1000
-I = INCIDENTS.c
+C = INCIDENTS.c
 
 
 @dataclass(frozen=True)
@@ -86,32 +87,34 @@ class Filters:
 
 def overdue_expr(now: datetime) -> ColumnElement[bool]:
     """Late: the due time passed before resolution (or closure, or now if still open)."""
-    return I.due_at < func.coalesce(I.resolved_at, I.closed_at, literal(now))
+    return C.due_at < func.coalesce(C.resolved_at, C.closed_at, literal(now))
 
 
 def where(filters: Filters, now: datetime) -> ColumnElement[bool]:
     """The SQL condition for ``filters``."""
     conds: list[ColumnElement[bool]] = []
     if filters.status:
-        conds.append(I.status.in_(filters.status))
+        conds.append(C.status.in_(filters.status))
     if filters.category:
-        conds.append(I.category.in_(filters.category))
+        conds.append(C.category.in_(filters.category))
     if filters.area:
-        conds.append(I.area_codes.contains(array([filters.area])))
+        conds.append(C.area_codes.contains(cast(array([filters.area]), ARRAY(Text))))
     if filters.bbox:
         b = filters.bbox
-        conds.append(I.geom.op("&&")(func.ST_MakeEnvelope(b.west, b.south, b.east, b.north, 4326)))
+        conds.append(C.geom.op("&&")(func.ST_MakeEnvelope(b.west, b.south, b.east, b.north, 4326)))
     if filters.start:
-        conds.append(I.reported_at >= filters.start)
+        conds.append(C.reported_at >= filters.start)
     if filters.end:
-        conds.append(I.reported_at < filters.end)
+        conds.append(C.reported_at < filters.end)
     if filters.overdue is not None:
         late = overdue_expr(now)
         conds.append(late if filters.overdue else ~late)
     if filters.location_status:
-        conds.append(I.location_status == filters.location_status)
+        conds.append(C.location_status == filters.location_status)
     if filters.duplicates is not None:
-        conds.append(I.duplicate_of.is_not(None) if filters.duplicates else I.duplicate_of.is_(None))
+        conds.append(
+            C.duplicate_of.is_not(None) if filters.duplicates else C.duplicate_of.is_(None)
+        )
     return and_(true(), *conds)
 
 
@@ -119,8 +122,8 @@ def columns(now: datetime) -> list[Any]:
     """The columns every reading selects (geometry as lon/lat)."""
     return [
         *(c for c in INCIDENTS.c if c.name != "geom"),
-        func.ST_X(I.geom).label("lon"),
-        func.ST_Y(I.geom).label("lat"),
+        func.ST_X(C.geom).label("lon"),
+        func.ST_Y(C.geom).label("lat"),
         overdue_expr(now).label("overdue"),
     ]
 
@@ -142,7 +145,12 @@ def properties(r: Any) -> dict[str, Any]:
         "review_reason": r.review_reason,
         "address": r.address,
         "district": r.district,
-        "input": {"lon": r.input_lon, "lat": r.input_lat, "crs": r.input_crs, "accuracy_m": r.accuracy_m},
+        "input": {
+            "lon": r.input_lon,
+            "lat": r.input_lat,
+            "crs": r.input_crs,
+            "accuracy_m": r.accuracy_m,
+        },
         "geocode": r.geocode,
         "reported_at": _iso(r.reported_at),
         "due_at": _iso(r.due_at),
@@ -163,9 +171,7 @@ def properties(r: Any) -> dict[str, Any]:
 
 def feature(r: Any) -> dict[str, Any]:
     """An incident row as a GeoJSON Feature (geometry null while unlocated)."""
-    geometry = (
-        {"type": "Point", "coordinates": [r.lon, r.lat]} if r.lon is not None else None
-    )
+    geometry = {"type": "Point", "coordinates": [r.lon, r.lat]} if r.lon is not None else None
     return {"type": "Feature", "id": r.id, "geometry": geometry, "properties": properties(r)}
 
 
@@ -190,17 +196,19 @@ def list_incidents(
     now = now or datetime.now(UTC)
     cond = where(filters, now)
     total = conn.execute(select(func.count()).select_from(INCIDENTS).where(cond)).scalar_one()
-    order = (I.reported_at, I.id) if oldest_first else (I.reported_at.desc(), I.id.desc())
+    order = (C.reported_at, C.id) if oldest_first else (C.reported_at.desc(), C.id.desc())
     rows = conn.execute(
         select(*columns(now)).where(cond).order_by(*order).limit(limit).offset(offset)
     )
     return IncidentPage([feature(r) for r in rows], int(total))
 
 
-def get_incident(conn: Connection, incident_id: int, *, now: datetime | None = None) -> dict[str, Any]:
+def get_incident(
+    conn: Connection, incident_id: int, *, now: datetime | None = None
+) -> dict[str, Any]:
     """One incident as a Feature, its ``timeline`` (oldest event first) in the properties."""
     now = now or datetime.now(UTC)
-    row = conn.execute(select(*columns(now)).where(I.id == incident_id)).one_or_none()
+    row = conn.execute(select(*columns(now)).where(C.id == incident_id)).one_or_none()
     if row is None:
         raise NotFound(f"no incident {incident_id}", field="id")
     out = feature(row)
@@ -238,7 +246,4 @@ def get_incident(conn: Connection, incident_id: int, *, now: datetime | None = N
 
 def select_for_export(filters: Filters, now: datetime) -> Select[Any]:
     """The export query (ordered by id, so an export is reproducible)."""
-    return select(*columns(now)).where(where(filters, now)).order_by(I.id)
-
-
-__all__ = ["MAX_PAGE", "Filters", "get_incident", "list_incidents", "or_"]
+    return select(*columns(now)).where(where(filters, now)).order_by(C.id)

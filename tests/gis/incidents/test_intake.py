@@ -31,9 +31,7 @@ def test_same_external_id_answers_the_existing_incident(
         sconn, ctx, [body(external_id="retry-1"), body(external_id="retry-1")], now=NOW
     )
     assert not again.created and again.id == first.id and twice.id == first.id
-    count = sconn.execute(
-        select(INCIDENTS.c.id).where(INCIDENTS.c.external_id == "retry-1")
-    ).all()
+    count = sconn.execute(select(INCIDENTS.c.id).where(INCIDENTS.c.external_id == "retry-1")).all()
     assert len(count) == 1
 
 
@@ -42,9 +40,7 @@ def test_repeat_inside_one_batch_is_one_incident(sconn: Connection, ctx: IntakeC
     assert a.created and not b.created and a.id == b.id
 
 
-def test_point_outside_every_area_is_kept_for_review(
-    sconn: Connection, ctx: IntakeContext
-) -> None:
+def test_point_outside_every_area_is_kept_for_review(sconn: Connection, ctx: IntakeContext) -> None:
     [t] = intake(sconn, ctx, [body(lon=121.5, lat=31.3)], now=NOW)
     assert t.created and t.status == "reported" and t.location_status == "needs_review"
     row = sconn.execute(select(INCIDENTS).where(INCIDENTS.c.id == t.id)).one()

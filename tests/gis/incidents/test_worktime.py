@@ -35,7 +35,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("start", "hours", "clock", "due", "why"), CASES, ids=[c[4] for c in CASES])
+@pytest.mark.parametrize(
+    ("start", "hours", "clock", "due", "why"), CASES, ids=[c[4] for c in CASES]
+)
 def test_due(start: str, hours: float, clock: str, due: str, why: str) -> None:
     assert WorkCalendar().due(t(start), hours, clock) == t(due), why
 
