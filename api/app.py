@@ -12,8 +12,12 @@ from fastapi import FastAPI
 
 from api import problems
 from api.routers import areas, assign, health
+from api.routers import incidents as incident_routes
 from gis.assign.service import Assigner
 from gis.errors import NotFound
+from gis.incidents.intake import IntakeContext
+from gis.incidents.locating import gazetteer_resolver
+from gis.incidents.worktime import WorkCalendar
 from gis.settings import Settings
 from gis.store.db import database_url, make_engine
 
@@ -38,6 +42,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.assigner = Assigner(engine, check_seconds=settings.index_check_seconds)
         with contextlib.suppress(NotFound):  # nothing imported yet: build on first request
             app.state.assigner.warm()
+        # incidents: intake shares the assigner; calendar and gazetteer live per process
+        app.state.intake = IntakeContext(
+            app.state.assigner,
+            WorkCalendar.from_settings(settings),
+            gazetteer_resolver(engine),
+            max_batch=settings.incident_batch_max,
+        )
         # the index and its answer templates live as long as the process: keep them out of
         # the collector's full passes, which otherwise stall every request for ~0.1 s
         gc.collect()
@@ -53,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(areas.router)
     app.include_router(assign.router)
+    app.include_router(incident_routes.router)
     return app
 
 
