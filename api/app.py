@@ -11,10 +11,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.routers import areas, assign, health
+from api.routers import areas, assign, geocode, health
 from api.routers import incidents as incident_routes
 from gis.assign.service import Assigner
 from gis.errors import NotFound
+from gis.geocode.cache import GazetteerCache
 from gis.incidents.intake import IntakeContext
 from gis.incidents.locating import gazetteer_resolver
 from gis.incidents.worktime import WorkCalendar
@@ -42,11 +43,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.assigner = Assigner(engine, check_seconds=settings.index_check_seconds)
         with contextlib.suppress(NotFound):  # nothing imported yet: build on first request
             app.state.assigner.warm()
-        # incidents: intake shares the assigner; calendar and gazetteer live per process
+        app.state.gazetteer = GazetteerCache(engine, check_seconds=settings.index_check_seconds)
+        app.state.gazetteer.get()  # build before the first request (and before gc.freeze)
+        # incidents: intake shares the assigner and the gazetteer; calendar per process
         app.state.intake = IntakeContext(
             app.state.assigner,
             WorkCalendar.from_settings(settings),
-            gazetteer_resolver(engine),
+            gazetteer_resolver(app.state.gazetteer),
             max_batch=settings.incident_batch_max,
         )
         # the index and its answer templates live as long as the process: keep them out of
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(areas.router)
     app.include_router(assign.router)
     app.include_router(incident_routes.router)
+    app.include_router(geocode.router)
     return app
 
 
