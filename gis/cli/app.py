@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gis.cli import data_commands, db_commands, geocode_commands
+from gis.cli import data_commands, db_commands, geocode_commands, incident_commands
 
 app = typer.Typer(
     name="wangge",
@@ -28,6 +28,7 @@ app.add_typer(data_commands.generations, name="generations")
 app.add_typer(data_commands.exporter, name="export")
 app.add_typer(data_commands.demo, name="demo")
 geocode_commands.register(app, data_commands.importer)
+incident_commands.register(app, data_commands.importer)
 
 
 @app.command()

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Connection, Engine
 
 from gis.assign.service import Assigner
-from gis.incidents.categories import DEFAULT_FILE, import_categories
 from gis.geocode.cache import GazetteerCache
 from gis.geocode.store import import_addresses
+from gis.incidents.categories import DEFAULT_FILE, import_categories
 from gis.incidents.intake import IntakeContext
 from gis.incidents.locating import gazetteer_resolver
 from gis.incidents.worktime import WorkCalendar
@@ -75,4 +75,3 @@ def body(**kw: object) -> dict[str, object]:
     }
     out.update(kw)
     return out
-
