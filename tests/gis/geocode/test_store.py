@@ -17,8 +17,8 @@ from gis.geocode.store import import_addresses
 from gis.store.db import make_engine
 from gis.store.models import ADDRESSES
 from gis.vector import FileRejected
+from tests.gis.areas.test_importer import square, write_geojson
 from tests.gis.areas.test_import_errors import run
-from tests.gis.areas.test_importer import write_geojson
 
 
 def point(address: Any, x: float, y: float = 31.24, **props: Any) -> dict[str, Any]:
