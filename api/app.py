@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from api import problems
 from api.routers import areas, assign, geocode, health
 from api.routers import incidents as incident_routes
+from api.routers import open311 as open311_routes
 from gis.assign.service import Assigner
 from gis.errors import NotFound
 from gis.geocode.cache import GazetteerCache
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(areas.router)
     app.include_router(assign.router)
     app.include_router(incident_routes.router)
+    app.include_router(open311_routes.router)
     app.include_router(geocode.router)
     return app
 
