@@ -82,6 +82,11 @@ def get_filters(
     )
 
 
+def _with(extra: dict[int | str, dict[str, Any]], *statuses: int) -> dict[int | str, Any]:
+    """``responses=``: the given entries plus the problem statuses."""
+    return {**extra, **problem_responses(*statuses)}
+
+
 FiltersDep = Annotated[Filters, Depends(get_filters)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
@@ -107,8 +112,12 @@ def _page(request: Request, page: Any, limit: int, offset: int) -> GeoJSONRespon
     "/v1/incidents",
     status_code=201,
     response_model=IncidentFeature,
-    responses={200: {"model": IncidentFeature, "description": "Same external_id: the stored one"}}
-    | problem_responses(413, 422, 503),
+    responses=_with(
+        {200: {"model": IncidentFeature, "description": "Same external_id: the stored one"}},
+        413,
+        422,
+        503,
+    ),
     summary="Report an incident (located, assigned, with its SLA due time)",
 )
 def create_incident(body: IncidentCreate, engine: EngineDep, ctx: IntakeDep) -> Any:
@@ -135,7 +144,7 @@ def create_incidents(body: IncidentBatch, engine: EngineDep, ctx: IntakeDep) -> 
 @router.get(
     "/v1/incidents",
     response_class=GeoJSONResponse,
-    responses={200: {"model": IncidentCollection}} | problem_responses(422, 503),
+    responses=_with({200: {"model": IncidentCollection}}, 422, 503),
     summary="List incidents (GeoJSON, paged, filtered)",
 )
 def incidents(
@@ -148,7 +157,7 @@ def incidents(
 @router.get(
     "/v1/incidents/review",
     response_class=GeoJSONResponse,
-    responses={200: {"model": IncidentCollection}} | problem_responses(422, 503),
+    responses=_with({200: {"model": IncidentCollection}}, 422, 503),
     summary="Review queue: incidents whose location needs a person (oldest first)",
 )
 def review_queue(
@@ -164,7 +173,7 @@ def review_queue(
 @router.get(
     "/v1/incidents/export.csv",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}}} | problem_responses(422, 503),
+    responses=_with({200: {"content": {"text/csv": {}}}}, 422, 503),
     summary="Export matching incidents as CSV (streamed)",
 )
 def export_incidents_csv(engine: EngineDep, filters: FiltersDep) -> Any:
@@ -179,7 +188,7 @@ def export_incidents_csv(engine: EngineDep, filters: FiltersDep) -> Any:
 @router.get(
     "/v1/incidents/export.geojson",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/geo+json": {}}}} | problem_responses(422, 503),
+    responses=_with({200: {"content": {"application/geo+json": {}}}}, 422, 503),
     summary="Export matching incidents as GeoJSON (streamed)",
 )
 def export_incidents_geojson(engine: EngineDep, filters: FiltersDep) -> Any:
@@ -190,7 +199,7 @@ def export_incidents_geojson(engine: EngineDep, filters: FiltersDep) -> Any:
 @router.get(
     "/v1/incidents/{incident_id}",
     response_class=GeoJSONResponse,
-    responses={200: {"model": IncidentFeature}} | problem_responses(404, 422, 503),
+    responses=_with({200: {"model": IncidentFeature}}, 404, 422, 503),
     summary="One incident with its timeline",
 )
 def incident(incident_id: int, conn: Conn) -> Any:

@@ -83,7 +83,7 @@ def _points(engine: Engine, n: int, rng: np.random.Generator) -> np.ndarray[Any,
     union = shapely.from_wkb(bytes(wkb))
     shapely.prepare(union)
     west, south, east, north = union.bounds
-    hot = []
+    hot: list[tuple[float, float]] = []
     while len(hot) < 8:
         x, y = rng.uniform(west, east), rng.uniform(south, north)
         if shapely.contains_xy(union, x, y):
@@ -283,7 +283,7 @@ def load_demo_incidents(
             )
         if events:
             conn.execute(insert(INCIDENT_EVENTS), events)
-        counts = dict(
+        counts: dict[str, int] = dict(
             conn.execute(
                 select(INCIDENTS.c.status, func.count()).group_by(INCIDENTS.c.status)
             ).all()
