@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
-from gis.cli import data_commands, db_commands, geocode_commands, keys_commands
+from gis.cli import (
+    data_commands,
+    db_commands,
+    geocode_commands,
+    incident_commands,
+    keys_commands,
+)
 
 app = typer.Typer(
     name="wangge",
@@ -29,6 +35,7 @@ app.add_typer(data_commands.exporter, name="export")
 app.add_typer(data_commands.demo, name="demo")
 app.add_typer(keys_commands.keys, name="keys")
 geocode_commands.register(app, data_commands.importer)
+incident_commands.register(app, data_commands.importer)
 
 
 @app.command("assign")
