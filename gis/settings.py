@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,14 @@ class Settings(BaseSettings):
     index_check_seconds: float = Field(
         default=2.0,
         description="How often each API worker checks for a newly activated boundary generation.",
+    )
+
+    # --- coverage checks ---
+    coverage_thresholds: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of the coverage thresholds as a JSON object, e.g. "
+        '\'{"gap_min_m2": 50, "service_radius_m": {"elderly_care": 800}}\'; names and '
+        "defaults in gis/coverage/thresholds.py (`wangge coverage --help` lists them).",
     )
 
     def resolved_home(self) -> Path:

@@ -19,20 +19,21 @@ BUILDINGS_IN_SCOPE = """
 """
 
 _SHARES = text(
-    f"""
-    WITH b AS ({BUILDINGS_IN_SCOPE}),
-    sh AS (
-        SELECT b.id, m.code,
-            ST_Area(ST_Intersection(b.geom, m.geom)::geography) AS part_m2
-        FROM b JOIN areas m ON m.geom && b.geom AND m.level = :level
-            AND m.valid @> CAST(:g AS int) AND ST_Intersects(m.geom, b.geom)
+    """
+    WITH sh AS (
+        SELECT o.id, m.code,
+            ST_Area(ST_Intersection(o.geom, m.geom)::geography) AS part_m2
+        FROM pg_temp.coverage_owned o JOIN areas m ON m.geom && o.geom AND m.level = :level
+            AND m.valid @> CAST(:g AS int) AND ST_Intersects(m.geom, o.geom)
+        WHERE NOT o.covered
     )
-    SELECT b.code, ST_Area(b.geom::geography) AS area_m2, ST_AsGeoJSON(b.geom, 7) AS gj,
+    SELECT o.code, ST_Area(o.geom::geography) AS area_m2, ST_AsGeoJSON(o.geom, 7) AS gj,
         array_remove(array_agg(sh.code ORDER BY sh.part_m2 DESC, sh.code), NULL) AS codes,
         array_remove(array_agg(sh.part_m2 ORDER BY sh.part_m2 DESC, sh.code), NULL) AS parts
-    FROM b LEFT JOIN sh ON sh.id = b.id
-    GROUP BY b.id, b.code, b.geom
-    ORDER BY b.code
+    FROM pg_temp.coverage_owned o LEFT JOIN sh ON sh.id = o.id
+    WHERE NOT o.covered
+    GROUP BY o.id, o.code, o.geom
+    ORDER BY o.code
     """
 )
 
@@ -82,9 +83,10 @@ _ADDRESSES = text(
 
 
 def building_shares(ctx: Context) -> list[Any]:
-    """Each building in scope with the areas of ``building_level`` it meets, largest part
-    first (geodesic m²), cached for the run."""
+    """Each building in scope not wholly inside one area of ``building_level``, with the
+    areas it meets, largest part first (geodesic m²), cached for the run."""
     if "shares" not in ctx.cache:
+        owned(ctx)
         params = {**ctx.params, "level": ctx.thresholds.building_level}
         ctx.cache["shares"] = list(ctx.conn.execute(_SHARES, params))
     rows: list[Any] = ctx.cache["shares"]
@@ -193,17 +195,33 @@ def check_address_area(ctx: Context) -> list[Finding]:
         for r in rows
     ]
 
-#: Buildings in scope with their owner (the ``:level`` area covering a point on the
-#: footprint; the smallest code when several do, as in assignment) and their use.
-OWNED = f"""
+_OWNED = text(
+    f"""
+    CREATE TEMPORARY TABLE coverage_owned ON COMMIT DROP AS
     SELECT b.id, b.code, b.address, b.households, b.geom, o.code AS owner,
+        coalesce(o.covered, false) AS covered,
         coalesce(b.attributes->>'use',
                  CASE WHEN b.households > 0 THEN 'residential' END) AS use
     FROM ({BUILDINGS_IN_SCOPE}) b
     LEFT JOIN LATERAL (
-        SELECT m.code FROM areas m
+        SELECT m.code, ST_CoveredBy(b.geom, m.geom) AS covered FROM areas m
         WHERE m.level = :level AND m.valid @> CAST(:g AS int)
           AND ST_Covers(m.geom, ST_PointOnSurface(b.geom))
         ORDER BY m.code LIMIT 1
     ) o ON true
-"""
+    """
+)
+
+#: Buildings in scope with their owner (the ``building_level`` area covering a point on the
+#: footprint; the smallest code when several do, as in assignment), whether that area covers
+#: the whole footprint, and their use. A temporary table, built once per run.
+OWNED = "SELECT * FROM pg_temp.coverage_owned"
+
+
+def owned(ctx: Context) -> None:
+    """Build the run's ``coverage_owned`` table (dropped at the end of the transaction)."""
+    if "owned" not in ctx.cache:
+        ctx.conn.execute(text("DROP TABLE IF EXISTS pg_temp.coverage_owned"))
+        ctx.conn.execute(_OWNED, {**ctx.params, "level": ctx.thresholds.building_level})
+        ctx.conn.execute(text("ANALYZE pg_temp.coverage_owned"))
+        ctx.cache["owned"] = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from gis.coverage.buildings import OWNED
+from gis.coverage.buildings import OWNED, owned
 from gis.coverage.context import Context, loads
 from gis.coverage.model import Finding
 
@@ -55,6 +55,7 @@ _LOAD = text(
 
 
 def _missing_role(ctx: Context, check: str, role: str, label: str) -> list[Finding]:
+    owned(ctx)
     params = {**ctx.params, "level": ctx.thresholds.building_level, "role": role}
     return [
         Finding(
@@ -86,6 +87,7 @@ def check_no_full_time_member(ctx: Context) -> list[Finding]:
 
 def check_no_building_leader(ctx: Context) -> list[Finding]:
     """Residential buildings that no ``building_team_leader`` answers for."""
+    owned(ctx)
     params = {**ctx.params, "level": ctx.thresholds.building_level}
     return [
         Finding(
@@ -108,6 +110,7 @@ def check_no_building_leader(ctx: Context) -> list[Finding]:
 def check_households_per_member(ctx: Context) -> list[Finding]:
     """Micro-grids with more than ``households_per_member_max`` households per grid member
     (full- and part-time); micro-grids with no member are left to the staffing checks."""
+    owned(ctx)
     limit = ctx.thresholds.households_per_member_max
     params = {**ctx.params, "level": ctx.thresholds.building_level}
     out: list[Finding] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from gis.coverage.buildings import OWNED
+from gis.coverage.buildings import OWNED, owned
 from gis.coverage.context import Context, loads
 from gis.coverage.model import Finding
 
@@ -36,6 +36,7 @@ _REACH = text(
 def check_service_reach(ctx: Context) -> list[Finding]:
     """Micro-grids where the share of households farther than ``radius / detour`` from every
     facility of a kind exceeds ``service_max_unserved_share`` (one finding per kind)."""
+    owned(ctx)
     t = ctx.thresholds
     out: list[Finding] = []
     for kind, radius in sorted(t.service_radius_m.items()):
