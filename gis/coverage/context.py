@@ -78,7 +78,7 @@ def make_context(
             raise NotFound(f"no area with code {area!r} in generation {number}", field="area")
     else:
         ids = [int(r[0]) for r in conn.execute(_ALL, {"g": number})]
-    centre = conn.execute(_CENTRE, {"ids": ids}).one() if ids else (None, None)
+    centre: Any = conn.execute(_CENTRE, {"ids": ids}).one() if ids else (None, None)
     lon, lat = (121.40, 31.25) if centre[0] is None else (float(centre[0]), float(centre[1]))
     to_metric, _ = metric_transformers(lon=lon, lat=lat)
     return Context(conn, number, area, ids, thresholds, to_metric)

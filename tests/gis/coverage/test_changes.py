@@ -27,16 +27,24 @@ def test_removing_a_micro_grid_leaves_a_gap_homeless_buildings_and_dangling_staf
     area_m2 = demo.execute(
         text("SELECT area_m2 FROM areas WHERE code = :c"), {"c": REMOVED}
     ).scalar_one()
-    homes = demo.execute(
-        text(
-            "SELECT b.code FROM buildings b JOIN areas a ON a.code = :c "
-            "AND ST_Relate(b.geom, a.geom, '2********') ORDER BY b.code"
-        ),
-        {"c": REMOVED},
-    ).scalars().all()
-    staff = demo.execute(
-        text("SELECT code FROM staff WHERE area_code = :c ORDER BY code"), {"c": REMOVED}
-    ).scalars().all()
+    homes = (
+        demo.execute(
+            text(
+                "SELECT b.code FROM buildings b JOIN areas a ON a.code = :c "
+                "AND ST_Relate(b.geom, a.geom, '2********') ORDER BY b.code"
+            ),
+            {"c": REMOVED},
+        )
+        .scalars()
+        .all()
+    )
+    staff = (
+        demo.execute(
+            text("SELECT code FROM staff WHERE area_code = :c ORDER BY code"), {"c": REMOVED}
+        )
+        .scalars()
+        .all()
+    )
     assert homes and staff
     # a new generation of micro-grids without it, as an import would make
     collection = json.loads((DEMO_DATA / "micro_grids.geojson").read_text())
@@ -68,7 +76,9 @@ def test_removing_a_micro_grid_leaves_a_gap_homeless_buildings_and_dangling_staf
 
 def test_moving_a_building_away_leaves_it_in_no_micro_grid(demo: Connection) -> None:
     before = run_coverage(demo)
-    demo.execute(text("UPDATE buildings SET geom = ST_Translate(geom, 0.1, 0) WHERE code = 'B0001'"))
+    demo.execute(
+        text("UPDATE buildings SET geom = ST_Translate(geom, 0.1, 0) WHERE code = 'B0001'")
+    )
     new = new_findings(before, run_coverage(demo))
     assert [(f.check, f.building_code, f.area_code, f.other_codes) for f in new] == [
         ("building_outside", "B0001", None, [])
@@ -142,7 +152,10 @@ def test_incident_checks_run_once_the_table_exists(demo: Connection) -> None:
     report = run_coverage(demo, checks="incidents")
     assert report.summary["not_run"] == {}
     got = {(f.check, f.area_code): f.measure for f in report.findings}
-    assert got == {("overdue_incidents", mg): 1, ("resolution_rate", mg): pytest.approx(10 / 12, abs=0.001)}
+    assert got == {
+        ("overdue_incidents", mg): 1,
+        ("resolution_rate", mg): pytest.approx(10 / 12, abs=0.001),
+    }
 
 
 def test_incident_table_of_another_shape_is_reported_not_fatal(demo: Connection) -> None:
@@ -161,9 +174,7 @@ def test_thresholds_change_what_is_reported_and_are_stated(demo: Connection) -> 
     report = run_coverage(demo, checks="gap,sliver", thresholds={"sliver_max_width_m": 1.0})
     assert sorted(round(f.measure) for f in report.findings if f.check == "gap") == [60, 420]
     straight = run_coverage(demo, checks="service_reach")
-    detour = run_coverage(
-        demo, checks="service_reach", thresholds={"service_detour_factor": 1.4}
-    )
+    detour = run_coverage(demo, checks="service_reach", thresholds={"service_detour_factor": 1.4})
     assert len(detour.findings) > len(straight.findings)
     shares = {(f.area_code, f.details["kind"]): f.measure for f in detour.findings}
     assert all(shares[(f.area_code, f.details["kind"])] >= f.measure for f in straight.findings)
@@ -176,9 +187,7 @@ def test_area_scope_keeps_to_the_subtree(demo: Connection) -> None:
         ("gap", "310107016010-G01"),
         ("building_outside", "310107016010-G01"),
     }
-    assert all(
-        (f.area_code or "").startswith("310107016010") for f in report.findings
-    )
+    assert all((f.area_code or "").startswith("310107016010") for f in report.findings)
 
 
 @pytest.mark.parametrize(
@@ -190,8 +199,11 @@ def test_area_scope_keeps_to_the_subtree(demo: Connection) -> None:
         ({"thresholds": {"gap_min_m2": -1}}, InvalidInput, "thresholds.gap_min_m2"),
         ({"thresholds": {"bogus": 1}}, InvalidInput, "thresholds.bogus"),
         ({"thresholds": {"building_level": "flat"}}, InvalidInput, "thresholds.building_level"),
-        ({"thresholds": {"service_radius_m": {"spa": 100}}}, InvalidInput,
-         "thresholds.service_radius_m"),
+        (
+            {"thresholds": {"service_radius_m": {"spa": 100}}},
+            InvalidInput,
+            "thresholds.service_radius_m",
+        ),
     ],
 )
 def test_bad_input_names_the_field(

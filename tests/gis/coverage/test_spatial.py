@@ -81,7 +81,7 @@ CASES = {
         [("degenerate", "M3", ("P",), 0.5, {})],
     ),
     "orphan": (
-        grid(WEST, EAST) + [("X", "micro_grid", "GONE", box(200, 0, 210, 10))],
+        [*grid(WEST, EAST), ("X", "micro_grid", "GONE", box(200, 0, 210, 10))],
         [("orphan", "X", ("GONE",), 1, {})],
     ),
     "undivided sibling": (
@@ -109,7 +109,9 @@ def test_spatial_case(conn: Connection, case: str) -> None:
         assert finding.measure == pytest.approx(measure, rel=0.01)
         for name, value in details.items():
             got_value = finding.details[name]
-            assert got_value == (pytest.approx(value, rel=0.01) if isinstance(value, float) else value)
+            assert got_value == (
+                pytest.approx(value, rel=0.01) if isinstance(value, float) else value
+            )
         assert finding.geometry is not None
     if case == "tiny gap is ignored":
         assert report.summary["ignored"] == {"gap pieces below gap_min_m2": 1}
@@ -125,7 +127,7 @@ def test_overlap_states_the_share_of_each_sibling(conn: Connection) -> None:
 
 
 def test_corridors_are_not_expected_to_tile(conn: Connection) -> None:
-    put(conn, grid(WEST, EAST) + [("C1", "corridor", "M1", box(10, 10, 20, 20))])
+    put(conn, [*grid(WEST, EAST), ("C1", "corridor", "M1", box(10, 10, 20, 20))])
     assert run_coverage(conn, checks=SPATIAL).findings == []
     report = run_coverage(conn, checks="gap", thresholds={"non_tiling_levels": []})
     assert [(f.area_code, round(f.measure)) for f in report.findings] == [("M1", 4900)]
