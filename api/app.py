@@ -11,9 +11,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.routers import areas, assign, geocode, health
+from api.routers import areas, assign, coverage, geocode, health, incidents as incident_routes
 from api.schemas import install_openapi
-from api.routers import incidents as incident_routes
 from api.routers import open311 as open311_routes
 from gis.assign.service import Assigner
 from gis.errors import NotFound, Unavailable
@@ -75,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(incident_routes.router)
     app.include_router(open311_routes.router)
     app.include_router(geocode.router)
+    app.include_router(coverage.router)
     return app
 
 

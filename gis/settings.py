@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,12 @@ class Settings(BaseSettings):
     )
     incident_batch_max: int = Field(
         default=10_000, description="Largest number of incidents one batch intake may carry."
+    # --- coverage checks ---
+    coverage_thresholds: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of the coverage thresholds as a JSON object, e.g. "
+        '\'{"gap_min_m2": 50, "service_radius_m": {"elderly_care": 800}}\'; names and '
+        "defaults in gis/coverage/thresholds.py (`wangge coverage --help` lists them).",
     )
 
     def resolved_home(self) -> Path:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from gis.cli import (
+    coverage_commands,
     data_commands,
     db_commands,
     geocode_commands,
@@ -36,6 +37,7 @@ app.add_typer(data_commands.demo, name="demo")
 app.add_typer(keys_commands.keys, name="keys")
 geocode_commands.register(app, data_commands.importer)
 incident_commands.register(app, data_commands.importer)
+app.command("coverage")(coverage_commands.coverage)
 
 
 @app.command("assign")
