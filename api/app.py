@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.routers import areas, assign, health
+from api.routers import ogc as ogc_router
 from gis.assign.service import Assigner
 from gis.errors import NotFound
 from gis.settings import Settings
@@ -24,6 +25,7 @@ micro-grid → block → corridor) with boundary history.
 * Coordinates are `lon, lat` (GeoJSON order), WGS-84 in every response.
 * Errors are `application/problem+json` (RFC 9457) naming the bad `field`.
 * Lists page with `limit`/`offset` and a `next` link; `generation` or `as_of` reads history.
+* GIS desktops (QGIS, ArcGIS, GDAL): OGC API – Features at [`/ogc/`](/ogc/).
 """
 
 
@@ -53,6 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(areas.router)
     app.include_router(assign.router)
+    # OGC API – Features: the API root points there
+    app.include_router(ogc_router.router)
+    app.add_api_route("/", ogc_router.to_landing, include_in_schema=False)
     return app
 
 

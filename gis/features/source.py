@@ -66,7 +66,8 @@ def _geometry_sql(source: Source, crs: OutputCrs) -> Any:
     if crs.flip:
         geom = func.ST_FlipCoordinates(geom)
     decimals = DEGREE_DECIMALS if crs.geographic else METRE_DECIMALS
-    return func.ST_AsGeoJSON(geom, decimals).label("geojson")
+    # options 0: no "crs" member (RFC 7946 has none; Content-Crs names it)
+    return func.ST_AsGeoJSON(geom, decimals, 0).label("geojson")
 
 
 def feature_columns(
