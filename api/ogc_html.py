@@ -31,6 +31,7 @@ def page(title: str, crumbs: list[tuple[str, str]], body: str) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'  # no favicon request
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
         f"<body><nav>{nav}</nav><h1>{escape(title)}</h1>{body}</body></html>"
     )
