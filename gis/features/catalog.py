@@ -36,6 +36,22 @@ _LEVEL_TITLES: Final = {
     "corridor": "Corridors (楼道)",
 }
 
+# The registers: no history, always listed (empty until imported).
+_REGISTERS: Final = (
+    (
+        "buildings",
+        "Buildings",
+        "Building footprints with address, households and residents.",
+        BUILDING_SOURCE,
+    ),
+    (
+        "facilities",
+        "Service facilities",
+        "Clinics, schools, elderly care and other facilities (points).",
+        FACILITY_SOURCE,
+    ),
+)
+
 
 @dataclass(frozen=True)
 class Collection:
@@ -130,25 +146,9 @@ def list_collections(conn: Connection, *, extents: bool = True) -> list[Collecti
         for level in LEVELS
         if level in levels
     ]
-    out.append(
-        Collection(
-            id="buildings",
-            title="Buildings",
-            description="Building footprints with address, households and residents.",
-            source=BUILDING_SOURCE,
-            extent=bbox(BUILDING_SOURCE),
-            crs=crs,
-        )
-    )
-    out.append(
-        Collection(
-            id="facilities",
-            title="Service facilities",
-            description="Clinics, schools, elderly care and other facilities (points).",
-            source=FACILITY_SOURCE,
-            extent=bbox(FACILITY_SOURCE),
-            crs=crs,
-        )
+    out.extend(
+        Collection(id=cid, title=title, description=about, source=src, extent=bbox(src), crs=crs)
+        for cid, title, about, src in _REGISTERS
     )
     if _table_exists(conn, "incidents"):
         table = INCIDENT_SOURCE.table
