@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.routers import areas, assign, coverage, geocode, health, incidents as incident_routes
+from api.routers import areas, assign, coverage, geocode, health, incidents as incident_routes, ogc as ogc_router
 from api.schemas import install_openapi
 from api.routers import open311 as open311_routes
 from gis.assign.service import Assigner
@@ -31,6 +31,7 @@ micro-grid → block → corridor) with boundary history.
 * Errors are `application/problem+json` (RFC 9457) naming the bad `field`; 503 with
   `Retry-After` while the database is unreachable (assignment keeps answering from memory).
 * Lists page with `limit`/`offset` and a `next` link; `generation` or `as_of` reads history.
+* GIS desktops (QGIS, ArcGIS, GDAL): OGC API – Features at [`/ogc/`](/ogc/).
 """
 
 
@@ -75,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(open311_routes.router)
     app.include_router(geocode.router)
     app.include_router(coverage.router)
+    # OGC API – Features: the API root points there
+    app.include_router(ogc_router.router)
+    app.add_api_route("/", ogc_router.to_landing, include_in_schema=False)
     return app
 
 

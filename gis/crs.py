@@ -46,6 +46,7 @@ __all__ = [
     "gcj02_to_wgs84",
     "geometry_to_wgs84",
     "local_metric_crs",
+    "local_projected_epsg",
     "metric_transformers",
     "parse_crs",
     "to_wgs84",
@@ -492,3 +493,26 @@ def points_to_wgs84(
     x[bad] = np.nan
     y[bad] = np.nan
     return x, y, reasons
+# --- Local projected CRS with an EPSG code (for clients that need a published CRS) -----------
+
+_GK3_FIRST_EPSG: Final = 4534  # CGCS2000 / 3-degree Gauss-Kruger CM 75E; +1 per 3 degrees east
+_GK3_CM_MIN: Final = 75
+_GK3_CM_MAX: Final = 135
+
+
+def local_projected_epsg(*, lon: float, lat: float) -> int:
+    """The EPSG code of the published projected CRS (metres) that suits data at ``lon, lat``.
+
+    In China's range (central meridians 75E..135E) it is the CGCS2000 3-degree Gauss-Krüger
+    zone whose central meridian is nearest (EPSG:4534..4554, no zone prefix in the easting;
+    EPSG:4549, CM 120E, for Shanghai), the grid Chinese surveying offices publish in.
+    Elsewhere it is the WGS-84 UTM zone (EPSG:326xx north, 327xx south). Unlike
+    :func:`local_metric_crs` it has a code, so OGC API clients can request it by URI.
+    """
+    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lon) > 180 or abs(lat) > 90:
+        raise ValueError(f"centre must be finite WGS-84 lon/lat, got ({lon}, {lat})")
+    cm = 3 * round(lon / 3)
+    if _GK3_CM_MIN <= cm <= _GK3_CM_MAX and lat >= 0:
+        return _GK3_FIRST_EPSG + (cm - _GK3_CM_MIN) // 3
+    zone = min(60, int((lon + 180) // 6) + 1)
+    return (32600 if lat >= 0 else 32700) + zone

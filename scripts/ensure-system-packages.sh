@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages wangge needs when they are missing: PostgreSQL 15 + PostGIS 3
-# (the managed database) and python3-venv. Quick when everything is present.
+# (the managed database), python3-venv, and chromium (HTML pages tested in a headless
+# browser). Quick when everything is present.
 set -euo pipefail
 
 PG_VERSION="${WANGGE_PG_VERSION:-15}"
@@ -9,6 +10,8 @@ need=()
 [ -f "/usr/share/postgresql/${PG_VERSION}/extension/postgis.control" ] \
   || need+=("postgresql-${PG_VERSION}-postgis-3")
 python3 -c "import ensurepip, venv" 2>/dev/null || need+=("python3-venv")
+# OGC API: headless Chromium renders the HTML pages in tests (driven by Playwright's Python API)
+[ -x /usr/bin/chromium ] || need+=("chromium")
 for extra in "$@"; do
   dpkg -s "$extra" >/dev/null 2>&1 || need+=("$extra")
 done

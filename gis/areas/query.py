@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, text
+from sqlalchemy import ColumnElement, Connection, func, select, text
 
 from gis.errors import InvalidInput, NotFound
+from gis.features.source import feature_columns, page_features, to_feature
+from gis.features.tables import AREA_SOURCE
 from gis.levels import check_level
 from gis.store.models import AREAS, STAFF
 
@@ -50,36 +51,33 @@ class AreaPage:
     generation: int
 
 
-def _properties(row: Any) -> dict[str, Any]:
-    return {
-        "code": row.code,
-        "name": row.name,
-        "level": row.level,
-        "parent_code": row.parent_code,
-        "area_m2": round(row.area_m2, 1),
-        "attributes": row.attributes,
-    }
-
-
-def _feature(row: Any) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "id": row.code,
-        "geometry": json.loads(row.geojson),
-        "properties": _properties(row),
-    }
-
-
-def _columns(precision: int = 7) -> list[Any]:
-    return [
-        AREAS.c.code,
-        AREAS.c.name,
-        AREAS.c.level,
-        AREAS.c.parent_code,
-        AREAS.c.area_m2,
-        AREAS.c.attributes,
-        func.ST_AsGeoJSON(AREAS.c.geom, precision).label("geojson"),
+def area_conditions(
+    *,
+    generations: tuple[int, int],
+    level: str | None = None,
+    parent: str | None = None,
+    envelope: Any = None,
+    equals: dict[str, Any] | None = None,
+) -> list[ColumnElement[bool]]:
+    """WHERE conditions for areas valid in any of ``generations`` (first, last; inclusive),
+    of ``level``, children of ``parent``, intersecting ``envelope`` (an EPSG:4326 geometry
+    expression) and whose columns equal ``equals``."""
+    first, last = generations
+    if level is not None:
+        check_level(level)
+    conditions: list[ColumnElement[bool]] = [
+        AREAS.c.valid.contains(first)
+        if first == last
+        else AREAS.c.valid.overlaps(func.int4range(first, last + 1))
     ]
+    if level is not None:
+        conditions.append(AREAS.c.level == level)
+    if parent is not None:
+        conditions.append(AREAS.c.parent_code == parent)
+    if envelope is not None:
+        conditions.append(func.ST_Intersects(AREAS.c.geom, envelope))
+    conditions.extend(AREAS.c[name] == value for name, value in (equals or {}).items())
+    return conditions
 
 
 def list_areas(
@@ -93,26 +91,20 @@ def list_areas(
     offset: int = 0,
 ) -> AreaPage:
     """Areas of ``generation`` ordered by code, filtered by level, parent and bbox."""
-    if level is not None:
-        check_level(level)
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     if offset < 0:
         raise InvalidInput("offset must be ≥ 0", field="offset")
-    conditions = [AREAS.c.valid.contains(generation)]
-    if level is not None:
-        conditions.append(AREAS.c.level == level)
-    if parent is not None:
-        conditions.append(AREAS.c.parent_code == parent)
-    if bbox is not None:
-        envelope = func.ST_MakeEnvelope(bbox.west, bbox.south, bbox.east, bbox.north, 4326)
-        conditions.append(func.ST_Intersects(AREAS.c.geom, envelope))
-    where = and_(*conditions)
-    total = conn.execute(select(func.count()).select_from(AREAS).where(where)).scalar_one()
-    rows = conn.execute(
-        select(*_columns()).where(where).order_by(AREAS.c.code).limit(limit).offset(offset)
+    envelope = (
+        func.ST_MakeEnvelope(bbox.west, bbox.south, bbox.east, bbox.north, 4326)
+        if bbox is not None
+        else None
     )
-    return AreaPage([_feature(r) for r in rows], int(total), generation)
+    conditions = area_conditions(
+        generations=(generation, generation), level=level, parent=parent, envelope=envelope
+    )
+    page, _ = page_features(conn, AREA_SOURCE, conditions, limit=limit, offset=offset)
+    return AreaPage(page.features, page.number_matched, generation)
 
 
 def staff_for(conn: Connection, codes: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -154,7 +146,9 @@ def ancestor_chain(conn: Connection, code: str, *, generation: int) -> list[dict
 def get_area(conn: Connection, code: str, *, generation: int) -> dict[str, Any]:
     """One area as a GeoJSON feature with ``chain``, ``child_count`` and ``staff``."""
     row = conn.execute(
-        select(*_columns()).where(AREAS.c.code == code, AREAS.c.valid.contains(generation))
+        select(*feature_columns(AREA_SOURCE)).where(
+            AREAS.c.code == code, AREAS.c.valid.contains(generation)
+        )
     ).one_or_none()
     if row is None:
         raise NotFound(f"no area with code {code!r} in generation {generation}", field="code")
@@ -163,7 +157,7 @@ def get_area(conn: Connection, code: str, *, generation: int) -> dict[str, Any]:
         .select_from(AREAS)
         .where(AREAS.c.parent_code == code, AREAS.c.valid.contains(generation))
     ).scalar_one()
-    feature = _feature(row)
+    feature = to_feature(AREA_SOURCE, row)
     feature["properties"].update(
         chain=ancestor_chain(conn, code, generation=generation),
         child_count=int(children),
