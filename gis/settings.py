@@ -40,6 +40,18 @@ class Settings(BaseSettings):
         description="How often each API worker checks for a newly activated boundary generation.",
     )
 
+    # maps (issue 15)
+    tianditu_key: str | None = Field(
+        default=None,
+        description="Tianditu (天地图) API key for the `tianditu` basemap. Unset: that basemap "
+        "answers 422 naming `basemap`.",
+    )
+    map_inline_max_features: int = Field(
+        default=2000,
+        description="Largest layer a map page embeds as GeoJSON; bigger layers are drawn from "
+        "vector tiles (/tiles).",
+    )
+
     def resolved_home(self) -> Path:
         """The managed-cluster folder as an absolute path."""
         return self.home.expanduser().resolve()

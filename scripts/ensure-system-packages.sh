@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages wangge needs when they are missing: PostgreSQL 15 + PostGIS 3
-# (the managed database) and python3-venv. Quick when everything is present.
+# (the managed database), python3-venv and chromium (browser tests). Quick when everything is present.
 set -euo pipefail
 
 PG_VERSION="${WANGGE_PG_VERSION:-15}"
@@ -9,6 +9,8 @@ need=()
 [ -f "/usr/share/postgresql/${PG_VERSION}/extension/postgis.control" ] \
   || need+=("postgresql-${PG_VERSION}-postgis-3")
 python3 -c "import ensurepip, venv" 2>/dev/null || need+=("python3-venv")
+# maps (issue 15): headless browser for the page tests and bench/maps.py
+[ -x /usr/bin/chromium ] || need+=("chromium")
 for extra in "$@"; do
   dpkg -s "$extra" >/dev/null 2>&1 || need+=("$extra")
 done
