@@ -40,6 +40,26 @@ class Settings(BaseSettings):
         description="How often each API worker checks for a newly activated boundary generation.",
     )
 
+    # -- incidents (issue 13) ------------------------------------------------------------------
+    incident_timezone: str = Field(
+        default="Asia/Shanghai",
+        description="Time zone of working hours and of `day` statistics (IANA name).",
+    )
+    incident_work_start: str = Field(
+        default="09:00", description="Start of the working day for `working` SLA clocks (HH:MM)."
+    )
+    incident_work_end: str = Field(
+        default="17:30", description="End of the working day for `working` SLA clocks (HH:MM)."
+    )
+    incident_calendar_file: Path | None = Field(
+        default=None,
+        description="CSV `date,kind` (kind `workday` or `holiday`) overriding the Chinese "
+        "public-holiday calendar of the chinese-calendar package, e.g. for a year it lacks.",
+    )
+    incident_batch_max: int = Field(
+        default=10_000, description="Largest number of incidents one batch intake may carry."
+    )
+
     # maps (issue 15)
     tianditu_key: str | None = Field(
         default=None,

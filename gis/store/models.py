@@ -24,7 +24,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import INT4RANGE, JSONB, ExcludeConstraint, Range
+from sqlalchemy.dialects.postgresql import ARRAY, INT4RANGE, JSONB, ExcludeConstraint, Range
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gis.levels import FACILITY_KINDS, LEVELS, STAFF_ROLES
@@ -181,3 +181,123 @@ class DataVersion(Base):
 
 
 DATA_VERSIONS = _table(DataVersion)
+
+
+# -- incidents (issue 13): categories, incidents with a responsibility snapshot, timeline -----
+
+INCIDENT_SOURCES = ("hotline", "app", "patrol", "camera", "other")
+INCIDENT_STATES = (
+    "reported",
+    "assigned",
+    "in_progress",
+    "resolved",
+    "closed",
+    "returned",
+    "reopened",
+    "suspended",
+    "extended",
+)
+
+
+class IncidentCategory(Base):
+    """A kind of incident with its SLA, clock, duplicate rule and department (user data)."""
+
+    __tablename__ = "incident_categories"
+    __table_args__ = (
+        CheckConstraint("clock IN ('working', 'calendar')", name="incident_category_clock"),
+        CheckConstraint("sla_hours > 0", name="incident_category_sla"),
+        CheckConstraint("duplicate_radius_m >= 0", name="incident_category_radius"),
+        CheckConstraint("duplicate_window_hours >= 0", name="incident_category_window"),
+    )
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    sla_hours: Mapped[float] = mapped_column(Float)
+    clock: Mapped[str] = mapped_column(Text)
+    duplicate_radius_m: Mapped[float] = mapped_column(Float)
+    duplicate_window_hours: Mapped[float] = mapped_column(Float)
+    department: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Incident(Base):
+    """A reported problem, located and assigned, with who was responsible at intake."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        CheckConstraint(_one_of("source", INCIDENT_SOURCES), name="incident_source"),
+        CheckConstraint(_one_of("status", INCIDENT_STATES), name="incident_status"),
+        CheckConstraint(
+            "location_status IN ('ok', 'needs_review')", name="incident_location_status"
+        ),
+        Index("incidents_geom_idx", "geom", postgresql_using="gist"),
+        Index("incidents_area_codes_idx", "area_codes", postgresql_using="gin"),
+        Index("incidents_reported_at_idx", "reported_at"),
+        Index("incidents_status_idx", "status"),
+        Index("incidents_category_idx", "category", "reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    external_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    category: Mapped[str] = mapped_column(
+        ForeignKey("incident_categories.code", ondelete="RESTRICT")
+    )
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    input_lon: Mapped[float | None] = mapped_column(Float)
+    input_lat: Mapped[float | None] = mapped_column(Float)
+    input_crs: Mapped[str | None] = mapped_column(Text)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(Text)
+    district: Mapped[str | None] = mapped_column(Text)
+    geocode: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    location_status: Mapped[str] = mapped_column(Text)
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reporter_name: Mapped[str | None] = mapped_column(Text)
+    reporter_phone: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    status: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # deferred: a batch may link to a row that a concurrent retry inserted first (fixed up
+    # before commit)
+    duplicate_of: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL", deferrable=True, initially="DEFERRED"),
+        index=True,
+    )
+    # the responsibility snapshot: never rewritten when boundaries or rosters change
+    owner_code: Mapped[str | None] = mapped_column(Text, index=True)
+    owner_name: Mapped[str | None] = mapped_column(Text)
+    area_codes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    chain: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    generation: Mapped[int | None] = mapped_column(Integer)
+    staff: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class IncidentEvent(Base):
+    """One step of an incident's timeline: a transition, a relocation, a link."""
+
+    __tablename__ = "incident_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(Text)
+    from_status: Mapped[str | None] = mapped_column(Text)
+    to_status: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text, default="system")
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+INCIDENT_CATEGORIES = _table(IncidentCategory)
+INCIDENTS = _table(Incident)
+INCIDENT_EVENTS = _table(IncidentEvent)

@@ -1,0 +1,1 @@
+"""Incidents: intake with responsibility snapshot, lifecycle with SLAs, reading and stats."""

@@ -1,0 +1,249 @@
+"""Reading incidents: filters shared by the list, the review queue, exports and stats; one
+incident with its timeline. Output coordinates are WGS-84 ``lon, lat``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Text,
+    and_,
+    cast,
+    func,
+    literal,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, array
+
+from gis.areas.query import BBox
+from gis.errors import InvalidInput, NotFound
+from gis.store.models import INCIDENT_EVENTS, INCIDENT_STATES, INCIDENTS
+
+MAX_PAGE = 1000
+C = INCIDENTS.c
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which incidents: every given condition must hold (times are reported_at bounds,
+    ``start`` inclusive, ``end`` exclusive; ``area`` includes its descendants)."""
+
+    status: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    area: str | None = None
+    bbox: BBox | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    overdue: bool | None = None
+    location_status: str | None = None
+    duplicates: bool | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        status: str | None = None,
+        category: str | None = None,
+        area: str | None = None,
+        bbox: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        overdue: bool | None = None,
+        location_status: str | None = None,
+        duplicates: bool | None = None,
+    ) -> Filters:
+        """Filters from query-string values (comma lists for status and category)."""
+        states = tuple(s for s in (status or "").split(",") if s)
+        for s in states:
+            if s not in INCIDENT_STATES:
+                raise InvalidInput(
+                    f"unknown state {s!r}; states: {', '.join(INCIDENT_STATES)}", field="status"
+                )
+        if location_status not in (None, "ok", "needs_review"):
+            raise InvalidInput("must be ok or needs_review", field="location_status")
+        for name, value in (("from", start), ("to", end)):
+            if value is not None and value.tzinfo is None:
+                raise InvalidInput("must include a time zone (e.g. +08:00 or Z)", field=name)
+        if start and end and end <= start:
+            raise InvalidInput("must be after from", field="to")
+        return cls(
+            status=states,
+            category=tuple(c for c in (category or "").split(",") if c),
+            area=area or None,
+            bbox=BBox.parse(bbox) if bbox else None,
+            start=start,
+            end=end,
+            overdue=overdue,
+            location_status=location_status,
+            duplicates=duplicates,
+        )
+
+
+def overdue_expr(now: datetime) -> ColumnElement[bool]:
+    """Late: the due time passed before resolution (or closure, or now if still open)."""
+    return C.due_at < func.coalesce(C.resolved_at, C.closed_at, literal(now))
+
+
+def where(filters: Filters, now: datetime) -> ColumnElement[bool]:
+    """The SQL condition for ``filters``."""
+    conds: list[ColumnElement[bool]] = []
+    if filters.status:
+        conds.append(C.status.in_(filters.status))
+    if filters.category:
+        conds.append(C.category.in_(filters.category))
+    if filters.area:
+        conds.append(C.area_codes.contains(cast(array([filters.area]), ARRAY(Text))))
+    if filters.bbox:
+        b = filters.bbox
+        conds.append(C.geom.op("&&")(func.ST_MakeEnvelope(b.west, b.south, b.east, b.north, 4326)))
+    if filters.start:
+        conds.append(C.reported_at >= filters.start)
+    if filters.end:
+        conds.append(C.reported_at < filters.end)
+    if filters.overdue is not None:
+        late = overdue_expr(now)
+        conds.append(late if filters.overdue else ~late)
+    if filters.location_status:
+        conds.append(C.location_status == filters.location_status)
+    if filters.duplicates is not None:
+        conds.append(
+            C.duplicate_of.is_not(None) if filters.duplicates else C.duplicate_of.is_(None)
+        )
+    return and_(true(), *conds)
+
+
+def columns(now: datetime) -> list[Any]:
+    """The columns every reading selects (geometry as lon/lat)."""
+    return [
+        *(c for c in INCIDENTS.c if c.name != "geom"),
+        func.ST_X(C.geom).label("lon"),
+        func.ST_Y(C.geom).label("lat"),
+        overdue_expr(now).label("overdue"),
+    ]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def properties(r: Any) -> dict[str, Any]:
+    """An incident row as JSON-ready properties."""
+    return {
+        "id": r.id,
+        "external_id": r.external_id,
+        "category": r.category,
+        "description": r.description,
+        "source": r.source,
+        "status": r.status,
+        "location_status": r.location_status,
+        "review_reason": r.review_reason,
+        "address": r.address,
+        "district": r.district,
+        "input": {
+            "lon": r.input_lon,
+            "lat": r.input_lat,
+            "crs": r.input_crs,
+            "accuracy_m": r.accuracy_m,
+        },
+        "geocode": r.geocode,
+        "reported_at": _iso(r.reported_at),
+        "due_at": _iso(r.due_at),
+        "overdue": bool(r.overdue),
+        "created_at": _iso(r.created_at),
+        "assigned_at": _iso(r.assigned_at),
+        "resolved_at": _iso(r.resolved_at),
+        "closed_at": _iso(r.closed_at),
+        "duplicate_of": r.duplicate_of,
+        "owner": {"code": r.owner_code, "name": r.owner_name} if r.owner_code else None,
+        "chain": r.chain,
+        "generation": r.generation,
+        "staff": r.staff,
+        "reporter": {"name": r.reporter_name, "phone": r.reporter_phone},
+        "attachments": r.attachments,
+    }
+
+
+def feature(r: Any) -> dict[str, Any]:
+    """An incident row as a GeoJSON Feature (geometry null while unlocated)."""
+    geometry = {"type": "Point", "coordinates": [r.lon, r.lat]} if r.lon is not None else None
+    return {"type": "Feature", "id": r.id, "geometry": geometry, "properties": properties(r)}
+
+
+@dataclass(frozen=True)
+class IncidentPage:
+    features: list[dict[str, Any]]
+    number_matched: int
+
+
+def list_incidents(
+    conn: Connection,
+    filters: Filters,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    oldest_first: bool = False,
+    now: datetime | None = None,
+) -> IncidentPage:
+    """One page of incidents (newest report first, or oldest first for the review queue)."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"must be 1..{MAX_PAGE}", field="limit")
+    now = now or datetime.now(UTC)
+    cond = where(filters, now)
+    total = conn.execute(select(func.count()).select_from(INCIDENTS).where(cond)).scalar_one()
+    order = (C.reported_at, C.id) if oldest_first else (C.reported_at.desc(), C.id.desc())
+    rows = conn.execute(
+        select(*columns(now)).where(cond).order_by(*order).limit(limit).offset(offset)
+    )
+    return IncidentPage([feature(r) for r in rows], int(total))
+
+
+def get_incident(
+    conn: Connection, incident_id: int, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """One incident as a Feature, its ``timeline`` (oldest event first) in the properties."""
+    now = now or datetime.now(UTC)
+    row = conn.execute(select(*columns(now)).where(C.id == incident_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"no incident {incident_id}", field="id")
+    out = feature(row)
+    E = INCIDENT_EVENTS.c
+    events = conn.execute(
+        select(
+            E.kind,
+            E.from_status,
+            E.to_status,
+            E.actor,
+            E.note,
+            E.at,
+            E.details,
+            func.ST_X(E.geom).label("lon"),
+            func.ST_Y(E.geom).label("lat"),
+        )
+        .where(E.incident_id == incident_id)
+        .order_by(E.at, E.id)
+    )
+    out["properties"]["timeline"] = [
+        {
+            "kind": e.kind,
+            "from": e.from_status,
+            "to": e.to_status,
+            "actor": e.actor,
+            "note": e.note,
+            "at": _iso(e.at),
+            "location": None if e.lon is None else {"lon": e.lon, "lat": e.lat},
+            "details": e.details,
+        }
+        for e in events
+    ]
+    return out
+
+
+def select_for_export(filters: Filters, now: datetime) -> Select[Any]:
+    """The export query (ordered by id, so an export is reproducible)."""
+    return select(*columns(now)).where(where(filters, now)).order_by(C.id)
