@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.routers import areas, assign, health, heatmap, maps, tiles  # maps (issue 15)
+from api.routers import areas, assign, coverage, health, heatmap, maps, tiles
 from gis.assign.service import Assigner
 from gis.errors import NotFound
 from gis.settings import Settings
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(areas.router)
     app.include_router(assign.router)
+    app.include_router(coverage.router)
     # maps (issue 15): pages, their static assets, vector tiles, the heatmap, the root
     app.include_router(maps.router)
     app.include_router(tiles.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,14 @@ class Settings(BaseSettings):
         default=2000,
         description="Largest layer a map page embeds as GeoJSON; bigger layers are drawn from "
         "vector tiles (/tiles).",
+    )
+
+    # --- coverage checks ---
+    coverage_thresholds: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of the coverage thresholds as a JSON object, e.g. "
+        '\'{"gap_min_m2": 50, "service_radius_m": {"elderly_care": 800}}\'; names and '
+        "defaults in gis/coverage/thresholds.py (`wangge coverage --help` lists them).",
     )
 
     def resolved_home(self) -> Path:

@@ -127,6 +127,22 @@ def snapshot(url: str) -> dict[str, object]:
         eng.dispose()
 
 
+# --- coverage: one committed copy of the demo street for the tests that only read it ---
+@pytest.fixture(scope="session")
+def demo_db(new_database: Callable[[], str]) -> str:
+    """URL of a database holding the loaded demo street (tests must not commit changes)."""
+    from gis.demo_load import load_demo
+
+    url = new_database()
+    eng = make_engine(url)
+    try:
+        with eng.begin() as c:
+            load_demo(c, DEMO_DATA)
+    finally:
+        eng.dispose()
+    return url
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

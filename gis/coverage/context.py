@@ -1,0 +1,125 @@
+"""What every check works on: the generation, the areas in scope, thresholds, metric CRS."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from pyproj import Transformer
+from sqlalchemy import Connection, text
+
+from gis.areas.generations import resolve_generation
+from gis.coverage.thresholds import Thresholds
+from gis.crs import metric_transformers
+from gis.errors import NotFound
+
+_SCOPE = text(
+    """
+    WITH RECURSIVE down(id, code, depth) AS (
+        SELECT id, code, 0 FROM areas WHERE code = :root AND valid @> CAST(:g AS int)
+        UNION ALL
+        SELECT a.id, a.code, d.depth + 1 FROM areas a
+        JOIN down d ON a.parent_code = d.code AND a.valid @> CAST(:g AS int)
+        WHERE d.depth < 16
+    )
+    SELECT id FROM down
+    """
+)
+_ALL = text("SELECT id FROM areas WHERE valid @> CAST(:g AS int)")
+_CENTRE = text(
+    """
+    SELECT ST_X(c), ST_Y(c) FROM (
+        SELECT ST_Centroid(ST_Extent(geom)::geometry) AS c FROM areas WHERE id = ANY(:ids)
+    ) x
+    """
+)
+
+
+@dataclass
+class Context:
+    """The inputs of one coverage run; ``cache`` lets checks share one expensive query."""
+
+    conn: Connection
+    generation: int
+    area: str | None
+    ids: list[int]
+    thresholds: Thresholds
+    to_metric: Transformer
+    cache: dict[str, Any] = field(default_factory=dict)
+    ignored: dict[str, int] = field(default_factory=dict)
+    not_run: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Bound parameters every check query may use."""
+        return {"g": self.generation, "ids": self.ids, "root": self.area}
+
+    def ignore(self, what: str, count: int) -> None:
+        """Count pieces too small to report (noise), so the summary can say so."""
+        if count:
+            self.ignored[what] = self.ignored.get(what, 0) + count
+
+
+def make_context(
+    conn: Connection, *, area: str | None, generation: int | None, thresholds: Thresholds
+) -> Context:
+    """Resolve the generation and the areas in scope (``area`` and everything below it).
+
+    Raises NotFound naming ``generation`` or ``area``.
+    """
+    number = resolve_generation(conn, generation=generation)
+    if area is not None:
+        ids = [int(r[0]) for r in conn.execute(_SCOPE, {"root": area, "g": number})]
+        if not ids:
+            raise NotFound(f"no area with code {area!r} in generation {number}", field="area")
+    else:
+        ids = [int(r[0]) for r in conn.execute(_ALL, {"g": number})]
+    centre = conn.execute(_CENTRE, {"ids": ids}).one() if ids else (None, None)
+    lon, lat = (121.40, 31.25) if centre[0] is None else (float(centre[0]), float(centre[1]))
+    to_metric, _ = metric_transformers(lon=lon, lat=lat)
+    return Context(conn, number, area, ids, thresholds, to_metric)
+
+
+def to_metric(ctx: Context, geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """WGS-84 geometries in the run's local transverse Mercator CRS (metres)."""
+    return np.asarray(
+        shapely.transform(geoms, ctx.to_metric.transform, interleaved=False), dtype=object
+    )
+
+
+def sides_m(metric: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.float64], ...]:
+    """Short and long side (m) of each geometry's minimum rotated rectangle.
+
+    A degenerate rectangle (a line or a point) has width 0 and its own length.
+    """
+    rect = shapely.minimum_rotated_rectangle(metric)
+    width = np.zeros(len(metric))
+    length = np.asarray(shapely.length(rect), dtype=float)
+    polys = np.flatnonzero(shapely.get_type_id(rect) == 3)
+    if len(polys):
+        ring = shapely.get_exterior_ring(rect[polys])
+        xy, index = shapely.get_coordinates(ring, return_index=True)
+        start = np.searchsorted(index, np.arange(len(polys)))
+        a = np.hypot(*(xy[start + 1] - xy[start]).T)
+        b = np.hypot(*(xy[start + 2] - xy[start + 1]).T)
+        width[polys] = np.minimum(a, b)
+        length[polys] = np.maximum(a, b)
+    return width, length
+
+
+def geojson(geom: Any, decimals: int = 7) -> dict[str, Any] | None:
+    """A shapely geometry as a GeoJSON dict with coordinates rounded to ``decimals``."""
+    if geom is None or shapely.is_empty(geom):
+        return None
+    rounded = shapely.transform(geom, lambda xy: np.round(xy, decimals))
+    out: dict[str, Any] = json.loads(shapely.to_geojson(rounded))
+    return out
+
+
+def loads(value: str | None) -> dict[str, Any] | None:
+    """A GeoJSON text from ``ST_AsGeoJSON`` as a dict (None stays None)."""
+    return None if value is None else dict(json.loads(value))
