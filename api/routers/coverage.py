@@ -43,8 +43,9 @@ _FEATURES = {
 }
 
 
-def _report(request: Request, conn: Any, area: str | None, checks: str | None,
-            generation: int | None) -> CoverageReport:
+def _report(
+    request: Request, conn: Any, area: str | None, checks: str | None, generation: int | None
+) -> CoverageReport:
     thresholds = request.app.state.settings.coverage_thresholds
     return run_coverage(
         conn, area=area, checks=checks, generation=generation, thresholds=thresholds

@@ -58,8 +58,10 @@ def coverage(
     ] = None,
     checks: Annotated[
         str | None,
-        typer.Option(help="Comma-separated checks or groups (spatial, hierarchy, buildings, "
-                     "people, services, incidents); default all."),
+        typer.Option(
+            help="Comma-separated checks or groups (spatial, hierarchy, buildings, "
+            "people, services, incidents); default all."
+        ),
     ] = None,
     generation: Annotated[
         int | None, typer.Option(help="Boundary generation (default current).", min=1)

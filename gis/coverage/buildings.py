@@ -104,7 +104,9 @@ def check_building_outside(ctx: Context) -> list[Finding]:
     ``building_level`` areas (nearest first)."""
     t = ctx.thresholds
     outside = {
-        r.code: r for r in building_shares(ctx) if 1 - sum(_shares(r).values()) >= t.building_min_share
+        r.code: r
+        for r in building_shares(ctx)
+        if 1 - sum(_shares(r).values()) >= t.building_min_share
     }
     if not outside:
         return []
@@ -125,7 +127,11 @@ def check_building_outside(ctx: Context) -> list[Finding]:
         row = outside[a.code]
         inside = min(1.0, sum(_shares(row).values()))
         near = list(a.near)
-        where = f"next to {', '.join(near)}" if near else f"no {t.building_level} within {t.outside_near_m:.0f} m"
+        where = (
+            f"next to {', '.join(near)}"
+            if near
+            else f"no {t.building_level} within {t.outside_near_m:.0f} m"
+        )
         out.append(
             Finding(
                 "building_outside",
@@ -194,6 +200,7 @@ def check_address_area(ctx: Context) -> list[Finding]:
         )
         for r in rows
     ]
+
 
 _OWNED = text(
     f"""

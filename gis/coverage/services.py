@@ -63,9 +63,11 @@ def check_service_reach(ctx: Context) -> list[Finding]:
                     "share",
                     f"{share:.0%} of the households of {r.owner} ({int(r.unserved)} of "
                     f"{int(r.households)}, {len(r.codes)} buildings) have no {kind} within "
-                    f"{radius:.0f} m" + (
+                    f"{radius:.0f} m"
+                    + (
                         f" (detour factor {t.service_detour_factor:g})"
-                        if t.service_detour_factor != 1 else ""
+                        if t.service_detour_factor != 1
+                        else ""
                     ),
                     loads(r.gj),
                     {

@@ -179,8 +179,11 @@ def check_gaps(ctx: Context) -> list[Finding]:
                 f"{area:.0f} m² of {row.parent} belong to none of its {row.level} areas"
                 + (f" (next to {', '.join(row.neighbours)})" if row.neighbours else ""),
                 geojson(p.geoms[i]),
-                {"level": row.level, "width_m": round(float(p.width_m[i]), 2),
-                 "length_m": round(float(p.length_m[i]), 2)},
+                {
+                    "level": row.level,
+                    "width_m": round(float(p.width_m[i]), 2),
+                    "length_m": round(float(p.length_m[i]), 2),
+                },
             )
         )
     return out
@@ -195,7 +198,9 @@ def check_slivers(ctx: Context) -> list[Finding]:
     _, overlaps = overlap_pieces(ctx)
     for kind, p in (("gap", gaps), ("overlap", overlaps)):
         thin = p.width_m < t.sliver_max_width_m
-        ctx.ignore(f"{kind} slivers below sliver_min_m2", int(np.sum(thin & (p.area_m2 < t.sliver_min_m2))))
+        ctx.ignore(
+            f"{kind} slivers below sliver_min_m2", int(np.sum(thin & (p.area_m2 < t.sliver_min_m2)))
+        )
         for i in np.flatnonzero(thin & (p.area_m2 >= t.sliver_min_m2)):
             row, area = p.rows[i], float(p.area_m2[i])
             width, length = float(p.width_m[i]), float(p.length_m[i])
@@ -216,8 +221,12 @@ def check_slivers(ctx: Context) -> list[Finding]:
                     "m2",
                     f"a {width:.2f} m wide, {length:.1f} m long strip ({area:.0f} m²) {what}",
                     geojson(p.geoms[i]),
-                    {"kind": kind, "level": row.level, "width_m": round(width, 2),
-                     "length_m": round(length, 2)},
+                    {
+                        "kind": kind,
+                        "level": row.level,
+                        "width_m": round(width, 2),
+                        "length_m": round(length, 2),
+                    },
                 )
             )
     return out
@@ -231,7 +240,9 @@ def check_overlaps(ctx: Context) -> list[Finding]:
     totals = _pair_totals(p)
     out: list[Finding] = []
     wide = p.width_m >= t.sliver_max_width_m
-    ctx.ignore("overlap pieces below overlap_min_m2", int(np.sum(wide & (p.area_m2 < t.overlap_min_m2))))
+    ctx.ignore(
+        "overlap pieces below overlap_min_m2", int(np.sum(wide & (p.area_m2 < t.overlap_min_m2)))
+    )
     for i in np.flatnonzero(wide & (p.area_m2 >= t.overlap_min_m2)):
         row, area = p.rows[i], float(p.area_m2[i])
         if _is_duplicate(ctx, row, totals[(row.a, row.b)]):
@@ -249,8 +260,7 @@ def check_overlaps(ctx: Context) -> list[Finding]:
                 f"{row.a} and {row.b} both claim {area:.0f} m² "
                 f"({shares[row.a]:.1%} and {shares[row.b]:.1%} of their areas)",
                 geojson(p.geoms[i]),
-                {"level": row.level, "shares": shares,
-                 "width_m": round(float(p.width_m[i]), 2)},
+                {"level": row.level, "shares": shares, "width_m": round(float(p.width_m[i]), 2)},
             )
         )
     return out
@@ -307,9 +317,7 @@ def check_outside_parent(ctx: Context) -> list[Finding]:
 
 def check_degenerate(ctx: Context) -> list[Finding]:
     """Area polygons that are empty, invalid or smaller than ``degenerate_max_m2``."""
-    rows = ctx.conn.execute(
-        _DEGENERATE, {**ctx.params, "min_m2": ctx.thresholds.degenerate_max_m2}
-    )
+    rows = ctx.conn.execute(_DEGENERATE, {**ctx.params, "min_m2": ctx.thresholds.degenerate_max_m2})
     return [
         Finding(
             "degenerate",

@@ -22,73 +22,105 @@ class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     gap_min_m2: float = Field(
-        default=10.0, ge=0, description="Land of a parent left uncovered by its children is a "
-        "`gap` from this area up (smaller, wider-than-sliver pieces are counted as ignored)."
+        default=10.0,
+        ge=0,
+        description="Land of a parent left uncovered by its children is a "
+        "`gap` from this area up (smaller, wider-than-sliver pieces are counted as ignored).",
     )
     overlap_min_m2: float = Field(
-        default=1.0, ge=0, description="Land claimed by two siblings is an `overlap` from this "
-        "area up."
+        default=1.0,
+        ge=0,
+        description="Land claimed by two siblings is an `overlap` from this area up.",
     )
     sliver_max_width_m: float = Field(
-        default=2.0, ge=0, description="A gap or overlap piece whose minimum rotated rectangle "
-        "has a short side below this width is a `sliver`."
+        default=2.0,
+        ge=0,
+        description="A gap or overlap piece whose minimum rotated rectangle "
+        "has a short side below this width is a `sliver`.",
     )
     sliver_min_m2: float = Field(
-        default=0.5, ge=0, description="Slivers smaller than this are floating-point noise and "
-        "ignored (counted in the summary)."
+        default=0.5,
+        ge=0,
+        description="Slivers smaller than this are floating-point noise and "
+        "ignored (counted in the summary).",
     )
     outside_parent_min_m2: float = Field(
-        default=1.0, ge=0, description="A child reaching this far (m²) outside its parent is "
-        "reported."
+        default=1.0,
+        ge=0,
+        description="A child reaching this far (m²) outside its parent is reported.",
     )
     degenerate_max_m2: float = Field(
         default=1.0, ge=0, description="An area polygon smaller than this is `degenerate`."
     )
     duplicate_min_share: float = Field(
-        default=0.99, gt=0, le=1, description="Two siblings sharing at least this part of each "
-        "one's area are a `duplicate` (reported instead of an overlap)."
+        default=0.99,
+        gt=0,
+        le=1,
+        description="Two siblings sharing at least this part of each "
+        "one's area are a `duplicate` (reported instead of an overlap).",
     )
     non_tiling_levels: tuple[str, ...] = Field(
-        default=("corridor",), description="Levels whose areas are not meant to tile their "
-        "parent (corridors are slices of buildings): no gap or subdivision checks for them."
+        default=("corridor",),
+        description="Levels whose areas are not meant to tile their "
+        "parent (corridors are slices of buildings): no gap or subdivision checks for them.",
     )
     building_level: str = Field(
-        default="micro_grid", description="Level every building must lie in exactly once; "
-        "also the level of the people and service checks."
+        default="micro_grid",
+        description="Level every building must lie in exactly once; "
+        "also the level of the people and service checks.",
     )
     building_min_share: float = Field(
-        default=0.02, ge=0, le=1, description="A building part below this share of its "
-        "footprint does not make it split or partly outside (drawing tolerance)."
+        default=0.02,
+        ge=0,
+        le=1,
+        description="A building part below this share of its "
+        "footprint does not make it split or partly outside (drawing tolerance).",
     )
     outside_near_m: float = Field(
-        default=50.0, ge=0, description="Areas of `building_level` within this distance of a "
-        "building outside all of them are named in the finding."
+        default=50.0,
+        ge=0,
+        description="Areas of `building_level` within this distance of a "
+        "building outside all of them are named in the finding.",
     )
     address_level: str = Field(
-        default="community", description="Level whose areas a building's address (its lane, "
-        "…弄) must agree with: the lane belongs to the area holding most of its buildings."
+        default="community",
+        description="Level whose areas a building's address (its lane, "
+        "…弄) must agree with: the lane belongs to the area holding most of its buildings.",
     )
     households_per_member_max: float = Field(
-        default=300.0, gt=0, description="Households per grid member (full- and part-time) of "
-        "a micro-grid above this is reported."
+        default=300.0,
+        gt=0,
+        description="Households per grid member (full- and part-time) of "
+        "a micro-grid above this is reported.",
     )
     service_radius_m: dict[str, float] = Field(
-        default_factory=lambda: {"elderly_care": 500.0, "kindergarten": 500.0,
-                                 "community_centre": 1000.0},
+        default_factory=lambda: {
+            "elderly_care": 500.0,
+            "kindergarten": 500.0,
+            "community_centre": 1000.0,
+        },
         description="Service radius per facility kind: elderly care and kindergartens 500 m; "
         "the community centre (党群服务站) anchors the 15-minute life circle, 1,000 m.",
     )
     service_detour_factor: float = Field(
-        default=1.0, ge=1, description="Straight-line distance × this factor must be within "
-        "the radius (1.0 = straight line; ~1.3 approximates walking on streets)."
+        default=1.0,
+        ge=1,
+        description="Straight-line distance × this factor must be within "
+        "the radius (1.0 = straight line; ~1.3 approximates walking on streets).",
     )
     service_max_unserved_share: float = Field(
-        default=0.0, ge=0, le=1, description="A micro-grid is reported when the share of its "
-        "households out of reach of a facility kind is above this."
+        default=0.0,
+        ge=0,
+        le=1,
+        description="A micro-grid is reported when the share of its "
+        "households out of reach of a facility kind is above this.",
     )
     incident_resolution_rate_min: float = Field(
-        default=0.96, ge=0, le=1, description="Resolution rate (resolved or closed / all) "
-        "below this is reported, for micro-grids with at least `incident_min_count` incidents."
+        default=0.96,
+        ge=0,
+        le=1,
+        description="Resolution rate (resolved or closed / all) "
+        "below this is reported, for micro-grids with at least `incident_min_count` incidents.",
     )
     incident_min_count: int = Field(
         default=10, ge=1, description="Fewest incidents before a resolution rate is judged."

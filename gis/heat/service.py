@@ -145,6 +145,7 @@ def incident_coords(
     if not table_exists(conn, "incidents"):
         return np.zeros(0), np.zeros(0)
     where, params = _where(query, generation)
+    where += " AND t.geom IS NOT NULL"
     if query.start is not None:
         where += " AND t.reported_at >= :start"
         params["start"] = query.start

@@ -132,7 +132,8 @@ def incidents(
     sql = (
         "SELECT i.id::text AS id, i.category, i.status, i.description, "
         "i.reported_at::text AS reported_at, i.due_at::text AS due_at, i.owner_code, "
-        f"ST_AsBinary(i.geom) AS wkb FROM incidents i WHERE {scope.where('i')} {status} {one} "
+        f"ST_AsBinary(i.geom) AS wkb FROM incidents i WHERE i.geom IS NOT NULL "
+        f"AND {scope.where('i')} {status} {one} "
         "ORDER BY i.reported_at DESC"
     )
     params = {

@@ -6,8 +6,6 @@ or module exists, a page draws what exists and says in a banner what is missing.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -54,8 +52,6 @@ def index(conn: Connection, *, generation: int) -> str:
     notes = []
     if not data.has_incidents(conn):
         notes.append("incidents (heat, incident pages, open-incident counts): no incidents table")
-    if importlib.util.find_spec("gis.coverage") is None:
-        notes.append("coverage findings: the coverage checks (gis.coverage) are not installed")
     return index_html(grid_codes=list(codes), notes=notes)
 
 
@@ -81,9 +77,6 @@ def coverage(conn: Connection, opts: MapOptions) -> str:
     add_area_layer(page, conn, scope, opts, "street", fit=True)
     add_area_layer(page, conn, scope, opts, "micro_grid")
     findings = _findings(conn, opts)
-    if findings is None:
-        page.notes.append("coverage findings: not available yet (gis.coverage is not installed)")
-        findings = []
     features = []
     for f in findings:
         geometry = f.get("geometry")
@@ -113,15 +106,11 @@ def coverage(conn: Connection, opts: MapOptions) -> str:
     return page.render(static_url=opts.static_url)
 
 
-def _findings(conn: Connection, opts: MapOptions) -> list[dict[str, Any]] | None:
-    if importlib.util.find_spec("gis.coverage") is None:
-        return None
-    module = importlib.import_module("gis.coverage")
-    run = getattr(module, "run_coverage", None)
-    if run is None:
-        return None
-    result = run(conn, generation=opts.generation)
-    return [f if isinstance(f, dict) else dict(vars(f)) for f in result]
+def _findings(conn: Connection, opts: MapOptions) -> list[dict[str, Any]]:
+    from gis.coverage.registry import run_coverage
+
+    report = run_coverage(conn, generation=opts.generation)
+    return [f.as_dict() for f in report.findings]
 
 
 def _shift_features(opts: MapOptions, features: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -173,10 +162,13 @@ def _timeline(conn: Connection, incident_id: str) -> list[dict[str, Any]]:
         return []
     rows = (
         conn.execute(
-            text("SELECT * FROM incident_events WHERE incident_id::text = :id ORDER BY 1"),
+            text(
+                "SELECT at::text AS at, kind, from_status, to_status, actor, note "
+                "FROM incident_events WHERE incident_id::text = :id ORDER BY at, id"
+            ),
             {"id": incident_id},
         )
         .mappings()
         .all()
     )
-    return [{k: v for k, v in r.items() if k not in ("incident_id",)} for r in rows]
+    return [dict(r) for r in rows]
