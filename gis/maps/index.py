@@ -29,7 +29,7 @@ def index_html(*, grid_codes: list[str], notes: list[str]) -> str:
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        "<title>wangge maps</title>"
+        "<title>wangge maps</title><link rel='icon' href='data:,'>"
         "<style>body{font:15px/1.5 system-ui,sans-serif;margin:1.5em;max-width:44em}</style>"
         "</head><body><h1>wangge maps 网格地图</h1>"
         f"<ul>{''.join(rows)}</ul>"

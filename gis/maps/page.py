@@ -131,5 +131,9 @@ class Page:
         else:
             css = "".join(f'<link rel="stylesheet" href="{static_url}/{c}">' for c in CORE_CSS)
             scripts = "".join(f'<script src="{static_url}/{j}"></script>' for j in js)
-        viewport = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # no favicon request: it would be a 404 in every page's console
+        viewport = (
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<link rel="icon" href="data:,">'
+        )
         return viewport + css + scripts
