@@ -137,9 +137,10 @@ def test_hostile_names_and_descriptions_render_as_text(browser: Browser, server:
 def test_xss_tooltip_text(browser: Browser, server: str) -> None:
     loaded = Loaded(browser, f"{server}/maps/grid/{XSS_AREA}")
     text = loaded.page.evaluate(
-        "(function(){var out=[];wg.index.forEach(function(r){});"
-        "var html=wg.html({name: %r}, [['name','']]);var d=document.createElement('div');"
-        "d.innerHTML=html;return [d.textContent, d.querySelectorAll('img').length];})()" % XSS
+        "(name) => { var d = document.createElement('div');"
+        " d.innerHTML = wg.html({name: name}, [['name', '']]);"
+        " return [d.textContent, d.querySelectorAll('img').length]; }",
+        XSS,
     )
     assert text == [XSS, 0]
 
