@@ -75,9 +75,7 @@ def test_no_error_beyond_the_key(report: Any) -> None:
     unexplained = [
         f
         for f in errors
-        if not any(
-            f.check in CHECKS_OF_KIND[d["kind"]] and matches(f, d) for d in DEFECTS
-        )
+        if not any(f.check in CHECKS_OF_KIND[d["kind"]] and matches(f, d) for d in DEFECTS)
     ]
     assert unexplained == []
     assert len(errors) == sum(len(CHECKS_OF_KIND[d["kind"]]) for d in DEFECTS)
