@@ -18,18 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gis.heat.service import heat_features
 from gis.settings import Settings
+from tests.api.test_maps import CHROMIUM_ARGS
 from tests.conftest import LiveServer
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TILES = [(13716 + dx, 6692 + dy) for dx in range(3) for dy in range(3)]
 
 
@@ -79,7 +70,7 @@ def served(url: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 800})
         t = time.perf_counter()
         response = page.goto(f"{url}/maps/overview")
