@@ -12,6 +12,7 @@ import h3ronpy
 import h3ronpy.vector as h3v
 import numpy as np
 import numpy.typing as npt
+import shapely
 
 from gis.errors import InvalidInput
 
@@ -80,10 +81,11 @@ def cell_ids(cells: Cells) -> list[str]:
 
 
 def cell_polygons(cells: Cells) -> list[list[list[float]]]:
-    """Each cell's boundary as a closed GeoJSON ring of ``[lon, lat]`` (WGS-84)."""
-    rings = []
-    for c in cell_ids(cells):
-        ring = [[round(lng, 7), round(lat, 7)] for lat, lng in h3.cell_to_boundary(c)]
-        ring.append(ring[0])
-        rings.append(ring)
-    return rings
+    """Each cell's boundary as a closed GeoJSON ring of ``[lon, lat]`` (WGS-84, 1e-7°)."""
+    if len(cells) == 0:
+        return []
+    polygons = shapely.from_wkb(h3v.cells_to_wkb_polygons(cells).to_pylist())
+    coords = np.round(shapely.get_coordinates(polygons), 7).tolist()
+    ends = np.cumsum(shapely.get_num_coordinates(polygons)).tolist()
+    starts = [0, *ends[:-1]]
+    return [coords[a:b] for a, b in zip(starts, ends, strict=True)]

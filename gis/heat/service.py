@@ -93,24 +93,27 @@ def heat_features(
         np.divide(counts * 1000.0, homes_in_cell, out=rates, where=homes_in_cell > 0)
         values = np.nan_to_num(rates)
     z = gi_star(region, values)
-    threshold = z_critical(confidence)
-    features = []
-    for i, (cell, ring) in enumerate(zip(cell_ids(region), cell_polygons(region), strict=True)):
-        props: dict[str, Any] = {"cell": cell, "count": int(counts[i])}
-        if homes is not None and rates is not None:
-            props["households"] = int(homes[i])
-            props["rate"] = None if np.isnan(rates[i]) else round(float(rates[i]), 3)
-        props["gi_z"] = round(float(z[i]), 3)
-        props["hotspot"] = bool(z[i] > threshold)
-        features.append(
-            {
-                "type": "Feature",
-                "id": cell,
-                "geometry": {"type": "Polygon", "coordinates": [ring]},
-                "properties": props,
-            }
-        )
-    return features
+    hot = (z > z_critical(confidence)).tolist()
+    columns: dict[str, list[Any]] = {"count": counts.astype(np.int64).tolist()}
+    if homes is not None and rates is not None:
+        columns["households"] = homes.astype(np.int64).tolist()
+        columns["rate"] = [None if np.isnan(r) else r for r in np.round(rates, 3).tolist()]
+    columns["gi_z"] = np.round(z, 3).tolist()
+    names = list(columns)
+    ids = cell_ids(region)
+    return [
+        {
+            "type": "Feature",
+            "id": cell,
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {
+                "cell": cell,
+                **{name: columns[name][i] for name in names},
+                "hotspot": hot[i],
+            },
+        }
+        for i, (cell, ring) in enumerate(zip(ids, cell_polygons(region), strict=True))
+    ]
 
 
 _AREA_GEOM = text("SELECT geom FROM areas WHERE code = :code AND valid @> CAST(:generation AS int)")
