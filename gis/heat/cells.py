@@ -89,3 +89,13 @@ def cell_polygons(cells: Cells) -> list[list[list[float]]]:
     ends = np.cumsum(shapely.get_num_coordinates(polygons)).tolist()
     starts = [0, *ends[:-1]]
     return [coords[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+def cell_centres(cells: Cells) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Centre ``(lon, lat)`` of every cell (WGS-84 degrees), vectorised."""
+    if len(cells) == 0:
+        return np.zeros(0), np.zeros(0)
+    batch = h3v.cells_to_coordinates(cells)
+    lon = np.asarray(batch.column("lng"), dtype=np.float64)
+    lat = np.asarray(batch.column("lat"), dtype=np.float64)
+    return lon, lat

@@ -116,6 +116,18 @@ def staff(conn: Connection, code: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def count_open_incidents(conn: Connection, scope: Scope) -> int:
+    """How many located, open incidents the scope holds (0 without an incidents table)."""
+    if not has_incidents(conn):
+        return 0
+    sql = (
+        "SELECT count(*) FROM incidents i WHERE i.geom IS NOT NULL "
+        f"AND i.status NOT IN (:closed1, :closed2) AND {scope.where('i')}"
+    )
+    params = {**scope.params(), "closed1": CLOSED_STATUSES[0], "closed2": CLOSED_STATUSES[1]}
+    return int(conn.execute(text(sql), params).scalar_one())
+
+
 def incidents(
     conn: Connection,
     scope: Scope,

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from gis.errors import NotFound
 from gis.maps import data
-from gis.maps.overview import AREA_TIP, add_buildings
+from gis.maps.overview import AREA_TIP, INCIDENT_OPTS, add_buildings
 from gis.maps.page import MapOptions, Page, js_json
 
 #: Walking reach of each kind of facility in metres (the 15-minute community life circle:
@@ -28,14 +28,6 @@ SERVICE_RADIUS_M: dict[str, float] = {
     "police": 1000.0,
     "fire_station": 1000.0,
 }
-INCIDENT_TIP = [
-    ["category", ""],
-    ["status", "status"],
-    ["due_at", "due"],
-    ["reported_at", "reported"],
-    ["description", "description"],
-    ["id", "id"],
-]
 FACILITY_TIP = [["name", ""], ["kind", "kind"], ["service_radius_m", "service radius m"]]
 
 
@@ -76,7 +68,7 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
         page.call(
             f"wg.geojson({{map}}, '事件 open incidents', "
             f"{js_json({'type': 'FeatureCollection', 'features': incidents})}, "
-            f"{js_json(_incident_style())});"
+            f"{js_json(INCIDENT_OPTS)});"
         )
     else:
         page.notes.append("open incidents: not available yet (no incidents table)")
@@ -95,14 +87,6 @@ def _inline(opts: MapOptions) -> MapOptions:
     return MapOptions(
         opts.basemap, opts.generation, opts.static_url, None, opts.inline_max, opts.geocode_url
     )
-
-
-def _incident_style() -> dict[str, Any]:
-    return {
-        "style": {"color": "#b10026", "fillColor": "#fc4e2a", "fillOpacity": 0.9, "weight": 2},
-        "tooltip": INCIDENT_TIP,
-        "popup": INCIDENT_TIP,
-    }
 
 
 ROLE_NAMES = {

@@ -37,6 +37,25 @@ BUILDING_TIP = [
     ["households", "households"],
     ["leader", "team leader"],
 ]
+INCIDENT_TIP = [
+    ["category", ""],
+    ["status", "status"],
+    ["due_at", "due"],
+    ["reported_at", "reported"],
+    ["description", "description"],
+    ["id", "id"],
+]
+INCIDENT_OPTS: dict[str, Any] = {
+    "style": {
+        "color": "#b10026",
+        "fillColor": "#fc4e2a",
+        "fillOpacity": 0.9,
+        "weight": 2,
+        "radius": 6,
+    },
+    "tooltip": INCIDENT_TIP,
+    "popup": INCIDENT_TIP,
+}
 BUILDING_STYLE = {"color": "#666666", "weight": 1, "fillColor": "#999999", "fillOpacity": 0.5}
 
 
@@ -131,6 +150,27 @@ def add_buildings(
     return count
 
 
+def add_incidents(page: Page, conn: Connection, scope: data.Scope, opts: MapOptions) -> int:
+    """Add the open incidents (inline or tiled); return their count."""
+    count = data.count_open_incidents(conn, scope)
+    name = "事件 open incidents"
+    if _tiles_allowed(opts, count):
+        page.plugins.add(TILES_JS)
+        url = f"{opts.tiles_url}/incidents/{{z}}/{{x}}/{{y}}.pbf?status=open"
+        page.call(
+            f"wg.tiles({{map}}, {js_json(name)}, {js_json(url)}, 'incidents', {count}, "
+            f"{js_json(INCIDENT_OPTS)});"
+        )
+        return count
+    features = data.incidents(conn, scope, opts.basemap)
+    page.call(
+        f"wg.geojson({{map}}, {js_json(name)}, "
+        f"{js_json({'type': 'FeatureCollection', 'features': features})}, "
+        f"{js_json(INCIDENT_OPTS)});"
+    )
+    return count
+
+
 def overview_page(conn: Connection, opts: MapOptions) -> str:
     """The whole generation: street, communities, grids, micro-grids, buildings."""
     page = Page("wangge · overview", opts.basemap)
@@ -139,8 +179,11 @@ def overview_page(conn: Connection, opts: MapOptions) -> str:
     for level in LEVEL_STYLES:
         add_area_layer(page, conn, scope, opts, level, fit=level == "street")
     add_buildings(page, conn, scope, opts)
+    if data.has_incidents(conn):
+        add_incidents(page, conn, scope, opts)
     legend = [{"label": LEVEL_NAMES[lv], "color": s["color"]} for lv, s in LEVEL_STYLES.items()]
     legend.append({"label": "楼 building", "color": "#666666", "fill": "#999999"})
+    legend.append({"label": "事件 open incident", "color": "#b10026", "fill": "#fc4e2a"})
     notes = [f"basemap: {opts.basemap.name} ({opts.basemap.datum})"]
     if not data.has_incidents(conn):
         page.notes.append("open incidents: not available yet (no incidents table)")

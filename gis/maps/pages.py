@@ -13,10 +13,10 @@ from sqlalchemy import Connection, text
 from gis.errors import NotFound
 from gis.heat.service import HeatQuery
 from gis.maps import data
-from gis.maps.grid_page import INCIDENT_TIP, grid_page
+from gis.maps.grid_page import grid_page
 from gis.maps.heat_page import heat_page
 from gis.maps.index import index_html
-from gis.maps.overview import AREA_TIP, add_area_layer, overview_page
+from gis.maps.overview import AREA_TIP, INCIDENT_OPTS, add_area_layer, overview_page
 from gis.maps.page import MapOptions, Page, js_json
 from gis.store.schema import table_exists
 
@@ -143,12 +143,7 @@ def incident(conn: Connection, opts: MapOptions, incident_id: str) -> str:
             f"{js_json({'type': 'FeatureCollection', 'features': area})}, "
             f"{js_json({'style': {'color': '#ff7f00', 'weight': 3}, 'tooltip': AREA_TIP})});"
         )
-    style = {
-        "style": {"color": "#b10026", "fillColor": "#fc4e2a", "fillOpacity": 0.9},
-        "tooltip": INCIDENT_TIP,
-        "popup": INCIDENT_TIP,
-        "fit": True,
-    }
+    style = {**INCIDENT_OPTS, "fit": True}
     page.call(
         f"wg.geojson({{map}}, 'incident', "
         f"{js_json({'type': 'FeatureCollection', 'features': found})}, {js_json(style)});"

@@ -103,6 +103,7 @@ def test_overview_layers_counts_search_and_popup(browser: Browser, server: str) 
         "网格 grid": 41,
         "微网格 micro-grid": 306,
         "楼 buildings": 3172,
+        "事件 open incidents": OPEN,
     }
     assert layers["楼 buildings"]["kind"] == "tiles"  # above the inline threshold
     assert loaded.page.locator(".leaflet-control-scale").count() == 1

@@ -120,7 +120,8 @@
 
   wg.heat = function (map, name, points, opts) {
     var layer = L.heatLayer(points, opts.heat || { radius: 18 });
-    register(map, name, layer, points.length, "heat", opts);
+    var total = points.reduce(function (n, p) { return n + (p.length > 2 ? p[2] : 1); }, 0);
+    register(map, name, layer, total, "heat", opts);
     return layer;
   };
 
