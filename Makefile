@@ -38,6 +38,7 @@ bench: setup
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/assign.py
 	$(BIN)/python bench/maps.py  # maps (issue 15)
+	$(BIN)/python bench/geocode.py
 
 clean:
 	-$(BIN)/wangge db stop

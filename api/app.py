@@ -11,9 +11,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.routers import areas, assign, coverage, health, heatmap, maps, tiles
+from api.routers import areas, assign, coverage, geocode, health, heatmap, maps, tiles
 from gis.assign.service import Assigner
 from gis.errors import NotFound
+from gis.geocode.cache import GazetteerCache
 from gis.settings import Settings
 from gis.store.db import database_url, make_engine
 
@@ -38,6 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.assigner = Assigner(engine, check_seconds=settings.index_check_seconds)
         with contextlib.suppress(NotFound):  # nothing imported yet: build on first request
             app.state.assigner.warm()
+        app.state.gazetteer = GazetteerCache(engine, check_seconds=settings.index_check_seconds)
+        app.state.gazetteer.get()  # build before the first request (and before gc.freeze)
         # the index and its answer templates live as long as the process: keep them out of
         # the collector's full passes, which otherwise stall every request for ~0.1 s
         gc.collect()
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(heatmap.router)
     maps.mount_static(app)
+    app.include_router(geocode.router)
     return app
 
 

@@ -60,6 +60,21 @@ def load_demo(
             f"{kind}: {len(report.added)} added, {len(report.changed)} changed, "
             f"{len(report.unchanged)} unchanged"
         )
+    # geocoding: the buildings' addresses (兰溪路99弄12号) are the demo gazetteer
+    from gis.geocode.store import import_addresses
+
+    progress("importing addresses from buildings.geojson")
+    addresses = import_addresses(
+        conn,
+        folder / "buildings.geojson",
+        address_field="address",
+        building_field="code",
+        code_field="code",
+    )
+    lines.append(
+        f"addresses: {len(addresses.added)} added, {len(addresses.changed)} changed, "
+        f"{len(addresses.unchanged)} unchanged"
+    )
     progress("importing staff.csv")
     report = import_staff(conn, folder / "staff.csv")
     lines.append(

@@ -301,3 +301,35 @@ class IncidentEvent(Base):
 INCIDENT_CATEGORIES = _table(IncidentCategory)
 INCIDENTS = _table(Incident)
 INCIDENT_EVENTS = _table(IncidentEvent)
+# -- geocoding: the standard-address gazetteer (标准地址), migration 0003_gazetteer --------------
+
+
+class Address(Base):
+    """A standard address with its parsed components and a point (a polygon's representative
+    point). ``normalized`` and the components are what ``gis.geocode.normalize`` makes of
+    ``address``; they are stored so the gazetteer loads without re-parsing."""
+
+    __tablename__ = "addresses"
+    __table_args__ = (
+        Index("addresses_geom_idx", "geom", postgresql_using="gist"),
+        Index("addresses_road_idx", "road"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    address: Mapped[str] = mapped_column(Text)
+    normalized: Mapped[str] = mapped_column(Text)
+    district: Mapped[str | None] = mapped_column(Text)
+    road: Mapped[str | None] = mapped_column(Text)
+    lane: Mapped[str | None] = mapped_column(Text)
+    number: Mapped[str | None] = mapped_column(Text)
+    building: Mapped[str | None] = mapped_column(Text)
+    unit: Mapped[str | None] = mapped_column(Text)
+    room: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    building_code: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+ADDRESSES = _table(Address)
