@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import NoMatchFound
 
 from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
@@ -41,16 +42,23 @@ def mount_static(app: FastAPI) -> None:
     app.mount("/maps/static", StaticFiles(directory=STATIC_DIR), name="maps-static")
 
 
+def _geocoder(request: Request) -> str | None:
+    """The geocoder's path when this app serves one (route named ``geocode``), else None."""
+    try:
+        return str(request.app.url_path_for("geocode"))
+    except NoMatchFound:
+        return None
+
+
 def _options(request: Request, basemap: str, generation: int) -> MapOptions:
     settings: Settings = get_settings(request)
-    paths = {getattr(r, "path", "") for r in request.app.routes}
     return MapOptions(
         basemap=pick_basemap(basemap, tianditu_key=settings.tianditu_key),
         generation=generation,
         static_url="/maps/static",
         tiles_url="/tiles",
         inline_max=settings.map_inline_max_features,
-        geocode_url="/v1/geocode" if "/v1/geocode" in paths else None,
+        geocode_url=_geocoder(request),
     )
 
 

@@ -114,6 +114,12 @@ def test_overview_layers_counts_search_and_popup(browser: Browser, server: str) 
     loaded.page.locator(".wg-hit").first.click()
     loaded.page.wait_for_selector(".leaflet-popup-content")
     assert "310107016007-G02" in loaded.page.locator(".leaflet-popup-content").inner_text()
+    # an address is not an area: the box asks the geocoder
+    box.fill("杏山路四十九弄一号")
+    box.press("Enter")
+    loaded.page.wait_for_selector(".wg-hit >> text=杏山路49弄1号")
+    loaded.page.locator(".wg-hit").first.click()
+    loaded.page.wait_for_function("wg.lastFound === 'B0001'")
     loaded.shot("overview")
     assert loaded.errors == []
 

@@ -205,7 +205,7 @@
         });
         hits.sort(function (a, b) { return (a.code === q ? -1 : 0) - (b.code === q ? -1 : 0); });
         if (hits.length || !geocodeUrl) { showResults(box, hits, map); return; }
-        fetch(geocodeUrl + "?q=" + encodeURIComponent(input.value.trim()))
+        fetch(geocodeUrl + "?address=" + encodeURIComponent(input.value.trim()))
           .then(function (r) { return r.ok ? r.json() : { results: [] }; })
           .then(function (body) { showResults(box, wg.geocodeHits(body), map); })
           .catch(function () { showResults(box, [], map); });
@@ -215,17 +215,16 @@
     c.addTo(map);
   };
 
-  // Accepts {results: [{lon, lat, label|address}]} or a GeoJSON FeatureCollection of points.
+  // The geocoder's answer: its best match (when located) and its located candidates.
   wg.geocodeHits = function (body) {
-    var items = body.results || body.matches || body.features || [];
-    return items.map(function (it) {
-      var p = it.properties || it;
-      var g = it.geometry && it.geometry.coordinates;
-      var lon = g ? g[0] : (p.lon !== undefined ? p.lon : (p.location || {}).lon);
-      var lat = g ? g[1] : (p.lat !== undefined ? p.lat : (p.location || {}).lat);
-      return { label: p.address || p.label || p.name || p.normalized || "", code: p.code || "",
-        lat: lat, lon: lon };
-    }).filter(function (r) { return r.lat !== undefined && r.lon !== undefined; });
+    var items = [body].concat(body.candidates || []);
+    return items.filter(function (it) {
+      return it && typeof it.lon === "number" && typeof it.lat === "number";
+    }).map(function (it) {
+      var owner = it.owner ? it.owner.code : "";
+      return { label: it.standard_address || it.normalized || "", code: it.code || "",
+        extra: owner, lat: it.lat, lon: it.lon };
+    });
   };
 
   // What the page could not show (a missing table, a missing key), as text.
