@@ -11,6 +11,8 @@ need=()
 python3 -c "import ensurepip, venv" 2>/dev/null || need+=("python3-venv")
 # maps (issue 15): headless browser for the page tests and bench/maps.py
 [ -x /usr/bin/chromium ] || need+=("chromium")
+# and a Chinese font, so screenshots show names rather than empty boxes
+dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || need+=("fonts-wqy-microhei")
 for extra in "$@"; do
   dpkg -s "$extra" >/dev/null 2>&1 || need+=("$extra")
 done
