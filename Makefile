@@ -37,6 +37,7 @@ typecheck: setup
 bench: setup
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/assign.py
+	$(BIN)/python bench/maps.py  # maps (issue 15)
 	$(BIN)/python bench/geocode.py
 	$(BIN)/python bench/ogc.py
 

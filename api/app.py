@@ -11,7 +11,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.routers import areas, assign, coverage, geocode, health, incidents as incident_routes, ogc as ogc_router
+from api.routers import areas, assign, coverage, geocode, health, heatmap, maps, tiles
+from api.routers import incidents as incident_routes
+from api.routers import ogc as ogc_router
 from api.schemas import install_openapi
 from api.routers import open311 as open311_routes
 from gis.assign.service import Assigner
@@ -78,7 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(coverage.router)
     # OGC API – Features: the API root points there
     app.include_router(ogc_router.router)
-    app.add_api_route("/", ogc_router.to_landing, include_in_schema=False)
+    # maps (issue 15): pages, their static assets, vector tiles, the heatmap, the root
+    app.include_router(maps.router)
+    app.include_router(tiles.router)
+    app.include_router(heatmap.router)
+    maps.mount_static(app)
     return app
 
 

@@ -59,6 +59,20 @@ class Settings(BaseSettings):
     )
     incident_batch_max: int = Field(
         default=10_000, description="Largest number of incidents one batch intake may carry."
+    )
+
+    # maps (issue 15)
+    tianditu_key: str | None = Field(
+        default=None,
+        description="Tianditu (天地图) API key for the `tianditu` basemap. Unset: that basemap "
+        "answers 422 naming `basemap`.",
+    )
+    map_inline_max_features: int = Field(
+        default=2000,
+        description="Largest layer a map page embeds as GeoJSON; bigger layers are drawn from "
+        "vector tiles (/tiles).",
+    )
+
     # --- coverage checks ---
     coverage_thresholds: dict[str, Any] = Field(
         default_factory=dict,

@@ -15,6 +15,7 @@ from gis.cli import (
     geocode_commands,
     incident_commands,
     keys_commands,
+    maps_commands,
 )
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ app.add_typer(keys_commands.keys, name="keys")
 geocode_commands.register(app, data_commands.importer)
 incident_commands.register(app, data_commands.importer)
 app.command("coverage")(coverage_commands.coverage)
+app.command("map")(maps_commands.map_command)  # maps (issue 15)
 
 
 @app.command("assign")

@@ -1,0 +1,62 @@
+"""``/v1/heatmap``: incidents per H3 cell with rates and Gi* hotspots (GeoJSON)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import Conn, GenerationNumber
+from api.problems import problem_responses
+from api.responses import GeoJSONResponse
+from api.schemas.maps import Heatmap
+from gis.areas.query import BBox
+from gis.heat.service import HeatQuery, heatmap
+
+router = APIRouter(prefix="/v1", tags=["maps"])
+
+
+def categories(value: str | None) -> tuple[str, ...]:
+    """Comma-separated categories as a tuple (empty: all)."""
+    return tuple(c.strip() for c in (value or "").split(",") if c.strip())
+
+
+@router.get(
+    "/heatmap",
+    response_class=GeoJSONResponse,
+    responses={
+        200: {"model": Heatmap, "content": {"application/geo+json": {}}},
+        **problem_responses(404, 422, 503),
+    },
+    summary="Incidents per H3 hexagon: counts, rate per 1,000 households, Gi* hotspots",
+)
+def heatmap_route(
+    conn: Conn,
+    generation: GenerationNumber,
+    res: Annotated[int, Query(ge=0, le=15, description="H3 resolution")] = 9,
+    bbox: Annotated[
+        str | None,
+        Query(description="west,south,east,north (WGS-84)", examples=["121.39,31.24,121.41,31.26"]),
+    ] = None,
+    area: Annotated[str | None, Query(description="only inside this area code")] = None,
+    start: Annotated[
+        datetime | None, Query(alias="from", description="reported at or after")
+    ] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="reported before")] = None,
+    category: Annotated[str | None, Query(description="comma-separated categories")] = None,
+    normalize: Annotated[str | None, Query(description="households: rate per 1,000")] = None,
+    confidence: Annotated[int, Query(ge=90, le=99, description="90, 95 or 99 (%)")] = 95,
+) -> Any:
+    """Hexagons holding incidents and their 1-ring, with the hotspot rule stated."""
+    query = HeatQuery(
+        res=res,
+        bbox=BBox.parse(bbox) if bbox else None,
+        area=area,
+        start=start,
+        end=end,
+        categories=categories(category),
+        normalize=normalize,
+        confidence=confidence,
+    )
+    return GeoJSONResponse(heatmap(conn, query, generation=generation))

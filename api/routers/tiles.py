@@ -1,0 +1,45 @@
+"""``/tiles/{layer}/{z}/{x}/{y}.pbf``: Mapbox vector tiles with ETags."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from api.deps import Conn, GenerationNumber
+from api.problems import problem_responses
+from gis.tiles import MAX_ZOOM, TileRequest, render_tile, tile_etag
+
+router = APIRouter(tags=["maps"])
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+@router.get(
+    "/tiles/{layer}/{z}/{x}/{y}.pbf",
+    response_class=Response,
+    responses={
+        200: {"description": "A Mapbox vector tile (possibly empty).", "content": {MVT: {}}},
+        304: {"description": "Not modified: the If-None-Match ETag is still current."},
+        **problem_responses(404, 422, 503),
+    },
+    summary="Vector tile of areas (by level), buildings, facilities or incidents",
+)
+def tile(
+    request: Request,
+    conn: Conn,
+    generation: GenerationNumber,
+    layer: Annotated[str, Path(description="areas, buildings, facilities or incidents")],
+    z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
+    y: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
+    level: Annotated[str | None, Query(description="areas: only this level")] = None,
+    status: Annotated[str, Query(description="incidents: open (default) or all")] = "open",
+    category: Annotated[str | None, Query(description="incidents: only this category")] = None,
+) -> Response:
+    """One tile in Web Mercator (XYZ); the ETag changes with the generation and the data."""
+    req = TileRequest(layer, z, x, y, generation, level=level, status=status, category=category)
+    etag = tile_etag(conn, req)
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=0, must-revalidate"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(render_tile(conn, req), media_type=MVT, headers=headers)

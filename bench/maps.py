@@ -1,0 +1,107 @@
+"""Maps benchmark: overview page size and render time in headless Chromium; z14 vector tile
+time beside the same features as plain GeoJSON; H3 heatmap of 1,000,000 points beside a
+per-point ``h3.latlng_to_cell`` loop. Needs the demo street loaded (``wangge demo load``).
+Prints figures and ratios; never asserts."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import h3
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gis.heat.service import heat_features
+from gis.settings import Settings
+from tests.api.test_maps import CHROMIUM_ARGS
+from tests.conftest import LiveServer
+
+TILES = [(13716 + dx, 6692 + dy) for dx in range(3) for dy in range(3)]
+
+
+def heat(n: int = 1_000_000) -> None:
+    rng = np.random.default_rng(0)
+    lon = 121.40 + rng.normal(0, 0.05, n)
+    lat = 31.25 + rng.normal(0, 0.05, n)
+    t = time.perf_counter()
+    features = heat_features(lon=lon, lat=lat, res=9)
+    ours = time.perf_counter() - t
+    t = time.perf_counter()
+    cells: dict[str, int] = {}
+    for x, y in zip(lon.tolist(), lat.tolist(), strict=True):
+        c = h3.latlng_to_cell(y, x, 9)
+        cells[c] = cells.get(c, 0) + 1
+    loop = time.perf_counter() - t
+    print(
+        f"heatmap {n:,} points res 9: wangge {ours:.3f} s ({len(features)} hexes with Gi*) | "
+        f"per-point h3.latlng_to_cell loop (counts only) {loop:.3f} s | ratio {loop / ours:.1f}x"
+    )
+
+
+def served(url: str) -> None:
+    with httpx.Client(base_url=url, timeout=60) as http:
+        tile_ms, json_ms, tile_bytes, json_bytes = [], [], 0, 0
+        for x, y in TILES:  # warm-up: first queries plan and cache, not measured
+            http.get(f"/tiles/areas/14/{x}/{y}.pbf", params={"level": "micro_grid"})
+            http.get(
+                "/v1/areas",
+                params={"level": "micro_grid", "bbox": ",".join(map(str, _bounds(14, x, y)))},
+            )
+        for _ in range(5):
+            for x, y in TILES:
+                t = time.perf_counter()
+                r = http.get(f"/tiles/areas/14/{x}/{y}.pbf", params={"level": "micro_grid"})
+                tile_ms.append((time.perf_counter() - t) * 1000)
+                tile_bytes += len(r.content)
+                w, s, e, n = _bounds(14, x, y)
+                t = time.perf_counter()
+                r = http.get(
+                    "/v1/areas",
+                    params={"level": "micro_grid", "limit": 1000, "bbox": f"{w},{s},{e},{n}"},
+                )
+                json_ms.append((time.perf_counter() - t) * 1000)
+                json_bytes += len(r.content)
+        p95 = statistics.quantiles(tile_ms, n=20)[-1]
+        j95 = statistics.quantiles(json_ms, n=20)[-1]
+        print(
+            f"z14 micro-grid tiles: p95 {p95:.1f} ms, {tile_bytes // len(tile_ms)} B/tile | "
+            f"same bbox as GeoJSON (/v1/areas): p95 {j95:.1f} ms, "
+            f"{json_bytes // len(json_ms)} B | ratio {j95 / p95:.1f}x"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        t = time.perf_counter()
+        response = page.goto(f"{url}/maps/overview")
+        page.wait_for_selector("body[data-wg-ready='1']", timeout=60_000)
+        render = time.perf_counter() - t
+        size = len(response.body()) if response else 0
+        browser.close()
+    print(
+        f"overview page: {size / 1e6:.2f} MB HTML, rendered in {render:.2f} s "
+        "(targets < 3 MB, < 2 s; assets served locally, basemap tiles offline)"
+    )
+
+
+def _bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    import math
+
+    n = 2**z
+
+    def lat(yy: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * yy / n))))
+
+    return x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)
+
+
+if __name__ == "__main__":
+    heat()
+    with LiveServer(Settings()) as live:
+        served(live.url)

@@ -1,0 +1,211 @@
+"""The heatmap: incidents counted per H3 cell, optionally per 1,000 households, with Gi*
+hotspots, as a GeoJSON FeatureCollection (WGS-84).
+
+Incidents come from the ``incidents`` table when it exists; until then the answer is an empty
+collection whose ``note`` says so (the maps show what exists rather than failing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, text
+
+from gis.areas.query import BBox
+from gis.errors import InvalidInput, NotFound
+from gis.heat.cells import cell_ids, cell_polygons, check_resolution, count_cells, points_to_cells
+from gis.heat.hotspots import gi_star, study_region, z_critical
+from gis.store.schema import table_exists
+
+#: Most cells one answer may carry (a city at res 9 with its rings stays below it).
+MAX_CELLS = 100_000
+NORMALIZE = ("households",)
+
+
+@dataclass(frozen=True)
+class HeatQuery:
+    """What to aggregate: resolution, where (bbox or area code), when, which categories."""
+
+    res: int = 9
+    bbox: BBox | None = None
+    area: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    categories: tuple[str, ...] = ()
+    normalize: str | None = None
+    confidence: int = 95
+
+    def check(self) -> None:
+        """Raise InvalidInput naming the field of the first bad parameter."""
+        check_resolution(self.res)
+        z_critical(self.confidence)
+        if self.bbox is not None and self.area is not None:
+            raise InvalidInput("give bbox or area, not both", field="area")
+        if self.normalize is not None and self.normalize not in NORMALIZE:
+            raise InvalidInput("normalize must be 'households'", field="normalize")
+        if self.start and self.end and self.start >= self.end:
+            raise InvalidInput("from must be before to", field="from")
+
+
+def heat_features(
+    *,
+    lon: npt.NDArray[np.float64],
+    lat: npt.NDArray[np.float64],
+    res: int,
+    confidence: int = 95,
+    households: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]]
+    | None = None,
+) -> list[dict[str, Any]]:
+    """Hex features (count, optional households and rate per 1,000, Gi* z, hotspot flag).
+
+    ``households`` is ``(lon, lat, households)`` of buildings (their centroids). Cells are the
+    points' cells and their 1-ring; a cell with no households has ``rate`` null.
+    """
+    if len(lon) > 0 and not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+        raise InvalidInput("coordinates must be finite", field="lon")
+    counted = count_cells(points_to_cells(lon=lon, lat=lat, res=res))
+    region = study_region(counted.cells)
+    if len(region) > MAX_CELLS:
+        raise InvalidInput(
+            f"{len(region)} cells exceed the limit of {MAX_CELLS}; use a coarser res or a "
+            "smaller bbox",
+            field="res",
+        )
+    counts = np.zeros(len(region), dtype=np.float64)
+    counts[np.searchsorted(region, counted.cells)] = counted.counts
+    rates: npt.NDArray[np.float64] | None = None
+    homes: npt.NDArray[np.float64] | None = None
+    values = counts
+    if households is not None:
+        b_lon, b_lat, b_households = households
+        b_cells = points_to_cells(lon=b_lon, lat=b_lat, res=res)
+        pos = np.minimum(np.searchsorted(region, b_cells), max(len(region) - 1, 0))
+        inside = region[pos] == b_cells if len(region) else np.zeros(0, dtype=bool)
+        homes_in_cell: npt.NDArray[np.float64] = np.bincount(
+            pos[inside], weights=b_households[inside].astype(np.float64), minlength=len(region)
+        ).astype(np.float64)
+        homes = homes_in_cell
+        rates = np.full(len(region), np.nan)
+        np.divide(counts * 1000.0, homes_in_cell, out=rates, where=homes_in_cell > 0)
+        values = np.nan_to_num(rates)
+    z = gi_star(region, values)
+    hot = (z > z_critical(confidence)).tolist()
+    columns: dict[str, list[Any]] = {"count": counts.astype(np.int64).tolist()}
+    if homes is not None and rates is not None:
+        columns["households"] = homes.astype(np.int64).tolist()
+        columns["rate"] = [None if np.isnan(r) else r for r in np.round(rates, 3).tolist()]
+    columns["gi_z"] = np.round(z, 3).tolist()
+    names = list(columns)
+    ids = cell_ids(region)
+    return [
+        {
+            "type": "Feature",
+            "id": cell,
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {
+                "cell": cell,
+                **{name: columns[name][i] for name in names},
+                "hotspot": hot[i],
+            },
+        }
+        for i, (cell, ring) in enumerate(zip(ids, cell_polygons(region), strict=True))
+    ]
+
+
+_AREA_GEOM = text("SELECT geom FROM areas WHERE code = :code AND valid @> CAST(:generation AS int)")
+
+
+def _where(query: HeatQuery, generation: int) -> tuple[str, dict[str, Any]]:
+    """SQL conditions on table alias ``t`` (geometry column ``geom``) with bound parameters."""
+    conditions = ["TRUE"]
+    params: dict[str, Any] = {"generation": generation}
+    if query.bbox is not None:
+        conditions.append("t.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326)")
+        b = query.bbox
+        params.update(west=b.west, south=b.south, east=b.east, north=b.north)
+    if query.area is not None:
+        conditions.append(
+            "ST_Covers((SELECT geom FROM areas WHERE code = :area "
+            "AND valid @> CAST(:generation AS int)), t.geom)"
+        )
+        params["area"] = query.area
+    return " AND ".join(conditions), params
+
+
+def _coords(conn: Connection, sql: str, params: dict[str, Any]) -> list[npt.NDArray[Any]]:
+    row = conn.execute(text(sql), params).one()
+    return [np.asarray(col if col is not None else [], dtype=np.float64) for col in row]
+
+
+def incident_coords(
+    conn: Connection, query: HeatQuery, *, generation: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Lon and lat arrays of the incidents ``query`` selects (empty without an incidents table)."""
+    if not table_exists(conn, "incidents"):
+        return np.zeros(0), np.zeros(0)
+    where, params = _where(query, generation)
+    where += " AND t.geom IS NOT NULL"
+    if query.start is not None:
+        where += " AND t.reported_at >= :start"
+        params["start"] = query.start
+    if query.end is not None:
+        where += " AND t.reported_at < :end"
+        params["end"] = query.end
+    if query.categories:
+        where += " AND t.category = ANY(:categories)"
+        params["categories"] = list(query.categories)
+    lon, lat = _coords(
+        conn,
+        f"SELECT array_agg(ST_X(t.geom)), array_agg(ST_Y(t.geom)) FROM incidents t WHERE {where}",
+        params,
+    )
+    return lon, lat
+
+
+def heatmap(conn: Connection, query: HeatQuery, *, generation: int) -> dict[str, Any]:
+    """The heatmap FeatureCollection for ``query`` against boundary ``generation``."""
+    query.check()
+    if (
+        query.area is not None
+        and conn.execute(_AREA_GEOM, {"code": query.area, "generation": generation}).one_or_none()
+        is None
+    ):
+        raise NotFound(f"no area with code {query.area!r} in generation {generation}", field="area")
+    threshold = z_critical(query.confidence)
+    answer: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "res": query.res,
+        "generation": generation,
+        "normalize": query.normalize,
+        "hotspots": {
+            "method": "Getis-Ord Gi* over H3 1-rings (binary weights, cell included)",
+            "confidence": query.confidence,
+            "z_critical": threshold,
+            "rule": f"hotspot when Gi* z > {threshold} ({query.confidence} %, two-sided)",
+        },
+    }
+    if not table_exists(conn, "incidents"):
+        answer.update(total=0, note="no incidents yet: the incidents table does not exist")
+        answer["features"] = []
+        return answer
+    lon, lat = incident_coords(conn, query, generation=generation)
+    households = None
+    if query.normalize == "households":
+        b_where, b_params = _where(HeatQuery(bbox=query.bbox, area=query.area), generation)
+        b_lon, b_lat, b_hh = _coords(
+            conn,
+            "SELECT array_agg(ST_X(c)), array_agg(ST_Y(c)), array_agg(h) FROM ("
+            "SELECT ST_PointOnSurface(t.geom) AS c, t.households AS h, t.geom FROM buildings t "
+            f"WHERE t.households > 0 AND {b_where}) s",
+            b_params,
+        )
+        households = (b_lon, b_lat, b_hh.astype(np.int64))
+    answer["total"] = len(lon)
+    answer["features"] = heat_features(
+        lon=lon, lat=lat, res=query.res, confidence=query.confidence, households=households
+    )
+    return answer

@@ -1,0 +1,110 @@
+"""My grid: one micro-grid for a field worker's phone (390 px wide).
+
+Boundary, buildings coloured by whether they have a team leader, open incidents with status
+and due time, facilities with their service radius, and the staff to call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from gis.errors import NotFound
+from gis.maps import data
+from gis.maps.overview import AREA_TIP, INCIDENT_OPTS, add_buildings
+from gis.maps.page import MapOptions, Page, js_json
+
+#: Walking reach of each kind of facility in metres (the 15-minute community life circle:
+#: daily needs within 5 minutes ≈ 300 m, weekly within 10 ≈ 500 m, the rest within 15 ≈ 1 km).
+SERVICE_RADIUS_M: dict[str, float] = {
+    "kindergarten": 300.0,
+    "market": 300.0,
+    "elderly_care": 500.0,
+    "community_centre": 500.0,
+    "clinic": 500.0,
+    "park": 500.0,
+    "school": 1000.0,
+    "police": 1000.0,
+    "fire_station": 1000.0,
+}
+FACILITY_TIP = [["name", ""], ["kind", "kind"], ["service_radius_m", "service radius m"]]
+
+
+def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
+    """The micro-grid ``code`` (any level works; micro-grids are what it is made for)."""
+    boundary = data.areas(conn, data.Scope(opts.generation), opts.basemap, code=code)
+    if not boundary:
+        raise NotFound(f"no area with code {code!r} in generation {opts.generation}", field="code")
+    page = Page(f"wangge · {code}", opts.basemap, zoom=17)
+    scope = data.Scope(opts.generation, within=code)
+    style = {"color": "#ff7f00", "weight": 4, "fillOpacity": 0.03}
+    page.call(
+        f"wg.geojson({{map}}, '边界 boundary', "
+        f"{js_json({'type': 'FeatureCollection', 'features': boundary})}, "
+        f"{js_json({'style': style, 'tooltip': AREA_TIP, 'popup': AREA_TIP, 'fit': True})});"
+    )
+    # a phone page stays small: always embedded, never tiled
+    add_buildings(page, conn, scope, _inline(opts), color_by_leader=True)
+    radius = {
+        "style": {"color": "#6a3d9a", "weight": 1, "fillOpacity": 0.05},
+        "radiusProperty": "service_radius_m",
+        "tooltip": FACILITY_TIP,
+        "popup": FACILITY_TIP,
+        "show": False,
+    }
+    near = data.Scope(opts.generation, within=code, reach_m=max(SERVICE_RADIUS_M.values()))
+    facilities = data.facilities(conn, near, opts.basemap, radius_m=SERVICE_RADIUS_M)
+    fc = {"type": "FeatureCollection", "features": facilities}
+    page.call(f"wg.geojson({{map}}, '服务半径 service radius', {js_json(fc)}, {js_json(radius)});")
+    points = {
+        "style": {"color": "#6a3d9a", "fillColor": "#cab2d6", "fillOpacity": 1},
+        "tooltip": FACILITY_TIP,
+        "popup": FACILITY_TIP,
+    }
+    page.call(f"wg.geojson({{map}}, '设施 facilities', {js_json(fc)}, {js_json(points)});")
+    if data.has_incidents(conn):
+        incidents = data.incidents(conn, scope, opts.basemap)
+        page.call(
+            f"wg.geojson({{map}}, '事件 open incidents', "
+            f"{js_json({'type': 'FeatureCollection', 'features': incidents})}, "
+            f"{js_json(INCIDENT_OPTS)});"
+        )
+    else:
+        page.notes.append("open incidents: not available yet (no incidents table)")
+    staff = data.staff(conn, code)
+    page.call(f"wg.contacts({{map}}, {js_json(_contacts(staff))});")
+    legend = [
+        {"label": "has team leader", "fill": "#1a9850", "color": "#1a9850"},
+        {"label": "no team leader", "fill": "#d73027", "color": "#d73027"},
+        {"label": "facility", "fill": "#cab2d6", "color": "#6a3d9a"},
+    ]
+    page.call(f"wg.legend({{map}}, {js_json(code)}, {js_json(legend)}, []);")
+    return page.render(static_url=opts.static_url)
+
+
+def _inline(opts: MapOptions) -> MapOptions:
+    return MapOptions(
+        opts.basemap, opts.generation, opts.static_url, None, opts.inline_max, opts.geocode_url
+    )
+
+
+ROLE_NAMES = {
+    "micro_grid_leader": "微网格长",
+    "full_time_member": "专职网格员",
+    "part_time_member": "兼职网格员",
+    "building_team_leader": "楼组长",
+    "department_liaison": "部门联络员",
+}
+
+
+def _contacts(staff: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": s["name"],
+            "role": ROLE_NAMES.get(s["role"], s["role"]),
+            "phone": s["phone"],
+            "at": s["at"],
+        }
+        for s in staff
+    ]

@@ -1,0 +1,169 @@
+"""Every map page as HTML, one function each (the API and ``wangge map`` call these).
+
+Incidents and coverage findings come from features built beside this one: until their table
+or module exists, a page draws what exists and says in a banner what is missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from gis.errors import NotFound
+from gis.heat.service import HeatQuery
+from gis.maps import data
+from gis.maps.grid_page import grid_page
+from gis.maps.heat_page import heat_page
+from gis.maps.index import index_html
+from gis.maps.overview import AREA_TIP, INCIDENT_OPTS, add_area_layer, overview_page
+from gis.maps.page import MapOptions, Page, js_json
+from gis.store.schema import table_exists
+
+PAGES = ("index", "overview", "heat", "coverage", "grid", "incident")
+
+#: Finding colours by severity (coverage page).
+SEVERITY_COLORS = {"error": "#d7191c", "warning": "#fdae61", "info": "#2c7bb6"}
+FINDING_TIP = [
+    ["check", ""],
+    ["severity", "severity"],
+    ["message", "message"],
+    ["area_code", "area"],
+    ["other_codes", "also"],
+    ["building_code", "building"],
+    ["measure", "measure"],
+    ["unit", "unit"],
+]
+
+
+def index(conn: Connection, *, generation: int) -> str:
+    """The index page: links to every page and a few micro-grids."""
+    codes = (
+        conn.execute(
+            text(
+                "SELECT code FROM areas WHERE level = 'micro_grid' "
+                "AND valid @> CAST(:g AS int) ORDER BY code LIMIT 5"
+            ),
+            {"g": generation},
+        )
+        .scalars()
+        .all()
+    )
+    notes = []
+    if not data.has_incidents(conn):
+        notes.append("incidents (heat, incident pages, open-incident counts): no incidents table")
+    return index_html(grid_codes=list(codes), notes=notes)
+
+
+def overview(conn: Connection, opts: MapOptions) -> str:
+    """The overview page (see ``gis.maps.overview``)."""
+    return overview_page(conn, opts)
+
+
+def heat(conn: Connection, opts: MapOptions, query: HeatQuery) -> str:
+    """The heat page (see ``gis.maps.heat_page``)."""
+    return heat_page(conn, opts, query)
+
+
+def grid(conn: Connection, opts: MapOptions, code: str) -> str:
+    """The my-grid page (see ``gis.maps.grid_page``)."""
+    return grid_page(conn, opts, code)
+
+
+def coverage(conn: Connection, opts: MapOptions) -> str:
+    """Every coverage finding in its severity colour, its message in the popup, a legend."""
+    page = Page("wangge · coverage", opts.basemap)
+    scope = data.Scope(opts.generation)
+    add_area_layer(page, conn, scope, opts, "street", fit=True)
+    add_area_layer(page, conn, scope, opts, "micro_grid")
+    findings = _findings(conn, opts)
+    features = []
+    for f in findings:
+        geometry = f.get("geometry")
+        if geometry is None:
+            continue
+        props = {k: v for k, v in f.items() if k != "geometry"}
+        if isinstance(props.get("other_codes"), list):
+            props["other_codes"] = ", ".join(props["other_codes"])
+        features.append({"type": "Feature", "geometry": geometry, "properties": props})
+    features = _shift_features(opts, features)
+    js_opts = {
+        "style": {"weight": 3, "fillOpacity": 0.35},
+        "colorBy": {"property": "severity", "values": SEVERITY_COLORS},
+        "tooltip": FINDING_TIP,
+        "popup": FINDING_TIP,
+    }
+    page.call(
+        f"wg.geojson({{map}}, 'findings', "
+        f"{js_json({'type': 'FeatureCollection', 'features': features})}, "
+        f"{js_json(js_opts)});"
+    )
+    legend = [{"label": k, "fill": c, "color": c} for k, c in SEVERITY_COLORS.items()]
+    page.call(
+        f"wg.legend({{map}}, 'coverage findings', {js_json(legend)}, "
+        f"{js_json([f'{len(findings)} findings'])});"
+    )
+    return page.render(static_url=opts.static_url)
+
+
+def _findings(conn: Connection, opts: MapOptions) -> list[dict[str, Any]]:
+    from gis.coverage.registry import run_coverage
+
+    report = run_coverage(conn, generation=opts.generation)
+    return [f.as_dict() for f in report.findings]
+
+
+def _shift_features(opts: MapOptions, features: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if opts.basemap.datum == "wgs84" or not features:
+        return features
+    import json
+
+    import shapely
+
+    geoms = opts.basemap.shift(shapely.from_geojson([json.dumps(f["geometry"]) for f in features]))
+    for f, g in zip(features, shapely.to_geojson(geoms), strict=True):
+        f["geometry"] = json.loads(g)
+    return features
+
+
+def incident(conn: Connection, opts: MapOptions, incident_id: str) -> str:
+    """One incident: its location, its owner area and its timeline."""
+    if not data.has_incidents(conn):
+        raise NotFound("no incidents yet: the incidents table does not exist", field="id")
+    scope = data.Scope(opts.generation)
+    found = data.incidents(conn, scope, opts.basemap, open_only=False, incident_id=incident_id)
+    if not found:
+        raise NotFound(f"no incident with id {incident_id!r}", field="id")
+    page = Page(f"wangge · incident {incident_id}", opts.basemap, zoom=17)
+    owner = found[0]["properties"].get("owner_code")
+    if owner:
+        area = data.areas(conn, scope, opts.basemap, code=owner)
+        page.call(
+            f"wg.geojson({{map}}, 'owner area', "
+            f"{js_json({'type': 'FeatureCollection', 'features': area})}, "
+            f"{js_json({'style': {'color': '#ff7f00', 'weight': 3}, 'tooltip': AREA_TIP})});"
+        )
+    style = {**INCIDENT_OPTS, "fit": True}
+    page.call(
+        f"wg.geojson({{map}}, 'incident', "
+        f"{js_json({'type': 'FeatureCollection', 'features': found})}, {js_json(style)});"
+    )
+    page.call(f"wg.timeline({{map}}, {js_json(_timeline(conn, incident_id))});")
+    return page.render(static_url=opts.static_url)
+
+
+def _timeline(conn: Connection, incident_id: str) -> list[dict[str, Any]]:
+    if not table_exists(conn, "incident_events"):
+        return []
+    rows = (
+        conn.execute(
+            text(
+                "SELECT at::text AS at, kind, from_status, to_status, actor, note "
+                "FROM incident_events WHERE incident_id::text = :id ORDER BY at, id"
+            ),
+            {"id": incident_id},
+        )
+        .mappings()
+        .all()
+    )
+    return [dict(r) for r in rows]

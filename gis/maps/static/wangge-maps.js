@@ -1,0 +1,338 @@
+/* wangge map helpers (no build step, no CDN). Every user-supplied text reaches the page
+   through wg.esc or textContent: names, addresses and descriptions render as text. */
+(function () {
+  "use strict";
+  // Leaflet 1.8+ dropped DomEvent.fakeStop, which Leaflet.VectorGrid 1.3 still calls on click.
+  if (L.DomEvent && !L.DomEvent.fakeStop) {
+    L.DomEvent.fakeStop = function (e) { e._stopped = true; };
+  }
+  var wg = (window.wg = window.wg || {});
+  wg.layers = {};  // name -> {count, kind}: read by the browser tests
+  wg.index = [];   // search entries: {label, code, lat, lon, layer, id}
+
+  wg.esc = function (value) {
+    if (value === null || value === undefined) return "";
+    return String(value).replace(/[&<>"'`=\/]/g, function (c) {
+      return "&#" + c.charCodeAt(0) + ";";
+    });
+  };
+
+  // fields: [[property, label], ...]; the first is the bold title.
+  wg.html = function (props, fields) {
+    var out = [];
+    fields.forEach(function (f, i) {
+      var v = props[f[0]];
+      if (v === null || v === undefined || v === "") return;
+      if (i === 0) out.push("<b>" + wg.esc(v) + "</b>");
+      else out.push('<span class="wg-k">' + wg.esc(f[1]) + "</span> " + wg.esc(v));
+    });
+    return out.join("<br>");
+  };
+
+  function styleFor(opts, props) {
+    var s = Object.assign({}, opts.style || {});
+    if (opts.colorBy) {
+      var c = opts.colorBy.values[String(props[opts.colorBy.property])];
+      s.color = s.fillColor = c || opts.colorBy.other || s.color;
+    }
+    if (opts.outlineBy && props[opts.outlineBy.property]) Object.assign(s, opts.outlineBy.style);
+    return s;
+  }
+
+  function bindInfo(layer, props, opts) {
+    if (opts.tooltip) layer.bindTooltip(wg.html(props, opts.tooltip), { sticky: true });
+    if (opts.popup) layer.bindPopup(wg.html(props, opts.popup), { maxWidth: 320 });
+  }
+
+  function register(map, name, layer, count, kind, opts) {
+    wg.layers[name] = { count: count, kind: kind };
+    if (opts.show !== false) layer.addTo(map);
+    if (wg.control) wg.control.addOverlay(layer, name);
+  }
+
+  function addLabels(map, layer, labels, opts) {
+    if (!opts.label) return;
+    var group = L.layerGroup(labels);
+    function update() {
+      var z = map.getZoom();
+      var on = map.hasLayer(layer) && z >= opts.label.minZoom && z <= (opts.label.maxZoom || 30);
+      if (on && !map.hasLayer(group)) group.addTo(map);
+      if (!on && map.hasLayer(group)) map.removeLayer(group);
+    }
+    map.on("zoomend overlayadd overlayremove", update);
+    update();
+  }
+
+  wg.geojson = function (map, name, data, opts) {
+    var labels = [];
+    var layer = L.geoJSON(data, {
+      style: function (f) { return styleFor(opts, f.properties); },
+      pointToLayer: function (f, latlng) {
+        if (opts.radiusProperty && f.properties[opts.radiusProperty]) {
+          return L.circle(latlng, Object.assign(styleFor(opts, f.properties),
+            { radius: f.properties[opts.radiusProperty] }));
+        }
+        return L.circleMarker(latlng, Object.assign({ radius: 6 }, styleFor(opts, f.properties)));
+      },
+      onEachFeature: function (f, l) {
+        var p = f.properties;
+        bindInfo(l, p, opts);
+        if (opts.label && p[opts.label.property]) {
+          var at = l.getBounds ? l.getBounds().getCenter() : l.getLatLng();
+          labels.push(L.tooltip({ permanent: true, direction: "center", className: "wg-label",
+            interactive: false }).setLatLng(at).setContent(wg.esc(p[opts.label.property])));
+        }
+        if (opts.search) {
+          var c = l.getBounds ? l.getBounds().getCenter() : l.getLatLng();
+          wg.index.push({ label: p[opts.search[0]], code: p[opts.search[1]],
+            extra: opts.search[2] ? p[opts.search[2]] : null, lat: c.lat, lon: c.lng, layer: l,
+            group: layer });
+        }
+      },
+    });
+    register(map, name, layer, data.features.length, "geojson", opts);
+    addLabels(map, layer, labels, opts);
+    if (opts.fit && data.features.length) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+    return layer;
+  };
+
+  wg.tiles = function (map, name, url, layerName, count, opts) {
+    var style = {};
+    style[layerName] = function (props) { return Object.assign(styleFor(opts, props),
+      { fill: true }); };
+    var layer = L.vectorGrid.protobuf(url, {
+      vectorTileLayerStyles: style, interactive: true, maxNativeZoom: 18,
+      getFeatureId: function (f) { return f.properties.code || f.properties.id; },
+    });
+    layer.on("mouseover", function (e) {
+      if (opts.tooltip) {
+        L.popup({ closeButton: false, className: "wg-tilepop", autoPan: false })
+          .setLatLng(e.latlng).setContent(wg.html(e.layer.properties, opts.tooltip)).openOn(map);
+      }
+    });
+    layer.on("click", function (e) {
+      L.popup().setLatLng(e.latlng)
+        .setContent(wg.html(e.layer.properties, opts.popup || opts.tooltip)).openOn(map);
+    });
+    register(map, name, layer, count, "tiles", opts);
+    return layer;
+  };
+
+  wg.heat = function (map, name, points, opts) {
+    var layer = L.heatLayer(points, opts.heat || { radius: 18 });
+    var total = points.reduce(function (n, p) { return n + (p.length > 2 ? p[2] : 1); }, 0);
+    register(map, name, layer, total, "heat", opts);
+    return layer;
+  };
+
+  wg.legend = function (map, title, items, notes) {
+    var c = L.control({ position: "bottomright" });
+    c.onAdd = function () {
+      var div = L.DomUtil.create("div", "wg-legend");
+      var h = document.createElement("b");
+      h.textContent = title;
+      div.appendChild(h);
+      items.forEach(function (it) {
+        var row = document.createElement("div");
+        var sw = document.createElement("span");
+        sw.className = "wg-swatch";
+        sw.style.background = it.fill || "transparent";
+        sw.style.borderColor = it.color || it.fill;
+        row.appendChild(sw);
+        row.appendChild(document.createTextNode(it.label));
+        div.appendChild(row);
+      });
+      (notes || []).forEach(function (n) {
+        var p = document.createElement("div");
+        p.className = "wg-note";
+        p.textContent = n;
+        div.appendChild(p);
+      });
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    c.addTo(map);
+  };
+
+  function showResults(box, list, map) {
+    box.innerHTML = "";
+    list.slice(0, 8).forEach(function (r) {
+      var a = document.createElement("a");
+      a.href = "#";
+      a.className = "wg-hit";
+      a.textContent = r.label + (r.code ? " · " + r.code : "") + (r.extra ? " · " + r.extra : "");
+      a.onclick = function (ev) { ev.preventDefault(); wg.goto(map, r); };
+      box.appendChild(a);
+    });
+    if (!list.length) {
+      var none = document.createElement("div");
+      none.className = "wg-note";
+      none.textContent = "no match";
+      box.appendChild(none);
+    }
+  }
+
+  wg.goto = function (map, r) {
+    if (r.group && !map.hasLayer(r.group)) r.group.addTo(map);
+    if (r.layer && r.layer.getBounds) map.fitBounds(r.layer.getBounds(), { maxZoom: 18 });
+    else map.setView([r.lat, r.lon], 18);
+    if (r.layer) r.layer.openPopup();
+    else L.popup().setLatLng([r.lat, r.lon]).setContent(wg.esc(r.label)).openOn(map);
+    wg.lastFound = r.code || r.label;
+  };
+
+  wg.search = function (map, geocodeUrl) {
+    var c = L.control({ position: "topleft" });
+    c.onAdd = function () {
+      var div = L.DomUtil.create("div", "wg-search");
+      var input = document.createElement("input");
+      input.type = "search";
+      input.placeholder = geocodeUrl ? "code, name or address" : "area code or name";
+      input.setAttribute("aria-label", "search");
+      var box = document.createElement("div");
+      box.className = "wg-hits";
+      div.appendChild(input);
+      div.appendChild(box);
+      L.DomEvent.disableClickPropagation(div);
+      input.addEventListener("keydown", function (ev) {
+        if (ev.key !== "Enter") return;
+        var q = input.value.trim().toLowerCase();
+        if (!q) return;
+        var hits = wg.index.filter(function (r) {
+          return [r.label, r.code, r.extra].some(function (v) {
+            return v && String(v).toLowerCase().indexOf(q) >= 0;
+          });
+        });
+        hits.sort(function (a, b) { return (a.code === q ? -1 : 0) - (b.code === q ? -1 : 0); });
+        if (hits.length || !geocodeUrl) { showResults(box, hits, map); return; }
+        fetch(geocodeUrl + "?address=" + encodeURIComponent(input.value.trim()))
+          .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+          .then(function (body) { showResults(box, wg.geocodeHits(body), map); })
+          .catch(function () { showResults(box, [], map); });
+      });
+      return div;
+    };
+    c.addTo(map);
+  };
+
+  // The geocoder's answer: its best match (when located) and its located candidates.
+  wg.geocodeHits = function (body) {
+    var items = [body].concat(body.candidates || []);
+    return items.filter(function (it) {
+      return it && typeof it.lon === "number" && typeof it.lat === "number";
+    }).map(function (it) {
+      var owner = it.owner ? it.owner.code : "";
+      return { label: it.standard_address || it.normalized || "", code: it.code || "",
+        extra: owner, lat: it.lat, lon: it.lon };
+    });
+  };
+
+  // What the page could not show (a missing table, a missing key), as text.
+  wg.banner = function (map, notes) {
+    var div = document.createElement("div");
+    div.className = "wg-banner";
+    notes.forEach(function (n) {
+      var p = document.createElement("div");
+      p.className = "wg-missing";
+      p.textContent = n;
+      div.appendChild(p);
+    });
+    map.getContainer().appendChild(div);
+  };
+
+  // The heat page's filters: a form that reloads the page with new query parameters.
+  wg.filters = function (map, state) {
+    var c = L.control({ position: "topright" });
+    c.onAdd = function () {
+      var form = L.DomUtil.create("form", "wg-legend wg-filters");
+      form.method = "get";
+      [["from", "from", "datetime-local"], ["to", "to", "datetime-local"],
+       ["category", "category", "text"], ["res", "H3 res", "number"]].forEach(function (f) {
+        var label = document.createElement("label");
+        label.textContent = f[1] + " ";
+        var input = document.createElement("input");
+        input.name = f[0]; input.type = f[2];
+        input.value = String(state[f[0]] || "").slice(0, f[2] === "datetime-local" ? 16 : 100);
+        if (f[0] === "res") { input.min = 5; input.max = 12; }
+        label.appendChild(input);
+        form.appendChild(label);
+        form.appendChild(document.createElement("br"));
+      });
+      var norm = document.createElement("label");
+      var box = document.createElement("input");
+      box.type = "checkbox"; box.name = "normalize"; box.value = "households";
+      box.checked = state.normalize === "households";
+      norm.appendChild(box);
+      norm.appendChild(document.createTextNode(" per 1,000 households"));
+      form.appendChild(norm);
+      var go = document.createElement("button");
+      go.type = "submit"; go.textContent = "apply";
+      form.appendChild(go);
+      form.addEventListener("submit", function () {
+        // empty fields would be sent as empty strings: drop them
+        Array.prototype.forEach.call(form.elements, function (el) {
+          if (el.name && !el.value) el.disabled = true;
+          if (el.name === "category" && el.value) el.disabled = false;
+        });
+      });
+      L.DomEvent.disableClickPropagation(form);
+      return form;
+    };
+    c.addTo(map);
+  };
+
+  // Staff to call on the grid page: a collapsible list with tel: links.
+  wg.contacts = function (map, people) {
+    var c = L.control({ position: "bottomleft" });
+    c.onAdd = function () {
+      var div = L.DomUtil.create("details", "wg-legend wg-contacts");
+      var summary = document.createElement("summary");
+      summary.textContent = "联系人 staff (" + people.length + ")";
+      div.appendChild(summary);
+      people.forEach(function (p) {
+        var row = document.createElement("div");
+        row.className = "wg-person";
+        row.appendChild(document.createTextNode(p.role + " " + p.name + " "));
+        if (p.phone) {
+          var a = document.createElement("a");
+          a.href = "tel:" + String(p.phone).replace(/[^0-9+]/g, "");
+          a.textContent = p.phone;
+          row.appendChild(a);
+        }
+        div.appendChild(row);
+      });
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    c.addTo(map);
+  };
+
+  // An incident's timeline: one line per event, every value as text.
+  wg.timeline = function (map, events) {
+    var c = L.control({ position: "bottomleft" });
+    c.onAdd = function () {
+      var div = L.DomUtil.create("div", "wg-legend wg-timeline");
+      var h = document.createElement("b");
+      h.textContent = "timeline";
+      div.appendChild(h);
+      if (!events.length) {
+        var none = document.createElement("div");
+        none.className = "wg-note";
+        none.textContent = "no events recorded";
+        div.appendChild(none);
+      }
+      events.forEach(function (e) {
+        var row = document.createElement("div");
+        row.textContent = Object.keys(e).map(function (k) {
+          return e[k] === null ? "" : String(e[k]);
+        }).filter(Boolean).join(" · ");
+        div.appendChild(row);
+      });
+      return div;
+    };
+    c.addTo(map);
+  };
+
+  wg.done = function () { document.body.setAttribute("data-wg-ready", "1"); };
+})();

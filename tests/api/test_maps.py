@@ -1,0 +1,223 @@
+"""Map pages, tiles and the heatmap over a real server on the demo street, the pages loaded in
+headless Chromium (Debian's /usr/bin/chromium driven by Playwright; no internet: basemap tiles
+fail as network errors, which are filtered — our own console errors and JS exceptions are not).
+Screenshots go to screenshots/ (git-ignored)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from gis.settings import Settings
+from gis.store.db import make_engine
+from tests.conftest import ROOT, LiveServer
+from tests.maps_fixtures import INCIDENTS, XSS, XSS_AREA, load_maps_street
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = ROOT / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def server(new_database: Callable[[], str]) -> Iterator[str]:
+    url = new_database()
+    engine = make_engine(url)
+    load_maps_street(engine)
+    engine.dispose()
+    with LiveServer(Settings(database_url=url)) as live:
+        yield live.url
+
+
+@pytest.fixture(scope="module")
+def http(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Loaded:
+    """A page loaded to the end of our script, with our own errors and any dialogs recorded."""
+
+    def __init__(self, browser: Browser, url: str, width: int = 1200, height: int = 800) -> None:
+        self.page: Page = browser.new_page(viewport={"width": width, "height": height})
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(f"exception: {e}"))
+        self.page.on("console", self._console)
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.goto(url)
+        self.page.wait_for_selector("body[data-wg-ready='1']", timeout=30_000)
+
+    def _console(self, message: Any) -> None:
+        # tile servers are unreachable without internet: those are network errors, not ours
+        if message.type == "error" and "net::ERR_" not in message.text:
+            self.errors.append(message.text)
+
+    def layers(self) -> dict[str, Any]:
+        layers: dict[str, Any] = self.page.evaluate("wg.layers")
+        return layers
+
+    def shot(self, name: str) -> Path:
+        SHOTS.mkdir(exist_ok=True)
+        path = SHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+OPEN = sum(1 for i in INCIDENTS if i[3] not in ("resolved", "closed"))
+
+
+def test_root_and_index_link_the_pages(http: httpx.Client) -> None:
+    assert http.get("/").json()["maps"] == "/maps/"
+    index = http.get("/maps/").text
+    for page in ("overview", "heat", "coverage", "grid/"):
+        assert f'href="{page}' in index
+
+
+def test_overview_layers_counts_search_and_popup(browser: Browser, server: str) -> None:
+    loaded = Loaded(browser, f"{server}/maps/overview")
+    layers = loaded.layers()
+    assert {k: v["count"] for k, v in layers.items()} == {
+        "街道 street": 1,
+        "居委 community": 14,
+        "网格 grid": 41,
+        "微网格 micro-grid": 306,
+        "楼 buildings": 3172,
+        "事件 open incidents": OPEN,
+    }
+    assert layers["楼 buildings"]["kind"] == "tiles"  # above the inline threshold
+    assert loaded.page.locator(".leaflet-control-scale").count() == 1
+    assert loaded.page.locator(".wg-legend").count() == 1
+    box = loaded.page.locator(".wg-search input")
+    box.fill("310107016007-G02")
+    box.press("Enter")
+    loaded.page.locator(".wg-hit").first.click()
+    loaded.page.wait_for_selector(".leaflet-popup-content")
+    assert "310107016007-G02" in loaded.page.locator(".leaflet-popup-content").inner_text()
+    # an address is not an area: the box asks the geocoder
+    box.fill("杏山路四十九弄一号")
+    box.press("Enter")
+    loaded.page.wait_for_selector(".wg-hit >> text=杏山路49弄1号")
+    loaded.page.locator(".wg-hit").first.click()
+    loaded.page.wait_for_function("wg.lastFound === 'B0001'")
+    loaded.shot("overview")
+    assert loaded.errors == []
+
+
+def test_hostile_names_and_descriptions_render_as_text(browser: Browser, server: str) -> None:
+    for url in (f"/maps/grid/{XSS_AREA}", "/maps/incident/1"):
+        loaded = Loaded(browser, server + url)
+        loaded.page.evaluate(
+            "Object.values(wg.index).forEach(function(){});"
+            "document.querySelectorAll('.leaflet-interactive').forEach(function(el){"
+            "el.dispatchEvent(new MouseEvent('click', {bubbles: true}));});"
+        )
+        loaded.page.wait_for_selector(".leaflet-popup-content")
+        popups = loaded.page.locator(".leaflet-popup-content")
+        assert popups.locator("img").count() == 0
+        assert loaded.page.locator("img[src='x']").count() == 0
+        assert loaded.dialogs == [] and loaded.errors == []
+    html = httpx.get(f"{server}/maps/grid/{XSS_AREA}").text
+    assert XSS not in html  # embedded data escapes '<' too
+
+
+def test_xss_tooltip_text(browser: Browser, server: str) -> None:
+    loaded = Loaded(browser, f"{server}/maps/grid/{XSS_AREA}")
+    text = loaded.page.evaluate(
+        "(name) => { var d = document.createElement('div');"
+        " d.innerHTML = wg.html({name: name}, [['name', '']]);"
+        " return [d.textContent, d.querySelectorAll('img').length]; }",
+        XSS,
+    )
+    assert text == [XSS, 0]
+
+
+def test_grid_page_fits_a_phone(browser: Browser, server: str, http: httpx.Client) -> None:
+    loaded = Loaded(browser, f"{server}/maps/grid/{XSS_AREA}", width=390, height=844)
+    layers = loaded.layers()
+    assert layers["边界 boundary"]["count"] == 1
+    inside = http.get("/v1/heatmap", params={"area": XSS_AREA}).json()["total"]
+    assert 0 < inside <= OPEN  # the fixture's incidents are all open inside this grid
+    assert layers["事件 open incidents"]["count"] == inside
+    assert layers["楼 buildings"]["count"] > 0 and layers["设施 facilities"]["count"] > 0
+    assert loaded.page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert loaded.page.locator(".wg-contacts .wg-person").count() > 0
+    loaded.shot("grid-390px")
+    assert loaded.errors == []
+
+
+def test_heat_page_hexes_heat_and_hotspots(browser: Browser, server: str) -> None:
+    loaded = Loaded(browser, f"{server}/maps/heat")
+    layers = loaded.layers()
+    assert layers["heat"]["count"] == len(INCIDENTS)
+    assert layers["H3 incidents"]["count"] > 0
+    assert "Gi*" in loaded.page.locator(".wg-legend:not(.wg-filters)").inner_text()
+    loaded.shot("heat")
+    assert loaded.errors == []
+
+
+def test_coverage_and_incident_pages_load(browser: Browser, server: str) -> None:
+    coverage = Loaded(browser, f"{server}/maps/coverage")
+    assert coverage.layers()["findings"]["count"] > 0
+    coverage.shot("coverage")
+    incident = Loaded(browser, f"{server}/maps/incident/1")
+    assert incident.layers()["incident"]["count"] == 1
+    incident.shot("incident")
+    gcj = Loaded(browser, f"{server}/maps/overview?basemap=gcj02")
+    assert gcj.layers()["楼 buildings"]["kind"] == "geojson"  # tiles are WGS-84 only
+    assert coverage.errors == incident.errors == gcj.errors == []
+
+
+def test_heatmap_endpoint(http: httpx.Client) -> None:
+    body = http.get("/v1/heatmap", params={"res": 10}).json()
+    assert body["total"] == len(INCIDENTS)
+    assert sum(f["properties"]["count"] for f in body["features"]) == len(INCIDENTS)
+    assert any(f["properties"]["hotspot"] for f in body["features"])
+    assert body["hotspots"]["z_critical"] == 1.96
+    only = http.get("/v1/heatmap", params={"category": "ebike_charging"}).json()
+    assert only["total"] == 1
+    rated = http.get("/v1/heatmap", params={"normalize": "households"}).json()
+    assert any(f["properties"]["rate"] for f in rated["features"])
+    window = http.get("/v1/heatmap", params={"from": "2026-11-21T00:00:00Z"}).json()
+    assert window["total"] == 0
+    assert http.get("/v1/heatmap", params={"res": 16}).status_code == 422
+    bad = http.get("/v1/heatmap", params={"normalize": "people"})
+    assert bad.status_code == 422 and bad.json()["field"] == "normalize"
+    assert http.get("/v1/heatmap", params={"area": "nope"}).json()["field"] == "area"
+
+
+def test_tiles_etag_and_errors(http: httpx.Client) -> None:
+    url = "/tiles/areas/14/13717/6693.pbf"
+    first = http.get(url, params={"level": "micro_grid"})
+    assert first.status_code == 200 and len(first.content) > 1000
+    assert first.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    etag = first.headers["etag"]
+    again = http.get(url, params={"level": "micro_grid"}, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    other = http.get(url, params={"level": "grid"})
+    assert other.headers["etag"] != etag
+    assert http.get("/tiles/incidents/14/13717/6693.pbf").status_code == 200
+    assert http.get("/tiles/buildings/14/13717/6693.pbf").content
+    assert http.get("/tiles/roads/14/1/1.pbf").json()["field"] == "layer"
+    assert http.get("/tiles/areas/3/9/1.pbf").json()["field"] == "x"
+    assert http.get("/tiles/areas/23/0/0.pbf").json()["field"] == "z"
