@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages wangge needs when they are missing: PostgreSQL 15 + PostGIS 3
-# (the managed database), python3-venv, and chromium (HTML pages tested in a headless
-# browser). Quick when everything is present.
+# (the managed database), python3-venv, chromium (HTML pages and maps tested in a headless
+# browser) and a Chinese font. Quick when everything is present.
 set -euo pipefail
 
 PG_VERSION="${WANGGE_PG_VERSION:-15}"
@@ -10,8 +10,10 @@ need=()
 [ -f "/usr/share/postgresql/${PG_VERSION}/extension/postgis.control" ] \
   || need+=("postgresql-${PG_VERSION}-postgis-3")
 python3 -c "import ensurepip, venv" 2>/dev/null || need+=("python3-venv")
-# OGC API: headless Chromium renders the HTML pages in tests (driven by Playwright's Python API)
+# headless Chromium renders the OGC HTML pages and the maps in tests (driven by Playwright)
 [ -x /usr/bin/chromium ] || need+=("chromium")
+# and a Chinese font, so screenshots show names rather than empty boxes
+dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || need+=("fonts-wqy-microhei")
 for extra in "$@"; do
   dpkg -s "$extra" >/dev/null 2>&1 || need+=("$extra")
 done
