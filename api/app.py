@@ -14,8 +14,8 @@ from api import problems
 from api.routers import areas, assign, coverage, geocode, health, heatmap, maps, tiles
 from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_router
-from api.schemas import install_openapi
 from api.routers import open311 as open311_routes
+from api.schemas import install_openapi
 from gis.assign.service import Assigner
 from gis.errors import NotFound, Unavailable
 from gis.geocode.cache import GazetteerCache

@@ -493,6 +493,8 @@ def points_to_wgs84(
     x[bad] = np.nan
     y[bad] = np.nan
     return x, y, reasons
+
+
 # --- Local projected CRS with an EPSG code (for clients that need a published CRS) -----------
 
 _GK3_FIRST_EPSG: Final = 4534  # CGCS2000 / 3-degree Gauss-Kruger CM 75E; +1 per 3 degrees east

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from gis.assign.service import Assigner, LevelIndex, answer, assign_point, locate
-from gis.crs import parse_crs, to_wgs84
+from gis.crs import parse_crs, points_to_wgs84
 from gis.errors import InvalidInput, NotFound, PayloadTooLarge
 from gis.geocode.cache import GazetteerCache
 from gis.geocode.results import GeocodeResult
@@ -158,12 +158,11 @@ def reverse_geocode(
     spec = parse_crs(crs)
     if not (1 <= limit <= REVERSE_MAX):
         raise InvalidInput(f"must be 1..{REVERSE_MAX}", field="limit")
-    x, y = lon, lat
-    if spec.name != "wgs84":
-        xs, ys = to_wgs84(lon=lon, lat=lat, crs=spec)
-        x, y = float(xs), float(ys)
-    if not (np.isfinite(x) and np.isfinite(y) and abs(x) <= 180 and abs(y) <= 90):
-        raise InvalidInput("not a coordinate within lon -180..180 / lat -90..90", field="lon")
+    xs, ys, reasons = points_to_wgs84(lon=[lon], lat=[lat], crs=spec)
+    if reasons[0] is not None:
+        field_name, reason = reasons[0].split(": ", 1)
+        raise InvalidInput(reason, field=field_name)
+    x, y = float(xs[0]), float(ys[0])
     gazetteer = cache.get()
     nearest = [
         {**gazetteer.candidate(i, 1.0).to_dict(), "distance_m": round(d, 2)}
