@@ -246,3 +246,33 @@ def test_households_per_member_against_the_roster(demo: Connection) -> None:
         {"c": sample.area_code},
     ).scalar_one()
     assert sample.details["members"] == members
+
+
+def test_removing_the_blocks_of_one_micro_grid_leaves_it_undivided(demo: Connection) -> None:
+    mg = "310107016006-G01-M01"  # blocks and corridors exist in this community only
+    before = run_coverage(demo)
+    gone = (
+        demo.execute(
+            text("SELECT code FROM areas WHERE code LIKE :p AND level IN ('block', 'corridor')"),
+            {"p": f"{mg}-%"},
+        )
+        .scalars()
+        .all()
+    )
+    staff = (
+        demo.execute(
+            text("SELECT code FROM staff WHERE area_code = ANY(:c) ORDER BY code"), {"c": gone}
+        )
+        .scalars()
+        .all()
+    )
+    demo.execute(text("DELETE FROM areas WHERE code = ANY(:c)"), {"c": gone})
+    new = new_findings(before, run_coverage(demo))
+    assert sorted((f.check, f.area_code) for f in new if f.check != "staff_dangling") == [
+        ("undivided", mg)
+    ]
+    assert sorted(f.details["staff_code"] for f in new if f.check == "staff_dangling") == staff
+    undivided = next(f for f in new if f.check == "undivided")
+    assert undivided.details["missing_levels"] == ["block"] and undivided.other_codes == [
+        "310107016006-G01"
+    ]
