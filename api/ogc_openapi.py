@@ -53,7 +53,15 @@ def _to_30(node: Any) -> Any:
 
 
 def ogc_openapi(app: FastAPI, prefix: str = "/ogc") -> dict[str, Any]:
-    """The OpenAPI 3.0 document of the routes under ``prefix`` (with every component)."""
+    """The OpenAPI 3.0 document of the routes under ``prefix`` (with every component),
+    built once per app (routes do not change after start-up)."""
+    cached: dict[str, Any] | None = getattr(app.state, "ogc_openapi", None)
+    if cached is None:
+        cached = app.state.ogc_openapi = _build(app, prefix)
+    return cached
+
+
+def _build(app: FastAPI, prefix: str) -> dict[str, Any]:
     doc = copy.deepcopy(app.openapi())
     paths = {p: item for p, item in doc["paths"].items() if p.startswith(prefix)}
     for item in paths.values():

@@ -9,17 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas import Link
+
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 _BASE = "http://127.0.0.1:8000/ogc"
-
-
-class Link(BaseModel):
-    """A link to a related resource (RFC 8288 in JSON)."""
-
-    href: str
-    rel: str
-    type: str | None = None
-    title: str | None = None
 
 
 class LandingPage(BaseModel):
