@@ -214,8 +214,8 @@ def parse(address: str) -> Parsed:
     if parts["sublane"]:
         detail = f"{parts['sublane']}支弄{detail}"
     room = parts["room"]
-    bare = room is not None and not parts["mark"]
-    if bare and number is None and parts["building"] is None and parts["unit"] is None:
+    unmarked = room is not None and not parts["mark"]
+    if unmarked and number is None and parts["building"] is None and parts["unit"] is None:
         number, _, rest = (room or "").partition("-")  # 99弄12 is 99弄12号; 12-301: 301室
         room = rest or None
     values = (parts["lane"], number, parts["building"], parts["unit"], room)
