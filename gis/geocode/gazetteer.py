@@ -28,7 +28,7 @@ from sqlalchemy import Connection
 
 from gis.geocode.normalize import Parsed, parse, render
 from gis.geocode.results import Candidate, GeocodeResult
-from gis.geocode.roads import HOW, PinyinCache, RoadNames
+from gis.geocode.roads import EXACT, HOW, PinyinCache, RoadNames
 
 Key = tuple[str | None, str | None, str | None, str | None, str | None]
 LEVELS = ("lane", "number", "building", "building", "room")  # the level of each key slot
@@ -80,7 +80,7 @@ class Road:
             parent = _parent(parent)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Hit:
     """What one road gives for a query key."""
 
@@ -239,6 +239,11 @@ class Gazetteer:
             return _nothing(base, note or "no road or place name found")
         names = self.names if scope is None else self.district_names.get(scope, self.names)
         key: Key = (parsed.lane, parsed.number, parsed.building, parsed.unit, parsed.room)
+        if parsed.road in names.names:  # fast path: the road and the whole key as written
+            entries = self._road(parsed.road, scope).exact.get(key)
+            if entries is not None and len(entries) == 1:
+                hit = _Hit(parsed.road, entries, key, True, 1.0)
+                return self._answer(base, hit, EXACT, "exact", note)
         first: tuple[float, list[_Hit]] | None = None  # the most certain roads found
         for road_score, roads in names.rungs(parsed.road):
             hits = [self._lookup(r, self._road(r, scope), key, parsed, text) for r in roads]
