@@ -9,9 +9,9 @@ into a throwaway database and loaded back with ``Gazetteer.load`` (both timed on
 
 Queries: ``--queries`` messy variants derived from those addresses with
 ``gis.geocode.noise.Noiser`` (fixed seed; the kinds in turn: Chinese numerals in both styles,
-full-width digits and ideographic spaces, 上海市/district/street (amap_township) prefixes, stray spaces and
-punctuation, trailing words such as 门口/对面, road-name homophone typos or a missing 路, and
-a mix), each with its district, as a hotline system would send them.
+full-width digits and ideographic spaces, 上海市/district/street (amap_township) prefixes,
+stray spaces and punctuation, trailing words such as 门口/对面, road-name homophone typos or
+a missing 路, and a mix), each with its district, as a hotline system would send them.
 
 * wangge: ``Gazetteer.geocode_many(queries, districts=…)`` in one thread, median of
   ``--repeats`` (each repeat on the same queries).
