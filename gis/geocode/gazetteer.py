@@ -217,7 +217,7 @@ class Gazetteer:
 
     def _scope(self, given: str | None, in_text: str | None) -> tuple[str | None, str | None]:
         """The district to search in (None: everywhere) and a note when it is unknown."""
-        name = given.strip() if given else None
+        name = given.strip().removeprefix("上海市").removeprefix("上海") if given else None
         if not self.has_districts:  # a gazetteer without districts cannot be scoped
             return None, None
         if not name:

@@ -105,6 +105,7 @@ def test_district_scope(gazetteer: Gazetteer) -> None:
     assert both.needs_review and {c.code for c in both.candidates} == {"C1", "C2"}
     confident(gazetteer.geocode("人民路1号", district="松江区"), "C2")
     confident(gazetteer.geocode("人民路1号", district="松江"), "C2")
+    confident(gazetteer.geocode("人民路1号", district=" 上海市松江区 "), "C2")
     confident(gazetteer.geocode("上海市黄浦区人民路1号"), "C1")
     # the district parameter wins over a district in the text
     confident(gazetteer.geocode("上海市黄浦区人民路1号", district="松江区"), "C2")
