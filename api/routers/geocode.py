@@ -11,8 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.problems import problem_responses
 from api.routers.assign import AssignerDep, FastJSONResponse, read_json_body
-from api.schemas import inline_schema
-from api.schemas.geocode import BatchRequest, BatchResponse, Geocoded, Reversed
+from api.schemas.geocode import BatchRequest, BatchResponse, Geocoded, Reversed, inline_schema
 from gis.geocode.cache import GazetteerCache
 from gis.geocode.service import (
     ADDRESS_MAX_CHARS,
