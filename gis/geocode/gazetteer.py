@@ -348,6 +348,15 @@ class Gazetteer:
                     why=f"{render(None, *key)} is not on {render(name, *prefix)}",
                 )
             prefix = _parent(prefix)
+        if key == (None,) * 5 and key in road.below:
+            return _Hit(
+                name,
+                road.below[key],
+                key,
+                False,
+                REVIEW,
+                why=f"{name} alone is no single place: give a lane or house number",
+            )
         return _Hit(name, [], (None,) * 5, False, REVIEW, why=f"no standard address on {name}")
 
     def _found(

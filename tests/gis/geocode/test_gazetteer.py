@@ -93,6 +93,13 @@ def test_a_homophone_road_with_the_number_is_only_a_candidate(gazetteer: Gazette
     assert result.candidates[0].code == "A1"
 
 
+def test_a_road_alone_needs_review(gazetteer: Gazetteer) -> None:
+    result = gazetteer.geocode("兰溪路")
+    assert result.needs_review and result.lon is None and result.match_level == "road"
+    assert "lane or house number" in (result.note or "")
+    assert {c.code for c in result.candidates} == {"B1", "B2"}
+
+
 def test_lane_centre(gazetteer: Gazetteer) -> None:
     result = gazetteer.geocode("兰溪路99弄")
     assert not result.needs_review and result.match_level == "lane"
