@@ -32,6 +32,7 @@ from gis.geocode.roads import EXACT, HOW, PinyinCache, RoadNames
 
 Key = tuple[str | None, str | None, str | None, str | None, str | None]
 LEVELS = ("lane", "number", "building", "building", "room")  # the level of each key slot
+_EMPTY: Key = (None, None, None, None, None)
 LANE_SPREAD_M = 300.0  # a lane whose houses spread further is not one place
 SAME_PLACE_M = 100.0  # standard addresses with one key this close are one place
 MAX_CANDIDATES = 5
@@ -245,9 +246,17 @@ class Gazetteer:
                 hit = _Hit(parsed.road, entries, key, True, 1.0)
                 return self._answer(base, hit, EXACT, "exact", note)
         first: tuple[float, list[_Hit]] | None = None  # the most certain roads found
+        bare: tuple[float, _Hit] | None = None  # a place without the query's numbers
         for road_score, roads in names.rungs(parsed.road):
             hits = [self._lookup(r, self._road(r, scope), key, parsed, text) for r in roads]
             sure = _best(hits)
+            if key != _EMPTY and len(sure) == 1 and sure[0].key == _EMPTY:
+                # 陆家浜804弄: the place 陆家浜 knows no lanes; answer it only if no less
+                # certain road (陆家浜路) has 804弄
+                if first is None:
+                    sure[0].why = f"{sure[0].road} has no {render(None, *key)}"
+                    bare, first = (road_score, sure[0]), (road_score, hits)
+                continue
             if len(sure) == 1 and first is None:
                 return self._answer(base, sure[0], road_score, HOW[road_score], note)
             if len(sure) > 1:
@@ -269,6 +278,8 @@ class Gazetteer:
                 return self._review(base, score, missed, key, note or reason, top)
             if first is None:
                 first = (road_score, hits)
+        if bare is not None:
+            return self._answer(base, bare[1], bare[0], HOW[bare[0]], note)
         if first is None:
             where = f" in {scope}" if scope else ""
             return _nothing(base, note or f"no road like {parsed.road!r}{where}")

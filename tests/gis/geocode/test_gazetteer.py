@@ -20,6 +20,8 @@ ROWS = [
     ("E1", "常徳路1185弄", 121.4400, 31.2300, "静安区"),
     ("E2", "常德路1185弄", 121.4450, 31.2350, "静安区"),
     ("F1", "长风三村", 121.3900, 31.2200, "普陀区"),
+    ("G1", "陆家浜", 121.5000, 31.1000, "黄浦区"),
+    ("G2", "陆家浜路804弄", 121.4900, 31.2100, "黄浦区"),
 ]
 
 
@@ -91,6 +93,15 @@ def test_a_homophone_road_with_the_number_is_only_a_candidate(gazetteer: Gazette
     result = gazetteer.geocode("曹杨路188弄")
     assert result.needs_review and result.lon is None
     assert result.candidates[0].code == "A1"
+
+
+def test_a_bare_place_only_answers_when_no_road_has_the_numbers(
+    gazetteer: Gazetteer,
+) -> None:
+    confident(gazetteer.geocode("长风三村12号"), "F1")
+    result = gazetteer.geocode("陆家浜804弄")  # 陆家浜 knows no lanes; 陆家浜路 has 804弄
+    assert result.needs_review and result.lon is None
+    assert result.candidates[0].code == "G2"
 
 
 def test_a_road_alone_needs_review(gazetteer: Gazetteer) -> None:
