@@ -167,16 +167,24 @@ class Gazetteer:
     def geocode_many(
         self, addresses: Sequence[str], *, districts: Sequence[str | None] | None = None
     ) -> list[GeocodeResult]:
-        """:meth:`geocode` for each address (with its district), in input order."""
+        """:meth:`geocode` for each address (with its district), in input order. A repeated
+        (address, district) pair is answered once (results are immutable, so shared)."""
         if districts is None:
-            return [self.geocode(a) for a in addresses]
-        if len(districts) != len(addresses):
+            districts = [None] * len(addresses)
+        elif len(districts) != len(addresses):
             from gis.errors import InvalidInput
 
             raise InvalidInput(
                 f"{len(districts)} districts for {len(addresses)} addresses", field="districts"
             )
-        return [self.geocode(a, district=d) for a, d in zip(addresses, districts, strict=True)]
+        seen: dict[tuple[str, str | None], GeocodeResult] = {}
+        out: list[GeocodeResult] = []
+        for pair in zip(addresses, districts, strict=True):
+            result = seen.get(pair)
+            if result is None:
+                result = seen[pair] = self.geocode(pair[0], district=pair[1])
+            out.append(result)
+        return out
 
     def nearest(self, *, lon: float, lat: float, k: int = 1) -> list[tuple[int, float]]:
         """The ``k`` standard addresses nearest a WGS-84 point: (index, distance in metres),

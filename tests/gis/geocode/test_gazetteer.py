@@ -154,6 +154,9 @@ def test_geocode_many_keeps_order_and_districts(gazetteer: Gazetteer) -> None:
     results = gazetteer.geocode_many(["人民路1号", "兰溪路99弄12号"], districts=["黄浦区", None])
     assert [r.code for r in results] == ["C1", "B1"]
     assert [r.input for r in results] == ["人民路1号", "兰溪路99弄12号"]
+    again = gazetteer.geocode_many(["人民路1号"] * 3, districts=["黄浦区", "松江区", "黄浦区"])
+    assert [r.code for r in again] == ["C1", "C2", "C1"]
+    assert [r.code for r in gazetteer.geocode_many(["人民路1号", "兰溪路99弄12号"])] == [None, "B1"]
 
 
 def test_to_dict_is_json_ready(gazetteer: Gazetteer) -> None:
