@@ -12,8 +12,9 @@ from fastapi import FastAPI
 
 from api import problems
 from api.routers import areas, assign, geocode, health
+from api.schemas import install_openapi
 from gis.assign.service import Assigner
-from gis.errors import NotFound
+from gis.errors import NotFound, Unavailable
 from gis.geocode.cache import GazetteerCache
 from gis.settings import Settings
 from gis.store.db import database_url, make_engine
@@ -23,7 +24,8 @@ wangge (网格) serves the grid hierarchy of a street (district → street → c
 micro-grid → block → corridor) with boundary history.
 
 * Coordinates are `lon, lat` (GeoJSON order), WGS-84 in every response.
-* Errors are `application/problem+json` (RFC 9457) naming the bad `field`.
+* Errors are `application/problem+json` (RFC 9457) naming the bad `field`; 503 with
+  `Retry-After` while the database is unreachable (assignment keeps answering from memory).
 * Lists page with `limit`/`offset` and a `next` link; `generation` or `as_of` reads history.
 """
 
@@ -37,10 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(database_url(settings))
         app.state.engine = engine
         app.state.assigner = Assigner(engine, check_seconds=settings.index_check_seconds)
-        with contextlib.suppress(NotFound):  # nothing imported yet: build on first request
+        # nothing imported yet, or the database is away: build on first request
+        with contextlib.suppress(NotFound, Unavailable):
             app.state.assigner.warm()
         app.state.gazetteer = GazetteerCache(engine, check_seconds=settings.index_check_seconds)
-        app.state.gazetteer.get()  # build before the first request (and before gc.freeze)
+        with contextlib.suppress(Unavailable):  # build before the first request and gc.freeze
+            app.state.gazetteer.get()
         # the index and its answer templates live as long as the process: keep them out of
         # the collector's full passes, which otherwise stall every request for ~0.1 s
         gc.collect()
@@ -53,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="wangge", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     problems.install(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(areas.router)
     app.include_router(assign.router)

@@ -11,7 +11,14 @@ from starlette.concurrency import run_in_threadpool
 
 from api.problems import problem_responses
 from api.routers.assign import AssignerDep, FastJSONResponse, read_json_body
-from api.schemas.geocode import BatchRequest, BatchResponse, Geocoded, Reversed, inline_schema
+from api.schemas import body_schema
+from api.schemas.geocode import (
+    BATCH_EXAMPLE,
+    BatchRequest,
+    BatchResponse,
+    Geocoded,
+    Reversed,
+)
 from gis.geocode.cache import GazetteerCache
 from gis.geocode.service import (
     ADDRESS_MAX_CHARS,
@@ -41,14 +48,12 @@ District = Annotated[
     ),
 ]
 
-BATCH_BODY = inline_schema(BatchRequest)
-
 
 @router.get(
     "/v1/geocode",
     response_model=Geocoded,
     response_class=FastJSONResponse,
-    responses=problem_responses(422),
+    responses=problem_responses(422, 503),
     summary="A free-text address → standard address, WGS-84 point and owning micro-grid",
 )
 def geocode(
@@ -78,14 +83,9 @@ def geocode(
     "/v1/geocode/batch",
     response_model=BatchResponse,
     response_class=FastJSONResponse,
-    responses=problem_responses(413, 422),
+    responses=problem_responses(413, 422, 503),
     summary=f"Up to {BATCH_MAX:,} addresses, results in input order",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": BATCH_BODY}},
-        }
-    },
+    openapi_extra=body_schema(BatchRequest, "GeocodeBatchRequest", example=BATCH_EXAMPLE),
 )
 async def geocode_many(request: Request, gazetteer: GazetteerDep, assigner: AssignerDep) -> Any:
     """Body: ``{"addresses": [{"id", "address", "district"} | "text", …], "district"}``. A bad
@@ -100,7 +100,7 @@ async def geocode_many(request: Request, gazetteer: GazetteerDep, assigner: Assi
     "/v1/reverse",
     response_model=Reversed,
     response_class=FastJSONResponse,
-    responses=problem_responses(422),
+    responses=problem_responses(422, 503),
     summary="The standard address nearest a point, and the areas owning the point",
 )
 def reverse(
