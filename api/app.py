@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with contextlib.suppress(NotFound, Unavailable):
             app.state.assigner.warm()
         app.state.gazetteer = GazetteerCache(engine, check_seconds=settings.index_check_seconds)
-        app.state.gazetteer.get()  # build before the first request (and before gc.freeze)
+        with contextlib.suppress(Unavailable):  # build before the first request and gc.freeze
+            app.state.gazetteer.get()
         # incidents: intake shares the assigner and the gazetteer; calendar per process
         app.state.intake = IntakeContext(
             app.state.assigner,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from sqlalchemy import Connection, Engine
 
-from api.schemas.common import GenerationParam
+from api.schemas.common import GenerationParam, IsoDateTime
 from gis.areas.generations import resolve_generation
 from gis.settings import Settings
 from gis.store.db import database_errors
@@ -41,7 +40,7 @@ def get_generation(
     conn: Conn,
     generation: GenerationParam = None,
     as_of: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(description="Read the generation that was current at this time (ISO 8601)."),
     ] = None,
 ) -> int:

@@ -202,6 +202,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            # a body FastAPI could not decode (not UTF-8, not JSON): bad input like any other
+            return problem(
+                422,
+                "Invalid input",
+                "the body is not valid JSON (UTF-8)",
+                field="body",
+                instance=request.url.path,
+            )
         return problem(
             exc.status_code,
             _TITLES.get(exc.status_code, "Error"),

@@ -7,11 +7,11 @@ Gazetteer: the 26,105 real Shanghai addresses of ../shared/data (read in place),
 with ``wangge import addresses``'s code path (``gis.geocode.store.import_addresses``, COPY)
 into a throwaway database and loaded back with ``Gazetteer.load`` (both timed once).
 
-Queries: ``--queries`` messy variants derived from those addresses with
+Queries: ``--queries`` distinct messy variants derived from those addresses with
 ``gis.geocode.noise.Noiser`` (fixed seed; the kinds in turn: Chinese numerals in both styles,
-full-width digits and ideographic spaces, 上海市/district/town prefixes, stray spaces and
-punctuation, trailing words such as 门口/对面, road-name homophone typos or a missing 路, and
-a mix), each with its district, as a hotline system would send them.
+full-width digits and ideographic spaces, 上海市/district/street (amap_township) prefixes,
+stray spaces and punctuation, trailing words such as 门口/对面, road-name homophone typos or
+a missing 路, and a mix), each with its district, as a hotline system would send them.
 
 * wangge: ``Gazetteer.geocode_many(queries, districts=…)`` in one thread, median of
   ``--repeats`` (each repeat on the same queries).
@@ -74,25 +74,32 @@ def main() -> None:
     by_code = {code: i for i, code in enumerate(gazetteer.codes)}
     truth = [by_code[f"{p['district']}/{p['address']}"] for p in props]
     usable = [i for i in truth if gazetteer.parsed[i].road is not None]
+    towns = {i: p["amap_township"] for i, p in zip(truth, props, strict=True)}
     noiser = Noiser(gazetteer.roads, seed=4242)
     queries: list[str] = []
     districts: list[str | None] = []
     asked: list[int] = []
-    for n in range(args.queries):
+    seen: set[tuple[str, str | None]] = set()
+    n = 0
+    while len(queries) < args.queries:  # every query distinct: no repeat is answered twice
         i = usable[n % len(usable)]
-        address = gazetteer.addresses[i]
-        kind = KINDS[n % len(KINDS)]
-        queries.append(
-            noiser.variant(
-                address,
+        district = gazetteer.districts[i]
+        for attempt in range(len(KINDS) * 2):
+            kind = KINDS[(n + attempt) % len(KINDS)]
+            messy = noiser.variant(
+                gazetteer.addresses[i],
                 kind,
                 road=gazetteer.parsed[i].road,
-                district=gazetteer.districts[i],
-                town=None,
+                district=district,
+                town=towns[i],
             )
-        )
-        districts.append(gazetteer.districts[i])
-        asked.append(i)
+            if (messy, district) not in seen:
+                seen.add((messy, district))
+                queries.append(messy)
+                districts.append(district)
+                asked.append(i)
+                break
+        n += 1
 
     gazetteer.geocode_many(queries[:1000], districts=districts[:1000])  # warm caches
     cpu: list[float] = []
@@ -141,7 +148,11 @@ def main() -> None:
     print("geocoding: wangge Gazetteer vs naive rapidfuzz.process.extractOne")
     print(f"  gazetteer: {gazetteer.size:,} standard addresses, {len(gazetteer.roads):,} roads")
     print(f"  import (COPY) {t_import:.2f} s, Gazetteer.load {t_load:.2f} s")
+    unique = len(set(zip(queries, districts, strict=True)))
     print(f"  queries: {n:,} messy variants ({', '.join(KINDS)} in turn), district given")
+    print(
+        f"           {unique:,} distinct (address, district) pairs (geocode_many answers each once)"
+    )
     print(
         f"  wangge:  {t_ours:.3f} s for {n:,} → {ours_rate:,.0f} addresses/s "
         f"(median of {args.repeats}: {fmt_times(times)})"

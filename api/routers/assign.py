@@ -3,7 +3,6 @@ building. Thin: parse, call ``gis.assign``, shape the response."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -21,7 +20,7 @@ from api.schemas.assign import (
     BuildingsAnswer,
     BuildingsRequest,
 )
-from api.schemas.common import GenerationParam, LevelName
+from api.schemas.common import GenerationParam, IsoDateTime, LevelName
 from gis.assign.batch import assign_batch, parse_batch
 from gis.assign.buildings import assign_buildings
 from gis.assign.service import MAX_ACCURACY_M, MAX_DISTANCE_M, Assigner, assign_point
@@ -45,7 +44,7 @@ def get_assigner(request: Request) -> Assigner:
 
 AssignerDep = Annotated[Assigner, Depends(get_assigner)]
 AsOf = Annotated[
-    datetime | None, Query(description="Use the generation current at this time (ISO 8601).")
+    IsoDateTime | None, Query(description="Use the generation current at this time (ISO 8601).")
 ]
 Level = Annotated[
     LevelName | None,

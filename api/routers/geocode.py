@@ -11,7 +11,14 @@ from starlette.concurrency import run_in_threadpool
 
 from api.problems import problem_responses
 from api.routers.assign import AssignerDep, FastJSONResponse, read_json_body
-from api.schemas.geocode import BatchResponse, Geocoded, Reversed
+from api.schemas import body_schema
+from api.schemas.geocode import (
+    BATCH_EXAMPLE,
+    BatchRequest,
+    BatchResponse,
+    Geocoded,
+    Reversed,
+)
 from gis.geocode.cache import GazetteerCache
 from gis.geocode.service import (
     ADDRESS_MAX_CHARS,
@@ -41,43 +48,12 @@ District = Annotated[
     ),
 ]
 
-_ITEM = {
-    "oneOf": [
-        {"type": "string"},
-        {
-            "type": "object",
-            "required": ["address"],
-            "properties": {
-                "id": {"description": "Echoed back (default: the position)."},
-                "address": {"type": "string", "maxLength": ADDRESS_MAX_CHARS},
-                "district": {"type": "string"},
-            },
-        },
-    ]
-}
-BATCH_BODY = {
-    "type": "object",
-    "required": ["addresses"],
-    "properties": {
-        "district": {"type": "string", "description": "Default district for every item."},
-        "addresses": {"type": "array", "maxItems": BATCH_MAX, "items": _ITEM},
-    },
-}
-BATCH_EXAMPLE = {
-    "district": "普陀区",
-    "addresses": [
-        {"id": "call-1", "address": "管弄路227弄9号楼"},
-        {"id": "call-2", "address": "杏山路四十九弄一号门口"},
-        "梅川路454号",
-    ],
-}
-
 
 @router.get(
     "/v1/geocode",
     response_model=Geocoded,
     response_class=FastJSONResponse,
-    responses=problem_responses(422),
+    responses=problem_responses(422, 503),
     summary="A free-text address → standard address, WGS-84 point and owning micro-grid",
 )
 def geocode(
@@ -107,14 +83,9 @@ def geocode(
     "/v1/geocode/batch",
     response_model=BatchResponse,
     response_class=FastJSONResponse,
-    responses=problem_responses(413, 422),
+    responses=problem_responses(413, 422, 503),
     summary=f"Up to {BATCH_MAX:,} addresses, results in input order",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": BATCH_BODY, "example": BATCH_EXAMPLE}},
-        }
-    },
+    openapi_extra=body_schema(BatchRequest, "GeocodeBatchRequest", example=BATCH_EXAMPLE),
 )
 async def geocode_many(request: Request, gazetteer: GazetteerDep, assigner: AssignerDep) -> Any:
     """Body: ``{"addresses": [{"id", "address", "district"} | "text", …], "district"}``. A bad
@@ -129,7 +100,7 @@ async def geocode_many(request: Request, gazetteer: GazetteerDep, assigner: Assi
     "/v1/reverse",
     response_model=Reversed,
     response_class=FastJSONResponse,
-    responses=problem_responses(422),
+    responses=problem_responses(422, 503),
     summary="The standard address nearest a point, and the areas owning the point",
 )
 def reverse(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from gis.levels import LEVELS, STAFF_ROLES
 
@@ -34,6 +36,22 @@ GenerationParam = Annotated[
         description=f"Boundary generation to read (1..{MAX_GENERATION}; default: current).",
     ),
 ]
+
+
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _not_a_number(value: Any) -> Any:
+    """Refuse numbers where a date-time is wanted (pydantic would read them as Unix time)."""
+    if isinstance(value, bool | int | float) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value)
+    ):
+        raise ValueError("expected an ISO 8601 date-time such as 2026-01-31T12:00:00+08:00")
+    return value
+
+
+#: A date-time given as ISO 8601 text only (no Unix timestamps): use for every time parameter.
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
 
 
 class AreaRef(BaseModel):

@@ -115,32 +115,38 @@ class Geocoded(BaseModel):
     owner: Owner | None = Field(description="Owning micro-grid; null without boundaries.")
 
 
+ITEM_VALUE = "Anything else than text gets a per-item error; the other items are answered."
+
+
 class BatchItem(BaseModel):
     """One address of a batch."""
 
+    model_config = ConfigDict(extra="allow")
+
     id: Any = Field(default=None, description="Echoed back (default: the position).")
-    address: str
-    district: str | None = None
+    address: Any = Field(default=None, description=f"The address text. {ITEM_VALUE}")
+    district: Any = Field(default=None, description=f"Its district (text). {ITEM_VALUE}")
+
+
+BATCH_EXAMPLE: Any = {
+    "district": "普陀区",
+    "addresses": [
+        {"id": "call-1", "address": "管弄路227弄9号楼"},
+        {"id": "call-2", "address": "杏山路四十九弄一号门口"},
+        "梅川路454号",
+    ],
+}
 
 
 class BatchRequest(BaseModel):
     """Up to 10,000 addresses (objects or plain strings), with an optional default district."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "district": "普陀区",
-                "addresses": [
-                    {"id": "call-1", "address": "管弄路227弄9号楼"},
-                    {"id": "call-2", "address": "杏山路四十九弄一号门口"},
-                    "梅川路454号",
-                ],
-            }
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"example": BATCH_EXAMPLE})
 
-    district: str | None = None
-    addresses: list[BatchItem | str] = Field(max_length=10_000)
+    district: str | None = Field(default=None, description="Default district of every item.")
+    addresses: list[BatchItem | Any] = Field(
+        description="Objects or plain strings; at most 10,000 (more: 413)."
+    )
 
 
 class ItemError(BaseModel):

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 
+from gis.errors import Unavailable
 from gis.geocode.gazetteer import Gazetteer
+from gis.store.db import database_errors
 from gis.store.models import DATA_VERSIONS
 
 
@@ -29,13 +31,20 @@ class GazetteerCache:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def version(self) -> int:
-        """The ``addresses`` data version, re-read at most every ``check_seconds``."""
+        """The ``addresses`` data version, re-read at most every ``check_seconds``. With the
+        database away, the version of the gazetteer in memory (so it keeps answering);
+        :class:`~gis.errors.Unavailable` when there is none yet."""
         now = time.monotonic()
         if now - self._checked_at >= self.check_seconds:
-            with self.engine.connect() as conn:
-                value = conn.execute(
-                    select(DATA_VERSIONS.c.version).where(DATA_VERSIONS.c.name == "addresses")
-                ).scalar()
+            try:
+                with database_errors(), self.engine.connect() as conn:
+                    value = conn.execute(
+                        select(DATA_VERSIONS.c.version).where(DATA_VERSIONS.c.name == "addresses")
+                    ).scalar()
+            except Unavailable:
+                if self._gazetteer is None:
+                    raise
+                return self._version
             self._checked_at = now
             return int(value or 0)
         return self._version
@@ -48,7 +57,12 @@ class GazetteerCache:
             return gazetteer
         with self._lock:  # one rebuild at a time; others wait and reuse it
             if self._gazetteer is None or version != self._version:
-                with self.engine.connect() as conn:
-                    self._gazetteer = Gazetteer.load(conn)
-                self._version = version
+                try:
+                    with database_errors(), self.engine.connect() as conn:
+                        fresh = Gazetteer.load(conn)
+                except Unavailable:
+                    if self._gazetteer is None:
+                        raise
+                    return self._gazetteer  # the database went away: keep answering
+                self._gazetteer, self._version = fresh, version
             return self._gazetteer
