@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 
 from gis.assign.service import Assigner
 from gis.errors import InvalidInput, PayloadTooLarge
@@ -24,9 +25,10 @@ from gis.incidents.duplicates import find_duplicates
 from gis.incidents.locating import Placement, Resolver, no_geocoder, place_many
 from gis.incidents.parse import IncidentIn, parse_incident
 from gis.incidents.worktime import WorkCalendar
-from gis.store.models import INCIDENTS
+from gis.store.models import INCIDENT_EVENTS, INCIDENTS
 
 ASSIGN_AT = ("intake", "reported")
+SMALL = 50  # up to this many rows, plain INSERTs beat the COPY set-up
 
 
 @dataclass
@@ -155,8 +157,10 @@ def intake(
             [{"old": o, "new": n} for o, n in remap.items()],
         )
         events = [e for e in events if e["incident_id"] not in remap]
-    if events:
+    if len(events) > SMALL:
         _copy(conn, "incident_events", _EVENT_COLUMNS, events)
+    elif events:
+        conn.execute(insert(INCIDENT_EVENTS), events)
     for i, j in sorted(repeat_of.items()):
         item = items[i]
         assert item is not None and item.external_id is not None
@@ -369,13 +373,20 @@ def _insert(conn: Connection, rows: list[dict[str, Any]]) -> set[int]:
     unique constraint, which is what makes retries safe)."""
     if not rows:
         return set()
+    if len(rows) <= SMALL:
+        stmt = (
+            insert(INCIDENTS)
+            .on_conflict_do_nothing(index_elements=["external_id"])
+            .returning(INCIDENTS.c.id)
+        )
+        return {int(v) for v in conn.execute(stmt, rows).scalars()}
     conn.execute(
         text(
             "CREATE TEMP TABLE IF NOT EXISTS incidents_incoming "
             "(LIKE incidents) ON COMMIT DELETE ROWS"
         )
     )
-    conn.execute(text("TRUNCATE incidents_incoming"))
+    conn.execute(text("DELETE FROM incidents_incoming"))  # an earlier batch of this transaction
     _copy(conn, "incidents_incoming", _COLUMNS, rows)
     names = ", ".join(_COLUMNS)
     inserted = conn.execute(
