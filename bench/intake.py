@@ -187,7 +187,7 @@ async def _load(
     import httpx
     import numpy as np
 
-    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
 
         async def phase(first: int, count: int) -> tuple[list[float], list[int]]:
             lat: list[float] = [float("nan")] * count
@@ -215,7 +215,7 @@ async def _load(
         warm = int(rate * 3)
         await phase(0, warm)
         lat, status = await phase(warm, int(rate * seconds))
-    ok = [v for v, s in zip(lat, status, strict=True) if s == 201]
+    ok = [v for v, s in zip(lat, status, strict=True) if s == 201] or [float("nan")]
     return {
         "n": len(lat),
         "ok": len(ok),
