@@ -39,5 +39,5 @@ bench: setup
 	$(BIN)/python bench/assign.py
 
 clean:
-	-$(BIN)/wangge db stop
+	-$(BIN)/wangge db destroy --yes
 	rm -rf $(VENV) .wangge
