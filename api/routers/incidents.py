@@ -3,7 +3,6 @@ reading and statistics. Thin: parse, call ``gis.incidents``, shape the response.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -11,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 
 from api.deps import Conn, get_engine
-from api.problems import problem_responses
+from api.problems import problem, problem_responses
 from api.responses import GeoJSONResponse
 from api.routers.assign import FastJSONResponse
 from api.schemas.incidents import (
@@ -43,6 +42,7 @@ from gis.settings import Settings
 router = APIRouter(tags=["incidents"])
 EngineDep = Annotated[Engine, Depends(get_engine)]
 MAX_OFFSET = 10_000_000
+TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+ -]\d{2}:?\d{2})?$"
 
 
 def get_intake(request: Request) -> IntakeContext:
@@ -64,9 +64,17 @@ def get_filters(
     ] = None,
     bbox: Annotated[str | None, Query(description="west,south,east,north (WGS-84)")] = None,
     start: Annotated[
-        datetime | None, Query(alias="from", description="reported_at ≥ this (ISO 8601)")
+        str | None,
+        Query(
+            alias="from",
+            pattern=TIME_PATTERN,
+            description="reported_at ≥ this (ISO 8601; without a zone: UTC)",
+            examples=["2026-11-01T00:00:00+08:00"],
+        ),
     ] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="reported_at < this")] = None,
+    end: Annotated[
+        str | None, Query(alias="to", pattern=TIME_PATTERN, description="reported_at < this")
+    ] = None,
     overdue: Annotated[bool | None, Query(description="Late (due before resolution)")] = None,
     location_status: Annotated[
         Literal["ok", "needs_review"] | None, Query(description="ok or needs_review")
@@ -119,6 +127,7 @@ def _page(request: Request, page: Any, limit: int, offset: int) -> GeoJSONRespon
     response_model=IncidentFeature,
     responses=_with(
         {200: {"model": IncidentFeature, "description": "Same external_id: the stored one"}},
+        400,
         413,
         422,
         503,
@@ -136,7 +145,7 @@ def create_incident(body: IncidentCreate, engine: EngineDep, ctx: IntakeDep) -> 
 @router.post(
     "/v1/incidents/batch",
     response_model=BatchOut,
-    responses=problem_responses(413, 422, 503),
+    responses=problem_responses(400, 413, 422, 503),
     summary="Report up to 10,000 incidents; per-item results in input order",
 )
 def create_incidents(body: IncidentBatch, engine: EngineDep, ctx: IntakeDep) -> Any:
@@ -204,7 +213,7 @@ def export_incidents_geojson(engine: EngineDep, filters: FiltersDep) -> Any:
 
 
 @router.get(
-    "/v1/incidents/{incident_id}",
+    "/v1/incidents/{incident_id:int}",
     response_class=GeoJSONResponse,
     response_model=IncidentFeature,
     responses=problem_responses(404, 422, 503),
@@ -216,9 +225,9 @@ def incident(incident_id: IncidentId, conn: Conn) -> Any:
 
 
 @router.post(
-    "/v1/incidents/{incident_id}/transitions",
+    "/v1/incidents/{incident_id:int}/transitions",
     response_model=TransitionOut,
-    responses=problem_responses(404, 409, 422, 503),
+    responses=problem_responses(400, 404, 409, 422, 503),
     summary="Move an incident to another state (409 names the allowed ones)",
 )
 def change_state(
@@ -241,9 +250,9 @@ def change_state(
 
 
 @router.post(
-    "/v1/incidents/{incident_id}/location",
+    "/v1/incidents/{incident_id:int}/location",
     response_model=LocationOut,
-    responses=problem_responses(404, 409, 422, 503),
+    responses=problem_responses(400, 404, 409, 422, 503),
     summary="Fix an incident's location: re-geocode, re-assign, record both owners",
 )
 def fix_location(
@@ -262,9 +271,9 @@ def fix_location(
 
 
 @router.post(
-    "/v1/incidents/{incident_id}/duplicate",
+    "/v1/incidents/{incident_id:int}/duplicate",
     response_model=DuplicateOut,
-    responses=problem_responses(404, 409, 422, 503),
+    responses=problem_responses(400, 404, 409, 422, 503),
     summary="Link an incident as a duplicate (merge with close=true) or unlink it",
 )
 def set_duplicate(incident_id: IncidentId, body: DuplicateIn, engine: EngineDep) -> Any:
@@ -304,3 +313,11 @@ def incident_stats(
     bound ``reported_at``); times in seconds from the report; ``day`` in local time."""
     settings: Settings = request.app.state.settings
     return stats(conn, filters, group_by=group_by, timezone=settings.incident_timezone)
+
+
+@router.api_route(
+    "/v1/incidents", methods=["PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False
+)
+def incidents_other_methods() -> Any:
+    """GET and POST live on two routes; answer every other method with both in ``Allow``."""
+    return problem(405, "Method not allowed", "use GET or POST", headers={"Allow": "GET, POST"})

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from api.deps import get_engine
-from api.problems import status_of
+from api.problems import problem, status_of
 from api.routers.incidents import IntakeDep
 from api.schemas.open311 import Created, Open311Error, Service, ServiceDefinition, ServiceRequest
 from gis.errors import WanggeError
@@ -172,3 +172,13 @@ async def create_request(fmt: str, request: Request, engine: EngineDep, ctx: Int
         return open311.created(feature["id"], notice)
 
     return await run_in_threadpool(_answer, run, 201)
+
+
+@router.api_route(
+    "/requests.{fmt}",
+    methods=["PUT", "PATCH", "DELETE", "OPTIONS"],
+    include_in_schema=False,
+)
+def requests_other_methods(fmt: str) -> Any:
+    """GET and POST live on two routes; answer every other method with both in ``Allow``."""
+    return problem(405, "Method not allowed", "use GET or POST", headers={"Allow": "GET, POST"})

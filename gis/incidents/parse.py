@@ -7,6 +7,7 @@ per item so the other items are still taken in.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -83,6 +84,8 @@ def parse_time(
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
+        # an unencoded "+08:00" in a query string arrives as " 08:00"
+        value = re.sub(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$", r"\1+\2", value)
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
