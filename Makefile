@@ -37,6 +37,7 @@ typecheck: setup
 bench: setup
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/assign.py
+	$(BIN)/python bench/geocode.py
 
 clean:
 	-$(BIN)/wangge db destroy --yes

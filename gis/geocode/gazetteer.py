@@ -24,13 +24,15 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import Connection
 
 from gis.geocode.normalize import Parsed, parse, render
 from gis.geocode.results import Candidate, GeocodeResult
-from gis.geocode.roads import HOW, PinyinCache, RoadNames
+from gis.geocode.roads import EXACT, HOW, PinyinCache, RoadNames
 
 Key = tuple[str | None, str | None, str | None, str | None, str | None]
 LEVELS = ("lane", "number", "building", "building", "room")  # the level of each key slot
+_EMPTY: Key = (None, None, None, None, None)
 LANE_SPREAD_M = 300.0  # a lane whose houses spread further is not one place
 SAME_PLACE_M = 100.0  # standard addresses with one key this close are one place
 MAX_CANDIDATES = 5
@@ -79,7 +81,7 @@ class Road:
             parent = _parent(parent)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Hit:
     """What one road gives for a query key."""
 
@@ -144,7 +146,7 @@ class Gazetteer:
         return cls(list(records))
 
     @classmethod
-    def load(cls, conn: Any) -> Gazetteer:
+    def load(cls, conn: Connection) -> Gazetteer:
         """Build from the ``addresses`` table (addresses re-parsed with today's rules)."""
         from gis.geocode.store import read_records
 
@@ -165,16 +167,24 @@ class Gazetteer:
     def geocode_many(
         self, addresses: Sequence[str], *, districts: Sequence[str | None] | None = None
     ) -> list[GeocodeResult]:
-        """:meth:`geocode` for each address (with its district), in input order."""
+        """:meth:`geocode` for each address (with its district), in input order. A repeated
+        (address, district) pair is answered once (results are immutable, so shared)."""
         if districts is None:
-            return [self.geocode(a) for a in addresses]
-        if len(districts) != len(addresses):
+            districts = [None] * len(addresses)
+        elif len(districts) != len(addresses):
             from gis.errors import InvalidInput
 
             raise InvalidInput(
                 f"{len(districts)} districts for {len(addresses)} addresses", field="districts"
             )
-        return [self.geocode(a, district=d) for a, d in zip(addresses, districts, strict=True)]
+        seen: dict[tuple[str, str | None], GeocodeResult] = {}
+        out: list[GeocodeResult] = []
+        for pair in zip(addresses, districts, strict=True):
+            result = seen.get(pair)
+            if result is None:
+                result = seen[pair] = self.geocode(pair[0], district=pair[1])
+            out.append(result)
+        return out
 
     def nearest(self, *, lon: float, lat: float, k: int = 1) -> list[tuple[int, float]]:
         """The ``k`` standard addresses nearest a WGS-84 point: (index, distance in metres),
@@ -216,7 +226,7 @@ class Gazetteer:
 
     def _scope(self, given: str | None, in_text: str | None) -> tuple[str | None, str | None]:
         """The district to search in (None: everywhere) and a note when it is unknown."""
-        name = given.strip() if given else None
+        name = given.strip().removeprefix("上海市").removeprefix("上海") if given else None
         if not self.has_districts:  # a gazetteer without districts cannot be scoped
             return None, None
         if not name:
@@ -235,22 +245,26 @@ class Gazetteer:
             "components": parsed.components(),
         }
         if parsed.road is None:
-            return GeocodeResult(
-                **base,
-                match_level="none",
-                standard_address=None,
-                lon=None,
-                lat=None,
-                score=0.0,
-                needs_review=True,
-                note=note or "no road or place name found",
-            )
+            return _nothing(base, note or "no road or place name found")
         names = self.names if scope is None else self.district_names.get(scope, self.names)
         key: Key = (parsed.lane, parsed.number, parsed.building, parsed.unit, parsed.room)
+        if parsed.road in names.names:  # fast path: the road and the whole key as written
+            entries = self._road(parsed.road, scope).exact.get(key)
+            if entries is not None and len(entries) == 1:
+                hit = _Hit(parsed.road, entries, key, True, 1.0)
+                return self._answer(base, hit, EXACT, "exact", note)
         first: tuple[float, list[_Hit]] | None = None  # the most certain roads found
+        bare: tuple[float, _Hit] | None = None  # a place without the query's numbers
         for road_score, roads in names.rungs(parsed.road):
             hits = [self._lookup(r, self._road(r, scope), key, parsed, text) for r in roads]
             sure = _best(hits)
+            if key != _EMPTY and len(sure) == 1 and sure[0].key == _EMPTY:
+                # 陆家浜804弄: the place 陆家浜 knows no lanes; answer it only if no less
+                # certain road (陆家浜路) has 804弄
+                if first is None:
+                    sure[0].why = f"{sure[0].road} has no {render(None, *key)}"
+                    bare, first = (road_score, sure[0]), (road_score, hits)
+                continue
             if len(sure) == 1 and first is None:
                 return self._answer(base, sure[0], road_score, HOW[road_score], note)
             if len(sure) > 1:
@@ -272,18 +286,11 @@ class Gazetteer:
                 return self._review(base, score, missed, key, note or reason, top)
             if first is None:
                 first = (road_score, hits)
+        if bare is not None:
+            return self._answer(base, bare[1], bare[0], HOW[bare[0]], note)
         if first is None:
             where = f" in {scope}" if scope else ""
-            return GeocodeResult(
-                **base,
-                match_level="none",
-                standard_address=None,
-                lon=None,
-                lat=None,
-                score=0.0,
-                needs_review=True,
-                note=note or f"no road like {parsed.road!r}{where}",
-            )
+            return _nothing(base, note or f"no road like {parsed.road!r}{where}")
         road_score, hits = first
         return self._review(base, road_score, hits, key, note or "; ".join(h.why for h in hits))
 
@@ -340,10 +347,16 @@ class Gazetteer:
                 centre=True,
                 why=f"the houses of {render(name, *key)} spread over {spread:.0f} m",
             )
+        for k in tries:  # the gazetteer may know nothing deeper than a prefix
+            prefix = _parent(k)
+            while prefix is not None:
+                if prefix in road.exact and prefix not in road.below:
+                    return self._found(name, road.exact[prefix], prefix, parsed, text, TRUNCATED)
+                if prefix in road.below or prefix in road.exact:
+                    break
+                prefix = _parent(prefix)
         prefix = _parent(key)
         while prefix is not None:
-            if prefix in road.exact and prefix not in road.below:
-                return self._found(name, road.exact[prefix], prefix, parsed, text, TRUNCATED)
             if prefix in road.below or prefix in road.exact:
                 return _Hit(
                     name,
@@ -354,6 +367,15 @@ class Gazetteer:
                     why=f"{render(None, *key)} is not on {render(name, *prefix)}",
                 )
             prefix = _parent(prefix)
+        if key == (None,) * 5 and key in road.below:
+            return _Hit(
+                name,
+                road.below[key],
+                key,
+                False,
+                REVIEW,
+                why=f"{name} alone is no single place: give a lane or house number",
+            )
         return _Hit(name, [], (None,) * 5, False, REVIEW, why=f"no standard address on {name}")
 
     def _found(
@@ -444,6 +466,20 @@ class Gazetteer:
 
         ranked = sorted(pool, key=likeness)[:MAX_CANDIDATES]
         return [self.candidate(i, road_score * REVIEW) for i in ranked]
+
+
+def _nothing(base: dict[str, Any], note: str) -> GeocodeResult:
+    """An answer that found no road or place."""
+    return GeocodeResult(
+        **base,
+        match_level="none",
+        standard_address=None,
+        lon=None,
+        lat=None,
+        score=0.0,
+        needs_review=True,
+        note=note,
+    )
 
 
 def _best(hits: list[_Hit]) -> list[_Hit]:

@@ -60,9 +60,26 @@ _STREET = re.compile(
     r"^[\u4e00-\u9fff]{2,5}?街道|^[\u4e00-\u9fff]{2,3}?新区(?![路街])"
     r"|^[\u4e00-\u9fff]{1,4}?(?:新镇|镇)(?![路街弄巷村宅队])"
 )
-_TRAILING = re.compile(
-    r"(?:门口|对面|附近|旁边|边上|隔壁|周边|一带|楼下|楼道|门前|后门|前门|大门|正门|侧门"
-    r"|[东南西北]门|[东南西北]侧|路口|里面|内部|这里|那里|处)+$"
+TRAILING = (
+    *[
+        "门口",
+        "对面",
+        "附近",
+        "旁边",
+        "边上",
+        "隔壁",
+        "周边",
+        "一带",
+        "楼下",
+        "楼道",
+        "门前",
+        "后门",
+        "前门",
+        "大门",
+        "正门",
+        "侧门",
+    ],
+    *(f"{side}{what}" for side in "东南西北" for what in "门侧"),
 )
 _NAME_START = re.compile(r"[^\d\-]{2}")
 _PARTS = re.compile(
@@ -70,8 +87,10 @@ _PARTS = re.compile(
     r"(?:(?P<number>\d+(?:-\d+)?)号(?P<suffix>[甲乙丙丁])?)?"
     r"(?:(?P<building>\d+|[A-Z])幢)?"
     r"(?:(?P<unit>\d+)单元)?"
-    r"(?:(?P<room>\d+(?:-\d+)?)(?:室|房|$))?"
+    r"(?:(?P<room>\d+(?:-\d+)?)(?P<mark>室|房|$))?"
 )
+# 曲阳路383 / 兰溪路99弄12-301: bare digits after a road or lane are the house number (and room)
+_BARE = re.compile(r"(?P<road>.*?[路街道巷])(?P<number>\d+)(?:-(?P<room>\d+))?$")
 _FIRST_NUMBER = re.compile(r"\d+(?:-\d+)?(?:支弄|弄|号|幢|单元|室)")
 
 
@@ -131,11 +150,16 @@ def clean(address: str) -> str:
     """Canonical characters: NFKC, upper case, no remarks, spaces or punctuation, Arabic
     numbers before units, 幢 for every building synonym."""
     text = unicodedata.normalize("NFKC", address).translate(_TRANSLATE).upper()
-    text = _PARENS.sub("", text)
+    # the `in` tests skip regexes that cannot match (most addresses are nearly clean)
+    if "(" in text or "[" in text or "【" in text or "{" in text or "<" in text or "《" in text:
+        text = _PARENS.sub("", text)
     text = _JUNK.sub("", text)
-    text = _LOOSE_DASH.sub("", _DASHES.sub("-", text))
+    if "-" in text:
+        text = _LOOSE_DASH.sub("", _DASHES.sub("-", text))
     text = _CN_NUMBER.sub(_numerals, text)
-    return _BUILDING.sub(r"\1幢", text)
+    if "幢" in text or "栋" in text or "座" in text or "号楼" in text:
+        text = _BUILDING.sub(r"\1幢", text)
+    return text
 
 
 def strip_prefix(text: str) -> tuple[str, str | None, str]:
@@ -144,12 +168,13 @@ def strip_prefix(text: str) -> tuple[str, str | None, str]:
     district, town = None, ""
     for _ in range(4):
         before = text
-        text = _CITY.sub("", text)
-        found = _DISTRICT.match(text)
+        if text.startswith(("上海", "中国")):
+            text = _CITY.sub("", text)
+        found = _DISTRICT.match(text) if ("区" in text[:5] or "县" in text[:4]) else None
         if found:
             district = found.group(1)
             text = text[found.end() :]
-        street = _STREET.match(text)
+        street = _STREET.match(text) if ("街道" in text or "镇" in text or "新区" in text) else None
         if street and _NAME_START.match(text, street.end()):  # keep it if nothing named follows
             town = street.group(0)
             text = text[street.end() :]
@@ -160,11 +185,8 @@ def strip_prefix(text: str) -> tuple[str, str | None, str]:
 
 def strip_trailing(text: str) -> str:
     """Text without trailing descriptions (门口, 对面, 附近, 小区南门…)."""
-    for _ in range(3):
-        before = text
-        text = _TRAILING.sub("", text)
-        if text == before:
-            break
+    while text.endswith(TRAILING):
+        text = text[: -next(len(t) for t in TRAILING if text.endswith(t))]
     return text
 
 
@@ -174,6 +196,11 @@ def parse(address: str) -> Parsed:
     text = strip_trailing(text)
     first = _FIRST_NUMBER.search(text)
     if first is None:
+        bare = _BARE.fullmatch(text)
+        if bare is not None:
+            road, number, room = bare["road"], bare["number"], bare["room"]
+            normalized = render(road, None, number, None, None, room)
+            return Parsed(normalized, district, road, None, number, None, None, room, "", town)
         road = strip_trailing(text) or None
         return Parsed(road or "", district, road, None, None, None, None, None, "", town)
     road = strip_trailing(text[: first.start()]) or None
@@ -186,7 +213,12 @@ def parse(address: str) -> Parsed:
     detail = rest[parts.end() :]
     if parts["sublane"]:
         detail = f"{parts['sublane']}支弄{detail}"
-    values = (parts["lane"], number, parts["building"], parts["unit"], parts["room"])
+    room = parts["room"]
+    unmarked = room is not None and not parts["mark"]
+    if unmarked and number is None and parts["building"] is None and parts["unit"] is None:
+        number, _, rest = (room or "").partition("-")  # 99弄12 is 99弄12号; 12-301: 301室
+        room = rest or None
+    values = (parts["lane"], number, parts["building"], parts["unit"], room)
     normalized = render(road, *values)
     return Parsed(normalized, district, road, *values, detail, town)
 

@@ -20,6 +20,8 @@ ROWS = [
     ("E1", "常徳路1185弄", 121.4400, 31.2300, "静安区"),
     ("E2", "常德路1185弄", 121.4450, 31.2350, "静安区"),
     ("F1", "长风三村", 121.3900, 31.2200, "普陀区"),
+    ("G1", "陆家浜", 121.5000, 31.1000, "黄浦区"),
+    ("G2", "陆家浜路804弄", 121.4900, 31.2100, "黄浦区"),
 ]
 
 
@@ -45,6 +47,7 @@ def confident(result: GeocodeResult, code: str) -> None:
         ("南溪路99弄13号", "B2", "near_homophone", "number"),  # n/l confused
         ("兰溪99弄12号", "B1", "suffix", "number"),  # missing 路
         ("兰溪路99弄12号楼", "B1", "exact", "number"),  # 12号楼 for 12号
+        ("兰溪路99弄12栋3单元", "B1", "exact", "number"),  # and deeper than the gazetteer
         ("张东路2281弄5号", "D1", "exact", "lane"),  # the gazetteer only knows the lane
         ("长风三村附近", "F1", "exact", "road"),
         ("曹扬路一八八弄", "A1", "exact", "lane"),
@@ -92,6 +95,22 @@ def test_a_homophone_road_with_the_number_is_only_a_candidate(gazetteer: Gazette
     assert result.candidates[0].code == "A1"
 
 
+def test_a_bare_place_only_answers_when_no_road_has_the_numbers(
+    gazetteer: Gazetteer,
+) -> None:
+    confident(gazetteer.geocode("长风三村12号"), "F1")
+    result = gazetteer.geocode("陆家浜804弄")  # 陆家浜 knows no lanes; 陆家浜路 has 804弄
+    assert result.needs_review and result.lon is None
+    assert result.candidates[0].code == "G2"
+
+
+def test_a_road_alone_needs_review(gazetteer: Gazetteer) -> None:
+    result = gazetteer.geocode("兰溪路")
+    assert result.needs_review and result.lon is None and result.match_level == "road"
+    assert "lane or house number" in (result.note or "")
+    assert {c.code for c in result.candidates} == {"B1", "B2"}
+
+
 def test_lane_centre(gazetteer: Gazetteer) -> None:
     result = gazetteer.geocode("兰溪路99弄")
     assert not result.needs_review and result.match_level == "lane"
@@ -104,6 +123,7 @@ def test_district_scope(gazetteer: Gazetteer) -> None:
     assert both.needs_review and {c.code for c in both.candidates} == {"C1", "C2"}
     confident(gazetteer.geocode("人民路1号", district="松江区"), "C2")
     confident(gazetteer.geocode("人民路1号", district="松江"), "C2")
+    confident(gazetteer.geocode("人民路1号", district=" 上海市松江区 "), "C2")
     confident(gazetteer.geocode("上海市黄浦区人民路1号"), "C1")
     # the district parameter wins over a district in the text
     confident(gazetteer.geocode("上海市黄浦区人民路1号", district="松江区"), "C2")
@@ -134,6 +154,9 @@ def test_geocode_many_keeps_order_and_districts(gazetteer: Gazetteer) -> None:
     results = gazetteer.geocode_many(["人民路1号", "兰溪路99弄12号"], districts=["黄浦区", None])
     assert [r.code for r in results] == ["C1", "B1"]
     assert [r.input for r in results] == ["人民路1号", "兰溪路99弄12号"]
+    again = gazetteer.geocode_many(["人民路1号"] * 3, districts=["黄浦区", "松江区", "黄浦区"])
+    assert [r.code for r in again] == ["C1", "C2", "C1"]
+    assert [r.code for r in gazetteer.geocode_many(["人民路1号", "兰溪路99弄12号"])] == [None, "B1"]
 
 
 def test_to_dict_is_json_ready(gazetteer: Gazetteer) -> None:
