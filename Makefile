@@ -38,6 +38,7 @@ bench: setup
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/assign.py
 	$(BIN)/python bench/geocode.py
+	$(BIN)/python bench/intake.py
 
 clean:
 	-$(BIN)/wangge db destroy --yes
