@@ -79,3 +79,10 @@ def test_removing_a_used_category_is_refused(
     with pytest.raises(Conflict, match="noise"):
         import_categories(sconn, path, replace=True)
     assert "noise" in load_categories(sconn)
+
+
+def test_unquoted_comma_is_refused_not_cut(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(HEADER.strip() + ",description\na,A,4,working,10,10,x,lights, doors\n")
+    with pytest.raises(InvalidInput, match="line 2: more values than columns"):
+        read_categories(path)
