@@ -15,10 +15,12 @@ from api.responses import GeoJSONResponse
 from api.routers.assign import FastJSONResponse
 from api.schemas.incidents import (
     MAX_ID,
+    TIME_PATTERN,
     BatchOut,
     Category,
     DuplicateIn,
     DuplicateOut,
+    ExtensionIn,
     IncidentBatch,
     IncidentCollection,
     IncidentCreate,
@@ -42,7 +44,6 @@ from gis.settings import Settings
 router = APIRouter(tags=["incidents"])
 EngineDep = Annotated[Engine, Depends(get_engine)]
 MAX_OFFSET = 10_000_000
-TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+ -]\d{2}:?\d{2})?$"
 
 
 def get_intake(request: Request) -> IntakeContext:
@@ -51,7 +52,16 @@ def get_intake(request: Request) -> IntakeContext:
 
 
 IntakeDep = Annotated[IntakeContext, Depends(get_intake)]
-IncidentId = Annotated[int, Path(ge=1, le=MAX_ID, description="Incident id")]
+IncidentId = Annotated[
+    int,
+    Path(
+        ge=1,
+        le=MAX_ID,
+        description="Incident id",
+        examples=[1],
+        openapi_examples={"demo": {"value": 1}},
+    ),
+]
 
 
 def get_filters(
@@ -242,9 +252,9 @@ def change_state(
             to=body.to,
             actor=body.actor,
             note=body.note,
-            hours=body.hours,
-            lon=body.lon,
-            lat=body.lat,
+            hours=body.hours if isinstance(body, ExtensionIn) else None,
+            lon=body.location.lon if body.location else None,
+            lat=body.location.lat if body.location else None,
             calendar=ctx.calendar,
         )
 

@@ -5,11 +5,11 @@ with the HTTP status ``api.problems`` picks for the domain error (422 for bad in
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
@@ -23,6 +23,9 @@ from gis.incidents.service import submit
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 EngineDep = Annotated[Engine, Depends(get_engine)]
+Fmt = Annotated[Literal["json"], Path(description="Response format (json only)")]
+CodePath = Annotated[str, Path(description="A service (category) code", examples=["garbage"])]
+RequestIdPath = Annotated[str, Path(description="A service request id", examples=["1"])]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": list[Open311Error], "description": "Open311 error list"}
     for code in (400, 404, 409, 413, 422, 503)
@@ -50,7 +53,7 @@ def _fmt(fmt: str) -> None:
     responses=ERRORS,
     summary="Open311: the services (incident categories)",
 )
-def services(fmt: str, engine: EngineDep) -> Any:
+def services(fmt: Fmt, engine: EngineDep) -> Any:
     def run() -> Any:
         _fmt(fmt)
         with engine.connect() as conn:
@@ -65,7 +68,7 @@ def services(fmt: str, engine: EngineDep) -> Any:
     responses=ERRORS,
     summary="Open311: one service's definition",
 )
-def service(code: str, fmt: str, engine: EngineDep) -> Any:
+def service(code: CodePath, fmt: Fmt, engine: EngineDep) -> Any:
     def run() -> Any:
         _fmt(fmt)
         with engine.connect() as conn:
@@ -81,7 +84,7 @@ def service(code: str, fmt: str, engine: EngineDep) -> Any:
     summary="Open311: service requests (by ids, or codes, dates and status)",
 )
 def requests(
-    fmt: str,
+    fmt: Fmt,
     engine: EngineDep,
     service_request_id: Annotated[str | None, Query(description="Comma list of ids")] = None,
     service_code: Annotated[str | None, Query(description="Comma list of codes")] = None,
@@ -110,7 +113,7 @@ def requests(
     responses=ERRORS,
     summary="Open311: one service request",
 )
-def request(request_id: str, fmt: str, engine: EngineDep) -> Any:
+def request(request_id: RequestIdPath, fmt: Fmt, engine: EngineDep) -> Any:
     def run() -> Any:
         _fmt(fmt)
         with engine.connect() as conn:
@@ -154,7 +157,7 @@ def request(request_id: str, fmt: str, engine: EngineDep) -> Any:
         }
     },
 )
-async def create_request(fmt: str, request: Request, engine: EngineDep, ctx: IntakeDep) -> Any:
+async def create_request(fmt: Fmt, request: Request, engine: EngineDep, ctx: IntakeDep) -> Any:
     raw = await request.body()
     if request.headers.get("content-type", "").startswith("application/json"):
         try:

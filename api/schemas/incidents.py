@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_ID = 2**63 - 1
+NO_NUL = r"^[^\x00]*$"
+TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+ -]\d{2}:?\d{2})?$"
 Source = Literal["hotline", "app", "patrol", "camera", "other"]
 State = Literal[
     "reported",
@@ -23,6 +25,8 @@ State = Literal[
 
 
 class Reporter(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     name: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, max_length=40)
 
@@ -31,6 +35,7 @@ class IncidentCreate(BaseModel):
     """One incident: located by ``lon``/``lat`` (+``crs``) or by a Chinese ``address``."""
 
     model_config = ConfigDict(
+        strict=True,
         extra="forbid",
         json_schema_extra={
             "example": {
@@ -55,8 +60,11 @@ class IncidentCreate(BaseModel):
     accuracy_m: float | None = Field(default=None, gt=0, description="Fix accuracy, metres.")
     address: str | None = Field(default=None, max_length=500, examples=["兰溪路99弄12号"])
     district: str | None = Field(default=None, max_length=100, examples=["普陀区"])
-    reported_at: datetime | None = Field(
-        default=None, description="When it was reported (default: now). Naive times are UTC."
+    reported_at: str | None = Field(
+        default=None,
+        pattern=TIME_PATTERN,
+        description="When it was reported, ISO 8601 (default: now; without a zone: UTC).",
+        examples=["2026-11-23T09:30:00+08:00"],
     )
     reporter: Reporter | None = None
     attachments: list[str] = Field(default_factory=list, description="http(s) URLs.")
@@ -166,28 +174,64 @@ class IncidentCollection(BaseModel):
     features: list[IncidentFeature]
 
 
-class TransitionIn(BaseModel):
+class Where(BaseModel):
+    """Where a step happened (WGS-84)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class _Step(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    actor: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    note: str = Field(default="", max_length=4000, pattern=NO_NUL)
+    location: Where | None = Field(default=None, description="Where it happened.")
+
+
+class StepIn(_Step):
+    """Any step but an SLA extension."""
+
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "example": {
                 "to": "in_progress",
                 "actor": "王芳",
                 "note": "已到现场",
-                "lon": 121.4015,
-                "lat": 31.2489,
+                "location": {"lon": 121.4015, "lat": 31.2489},
             }
-        },
+        }
     )
 
-    to: State
-    actor: str = Field(min_length=1, max_length=100)
-    note: str = Field(default="", max_length=4000)
-    hours: float | None = Field(
-        default=None, gt=0, le=8760, description="Only for `extended`: hours added to the SLA."
+    to: Literal[
+        "reported",
+        "assigned",
+        "in_progress",
+        "resolved",
+        "closed",
+        "returned",
+        "reopened",
+        "suspended",
+    ]
+
+
+class ExtensionIn(_Step):
+    """An SLA extension: needs the reason (``note``); ``hours`` default to the category's SLA."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"to": "extended", "actor": "王芳", "note": "等待维修配件", "hours": 8}
+        }
     )
-    lon: float | None = Field(default=None, ge=-180, le=180, description="Where it happened.")
-    lat: float | None = Field(default=None, ge=-90, le=90)
+
+    to: Literal["extended"]
+    note: str = Field(min_length=1, max_length=4000, pattern=NO_NUL)
+    hours: float | None = Field(default=None, gt=0, le=8760, description="Hours added.")
+
+
+TransitionIn = Annotated[StepIn | ExtensionIn, Field(discriminator="to")]
 
 
 class TransitionOut(BaseModel):
@@ -202,6 +246,7 @@ class TransitionOut(BaseModel):
 
 class LocationIn(BaseModel):
     model_config = ConfigDict(
+        strict=True,
         extra="forbid",
         json_schema_extra={"example": {"lon": 121.4021, "lat": 31.2493, "actor": "调度员李"}},
     )
@@ -226,7 +271,9 @@ class LocationOut(BaseModel):
 
 class DuplicateIn(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"example": {"of": 41, "actor": "王芳", "close": True}}
+        strict=True,
+        extra="forbid",
+        json_schema_extra={"example": {"of": 41, "actor": "王芳", "close": True}},
     )
 
     of: int | None = Field(ge=1, le=MAX_ID, description="The incident it duplicates; null unlinks.")

@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import Connection, func, select, update
 
 from gis.assign.service import Assigner, locate
-from gis.errors import Conflict, InvalidInput, NotFound
+from gis.errors import Conflict, InvalidInput
 from gis.incidents.intake import IntakeContext
 from gis.incidents.lifecycle import OPEN_STATES, add_event, locked
 from gis.incidents.locating import Placement, place_many
@@ -216,7 +216,7 @@ def link_duplicate(
             select(INCIDENTS.c.id, INCIDENTS.c.duplicate_of).where(INCIDENTS.c.id == of)
         ).one_or_none()
         if target is None:
-            raise NotFound(f"no incident {of}", field="of")
+            raise InvalidInput(f"no incident {of}", field="of")
         of = target.duplicate_of or of  # link to the root, never build chains
         if of == incident_id:
             raise Conflict(f"incident {target.id} is a duplicate of {incident_id}", field="of")

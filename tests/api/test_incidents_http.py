@@ -177,6 +177,6 @@ def test_nul_characters_and_huge_ids_are_422_not_500(http: httpx.Client) -> None
     bad = http.post(
         f"/v1/incidents/{ident}/transitions", json={"to": "in_progress", "actor": "x\u0000"}
     )
-    problem(bad, 422, "actor")
+    problem(bad, 422, "in_progress.actor")  # the union branch, then the field
     old = http.post("/v1/incidents", json=incident(reported_at="0001-01-01T00:00:00Z"))
     problem(old, 422, "reported_at")

@@ -98,4 +98,4 @@ def test_open311_errors(live: str, client: GeoReport) -> None:
     with pytest.raises(requests.HTTPError):
         client.get_service_definition("nope")
     xml = httpx.get(f"{live}/open311/v2/services.xml")
-    assert xml.status_code == 404
+    assert xml.status_code == 422  # json is the only format
