@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
+from api.openapi_categories import document_categories
 from api.routers import areas, assign, geocode, health
 from api.routers import incidents as incident_routes
 from api.routers import open311 as open311_routes
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     install_openapi(app)
+    document_categories(app)  # incidents: stored category codes as enums
     app.include_router(health.router)
     app.include_router(areas.router)
     app.include_router(assign.router)

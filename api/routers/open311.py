@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from api.deps import get_engine
-from api.problems import problem, status_of
+from api.problems import PROBLEM_JSON, problem, status_of
 from api.routers.incidents import IntakeDep
 from api.schemas.open311 import Created, Open311Error, Service, ServiceDefinition, ServiceRequest
 from gis.errors import WanggeError
@@ -23,12 +23,30 @@ from gis.incidents.service import submit
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 EngineDep = Annotated[Engine, Depends(get_engine)]
+NUMBER = r"^-?\d{1,3}(\.\d{1,12})?$"
+FORM_FIELDS: dict[str, dict[str, Any]] = {
+    "service_code": {"type": "string", "minLength": 1},
+    "lat": {"type": "string", "pattern": NUMBER, "description": "WGS-84 latitude"},
+    "long": {"type": "string", "pattern": NUMBER, "description": "WGS-84 longitude"},
+    # empty means "not given", like every optional Open311 form field
+    "address_string": {
+        "type": "string",
+        "maxLength": 500,
+        "pattern": "^[^\\x00]*$",
+    },
+}
 Fmt = Annotated[Literal["json"], Path(description="Response format (json only)")]
 CodePath = Annotated[str, Path(description="A service (category) code", examples=["garbage"])]
 RequestIdPath = Annotated[str, Path(description="A service request id", examples=["1"])]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": list[Open311Error], "description": "Open311 error list"}
-    for code in (400, 404, 409, 413, 422, 503)
+    for code in (400, 404, 409, 413, 503)
+}
+# 422: an Open311 error list for bad values, problem+json for a malformed path or query
+ERRORS[422] = {
+    "model": list[Open311Error],
+    "description": "Open311 error list (bad values) or problem+json (malformed request)",
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
 
 
@@ -135,7 +153,7 @@ def request(request_id: RequestIdPath, fmt: Fmt, engine: EngineDep) -> Any:
                     "schema": {
                         "type": "object",
                         "properties": {
-                            k: {"type": "string"}
+                            k: FORM_FIELDS.get(k, {"type": "string"})
                             for k in (
                                 "service_code",
                                 "lat",
@@ -151,6 +169,11 @@ def request(request_id: RequestIdPath, fmt: Fmt, engine: EngineDep) -> Any:
                             )
                         },
                         "required": ["service_code"],
+                        "anyOf": [
+                            {"required": ["lat", "long"]},
+                            {"required": ["address_string"]},
+                        ],
+                        "dependentRequired": {"lat": ["long"], "long": ["lat"]},
                     }
                 }
             }

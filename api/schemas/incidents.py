@@ -9,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 MAX_ID = 2**63 - 1
 NO_NUL = r"^[^\x00]*$"
+# located by lon + lat or by an address (the gis layer checks the same)
+LOCATED: dict[str, Any] = {
+    "anyOf": [{"required": ["lon", "lat"]}, {"required": ["address"]}],
+    "dependentRequired": {"lon": ["lat"], "lat": ["lon"]},
+}
 TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+ -]\d{2}:?\d{2})?$"
 Source = Literal["hotline", "app", "patrol", "camera", "other"]
 State = Literal[
@@ -38,6 +43,7 @@ class IncidentCreate(BaseModel):
         strict=True,
         extra="forbid",
         json_schema_extra={
+            **LOCATED,
             "example": {
                 "category": "garbage",
                 "description": "垃圾桶旁堆满垃圾袋",
@@ -47,7 +53,7 @@ class IncidentCreate(BaseModel):
                 "reported_at": "2026-11-23T09:30:00+08:00",
                 "reporter": {"name": "陈先生", "phone": "13800000000"},
                 "external_id": "12345-20261123-0001",
-            }
+            },
         },
     )
 
@@ -248,7 +254,10 @@ class LocationIn(BaseModel):
     model_config = ConfigDict(
         strict=True,
         extra="forbid",
-        json_schema_extra={"example": {"lon": 121.4021, "lat": 31.2493, "actor": "调度员李"}},
+        json_schema_extra={
+            **LOCATED,
+            "example": {"lon": 121.4021, "lat": 31.2493, "actor": "调度员李"},
+        },
     )
 
     lon: float | None = Field(default=None, description="Longitude (or x for an EPSG crs).")
