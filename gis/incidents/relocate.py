@@ -20,19 +20,6 @@ from gis.incidents.parse import clean_text, parse_incident
 from gis.store.models import INCIDENTS
 
 
-def _snapshot(place: Placement) -> dict[str, Any]:
-    return {
-        "owner_code": place.owner_code,
-        "owner_name": place.owner_name,
-        "area_codes": place.area_codes,
-        "chain": place.chain,
-        "generation": place.generation,
-        "staff": place.staff,
-        "location_status": place.location_status,
-        "review_reason": place.review_reason,
-    }
-
-
 def relocate(
     conn: Connection,
     ctx: IntakeContext,
@@ -63,7 +50,7 @@ def relocate(
         before.update(lon=x, lat=y)
     after: dict[str, Any] = {"owner_code": place.owner_code, "generation": place.generation}
     after.update(lon=place.lon, lat=place.lat)
-    values = _snapshot(place) | {
+    values = place.snapshot() | {
         "geom": None if place.lon is None else f"SRID=4326;POINT({place.lon!r} {place.lat!r})",
         "input_lon": item.lon,
         "input_lat": item.lat,
@@ -175,7 +162,7 @@ def reassign_open(
             place.location_status = "ok"
         else:
             place.review_reason = f"outside every {level_index.level} of generation {generation}"
-        values = _snapshot(place)
+        values = place.snapshot()
         if code is not None and r.status == "reported":
             values.update(status="assigned", assigned_at=now)
         conn.execute(update(INCIDENTS).where(INCIDENTS.c.id == r.id).values(**values))
