@@ -41,6 +41,7 @@ bench: setup
 	$(BIN)/python bench/geocode.py
 	$(BIN)/python bench/ogc.py
 	$(BIN)/python bench/coverage.py
+	$(BIN)/python bench/intake.py
 
 clean:
 	-$(BIN)/wangge db destroy --yes

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
+from api.openapi_categories import document_categories
 from api.routers import areas, assign, coverage, geocode, health, heatmap, maps, tiles
 from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_router
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     install_openapi(app)
+    document_categories(app)  # incidents: stored category codes as enums
     app.include_router(health.router)
     app.include_router(areas.router)
     app.include_router(assign.router)

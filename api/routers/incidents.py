@@ -3,22 +3,24 @@ reading and statistics. Thin: parse, call ``gis.incidents``, shape the response.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 
 from api.deps import Conn, get_engine
-from api.problems import problem_responses
+from api.problems import problem, problem_responses
 from api.responses import GeoJSONResponse
 from api.routers.assign import FastJSONResponse
 from api.schemas.incidents import (
+    MAX_ID,
+    TIME_PATTERN,
     BatchOut,
     Category,
     DuplicateIn,
     DuplicateOut,
+    ExtensionIn,
     IncidentBatch,
     IncidentCollection,
     IncidentCreate,
@@ -50,6 +52,16 @@ def get_intake(request: Request) -> IntakeContext:
 
 
 IntakeDep = Annotated[IntakeContext, Depends(get_intake)]
+IncidentId = Annotated[
+    int,
+    Path(
+        ge=1,
+        le=MAX_ID,
+        description="Incident id",
+        # a demo incident still waiting for review (the demo history is deterministic)
+        openapi_examples={"demo": {"value": 72}},
+    ),
+]
 
 
 def get_filters(
@@ -62,11 +74,21 @@ def get_filters(
     ] = None,
     bbox: Annotated[str | None, Query(description="west,south,east,north (WGS-84)")] = None,
     start: Annotated[
-        datetime | None, Query(alias="from", description="reported_at ≥ this (ISO 8601)")
+        str | None,
+        Query(
+            alias="from",
+            pattern=TIME_PATTERN,
+            description="reported_at ≥ this (ISO 8601; without a zone: UTC)",
+            examples=["2026-11-01T00:00:00+08:00"],
+        ),
     ] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="reported_at < this")] = None,
+    end: Annotated[
+        str | None, Query(alias="to", pattern=TIME_PATTERN, description="reported_at < this")
+    ] = None,
     overdue: Annotated[bool | None, Query(description="Late (due before resolution)")] = None,
-    location_status: Annotated[str | None, Query(description="ok or needs_review")] = None,
+    location_status: Annotated[
+        Literal["ok", "needs_review"] | None, Query(description="ok or needs_review")
+    ] = None,
     duplicates: Annotated[bool | None, Query(description="Only (or no) duplicates")] = None,
 ) -> Filters:
     return Filters.parse(
@@ -111,9 +133,11 @@ def _page(request: Request, page: Any, limit: int, offset: int) -> GeoJSONRespon
 @router.post(
     "/v1/incidents",
     status_code=201,
+    response_class=GeoJSONResponse,
     response_model=IncidentFeature,
     responses=_with(
         {200: {"model": IncidentFeature, "description": "Same external_id: the stored one"}},
+        400,
         413,
         422,
         503,
@@ -131,7 +155,7 @@ def create_incident(body: IncidentCreate, engine: EngineDep, ctx: IntakeDep) -> 
 @router.post(
     "/v1/incidents/batch",
     response_model=BatchOut,
-    responses=problem_responses(413, 422, 503),
+    responses=problem_responses(400, 413, 422, 503),
     summary="Report up to 10,000 incidents; per-item results in input order",
 )
 def create_incidents(body: IncidentBatch, engine: EngineDep, ctx: IntakeDep) -> Any:
@@ -144,7 +168,8 @@ def create_incidents(body: IncidentBatch, engine: EngineDep, ctx: IntakeDep) -> 
 @router.get(
     "/v1/incidents",
     response_class=GeoJSONResponse,
-    responses=_with({200: {"model": IncidentCollection}}, 422, 503),
+    response_model=IncidentCollection,
+    responses=problem_responses(422, 503),
     summary="List incidents (GeoJSON, paged, filtered)",
 )
 def incidents(
@@ -157,7 +182,8 @@ def incidents(
 @router.get(
     "/v1/incidents/review",
     response_class=GeoJSONResponse,
-    responses=_with({200: {"model": IncidentCollection}}, 422, 503),
+    response_model=IncidentCollection,
+    responses=problem_responses(422, 503),
     summary="Review queue: incidents whose location needs a person (oldest first)",
 )
 def review_queue(
@@ -197,23 +223,26 @@ def export_incidents_geojson(engine: EngineDep, filters: FiltersDep) -> Any:
 
 
 @router.get(
-    "/v1/incidents/{incident_id}",
+    "/v1/incidents/{incident_id:int}",
     response_class=GeoJSONResponse,
-    responses=_with({200: {"model": IncidentFeature}}, 404, 422, 503),
+    response_model=IncidentFeature,
+    responses=problem_responses(404, 422, 503),
     summary="One incident with its timeline",
 )
-def incident(incident_id: int, conn: Conn) -> Any:
+def incident(incident_id: IncidentId, conn: Conn) -> Any:
     """The incident as a Feature; ``properties.timeline`` lists every event, oldest first."""
     return GeoJSONResponse(get_incident(conn, incident_id))
 
 
 @router.post(
-    "/v1/incidents/{incident_id}/transitions",
+    "/v1/incidents/{incident_id:int}/transitions",
     response_model=TransitionOut,
-    responses=problem_responses(404, 409, 422, 503),
+    responses=problem_responses(400, 404, 409, 422, 503),
     summary="Move an incident to another state (409 names the allowed ones)",
 )
-def change_state(incident_id: int, body: TransitionIn, engine: EngineDep, ctx: IntakeDep) -> Any:
+def change_state(
+    incident_id: IncidentId, body: TransitionIn, engine: EngineDep, ctx: IntakeDep
+) -> Any:
     """``extended`` needs a ``note`` (the reason) and takes ``hours`` (default: the
     category's SLA); every transition becomes an event of the timeline."""
     with engine.begin() as conn:
@@ -223,20 +252,22 @@ def change_state(incident_id: int, body: TransitionIn, engine: EngineDep, ctx: I
             to=body.to,
             actor=body.actor,
             note=body.note,
-            hours=body.hours,
-            lon=body.lon,
-            lat=body.lat,
+            hours=body.hours if isinstance(body, ExtensionIn) else None,
+            lon=body.location.lon if body.location else None,
+            lat=body.location.lat if body.location else None,
             calendar=ctx.calendar,
         )
 
 
 @router.post(
-    "/v1/incidents/{incident_id}/location",
+    "/v1/incidents/{incident_id:int}/location",
     response_model=LocationOut,
-    responses=problem_responses(404, 409, 422, 503),
+    responses=problem_responses(400, 404, 409, 422, 503),
     summary="Fix an incident's location: re-geocode, re-assign, record both owners",
 )
-def fix_location(incident_id: int, body: LocationIn, engine: EngineDep, ctx: IntakeDep) -> Any:
+def fix_location(
+    incident_id: IncidentId, body: LocationIn, engine: EngineDep, ctx: IntakeDep
+) -> Any:
     """Body: ``lon``/``lat`` (+``crs``) or ``address`` (+``district``), and ``actor``."""
     with engine.begin() as conn:
         return relocate(
@@ -250,12 +281,12 @@ def fix_location(incident_id: int, body: LocationIn, engine: EngineDep, ctx: Int
 
 
 @router.post(
-    "/v1/incidents/{incident_id}/duplicate",
+    "/v1/incidents/{incident_id:int}/duplicate",
     response_model=DuplicateOut,
-    responses=problem_responses(404, 409, 422, 503),
+    responses=problem_responses(400, 404, 409, 422, 503),
     summary="Link an incident as a duplicate (merge with close=true) or unlink it",
 )
-def set_duplicate(incident_id: int, body: DuplicateIn, engine: EngineDep) -> Any:
+def set_duplicate(incident_id: IncidentId, body: DuplicateIn, engine: EngineDep) -> Any:
     """``of`` null unlinks; a link always points at the root incident, never a chain."""
     with engine.begin() as conn:
         return link_duplicate(
@@ -284,9 +315,19 @@ def incident_stats(
     request: Request,
     conn: Conn,
     filters: FiltersDep,
-    group_by: Annotated[str, Query(description="category, area or day")] = "category",
+    group_by: Annotated[
+        Literal["category", "area", "day"], Query(description="category, area or day")
+    ] = "category",
 ) -> Any:
     """Figures over the matching incidents (``area`` includes descendants; ``from``/``to``
     bound ``reported_at``); times in seconds from the report; ``day`` in local time."""
     settings: Settings = request.app.state.settings
     return stats(conn, filters, group_by=group_by, timezone=settings.incident_timezone)
+
+
+@router.api_route(
+    "/v1/incidents", methods=["PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False
+)
+def incidents_other_methods() -> Any:
+    """GET and POST live on two routes; answer every other method with both in ``Allow``."""
+    return problem(405, "Method not allowed", "use GET or POST", headers={"Allow": "GET, POST"})

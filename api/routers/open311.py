@@ -1,20 +1,20 @@
 """``/open311/v2``: the Open311 GeoReport v2 facade (JSON). Open311 clients expect their own
 error bodies (a list of ``{code, description}``), so this router answers errors that way,
-with the HTTP status ``api.problems`` picks for the domain error."""
+with the HTTP status ``api.problems`` picks for the domain error (422 for bad input)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from api.deps import get_engine
-from api.problems import status_of
+from api.problems import PROBLEM_JSON, problem, status_of
 from api.routers.incidents import IntakeDep
 from api.schemas.open311 import Created, Open311Error, Service, ServiceDefinition, ServiceRequest
 from gis.errors import WanggeError
@@ -23,9 +23,30 @@ from gis.incidents.service import submit
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 EngineDep = Annotated[Engine, Depends(get_engine)]
+NUMBER = r"^-?\d{1,3}(\.\d{1,12})?$"
+FORM_FIELDS: dict[str, dict[str, Any]] = {
+    "service_code": {"type": "string", "minLength": 1},
+    "lat": {"type": "string", "pattern": NUMBER, "description": "WGS-84 latitude"},
+    "long": {"type": "string", "pattern": NUMBER, "description": "WGS-84 longitude"},
+    # empty means "not given", like every optional Open311 form field
+    "address_string": {
+        "type": "string",
+        "maxLength": 500,
+        "pattern": "^[^\\x00]*$",
+    },
+}
+Fmt = Annotated[Literal["json"], Path(description="Response format (json only)")]
+CodePath = Annotated[str, Path(description="A service (category) code", examples=["garbage"])]
+RequestIdPath = Annotated[str, Path(description="A service request id", examples=["1"])]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": list[Open311Error], "description": "Open311 error list"}
-    for code in (400, 404, 409, 413, 422, 503)
+    for code in (400, 404, 409, 413, 503)
+}
+# 422: an Open311 error list for bad values, problem+json for a malformed path or query
+ERRORS[422] = {
+    "model": list[Open311Error],
+    "description": "Open311 error list (bad values) or problem+json (malformed request)",
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
 
 
@@ -34,7 +55,6 @@ def _answer(call: Callable[[], Any], status: int = 200) -> JSONResponse:
         return JSONResponse(call(), status_code=status)
     except WanggeError as exc:
         code, _ = status_of(exc)
-        code = 400 if code == 422 else code  # Open311 says 400 for a bad request
         return JSONResponse([{"code": code, "description": str(exc)}], status_code=code)
 
 
@@ -51,7 +71,7 @@ def _fmt(fmt: str) -> None:
     responses=ERRORS,
     summary="Open311: the services (incident categories)",
 )
-def services(fmt: str, engine: EngineDep) -> Any:
+def services(fmt: Fmt, engine: EngineDep) -> Any:
     def run() -> Any:
         _fmt(fmt)
         with engine.connect() as conn:
@@ -66,7 +86,7 @@ def services(fmt: str, engine: EngineDep) -> Any:
     responses=ERRORS,
     summary="Open311: one service's definition",
 )
-def service(code: str, fmt: str, engine: EngineDep) -> Any:
+def service(code: CodePath, fmt: Fmt, engine: EngineDep) -> Any:
     def run() -> Any:
         _fmt(fmt)
         with engine.connect() as conn:
@@ -82,7 +102,7 @@ def service(code: str, fmt: str, engine: EngineDep) -> Any:
     summary="Open311: service requests (by ids, or codes, dates and status)",
 )
 def requests(
-    fmt: str,
+    fmt: Fmt,
     engine: EngineDep,
     service_request_id: Annotated[str | None, Query(description="Comma list of ids")] = None,
     service_code: Annotated[str | None, Query(description="Comma list of codes")] = None,
@@ -111,7 +131,7 @@ def requests(
     responses=ERRORS,
     summary="Open311: one service request",
 )
-def request(request_id: str, fmt: str, engine: EngineDep) -> Any:
+def request(request_id: RequestIdPath, fmt: Fmt, engine: EngineDep) -> Any:
     def run() -> Any:
         _fmt(fmt)
         with engine.connect() as conn:
@@ -133,7 +153,7 @@ def request(request_id: str, fmt: str, engine: EngineDep) -> Any:
                     "schema": {
                         "type": "object",
                         "properties": {
-                            k: {"type": "string"}
+                            k: FORM_FIELDS.get(k, {"type": "string"})
                             for k in (
                                 "service_code",
                                 "lat",
@@ -149,13 +169,18 @@ def request(request_id: str, fmt: str, engine: EngineDep) -> Any:
                             )
                         },
                         "required": ["service_code"],
+                        "anyOf": [
+                            {"required": ["lat", "long"]},
+                            {"required": ["address_string"]},
+                        ],
+                        "dependentRequired": {"lat": ["long"], "long": ["lat"]},
                     }
                 }
             }
         }
     },
 )
-async def create_request(fmt: str, request: Request, engine: EngineDep, ctx: IntakeDep) -> Any:
+async def create_request(fmt: Fmt, request: Request, engine: EngineDep, ctx: IntakeDep) -> Any:
     raw = await request.body()
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
@@ -173,3 +198,13 @@ async def create_request(fmt: str, request: Request, engine: EngineDep, ctx: Int
         return open311.created(feature["id"], notice)
 
     return await run_in_threadpool(_answer, run, 201)
+
+
+@router.api_route(
+    "/requests.{fmt}",
+    methods=["PUT", "PATCH", "DELETE", "OPTIONS"],
+    include_in_schema=False,
+)
+def requests_other_methods(fmt: str) -> Any:
+    """GET and POST live on two routes; answer every other method with both in ``Allow``."""
+    return problem(405, "Method not allowed", "use GET or POST", headers={"Allow": "GET, POST"})

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_ID = 2**63 - 1
+NO_NUL = r"^[^\x00]*$"
+# located by lon + lat or by an address (the gis layer checks the same)
+LOCATED: dict[str, Any] = {
+    "anyOf": [{"required": ["lon", "lat"]}, {"required": ["address"]}],
+    "dependentRequired": {"lon": ["lat"], "lat": ["lon"]},
+}
+TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+ -]\d{2}:?\d{2})?$"
 Source = Literal["hotline", "app", "patrol", "camera", "other"]
 State = Literal[
     "reported",
@@ -22,6 +30,8 @@ State = Literal[
 
 
 class Reporter(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     name: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, max_length=40)
 
@@ -30,8 +40,10 @@ class IncidentCreate(BaseModel):
     """One incident: located by ``lon``/``lat`` (+``crs``) or by a Chinese ``address``."""
 
     model_config = ConfigDict(
+        strict=True,
         extra="forbid",
         json_schema_extra={
+            **LOCATED,
             "example": {
                 "category": "garbage",
                 "description": "垃圾桶旁堆满垃圾袋",
@@ -41,7 +53,7 @@ class IncidentCreate(BaseModel):
                 "reported_at": "2026-11-23T09:30:00+08:00",
                 "reporter": {"name": "陈先生", "phone": "13800000000"},
                 "external_id": "12345-20261123-0001",
-            }
+            },
         },
     )
 
@@ -54,8 +66,11 @@ class IncidentCreate(BaseModel):
     accuracy_m: float | None = Field(default=None, gt=0, description="Fix accuracy, metres.")
     address: str | None = Field(default=None, max_length=500, examples=["兰溪路99弄12号"])
     district: str | None = Field(default=None, max_length=100, examples=["普陀区"])
-    reported_at: datetime | None = Field(
-        default=None, description="When it was reported (default: now). Naive times are UTC."
+    reported_at: str | None = Field(
+        default=None,
+        pattern=TIME_PATTERN,
+        description="When it was reported, ISO 8601 (default: now; without a zone: UTC).",
+        examples=["2026-11-23T09:30:00+08:00"],
     )
     reporter: Reporter | None = None
     attachments: list[str] = Field(default_factory=list, description="http(s) URLs.")
@@ -80,7 +95,7 @@ class IncidentBatch(BaseModel):
         }
     )
 
-    incidents: list[dict[str, Any]]
+    incidents: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
 
 
 class BatchItem(BaseModel):
@@ -165,28 +180,64 @@ class IncidentCollection(BaseModel):
     features: list[IncidentFeature]
 
 
-class TransitionIn(BaseModel):
+class Where(BaseModel):
+    """Where a step happened (WGS-84)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class _Step(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    actor: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    note: str = Field(default="", max_length=4000, pattern=NO_NUL)
+    location: Where | None = Field(default=None, description="Where it happened.")
+
+
+class StepIn(_Step):
+    """Any step but an SLA extension."""
+
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "example": {
                 "to": "in_progress",
                 "actor": "王芳",
                 "note": "已到现场",
-                "lon": 121.4015,
-                "lat": 31.2489,
+                "location": {"lon": 121.4015, "lat": 31.2489},
             }
-        },
+        }
     )
 
-    to: State
-    actor: str = Field(min_length=1, max_length=100)
-    note: str = Field(default="", max_length=4000)
-    hours: float | None = Field(
-        default=None, gt=0, le=8760, description="Only for `extended`: hours added to the SLA."
+    to: Literal[
+        "reported",
+        "assigned",
+        "in_progress",
+        "resolved",
+        "closed",
+        "returned",
+        "reopened",
+        "suspended",
+    ]
+
+
+class ExtensionIn(_Step):
+    """An SLA extension: needs the reason (``note``); ``hours`` default to the category's SLA."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"to": "extended", "actor": "王芳", "note": "等待维修配件", "hours": 8}
+        }
     )
-    lon: float | None = Field(default=None, ge=-180, le=180, description="Where it happened.")
-    lat: float | None = Field(default=None, ge=-90, le=90)
+
+    to: Literal["extended"]
+    note: str = Field(min_length=1, max_length=4000, pattern=NO_NUL)
+    hours: float | None = Field(default=None, gt=0, le=8760, description="Hours added.")
+
+
+TransitionIn = Annotated[StepIn | ExtensionIn, Field(discriminator="to")]
 
 
 class TransitionOut(BaseModel):
@@ -201,13 +252,17 @@ class TransitionOut(BaseModel):
 
 class LocationIn(BaseModel):
     model_config = ConfigDict(
+        strict=True,
         extra="forbid",
-        json_schema_extra={"example": {"lon": 121.4021, "lat": 31.2493, "actor": "调度员李"}},
+        json_schema_extra={
+            **LOCATED,
+            "example": {"lon": 121.4021, "lat": 31.2493, "actor": "调度员李"},
+        },
     )
 
-    lon: float | None = None
-    lat: float | None = None
-    crs: str = "wgs84"
+    lon: float | None = Field(default=None, description="Longitude (or x for an EPSG crs).")
+    lat: float | None = Field(default=None, description="Latitude (or y).")
+    crs: str = Field(default="wgs84", description="wgs84, gcj02, bd09 or EPSG:n")
     address: str | None = Field(default=None, max_length=500)
     district: str | None = Field(default=None, max_length=100)
     actor: str = Field(min_length=1, max_length=100)
@@ -225,10 +280,12 @@ class LocationOut(BaseModel):
 
 class DuplicateIn(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"example": {"of": 41, "actor": "王芳", "close": True}}
+        strict=True,
+        extra="forbid",
+        json_schema_extra={"example": {"of": 41, "actor": "王芳", "close": True}},
     )
 
-    of: int | None = Field(description="The incident it duplicates; null unlinks.")
+    of: int | None = Field(ge=1, le=MAX_ID, description="The incident it duplicates; null unlinks.")
     actor: str = Field(min_length=1, max_length=100)
     note: str = Field(default="", max_length=4000)
     close: bool = Field(default=False, description="Merge: also close this incident.")

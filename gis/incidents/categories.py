@@ -90,6 +90,11 @@ def read_categories(path: Path) -> list[Category]:
         out: list[Category] = []
         seen: dict[str, int] = {}
         for line, row in enumerate(reader, start=2):
+            if None in row:  # more cells than header columns: an unquoted comma, probably
+                raise InvalidInput(
+                    f"line {line}: more values than columns (quote text that has commas)",
+                    field="file",
+                )
             code = (row.get("code") or "").strip()
             if not code:
                 raise InvalidInput(f"line {line}: empty code", field="code")

@@ -40,6 +40,19 @@ class Placement:
     generation: int | None = None
     staff: list[dict[str, Any]] = field(default_factory=list)
 
+    def snapshot(self) -> dict[str, Any]:
+        """The incident columns this placement decides (location status and who answers)."""
+        return {
+            "owner_code": self.owner_code,
+            "owner_name": self.owner_name,
+            "area_codes": self.area_codes,
+            "chain": self.chain,
+            "generation": self.generation,
+            "staff": self.staff,
+            "location_status": self.location_status,
+            "review_reason": self.review_reason,
+        }
+
 
 def no_geocoder(addresses: list[str], districts: list[str | None]) -> list[dict[str, Any]]:
     """Used when no gazetteer is available: every address goes to the review queue."""

@@ -7,6 +7,7 @@ per item so the other items are still taken in.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from gis.store.models import INCIDENT_SOURCES
 
 MAX_TEXT = 4000
 MAX_ATTACHMENTS = 20
+MIN_YEAR = 1970
 _SKEW = timedelta(minutes=5)  # callers' clocks drift; a few minutes ahead is not the future
 
 
@@ -48,6 +50,8 @@ def _text(value: Any, name: str, *, required: bool = False, limit: int = MAX_TEX
     if not isinstance(value, str):
         raise InvalidInput("must be a string", field=name)
     text: str = value.strip()
+    if "\x00" in text:
+        raise InvalidInput("contains a NUL character", field=name)
     if required and not text:
         raise InvalidInput("must not be empty", field=name)
     if len(text) > limit:
@@ -80,13 +84,23 @@ def parse_time(
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
+        # an unencoded "+08:00" in a query string arrives as " 08:00"
+        value = re.sub(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$", r"\1+\2", value)
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise InvalidInput(f"{value!r} is not an ISO 8601 time", field=name) from None
     else:
         raise InvalidInput("must be an ISO 8601 time string", field=name)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.year < MIN_YEAR:
+        raise InvalidInput(f"before {MIN_YEAR}: not a report wangge can hold", field=name)
+    return parsed
+
+
+def clean_text(value: str, name: str, *, limit: int = MAX_TEXT) -> str:
+    """A free-text field (actor, note): no NUL characters, bounded length."""
+    return _text(value, name, limit=limit) or ""
 
 
 def parse_incident(data: Any, *, now: datetime, categories: set[str]) -> IncidentIn:

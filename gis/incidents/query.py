@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from gis.areas.query import BBox
 from gis.errors import InvalidInput, NotFound
+from gis.incidents.parse import parse_time
 from gis.store.models import INCIDENT_EVENTS, INCIDENT_STATES, INCIDENTS
 
 MAX_PAGE = 1000
@@ -52,8 +53,8 @@ class Filters:
         category: str | None = None,
         area: str | None = None,
         bbox: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
         overdue: bool | None = None,
         location_status: str | None = None,
         duplicates: bool | None = None,
@@ -67,6 +68,10 @@ class Filters:
                 )
         if location_status not in (None, "ok", "needs_review"):
             raise InvalidInput("must be ok or needs_review", field="location_status")
+        if isinstance(start, str):
+            start = parse_time(start, "from")
+        if isinstance(end, str):
+            end = parse_time(end, "to")
         for name, value in (("from", start), ("to", end)):
             if value is not None and value.tzinfo is None:
                 raise InvalidInput("must include a time zone (e.g. +08:00 or Z)", field=name)

@@ -12,25 +12,12 @@ import numpy as np
 from sqlalchemy import Connection, func, select, update
 
 from gis.assign.service import Assigner, locate
-from gis.errors import Conflict, InvalidInput, NotFound
+from gis.errors import Conflict, InvalidInput
 from gis.incidents.intake import IntakeContext
 from gis.incidents.lifecycle import OPEN_STATES, add_event, locked
 from gis.incidents.locating import Placement, place_many
-from gis.incidents.parse import parse_incident
+from gis.incidents.parse import clean_text, parse_incident
 from gis.store.models import INCIDENTS
-
-
-def _snapshot(place: Placement) -> dict[str, Any]:
-    return {
-        "owner_code": place.owner_code,
-        "owner_name": place.owner_name,
-        "area_codes": place.area_codes,
-        "chain": place.chain,
-        "generation": place.generation,
-        "staff": place.staff,
-        "location_status": place.location_status,
-        "review_reason": place.review_reason,
-    }
 
 
 def relocate(
@@ -45,7 +32,8 @@ def relocate(
     """Give the incident a new location (``lon``/``lat`` [+``crs``] or ``address``
     [+``district``]), re-assign it and record both owners. A reported incident that now has
     an owner becomes ``assigned``. Returns ``{id, from, to, status}``."""
-    if not actor.strip():
+    actor, note = clean_text(actor, "actor", limit=100), clean_text(note, "note")
+    if not actor:
         raise InvalidInput("name who makes the change", field="actor")
     row = locked(conn, incident_id)
     if row.status == "closed":
@@ -62,7 +50,7 @@ def relocate(
         before.update(lon=x, lat=y)
     after: dict[str, Any] = {"owner_code": place.owner_code, "generation": place.generation}
     after.update(lon=place.lon, lat=place.lat)
-    values = _snapshot(place) | {
+    values = place.snapshot() | {
         "geom": None if place.lon is None else f"SRID=4326;POINT({place.lon!r} {place.lat!r})",
         "input_lon": item.lon,
         "input_lat": item.lat,
@@ -174,7 +162,7 @@ def reassign_open(
             place.location_status = "ok"
         else:
             place.review_reason = f"outside every {level_index.level} of generation {generation}"
-        values = _snapshot(place)
+        values = place.snapshot()
         if code is not None and r.status == "reported":
             values.update(status="assigned", assigned_at=now)
         conn.execute(update(INCIDENTS).where(INCIDENTS.c.id == r.id).values(**values))
@@ -204,7 +192,8 @@ def link_duplicate(
 ) -> dict[str, Any]:
     """Mark the incident a duplicate of ``of`` (merge: with ``close``, also close it), or
     unlink it (``of`` None). Returns ``{id, duplicate_of, status}``."""
-    if not actor.strip():
+    actor, note = clean_text(actor, "actor", limit=100), clean_text(note, "note")
+    if not actor:
         raise InvalidInput("name who makes the change", field="actor")
     row = locked(conn, incident_id)
     if of is not None:
@@ -214,7 +203,7 @@ def link_duplicate(
             select(INCIDENTS.c.id, INCIDENTS.c.duplicate_of).where(INCIDENTS.c.id == of)
         ).one_or_none()
         if target is None:
-            raise NotFound(f"no incident {of}", field="of")
+            raise InvalidInput(f"no incident {of}", field="of")
         of = target.duplicate_of or of  # link to the root, never build chains
         if of == incident_id:
             raise Conflict(f"incident {target.id} is a duplicate of {incident_id}", field="of")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gis.demo_load import load_demo
+from gis.demo_load import load_demo, load_demo_history
 from gis.settings import Settings
 from gis.store.db import make_engine
 from tests.conftest import DEMO_DATA, LiveServer
@@ -39,6 +39,7 @@ def demo_url(new_database: Callable[[], str]) -> Iterator[str]:
     engine = make_engine(url)
     with engine.begin() as conn:
         load_demo(conn, DEMO_DATA)
+    load_demo_history(engine)  # incidents: ids and categories for those endpoints
     engine.dispose()
     with LiveServer(Settings(database_url=url, batch_max_points=2000)) as live:
         yield live.url
