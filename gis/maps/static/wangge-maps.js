@@ -334,5 +334,8 @@
     c.addTo(map);
   };
 
-  wg.done = function () { document.body.setAttribute("data-wg-ready", "1"); };
+  wg.done = function () {
+    wg.readyAt = performance.now();  // ms since navigation started (bench/maps.py reads it)
+    document.body.setAttribute("data-wg-ready", "1");
+  };
 })();
