@@ -12,9 +12,14 @@ from fastapi import FastAPI
 
 from api import problems
 from api.routers import areas, assign, coverage, geocode, health, heatmap, maps, tiles
+from api.routers import incidents as incident_routes
+from api.routers import open311 as open311_routes
 from gis.assign.service import Assigner
 from gis.errors import NotFound
 from gis.geocode.cache import GazetteerCache
+from gis.incidents.intake import IntakeContext
+from gis.incidents.locating import gazetteer_resolver
+from gis.incidents.worktime import WorkCalendar
 from gis.settings import Settings
 from gis.store.db import database_url, make_engine
 
@@ -41,6 +46,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.assigner.warm()
         app.state.gazetteer = GazetteerCache(engine, check_seconds=settings.index_check_seconds)
         app.state.gazetteer.get()  # build before the first request (and before gc.freeze)
+        # incidents: intake shares the assigner and the gazetteer; calendar per process
+        app.state.intake = IntakeContext(
+            app.state.assigner,
+            WorkCalendar.from_settings(settings),
+            gazetteer_resolver(app.state.gazetteer),
+            max_batch=settings.incident_batch_max,
+        )
         # the index and its answer templates live as long as the process: keep them out of
         # the collector's full passes, which otherwise stall every request for ~0.1 s
         gc.collect()
@@ -62,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(heatmap.router)
     maps.mount_static(app)
+    app.include_router(incident_routes.router)
+    app.include_router(open311_routes.router)
     app.include_router(geocode.router)
     return app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from gis.areas.generations import activate, current_generation
 from gis.areas.importer import import_areas
@@ -86,3 +86,13 @@ def load_demo(
     for level, source in files:
         lines.append(f"  {level}: {len(source.features)}")
     return lines
+
+
+def load_demo_history(
+    engine: Engine, progress: Callable[[str], None] = lambda _: None
+) -> list[str]:
+    """The demo street's 90-day incident history (after the boundaries are committed, since
+    intake assigns through the per-process index that reads committed data)."""
+    from gis.incidents.demo import load_demo_incidents
+
+    return load_demo_incidents(engine, progress).lines()

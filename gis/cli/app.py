@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from gis.cli import coverage_commands, data_commands, db_commands, geocode_commands, maps_commands
+from gis.cli import (
+    coverage_commands,
+    data_commands,
+    db_commands,
+    geocode_commands,
+    incident_commands,
+    maps_commands,
+)
 
 app = typer.Typer(
     name="wangge",
@@ -30,6 +37,7 @@ app.add_typer(data_commands.demo, name="demo")
 app.command("coverage")(coverage_commands.coverage)
 app.command("map")(maps_commands.map_command)  # maps (issue 15)
 geocode_commands.register(app, data_commands.importer)
+incident_commands.register(app, data_commands.importer)
 
 
 @app.command()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gis.cli.common import connection, print_json, say, transaction
+from gis.cli.common import connection, engine, print_json, say, transaction
 from gis.vector import preview
 
 importer = typer.Typer(
@@ -246,9 +246,14 @@ def demo_load(
     data: Annotated[Path, typer.Option(help="Folder with the demo files.")] = DEMO_DIR,
 ) -> None:
     """Load the demo street into the database unless it is already loaded unchanged."""
-    from gis.demo_load import load_demo
+    from gis.demo_load import load_demo, load_demo_history
 
     with transaction() as conn:
         lines = load_demo(conn, data, progress=say)
+    eng = engine()  # incidents: the history is taken in once the boundaries are committed
+    try:
+        lines += load_demo_history(eng, progress=say)
+    finally:
+        eng.dispose()
     for line in lines:
         typer.echo(line)

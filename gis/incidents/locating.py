@@ -8,17 +8,16 @@ incident is placed ``needs_review`` with the reason, and kept.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine
 
 from gis.assign.service import Assigner, check_coordinates, locate
 from gis.crs import parse_crs, to_wgs84
 from gis.errors import NotFound
+from gis.geocode.cache import GazetteerCache
 from gis.incidents.parse import IncidentIn
 
 #: addresses, districts -> one geocode answer per address (``GeocodeResult.to_dict()`` shape)
@@ -50,19 +49,13 @@ def no_geocoder(addresses: list[str], districts: list[str | None]) -> list[dict[
     ]
 
 
-def gazetteer_resolver(engine: Engine) -> Resolver:
-    """Addresses resolved by the standard-address gazetteer (``gis.geocode``), cached per
-    process; without that package every address is left for review."""
-    try:
-        geocode = importlib.import_module("gis.geocode")
-    except ImportError:
-        return no_geocoder
-    cache = geocode.GazetteerCache(engine)
+def gazetteer_resolver(cache: GazetteerCache) -> Resolver:
+    """Addresses resolved by the standard-address gazetteer of ``cache`` (per process,
+    rebuilt when the addresses change); a district that is given scopes the match."""
 
     def resolve(addresses: list[str], districts: list[str | None]) -> list[dict[str, Any]]:
-        gazetteer = cache.get()
-        results = gazetteer.geocode_many(addresses, districts)
-        return [dict(r.to_dict()) for r in results]
+        results = cache.get().geocode_many(addresses, districts=districts)
+        return [r.to_dict() for r in results]
 
     return resolve
 

@@ -47,12 +47,12 @@ def _text(value: Any, name: str, *, required: bool = False, limit: int = MAX_TEX
         return None
     if not isinstance(value, str):
         raise InvalidInput("must be a string", field=name)
-    value = value.strip()
-    if required and not value:
+    text: str = value.strip()
+    if required and not text:
         raise InvalidInput("must not be empty", field=name)
-    if len(value) > limit:
+    if len(text) > limit:
         raise InvalidInput(f"longer than {limit} characters", field=name)
-    return value
+    return text
 
 
 def _float(value: Any, name: str) -> float | None:

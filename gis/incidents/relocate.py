@@ -56,11 +56,11 @@ def relocate(
         {"category": row.category, **location}, now=now, categories={row.category}
     )
     [place] = place_many(ctx.assigner, [item], ctx.resolver)
-    before = {"owner_code": row.owner_code, "generation": row.generation}
+    before: dict[str, Any] = {"owner_code": row.owner_code, "generation": row.generation}
     if row.geom is not None:
         x, y = conn.execute(select(func.ST_X(row.geom), func.ST_Y(row.geom))).one()
         before.update(lon=x, lat=y)
-    after = {"owner_code": place.owner_code, "generation": place.generation}
+    after: dict[str, Any] = {"owner_code": place.owner_code, "generation": place.generation}
     after.update(lon=place.lon, lat=place.lat)
     values = _snapshot(place) | {
         "geom": None if place.lon is None else f"SRID=4326;POINT({place.lon!r} {place.lat!r})",

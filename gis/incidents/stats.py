@@ -24,11 +24,11 @@ GROUPS = ("category", "area", "day")
 C = INCIDENTS.c
 
 
-def _seconds(later: Any) -> ColumnElement[float]:
+def _seconds(later: Any) -> Any:
     return func.extract("epoch", later - C.reported_at)
 
 
-def _pct(p: float, expr: ColumnElement[float]) -> Any:
+def _pct(p: float, expr: Any) -> Any:
     return func.percentile_cont(p).within_group(expr)
 
 
@@ -57,7 +57,7 @@ def stats(
         select(
             key.label("key"),
             grouped,
-            func.count().label("count"),
+            func.count().label("n"),
             func.count(C.resolved_at).label("resolved"),
             func.count().filter(C.status.in_(OPEN_STATES)).label("open"),
             func.count().filter(overdue_expr(now)).label("overdue"),
@@ -75,9 +75,9 @@ def stats(
     total: dict[str, Any] = _empty()
     for r in conn.execute(q):
         figures = {
-            "count": r.count,
+            "count": r.n,
             "resolved": r.resolved,
-            "resolution_rate": round(r.resolved / r.count, 4) if r.count else None,
+            "resolution_rate": round(r.resolved / r.n, 4) if r.n else None,
             "open": r.open,
             "overdue": r.overdue,
             "duplicates": r.duplicates,

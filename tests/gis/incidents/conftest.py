@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine
 
 from gis.assign.service import Assigner
+from gis.geocode.cache import GazetteerCache
+from gis.geocode.store import import_addresses
 from gis.incidents.categories import DEFAULT_FILE, import_categories
 from gis.incidents.intake import IntakeContext
+from gis.incidents.locating import gazetteer_resolver
 from gis.incidents.worktime import WorkCalendar
 from gis.store.db import make_engine
 from tests.fixtures import load_small_street
@@ -27,15 +29,27 @@ def street_engine(
 ) -> Iterator[Engine]:
     engine = make_engine(new_database())
     load_small_street(engine, tmp_path_factory.mktemp("incidents"))
+    folder = tmp_path_factory.mktemp("incident-addresses")
+    (folder / "addresses.csv").write_text(
+        "address,district,lon,lat\n"
+        "测试路1号,普陀区,121.3925,31.2425\n"
+        "测试路5号,普陀区,121.4075,31.2575\n"
+        "测试路5号2号楼,普陀区,121.4076,31.2576\n",
+        encoding="utf-8",
+    )
     with engine.begin() as conn:
         import_categories(conn, DEFAULT_FILE)
+        import_addresses(
+            conn, folder / "addresses.csv", address_field="address", district_field="district"
+        )
     yield engine
     engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def ctx(street_engine: Engine) -> IntakeContext:
-    return IntakeContext(Assigner(street_engine, check_seconds=0), WorkCalendar())
+    resolver = gazetteer_resolver(GazetteerCache(street_engine, check_seconds=0))
+    return IntakeContext(Assigner(street_engine, check_seconds=0), WorkCalendar(), resolver)
 
 
 @pytest.fixture
@@ -61,6 +75,3 @@ def body(**kw: object) -> dict[str, object]:
     }
     out.update(kw)
     return out
-
-
-__all__ = ["NOW", "Path", "body"]

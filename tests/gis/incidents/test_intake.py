@@ -103,3 +103,22 @@ def test_duplicates_are_linked_not_dropped(sconn: Connection, ctx: IntakeContext
     assert f.duplicate_of == a.id
     stored = sconn.execute(select(INCIDENTS.c.id).where(INCIDENTS.c.duplicate_of == a.id)).all()
     assert len(stored) == 2
+
+
+def test_messy_address_is_geocoded_and_assigned(sconn: Connection, ctx: IntakeContext) -> None:
+    b = body(address="上海市普陀区测试路五号门口", district="普陀区")
+    del b["lon"], b["lat"]
+    [t] = intake(sconn, ctx, [b], now=NOW)
+    assert t.location_status == "ok" and t.owner_code == "M4" and t.status == "assigned"
+    row = sconn.execute(select(INCIDENTS).where(INCIDENTS.c.id == t.id)).one()
+    assert row.geocode["standard_address"].startswith("测试路5号")
+    assert row.address == "上海市普陀区测试路五号门口"  # what the caller sent is kept
+
+
+def test_number_missing_on_the_road_goes_to_review(sconn: Connection, ctx: IntakeContext) -> None:
+    b = body(address="测试路7号", district="普陀区")
+    del b["lon"], b["lat"]
+    [t] = intake(sconn, ctx, [b], now=NOW)
+    assert t.created and t.location_status == "needs_review" and t.owner_code is None
+    row = sconn.execute(select(INCIDENTS).where(INCIDENTS.c.id == t.id)).one()
+    assert row.geom is None and "not resolved" in row.review_reason

@@ -1,0 +1,292 @@
+"""``/v1/incidents``, ``/v1/incident-categories`` and ``/v1/stats``: intake, lifecycle,
+reading and statistics. Thin: parse, call ``gis.incidents``, shape the response."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import Engine
+
+from api.deps import Conn, get_engine
+from api.problems import problem_responses
+from api.responses import GeoJSONResponse
+from api.routers.assign import FastJSONResponse
+from api.schemas.incidents import (
+    BatchOut,
+    Category,
+    DuplicateIn,
+    DuplicateOut,
+    IncidentBatch,
+    IncidentCollection,
+    IncidentCreate,
+    IncidentFeature,
+    LocationIn,
+    LocationOut,
+    StatsOut,
+    TransitionIn,
+    TransitionOut,
+)
+from gis.incidents.categories import load_categories
+from gis.incidents.export import export_csv, export_geojson
+from gis.incidents.intake import IntakeContext
+from gis.incidents.lifecycle import transition
+from gis.incidents.query import MAX_PAGE, Filters, get_incident, list_incidents
+from gis.incidents.relocate import link_duplicate, relocate
+from gis.incidents.service import submit, submit_batch
+from gis.incidents.stats import stats
+from gis.settings import Settings
+
+router = APIRouter(tags=["incidents"])
+EngineDep = Annotated[Engine, Depends(get_engine)]
+MAX_OFFSET = 10_000_000
+
+
+def get_intake(request: Request) -> IntakeContext:
+    ctx: IntakeContext = request.app.state.intake
+    return ctx
+
+
+IntakeDep = Annotated[IntakeContext, Depends(get_intake)]
+
+
+def get_filters(
+    status: Annotated[
+        str | None, Query(description="Comma list of states", examples=["assigned,in_progress"])
+    ] = None,
+    category: Annotated[str | None, Query(description="Comma list of category codes")] = None,
+    area: Annotated[
+        str | None, Query(description="Area code; its descendants' incidents included")
+    ] = None,
+    bbox: Annotated[str | None, Query(description="west,south,east,north (WGS-84)")] = None,
+    start: Annotated[
+        datetime | None, Query(alias="from", description="reported_at ≥ this (ISO 8601)")
+    ] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="reported_at < this")] = None,
+    overdue: Annotated[bool | None, Query(description="Late (due before resolution)")] = None,
+    location_status: Annotated[str | None, Query(description="ok or needs_review")] = None,
+    duplicates: Annotated[bool | None, Query(description="Only (or no) duplicates")] = None,
+) -> Filters:
+    return Filters.parse(
+        status=status,
+        category=category,
+        area=area,
+        bbox=bbox,
+        start=start,
+        end=end,
+        overdue=overdue,
+        location_status=location_status,
+        duplicates=duplicates,
+    )
+
+
+def _with(extra: dict[int | str, dict[str, Any]], *statuses: int) -> dict[int | str, Any]:
+    """``responses=``: the given entries plus the problem statuses."""
+    return {**extra, **problem_responses(*statuses)}
+
+
+FiltersDep = Annotated[Filters, Depends(get_filters)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+
+
+def _page(request: Request, page: Any, limit: int, offset: int) -> GeoJSONResponse:
+    links = [{"rel": "self", "type": "application/geo+json", "href": str(request.url)}]
+    if offset + len(page.features) < page.number_matched:
+        href = str(request.url.include_query_params(offset=offset + limit))
+        links.append({"rel": "next", "type": "application/geo+json", "href": href})
+    return GeoJSONResponse(
+        {
+            "type": "FeatureCollection",
+            "numberMatched": page.number_matched,
+            "numberReturned": len(page.features),
+            "links": links,
+            "features": page.features,
+        }
+    )
+
+
+@router.post(
+    "/v1/incidents",
+    status_code=201,
+    response_model=IncidentFeature,
+    responses=_with(
+        {200: {"model": IncidentFeature, "description": "Same external_id: the stored one"}},
+        413,
+        422,
+        503,
+    ),
+    summary="Report an incident (located, assigned, with its SLA due time)",
+)
+def create_incident(body: IncidentCreate, engine: EngineDep, ctx: IntakeDep) -> Any:
+    """201 with the stored incident; the same ``external_id`` again answers 200 with the
+    incident already stored (safe retries). An address that cannot be resolved, or a point
+    outside every micro-grid, is stored with ``location_status: needs_review``."""
+    feature, created = submit(engine, ctx, body.model_dump(exclude_none=True))
+    return GeoJSONResponse(feature, status_code=201 if created else 200)
+
+
+@router.post(
+    "/v1/incidents/batch",
+    response_model=BatchOut,
+    responses=problem_responses(413, 422, 503),
+    summary="Report up to 10,000 incidents; per-item results in input order",
+)
+def create_incidents(body: IncidentBatch, engine: EngineDep, ctx: IntakeDep) -> Any:
+    """Each item is shaped like ``POST /v1/incidents``; a bad item gets ``error`` naming
+    the field while the others are stored; a known ``external_id`` answers ``created:
+    false`` with the stored id."""
+    return FastJSONResponse(submit_batch(engine, ctx, body.incidents))
+
+
+@router.get(
+    "/v1/incidents",
+    response_class=GeoJSONResponse,
+    responses=_with({200: {"model": IncidentCollection}}, 422, 503),
+    summary="List incidents (GeoJSON, paged, filtered)",
+)
+def incidents(
+    request: Request, conn: Conn, filters: FiltersDep, limit: Limit = 100, offset: Offset = 0
+) -> Any:
+    """Newest report first. Follow the ``next`` link for more."""
+    return _page(request, list_incidents(conn, filters, limit=limit, offset=offset), limit, offset)
+
+
+@router.get(
+    "/v1/incidents/review",
+    response_class=GeoJSONResponse,
+    responses=_with({200: {"model": IncidentCollection}}, 422, 503),
+    summary="Review queue: incidents whose location needs a person (oldest first)",
+)
+def review_queue(
+    request: Request, conn: Conn, filters: FiltersDep, limit: Limit = 100, offset: Offset = 0
+) -> Any:
+    """Unresolved addresses and points outside every micro-grid; fix one with
+    ``POST /v1/incidents/{id}/location``."""
+    queue = Filters(**{**filters.__dict__, "location_status": "needs_review"})
+    page = list_incidents(conn, queue, limit=limit, offset=offset, oldest_first=True)
+    return _page(request, page, limit, offset)
+
+
+@router.get(
+    "/v1/incidents/export.csv",
+    response_class=StreamingResponse,
+    responses=_with({200: {"content": {"text/csv": {}}}}, 422, 503),
+    summary="Export matching incidents as CSV (streamed)",
+)
+def export_incidents_csv(engine: EngineDep, filters: FiltersDep) -> Any:
+    """Every matching incident ordered by id, streamed from a server-side cursor."""
+    return StreamingResponse(
+        export_csv(engine, filters),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="incidents.csv"'},
+    )
+
+
+@router.get(
+    "/v1/incidents/export.geojson",
+    response_class=StreamingResponse,
+    responses=_with({200: {"content": {"application/geo+json": {}}}}, 422, 503),
+    summary="Export matching incidents as GeoJSON (streamed)",
+)
+def export_incidents_geojson(engine: EngineDep, filters: FiltersDep) -> Any:
+    """A FeatureCollection of every matching incident, streamed feature by feature."""
+    return StreamingResponse(export_geojson(engine, filters), media_type="application/geo+json")
+
+
+@router.get(
+    "/v1/incidents/{incident_id}",
+    response_class=GeoJSONResponse,
+    responses=_with({200: {"model": IncidentFeature}}, 404, 422, 503),
+    summary="One incident with its timeline",
+)
+def incident(incident_id: int, conn: Conn) -> Any:
+    """The incident as a Feature; ``properties.timeline`` lists every event, oldest first."""
+    return GeoJSONResponse(get_incident(conn, incident_id))
+
+
+@router.post(
+    "/v1/incidents/{incident_id}/transitions",
+    response_model=TransitionOut,
+    responses=problem_responses(404, 409, 422, 503),
+    summary="Move an incident to another state (409 names the allowed ones)",
+)
+def change_state(incident_id: int, body: TransitionIn, engine: EngineDep, ctx: IntakeDep) -> Any:
+    """``extended`` needs a ``note`` (the reason) and takes ``hours`` (default: the
+    category's SLA); every transition becomes an event of the timeline."""
+    with engine.begin() as conn:
+        return transition(
+            conn,
+            incident_id,
+            to=body.to,
+            actor=body.actor,
+            note=body.note,
+            hours=body.hours,
+            lon=body.lon,
+            lat=body.lat,
+            calendar=ctx.calendar,
+        )
+
+
+@router.post(
+    "/v1/incidents/{incident_id}/location",
+    response_model=LocationOut,
+    responses=problem_responses(404, 409, 422, 503),
+    summary="Fix an incident's location: re-geocode, re-assign, record both owners",
+)
+def fix_location(incident_id: int, body: LocationIn, engine: EngineDep, ctx: IntakeDep) -> Any:
+    """Body: ``lon``/``lat`` (+``crs``) or ``address`` (+``district``), and ``actor``."""
+    with engine.begin() as conn:
+        return relocate(
+            conn,
+            ctx,
+            incident_id,
+            body.model_dump(exclude={"actor", "note"}),
+            actor=body.actor,
+            note=body.note,
+        )
+
+
+@router.post(
+    "/v1/incidents/{incident_id}/duplicate",
+    response_model=DuplicateOut,
+    responses=problem_responses(404, 409, 422, 503),
+    summary="Link an incident as a duplicate (merge with close=true) or unlink it",
+)
+def set_duplicate(incident_id: int, body: DuplicateIn, engine: EngineDep) -> Any:
+    """``of`` null unlinks; a link always points at the root incident, never a chain."""
+    with engine.begin() as conn:
+        return link_duplicate(
+            conn, incident_id, of=body.of, actor=body.actor, note=body.note, close=body.close
+        )
+
+
+@router.get(
+    "/v1/incident-categories",
+    response_model=list[Category],
+    responses=problem_responses(503),
+    summary="Incident categories with SLA, clock, duplicate rule and department",
+)
+def categories(conn: Conn) -> Any:
+    """Imported with ``wangge import categories FILE``."""
+    return [c.as_dict() for c in load_categories(conn).values()]
+
+
+@router.get(
+    "/v1/stats",
+    response_model=StatsOut,
+    responses=problem_responses(422, 503),
+    summary="Counts, resolution rate, times to assignment and resolution, overdue",
+)
+def incident_stats(
+    request: Request,
+    conn: Conn,
+    filters: FiltersDep,
+    group_by: Annotated[str, Query(description="category, area or day")] = "category",
+) -> Any:
+    """Figures over the matching incidents (``area`` includes descendants; ``from``/``to``
+    bound ``reported_at``); times in seconds from the report; ``day`` in local time."""
+    settings: Settings = request.app.state.settings
+    return stats(conn, filters, group_by=group_by, timezone=settings.incident_timezone)

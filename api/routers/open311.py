@@ -1,0 +1,175 @@
+"""``/open311/v2``: the Open311 GeoReport v2 facade (JSON). Open311 clients expect their own
+error bodies (a list of ``{code, description}``), so this router answers errors that way,
+with the HTTP status ``api.problems`` picks for the domain error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from api.deps import get_engine
+from api.problems import status_of
+from api.routers.incidents import IntakeDep
+from api.schemas.open311 import Created, Open311Error, Service, ServiceDefinition, ServiceRequest
+from gis.errors import WanggeError
+from gis.incidents import open311
+from gis.incidents.service import submit
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+EngineDep = Annotated[Engine, Depends(get_engine)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": list[Open311Error], "description": "Open311 error list"}
+    for code in (400, 404, 409, 413, 422, 503)
+}
+
+
+def _answer(call: Callable[[], Any], status: int = 200) -> JSONResponse:
+    try:
+        return JSONResponse(call(), status_code=status)
+    except WanggeError as exc:
+        code, _ = status_of(exc)
+        code = 400 if code == 422 else code  # Open311 says 400 for a bad request
+        return JSONResponse([{"code": code, "description": str(exc)}], status_code=code)
+
+
+def _fmt(fmt: str) -> None:
+    from gis.errors import NotFound
+
+    if fmt != "json":
+        raise NotFound("only the json format is served", field="format")
+
+
+@router.get(
+    "/services.{fmt}",
+    response_model=list[Service],
+    responses=ERRORS,
+    summary="Open311: the services (incident categories)",
+)
+def services(fmt: str, engine: EngineDep) -> Any:
+    def run() -> Any:
+        _fmt(fmt)
+        with engine.connect() as conn:
+            return open311.services(conn)
+
+    return _answer(run)
+
+
+@router.get(
+    "/services/{code}.{fmt}",
+    response_model=ServiceDefinition,
+    responses=ERRORS,
+    summary="Open311: one service's definition",
+)
+def service(code: str, fmt: str, engine: EngineDep) -> Any:
+    def run() -> Any:
+        _fmt(fmt)
+        with engine.connect() as conn:
+            return open311.service_definition(conn, code)
+
+    return _answer(run)
+
+
+@router.get(
+    "/requests.{fmt}",
+    response_model=list[ServiceRequest],
+    responses=ERRORS,
+    summary="Open311: service requests (by ids, or codes, dates and status)",
+)
+def requests(
+    fmt: str,
+    engine: EngineDep,
+    service_request_id: Annotated[str | None, Query(description="Comma list of ids")] = None,
+    service_code: Annotated[str | None, Query(description="Comma list of codes")] = None,
+    start_date: Annotated[str | None, Query(description="w3 time, e.g. 2026-11-01T00:00Z")] = None,
+    end_date: Annotated[str | None, Query(description="w3 time")] = None,
+    status: Annotated[str | None, Query(description="open, closed or open,closed")] = None,
+) -> Any:
+    def run() -> Any:
+        _fmt(fmt)
+        with engine.connect() as conn:
+            return open311.get_requests(
+                conn,
+                service_request_id=service_request_id,
+                service_code=service_code,
+                start_date=start_date,
+                end_date=end_date,
+                status=status,
+            )
+
+    return _answer(run)
+
+
+@router.get(
+    "/requests/{request_id}.{fmt}",
+    response_model=list[ServiceRequest],
+    responses=ERRORS,
+    summary="Open311: one service request",
+)
+def request(request_id: str, fmt: str, engine: EngineDep) -> Any:
+    def run() -> Any:
+        _fmt(fmt)
+        with engine.connect() as conn:
+            return open311.get_request(conn, request_id)
+
+    return _answer(run)
+
+
+@router.post(
+    "/requests.{fmt}",
+    status_code=201,
+    response_model=list[Created],
+    responses=ERRORS,
+    summary="Open311: create a service request (form: service_code, lat/long or address_string)",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            k: {"type": "string"}
+                            for k in (
+                                "service_code",
+                                "lat",
+                                "long",
+                                "address_string",
+                                "description",
+                                "first_name",
+                                "last_name",
+                                "phone",
+                                "media_url",
+                                "device_id",
+                                "account_id",
+                            )
+                        },
+                        "required": ["service_code"],
+                    }
+                }
+            }
+        }
+    },
+)
+async def create_request(fmt: str, request: Request, engine: EngineDep, ctx: IntakeDep) -> Any:
+    raw = await request.body()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            form = {k: str(v) for k, v in orjson.loads(raw or b"{}").items()}
+        except (orjson.JSONDecodeError, AttributeError):
+            form = {}
+    else:
+        form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
+    from starlette.concurrency import run_in_threadpool
+
+    def run() -> Any:
+        _fmt(fmt)
+        feature, _ = submit(engine, ctx, open311.incident_body(form))
+        notice = feature["properties"]["review_reason"] or ""
+        return open311.created(feature["id"], notice)
+
+    return await run_in_threadpool(_answer, run, 201)

@@ -1,0 +1,166 @@
+"""Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2) over wangge incidents:
+categories are services, incidents are service requests. JSON only.
+
+Mapping: ``service_code`` = category code, ``service_request_id`` = incident id, ``status``
+``open`` until resolved (then ``closed``), ``expected_datetime`` = the SLA due time,
+``agency_responsible`` = the owning micro-grid and the category's department.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from gis.errors import InvalidInput, NotFound
+from gis.incidents.categories import load_categories
+from gis.incidents.parse import parse_time
+from gis.incidents.query import columns
+from gis.store.models import INCIDENTS
+
+MAX_REQUESTS = 1000
+DEFAULT_DAYS = 90
+
+
+def services(conn: Connection) -> list[dict[str, Any]]:
+    """GET services: one realtime service per category (no extra attributes)."""
+    return [
+        {
+            "service_code": c.code,
+            "service_name": c.name,
+            "description": c.description,
+            "metadata": False,
+            "type": "realtime",
+            "keywords": c.code.replace("_", ","),
+            "group": c.department,
+        }
+        for c in load_categories(conn).values()
+    ]
+
+
+def service_definition(conn: Connection, code: str) -> dict[str, Any]:
+    """GET service definition: wangge services have no extra attributes."""
+    if code not in load_categories(conn):
+        raise NotFound(f"no service {code!r}", field="service_code")
+    return {"service_code": code, "attributes": []}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def as_request(r: Any, departments: dict[str, str]) -> dict[str, Any]:
+    """One incident row as an Open311 service request."""
+    closed = r.status in ("resolved", "closed")
+    updated = max(t for t in (r.reported_at, r.assigned_at, r.resolved_at, r.closed_at) if t)
+    agency = " / ".join(x for x in (r.owner_name or r.owner_code, departments.get(r.category)) if x)
+    return {
+        "service_request_id": str(r.id),
+        "status": "closed" if closed else "open",
+        "status_notes": r.status,
+        "service_name": departments.get(f"name:{r.category}", r.category),
+        "service_code": r.category,
+        "description": r.description,
+        "agency_responsible": agency,
+        "service_notice": "needs location review" if r.location_status == "needs_review" else "",
+        "requested_datetime": _iso(r.reported_at),
+        "updated_datetime": _iso(updated),
+        "expected_datetime": _iso(r.due_at),
+        "address": r.address or "",
+        "address_id": "",
+        "zipcode": "",
+        "lat": r.lat,
+        "long": r.lon,
+        "media_url": (r.attachments or [""])[0],
+    }
+
+
+def _departments(conn: Connection) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for c in load_categories(conn).values():
+        out[c.code] = c.department
+        out[f"name:{c.code}"] = c.name
+    return out
+
+
+def get_requests(
+    conn: Connection,
+    *,
+    service_request_id: str | None = None,
+    service_code: str | None = None,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    """GET requests: by ids (overrides everything else), else by codes, date range (default
+    the last 90 days) and status, newest first, at most 1000."""
+    now = datetime.now(UTC)
+    query = select(*columns(now))
+    if service_request_id:
+        try:
+            ids = [int(x) for x in service_request_id.split(",")]
+        except ValueError:
+            raise InvalidInput(
+                "must be comma-separated numbers", field="service_request_id"
+            ) from None
+        query = query.where(INCIDENTS.c.id.in_(ids))
+    else:
+        if service_code:
+            query = query.where(INCIDENTS.c.category.in_(service_code.split(",")))
+        end = parse_time(end_date, "end_date", default=now)
+        start = parse_time(start_date, "start_date", default=end - timedelta(days=DEFAULT_DAYS))
+        query = query.where(INCIDENTS.c.reported_at >= start, INCIDENTS.c.reported_at <= end)
+        if status:
+            wanted = set(status.split(","))
+            if not wanted <= {"open", "closed"}:
+                raise InvalidInput("must be open, closed or both", field="status")
+            if wanted == {"open"}:
+                query = query.where(INCIDENTS.c.status.not_in(("resolved", "closed")))
+            elif wanted == {"closed"}:
+                query = query.where(INCIDENTS.c.status.in_(("resolved", "closed")))
+    rows = conn.execute(
+        query.order_by(INCIDENTS.c.reported_at.desc(), INCIDENTS.c.id.desc()).limit(MAX_REQUESTS)
+    )
+    departments = _departments(conn)
+    return [as_request(r, departments) for r in rows]
+
+
+def get_request(conn: Connection, request_id: str) -> list[dict[str, Any]]:
+    """GET one request (a one-item list, as the spec has it)."""
+    if not request_id.isdigit():
+        raise NotFound(f"no service request {request_id!r}", field="service_request_id")
+    found = get_requests(conn, service_request_id=request_id)
+    if not found:
+        raise NotFound(f"no service request {request_id}", field="service_request_id")
+    return found
+
+
+def incident_body(form: dict[str, str]) -> dict[str, Any]:
+    """A POST requests form as a wangge incident body (lat/long or address_string)."""
+    if not form.get("service_code"):
+        raise InvalidInput("is required", field="service_code")
+    body: dict[str, Any] = {
+        "category": form["service_code"],
+        "description": form.get("description", ""),
+        "source": "app",
+    }
+    if form.get("lat") or form.get("long"):
+        body["lat"], body["lon"] = form.get("lat"), form.get("long")
+    if form.get("address_string"):
+        body["address"] = form["address_string"]
+    if "lat" not in body and "address" not in body:
+        raise InvalidInput("give lat/long or address_string", field="address_string")
+    name = " ".join(x for x in (form.get("last_name"), form.get("first_name")) if x)
+    if name or form.get("phone"):
+        body["reporter"] = {"name": name or None, "phone": form.get("phone") or None}
+    if form.get("media_url"):
+        body["attachments"] = [form["media_url"]]
+    if form.get("device_id") and form.get("account_id"):
+        body["external_id"] = f"open311:{form['account_id']}:{form['device_id']}"
+    return body
+
+
+def created(taken_id: int, notice: str) -> list[dict[str, Any]]:
+    """The POST answer: a one-item list with the new request's id."""
+    return [{"service_request_id": str(taken_id), "service_notice": notice, "account_id": None}]

@@ -1,0 +1,99 @@
+"""The Open311 GeoReport v2 facade, read back with a real Open311 client (``georeport``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+import requests
+from georeport import GeoReport
+
+from gis.incidents.categories import DEFAULT_FILE, import_categories
+from gis.settings import Settings
+from gis.store.db import make_engine
+from tests.conftest import LiveServer
+from tests.fixtures import load_small_street
+
+
+@pytest.fixture(scope="module")
+def live(
+    new_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    url = new_database()
+    engine = make_engine(url)
+    load_small_street(engine, tmp_path_factory.mktemp("open311"))
+    with engine.begin() as conn:
+        import_categories(conn, DEFAULT_FILE)
+    engine.dispose()
+    with LiveServer(Settings(database_url=url)) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def client(live: str) -> GeoReport:
+    return GeoReport(f"{live}/open311/v2")
+
+
+def test_services_and_definition(client: GeoReport) -> None:
+    services = client.get_service_list()
+    codes = {s["service_code"]: s for s in services}
+    assert codes["garbage"]["service_name"] == "垃圾堆放" and codes["garbage"]["group"] == "市容所"
+    assert client.get_service_definition("garbage") == {"service_code": "garbage", "attributes": []}
+
+
+def test_post_then_read_back(live: str, client: GeoReport) -> None:
+    form = {
+        "service_code": "water_leak",
+        "lat": "31.2425",
+        "long": "121.3925",
+        "description": "楼道水管漏水",
+        "first_name": "小明",
+        "last_name": "陈",
+        "phone": "13800000001",
+    }
+    posted = httpx.post(f"{live}/open311/v2/requests.json", data=form)
+    assert posted.status_code == 201, posted.text
+    [answer] = posted.json()
+    request_id = answer["service_request_id"]
+    got = client.get_service_request(request_id)
+    assert got["service_code"] == "water_leak" and got["status"] == "open"
+    assert got["agency_responsible"] == "西南微网格 / 房管办"
+    assert (got["lat"], got["long"]) == (31.2425, 121.3925)
+    assert got["expected_datetime"] > got["requested_datetime"]
+    listed = client.get_service_requests(service_code="water_leak", status="open")
+    assert request_id in [r["service_request_id"] for r in listed]
+    closed = client.get_service_requests(service_code="water_leak", status="closed")
+    assert request_id not in [r["service_request_id"] for r in closed]
+
+
+def test_post_by_address_is_kept_for_review(live: str, client: GeoReport) -> None:
+    posted = httpx.post(
+        f"{live}/open311/v2/requests.json",
+        data={"service_code": "noise", "address_string": "某小区南门"},
+    )
+    assert posted.status_code == 201
+    [answer] = posted.json()
+    assert "not resolved" in answer["service_notice"]
+    got = client.get_service_request(answer["service_request_id"])
+    assert got["address"] == "某小区南门" and got["lat"] is None
+
+
+def test_open311_errors(live: str, client: GeoReport) -> None:
+    bad = httpx.post(
+        f"{live}/open311/v2/requests.json", data={"service_code": "garbage", "lat": "1"}
+    )
+    assert bad.status_code == 400
+    [error] = bad.json()
+    assert error["code"] == 400 and "lon" in error["description"]
+    unknown = httpx.post(
+        f"{live}/open311/v2/requests.json",
+        data={"service_code": "zzz", "lat": "31.24", "long": "121.39"},
+    )
+    assert unknown.status_code == 400 and "category" in unknown.json()[0]["description"]
+    missing = httpx.get(f"{live}/open311/v2/requests/999999.json")
+    assert missing.status_code == 404 and missing.json()[0]["code"] == 404
+    with pytest.raises(requests.HTTPError):
+        client.get_service_definition("nope")
+    xml = httpx.get(f"{live}/open311/v2/services.xml")
+    assert xml.status_code == 404
