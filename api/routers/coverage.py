@@ -35,7 +35,7 @@ Generation = Annotated[
     int | None,
     Query(ge=1, le=2_147_483_647, description="Boundary generation (default: the current one)."),
 ]
-_FEATURES = {
+_FEATURES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "FeatureCollection of findings; properties are the finding fields.",
         "content": {"application/geo+json": {"schema": {"type": "object"}}},

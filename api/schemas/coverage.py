@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_FINDING_EXAMPLE = {
+_FINDING_EXAMPLE: dict[str, Any] = {
     "check": "gap",
     "severity": "error",
     "area_code": "310107016010-G01",

@@ -22,10 +22,14 @@ def main() -> None:
         raise
     except Exception as exc:  # click's own usage errors
         import click
+        import typer
 
-        if isinstance(exc, click.exceptions.ClickException):
+        # typer >= 0.26 raises its own vendored click's exceptions, older typer click's
+        if isinstance(exc, click.exceptions.ClickException | typer.TyperException) and hasattr(
+            exc, "show"
+        ):
             exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(int(getattr(exc, "exit_code", 2)))
+        if isinstance(exc, click.exceptions.Abort | typer.Abort):
             sys.exit(1)
         raise

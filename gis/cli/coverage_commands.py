@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +12,7 @@ import typer
 from gis.errors import InvalidInput
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     geojson = "geojson"

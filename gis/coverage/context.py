@@ -78,7 +78,7 @@ def make_context(
             raise NotFound(f"no area with code {area!r} in generation {number}", field="area")
     else:
         ids = [int(r[0]) for r in conn.execute(_ALL, {"g": number})]
-    centre = conn.execute(_CENTRE, {"ids": ids}).one() if ids else (None, None)
+    centre: Any = conn.execute(_CENTRE, {"ids": ids}).one() if ids else (None, None)
     lon, lat = (121.40, 31.25) if centre[0] is None else (float(centre[0]), float(centre[1]))
     to_metric, _ = metric_transformers(lon=lon, lat=lat)
     return Context(conn, number, area, ids, thresholds, to_metric)
@@ -91,15 +91,26 @@ def to_metric(ctx: Context, geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.ob
     )
 
 
+#: Hairlines thinner than twice this (m) are shaved off before a piece's sides are measured.
+_HAIR_M = 0.01
+
+
 def sides_m(metric: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.float64], ...]:
     """Short and long side (m) of each geometry's minimum rotated rectangle.
 
-    A degenerate rectangle (a line or a point) has width 0 and its own length.
+    Hairline spikes (under 2 cm wide, from edges that are not noded alike on both sides)
+    are removed first by a mitred opening, which keeps straight corners exact; a piece that
+    is all hairline is measured as it is. A degenerate rectangle (a line or a point) has
+    width 0 and its own length.
     """
-    rect = shapely.minimum_rotated_rectangle(metric)
+    core = shapely.buffer(
+        shapely.buffer(metric, -_HAIR_M, join_style="mitre"), _HAIR_M, join_style="mitre"
+    )
+    core = np.where(shapely.is_empty(core), metric, core)
+    rect = shapely.minimum_rotated_rectangle(core)
     width = np.zeros(len(metric))
     length = np.asarray(shapely.length(rect), dtype=float)
-    polys = np.flatnonzero(shapely.get_type_id(rect) == 3)
+    polys = np.flatnonzero((shapely.get_type_id(rect) == 3) & ~shapely.is_empty(rect))
     if len(polys):
         ring = shapely.get_exterior_ring(rect[polys])
         xy, index = shapely.get_coordinates(ring, return_index=True)

@@ -55,10 +55,11 @@ def findings_layer(
         if finding.geometry is None:
             continue
         style = _style(SEVERITY_COLOURS[finding.severity], finding.geometry)
-        folium.GeoJson(
+        shape = folium.GeoJson(
             {"type": "Feature", "geometry": finding.geometry, "properties": {}},
             style_function=lambda _feature, s=style: s,
             tooltip=html.escape(f"{finding.check}: {finding.area_code or ''}"),
-            popup=folium.Popup(popup_html(finding), max_width=400),
-        ).add_to(group)
+        )
+        shape.add_child(folium.Popup(popup_html(finding), max_width=400))
+        shape.add_to(group)
     return group
