@@ -236,16 +236,7 @@ class Gazetteer:
             "components": parsed.components(),
         }
         if parsed.road is None:
-            return GeocodeResult(
-                **base,
-                match_level="none",
-                standard_address=None,
-                lon=None,
-                lat=None,
-                score=0.0,
-                needs_review=True,
-                note=note or "no road or place name found",
-            )
+            return _nothing(base, note or "no road or place name found")
         names = self.names if scope is None else self.district_names.get(scope, self.names)
         key: Key = (parsed.lane, parsed.number, parsed.building, parsed.unit, parsed.room)
         first: tuple[float, list[_Hit]] | None = None  # the most certain roads found
@@ -275,16 +266,7 @@ class Gazetteer:
                 first = (road_score, hits)
         if first is None:
             where = f" in {scope}" if scope else ""
-            return GeocodeResult(
-                **base,
-                match_level="none",
-                standard_address=None,
-                lon=None,
-                lat=None,
-                score=0.0,
-                needs_review=True,
-                note=note or f"no road like {parsed.road!r}{where}",
-            )
+            return _nothing(base, note or f"no road like {parsed.road!r}{where}")
         road_score, hits = first
         return self._review(base, road_score, hits, key, note or "; ".join(h.why for h in hits))
 
@@ -451,6 +433,20 @@ class Gazetteer:
 
         ranked = sorted(pool, key=likeness)[:MAX_CANDIDATES]
         return [self.candidate(i, road_score * REVIEW) for i in ranked]
+
+
+def _nothing(base: dict[str, Any], note: str) -> GeocodeResult:
+    """An answer that found no road or place."""
+    return GeocodeResult(
+        **base,
+        match_level="none",
+        standard_address=None,
+        lon=None,
+        lat=None,
+        score=0.0,
+        needs_review=True,
+        note=note,
+    )
 
 
 def _best(hits: list[_Hit]) -> list[_Hit]:

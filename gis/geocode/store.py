@@ -22,6 +22,7 @@ from sqlalchemy import Connection, delete, func, select, update
 from gis.errors import InvalidInput
 from gis.geocode.gazetteer import Record
 from gis.geocode.normalize import parse
+from gis.registers import RegisterReport
 from gis.store.models import ADDRESSES
 from gis.vector import (
     FileRejected,
@@ -38,31 +39,15 @@ COMPARED = ("address", "normalized", "district", "building_code", "attributes")
 
 
 @dataclass
-class AddressReport:
-    """What an address import did (or would do)."""
+class AddressReport(RegisterReport):
+    """What an address import did (or would do): a register report, plus how many polygons
+    became points and warnings."""
 
-    file: str
-    dry_run: bool
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
     polygons: int = 0
     warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": "addresses",
-            "file": self.file,
-            "dry_run": self.dry_run,
-            "added": self.added,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "repairs": [],
-            "polygons_as_points": self.polygons,
-            "warnings": self.warnings,
-        }
+        return {**super().as_dict(), "polygons_as_points": self.polygons, "warnings": self.warnings}
 
 
 def read_records(conn: Connection) -> list[Record]:
@@ -227,28 +212,14 @@ def import_addresses(
     conn: Connection,
     path: Path,
     *,
-    address_field: str,
-    district_field: str | None = None,
-    building_field: str | None = None,
-    code_field: str | None = None,
-    crs: str | None = None,
-    lon_field: str = "lon",
-    lat_field: str = "lat",
     replace: bool = False,
     dry_run: bool = False,
+    **columns: Any,
 ) -> AddressReport:
-    """Import a standard-address file (points or polygons), upserting by code."""
-    rows, polygons, nameless = read_addresses(
-        path,
-        address_field=address_field,
-        district_field=district_field,
-        building_field=building_field,
-        code_field=code_field,
-        crs=crs,
-        lon_field=lon_field,
-        lat_field=lat_field,
-    )
-    report = AddressReport(str(path), dry_run, polygons=polygons)
+    """Import a standard-address file (points or polygons), upserting by code; ``columns``
+    are :func:`read_addresses`'s options (``address_field=`` …)."""
+    rows, polygons, nameless = read_addresses(path, **columns)
+    report = AddressReport("addresses", str(path), dry_run, polygons=polygons)
     if nameless:
         report.warnings.append(
             f"{len(nameless)} address(es) name no road or place, so geocoding cannot reach "
