@@ -13,6 +13,7 @@ from starlette.routing import NoMatchFound
 from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
 from api.routers.heatmap import categories
+from api.schemas.maps import RootLinks
 from gis.heat.service import HeatQuery
 from gis.maps import pages
 from gis.maps.basemaps import basemap as pick_basemap
@@ -62,10 +63,10 @@ def _options(request: Request, basemap: str, generation: int) -> MapOptions:
     )
 
 
-@router.get("/", summary="API root: where the maps and the docs are")
-def root() -> dict[str, Any]:
+@router.get("/", response_model=RootLinks, summary="API root: where the maps and the docs are")
+def root() -> RootLinks:
     """Links to the map pages and the OpenAPI docs."""
-    return {"name": "wangge", "maps": "/maps/", "docs": "/docs", "openapi": "/openapi.json"}
+    return RootLinks(name="wangge", maps="/maps/", docs="/docs", openapi="/openapi.json")
 
 
 @router.get(
