@@ -62,7 +62,7 @@ def heat_page(conn: Connection, opts: MapOptions, query: HeatQuery) -> str:
     colors["none"] = "#ffffff"
     hex_opts: dict[str, Any] = {
         "style": {"color": "#888888", "weight": 1, "fillOpacity": 0.55},
-        "colorBy": {"property": "class", "values": colors},
+        "colorBy": {"property": "class", "values": colors, "fillOnly": True},
         "outlineBy": {"property": "hotspot", "style": HOTSPOT_OUTLINE},
         "tooltip": HEX_TIP,
         "popup": HEX_TIP,

@@ -178,6 +178,10 @@ def test_heat_page_hexes_heat_and_hotspots(browser: Browser, server: str) -> Non
     assert "Gi*" in loaded.page.locator(".wg-legend:not(.wg-filters)").inner_text()
     loaded.shot("heat")
     assert loaded.errors == []
+    # at res 10 the cluster's cell stands out: its hexagon is outlined in black
+    fine = Loaded(browser, f"{server}/maps/heat?res=10")
+    assert fine.page.locator("path.leaflet-interactive[stroke='#000000']").count() >= 1
+    assert fine.errors == []
 
 
 def test_coverage_and_incident_pages_load(browser: Browser, server: str) -> None:

@@ -33,7 +33,11 @@
     var s = Object.assign({}, opts.style || {});
     if (opts.colorBy) {
       var c = opts.colorBy.values[String(props[opts.colorBy.property])];
-      s.color = s.fillColor = c || opts.colorBy.other || s.color;
+      c = c || opts.colorBy.other;
+      if (c) {
+        s.fillColor = c;
+        if (!opts.colorBy.fillOnly) s.color = c;
+      }
     }
     if (opts.outlineBy && props[opts.outlineBy.property]) Object.assign(s, opts.outlineBy.style);
     return s;
