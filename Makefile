@@ -41,5 +41,5 @@ bench: setup
 	$(BIN)/python bench/geocode.py
 
 clean:
-	-$(BIN)/wangge db stop
+	-$(BIN)/wangge db destroy --yes
 	rm -rf $(VENV) .wangge

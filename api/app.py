@@ -14,8 +14,9 @@ from api import problems
 from api.routers import areas, assign, coverage, geocode, health, heatmap, maps, tiles
 from api.routers import incidents as incident_routes
 from api.routers import open311 as open311_routes
+from api.schemas import install_openapi
 from gis.assign.service import Assigner
-from gis.errors import NotFound
+from gis.errors import NotFound, Unavailable
 from gis.geocode.cache import GazetteerCache
 from gis.incidents.intake import IntakeContext
 from gis.incidents.locating import gazetteer_resolver
@@ -28,7 +29,8 @@ wangge (网格) serves the grid hierarchy of a street (district → street → c
 micro-grid → block → corridor) with boundary history.
 
 * Coordinates are `lon, lat` (GeoJSON order), WGS-84 in every response.
-* Errors are `application/problem+json` (RFC 9457) naming the bad `field`.
+* Errors are `application/problem+json` (RFC 9457) naming the bad `field`; 503 with
+  `Retry-After` while the database is unreachable (assignment keeps answering from memory).
 * Lists page with `limit`/`offset` and a `next` link; `generation` or `as_of` reads history.
 """
 
@@ -42,7 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(database_url(settings))
         app.state.engine = engine
         app.state.assigner = Assigner(engine, check_seconds=settings.index_check_seconds)
-        with contextlib.suppress(NotFound):  # nothing imported yet: build on first request
+        # nothing imported yet, or the database is away: build on first request
+        with contextlib.suppress(NotFound, Unavailable):
             app.state.assigner.warm()
         app.state.gazetteer = GazetteerCache(engine, check_seconds=settings.index_check_seconds)
         app.state.gazetteer.get()  # build before the first request (and before gc.freeze)
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="wangge", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     problems.install(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(areas.router)
     app.include_router(assign.router)

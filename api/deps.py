@@ -9,8 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy import Connection, Engine
 
+from api.schemas.common import GenerationParam
 from gis.areas.generations import resolve_generation
 from gis.settings import Settings
+from gis.store.db import database_errors
 
 
 def get_settings(request: Request) -> Settings:
@@ -24,8 +26,11 @@ def get_engine(request: Request) -> Engine:
 
 
 def get_conn(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connection]:
-    """A read-only connection for the request (a transaction rolled back at the end)."""
-    with engine.connect() as conn:
+    """A read-only connection for the request (a transaction rolled back at the end); a
+    database that cannot be reached is :class:`~gis.errors.Unavailable` (503)."""
+    with database_errors():
+        conn = engine.connect()
+    with conn:
         yield conn
 
 
@@ -34,10 +39,7 @@ Conn = Annotated[Connection, Depends(get_conn)]
 
 def get_generation(
     conn: Conn,
-    generation: Annotated[
-        int | None,
-        Query(ge=1, description="Boundary generation to read (default: the current one)."),
-    ] = None,
+    generation: GenerationParam = None,
     as_of: Annotated[
         datetime | None,
         Query(description="Read the generation that was current at this time (ISO 8601)."),

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.errors import (
@@ -23,6 +24,7 @@ from gis.errors import (
     Unavailable,
     WanggeError,
 )
+from gis.store.db import UNREACHABLE, is_connection_error
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
@@ -184,6 +186,20 @@ def install(app: FastAPI) -> None:
             errors=errors,
         )
 
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # the database went away in the middle of a request: 503, and nothing of the driver's
+        # message (host, port, SQL) leaks out
+        if is_connection_error(exc):
+            return problem(
+                503, "Service unavailable", UNREACHABLE, field="database", instance=request.url.path
+            )
+        return _internal_error(request)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        return _internal_error(request)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(
@@ -193,3 +209,13 @@ def install(app: FastAPI) -> None:
             instance=request.url.path,
             headers=dict(exc.headers) if exc.headers else None,
         )
+
+
+def _internal_error(request: Request) -> JSONResponse:
+    """A bug: 500 problem+json with no internals (the traceback goes to the server log)."""
+    return problem(
+        500,
+        "Internal server error",
+        "the server failed to answer this request; it has been logged",
+        instance=request.url.path,
+    )

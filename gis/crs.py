@@ -448,3 +448,47 @@ def metric_transformers(*, lon: float, lat: float) -> tuple[Transformer, Transfo
     lon_r = round(float(lon), _METRIC_CENTRE_DECIMALS) + 0.0  # + 0.0 folds -0.0 into 0.0
     lat_r = round(float(lat), _METRIC_CENTRE_DECIMALS) + 0.0
     return _metric_transformers_at(lon_r, lat_r)
+
+
+# --- Input points: the one path from any supported CRS to checked WGS-84 ---------------------
+
+
+def points_to_wgs84(
+    *,
+    lon: Coords,
+    lat: Coords,
+    crs: CrsSpec,
+    errors: list[str | None] | None = None,
+) -> tuple[FloatArray, FloatArray, list[str | None]]:
+    """Convert input points from ``crs`` to WGS-84, *then* validate them.
+
+    Every caller (single point, batch, buildings, files) goes through here, so a projected
+    ``EPSG:32651`` easting/northing is judged as the lon/lat it becomes, not as degrees.
+    Returns WGS-84 arrays and one reason per point (``None`` where usable): non-finite input,
+    a point the CRS cannot convert, or a result outside -180..180 / -90..90. Points that
+    already carry a reason in ``errors`` keep it and become NaN.
+    """
+    x_in, y_in = _as_pair(lon, lat)
+    reasons: list[str | None] = list(errors) if errors is not None else [None] * len(x_in)
+    usable = np.array([r is None for r in reasons], dtype=bool)
+    for i in np.flatnonzero(usable & ~(np.isfinite(x_in) & np.isfinite(y_in))).tolist():
+        reasons[i] = (
+            "lon: not a finite number" if not np.isfinite(x_in[i]) else ("lat: not a finite number")
+        )
+    usable &= np.isfinite(x_in) & np.isfinite(y_in)
+    x = np.full(len(x_in), np.nan)
+    y = np.full(len(y_in), np.nan)
+    if usable.any():
+        x[usable], y[usable] = to_wgs84(lon=x_in[usable], lat=y_in[usable], crs=crs)
+    after = "" if crs.is_wgs84 else f" (after conversion from {crs.name})"
+    for i in np.flatnonzero(usable).tolist():
+        if not (np.isfinite(x[i]) and np.isfinite(y[i])):
+            reasons[i] = f"lon: cannot be converted from {crs.name}"
+        elif abs(x[i]) > 180:
+            reasons[i] = f"lon: outside -180..180{after}"
+        elif abs(y[i]) > 90:
+            reasons[i] = f"lat: outside -90..90{after}"
+    bad = np.array([r is not None for r in reasons], dtype=bool)
+    x[bad] = np.nan
+    y[bad] = np.nan
+    return x, y, reasons

@@ -8,6 +8,7 @@ written, and ``dry_run`` writes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,8 +117,10 @@ def _upsert(
     *,
     replace: bool,
     compare: list[str],
+    check_removal: Callable[[list[str]], None] | None = None,
 ) -> None:
-    """Diff ``rows`` against ``table`` by code, fill ``report``; write unless a dry run."""
+    """Diff ``rows`` against ``table`` by code, fill ``report``; write unless a dry run.
+    ``check_removal`` may refuse the codes ``replace`` would remove (before any write)."""
     existing = {r.code: r for r in conn.execute(select(table))}
     incoming = {r["code"] for r in rows}
     to_insert, to_update = [], []
@@ -133,6 +136,8 @@ def _upsert(
             report.unchanged.append(row["code"])
     if replace:
         report.removed = sorted(c for c in existing if c not in incoming)
+    if report.removed and check_removal is not None:
+        check_removal(report.removed)
     if report.dry_run:
         return
     if report.removed:
@@ -196,8 +201,31 @@ def import_buildings(
         report,
         replace=replace,
         compare=["name", "address", "households", "residents", "geom", "attributes"],
+        check_removal=lambda removed: _refuse_removing_staffed_buildings(conn, path, removed),
     )
     return report
+
+
+def _refuse_removing_staffed_buildings(conn: Connection, path: Path, removed: list[str]) -> None:
+    """``--replace`` may not remove a building that staff still answer for: name both."""
+    rows = conn.execute(
+        select(STAFF.c.building_code, STAFF.c.code, STAFF.c.name)
+        .where(STAFF.c.building_code.in_(removed))
+        .order_by(STAFF.c.building_code, STAFF.c.code)
+    ).all()
+    if not rows:
+        return
+    by_building: dict[str, list[str]] = {}
+    for building, code, name in rows:
+        by_building.setdefault(building, []).append(f"{code} {name}")
+    listed = "; ".join(f"{b} (staff {', '.join(s)})" for b, s in by_building.items())
+    raise InvalidInput(
+        f"{path}: --replace would remove {len(by_building)} building(s) that staff still "
+        f"answer for: {listed}. Keep them in the file, or first import a staff register "
+        "that moves those people",
+        field="code",
+        buildings=sorted(by_building),
+    )
 
 
 def import_facilities(

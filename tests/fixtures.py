@@ -26,7 +26,7 @@ def rect(x0: float, y0: float, x1: float, y1: float) -> list[list[list[float]]]:
     return [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]
 
 
-def _collection(path: Path, rows: list[tuple[str, str, str | None, Any]]) -> Path:
+def area_collection(path: Path, rows: list[tuple[str, str, str | None, Any]]) -> Path:
     path.write_text(
         json.dumps(
             {
@@ -52,11 +52,11 @@ def load_small_street(engine: Engine, folder: Path) -> None:
     files = [
         (
             "street",
-            _collection(folder / "s.geojson", [("S", "测试街道", None, rect(X0, Y0, x1, y1))]),
+            area_collection(folder / "s.geojson", [("S", "测试街道", None, rect(X0, Y0, x1, y1))]),
         ),
         (
             "grid",
-            _collection(
+            area_collection(
                 folder / "g.geojson",
                 [
                     ("G1", "第一网格", "S", rect(X0, Y0, xm, y1)),
@@ -66,7 +66,7 @@ def load_small_street(engine: Engine, folder: Path) -> None:
         ),
         (
             "micro_grid",
-            _collection(
+            area_collection(
                 folder / "m.geojson",
                 [
                     ("M1", "西南微网格", "G1", rect(X0, Y0, xm, ym)),

@@ -7,33 +7,46 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from api.deps import Conn, GenerationNumber
+from api.problems import problem_responses
 from api.responses import GeoJSONResponse
+from api.schemas.areas import AreaCollection, AreaDetail
+from api.schemas.common import MAX_OFFSET, LevelName
 from gis.areas.query import MAX_PAGE, BBox, get_area, list_areas
+
+BBOX_PATTERN = r"^\s*-?\d+(\.\d+)?(\s*,\s*-?\d+(\.\d+)?){3}\s*$"
 
 router = APIRouter(prefix="/v1/areas", tags=["areas"])
 
 
 @router.get(
-    "", response_class=GeoJSONResponse, summary="List areas as a GeoJSON FeatureCollection (paged)"
+    "",
+    response_class=GeoJSONResponse,
+    response_model=AreaCollection,
+    responses=problem_responses(404, 422, 503),
+    summary="List areas as a GeoJSON FeatureCollection (paged)",
 )
 def areas(
     request: Request,
     conn: Conn,
     generation: GenerationNumber,
     level: Annotated[
-        str | None,
+        LevelName | None,
         Query(description="district, street, community, grid, micro_grid, block or corridor"),
     ] = None,
     parent: Annotated[str | None, Query(description="Only children of this area code")] = None,
     bbox: Annotated[
         str | None,
         Query(
-            description="west,south,east,north in WGS-84 degrees",
+            description="west,south,east,north in WGS-84 degrees "
+            "(-180 ≤ west ≤ east ≤ 180, -90 ≤ south ≤ north ≤ 90)",
             examples=["121.39,31.24,121.41,31.26"],
+            pattern=BBOX_PATTERN,
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size, 1..{MAX_PAGE}.")] = 100,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description=f"Features to skip, 0..{MAX_OFFSET:,}.")
+    ] = 0,
 ) -> Any:
     """Areas of one generation ordered by code. Follow the ``next`` link for more."""
     page = list_areas(
@@ -77,6 +90,8 @@ def areas(
 @router.get(
     "/{code}",
     response_class=GeoJSONResponse,
+    response_model=AreaDetail,
+    responses=problem_responses(404, 422, 503),
     summary="One area with its ancestor chain, child count and staff",
 )
 def area(code: str, conn: Conn, generation: GenerationNumber) -> Any:

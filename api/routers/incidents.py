@@ -4,9 +4,9 @@ reading and statistics. Thin: parse, call ``gis.incidents``, shape the response.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 
@@ -15,6 +15,7 @@ from api.problems import problem_responses
 from api.responses import GeoJSONResponse
 from api.routers.assign import FastJSONResponse
 from api.schemas.incidents import (
+    MAX_ID,
     BatchOut,
     Category,
     DuplicateIn,
@@ -50,6 +51,7 @@ def get_intake(request: Request) -> IntakeContext:
 
 
 IntakeDep = Annotated[IntakeContext, Depends(get_intake)]
+IncidentId = Annotated[int, Path(ge=1, le=MAX_ID, description="Incident id")]
 
 
 def get_filters(
@@ -66,7 +68,9 @@ def get_filters(
     ] = None,
     end: Annotated[datetime | None, Query(alias="to", description="reported_at < this")] = None,
     overdue: Annotated[bool | None, Query(description="Late (due before resolution)")] = None,
-    location_status: Annotated[str | None, Query(description="ok or needs_review")] = None,
+    location_status: Annotated[
+        Literal["ok", "needs_review"] | None, Query(description="ok or needs_review")
+    ] = None,
     duplicates: Annotated[bool | None, Query(description="Only (or no) duplicates")] = None,
 ) -> Filters:
     return Filters.parse(
@@ -111,6 +115,7 @@ def _page(request: Request, page: Any, limit: int, offset: int) -> GeoJSONRespon
 @router.post(
     "/v1/incidents",
     status_code=201,
+    response_class=GeoJSONResponse,
     response_model=IncidentFeature,
     responses=_with(
         {200: {"model": IncidentFeature, "description": "Same external_id: the stored one"}},
@@ -144,7 +149,8 @@ def create_incidents(body: IncidentBatch, engine: EngineDep, ctx: IntakeDep) -> 
 @router.get(
     "/v1/incidents",
     response_class=GeoJSONResponse,
-    responses=_with({200: {"model": IncidentCollection}}, 422, 503),
+    response_model=IncidentCollection,
+    responses=problem_responses(422, 503),
     summary="List incidents (GeoJSON, paged, filtered)",
 )
 def incidents(
@@ -157,7 +163,8 @@ def incidents(
 @router.get(
     "/v1/incidents/review",
     response_class=GeoJSONResponse,
-    responses=_with({200: {"model": IncidentCollection}}, 422, 503),
+    response_model=IncidentCollection,
+    responses=problem_responses(422, 503),
     summary="Review queue: incidents whose location needs a person (oldest first)",
 )
 def review_queue(
@@ -199,10 +206,11 @@ def export_incidents_geojson(engine: EngineDep, filters: FiltersDep) -> Any:
 @router.get(
     "/v1/incidents/{incident_id}",
     response_class=GeoJSONResponse,
-    responses=_with({200: {"model": IncidentFeature}}, 404, 422, 503),
+    response_model=IncidentFeature,
+    responses=problem_responses(404, 422, 503),
     summary="One incident with its timeline",
 )
-def incident(incident_id: int, conn: Conn) -> Any:
+def incident(incident_id: IncidentId, conn: Conn) -> Any:
     """The incident as a Feature; ``properties.timeline`` lists every event, oldest first."""
     return GeoJSONResponse(get_incident(conn, incident_id))
 
@@ -213,7 +221,9 @@ def incident(incident_id: int, conn: Conn) -> Any:
     responses=problem_responses(404, 409, 422, 503),
     summary="Move an incident to another state (409 names the allowed ones)",
 )
-def change_state(incident_id: int, body: TransitionIn, engine: EngineDep, ctx: IntakeDep) -> Any:
+def change_state(
+    incident_id: IncidentId, body: TransitionIn, engine: EngineDep, ctx: IntakeDep
+) -> Any:
     """``extended`` needs a ``note`` (the reason) and takes ``hours`` (default: the
     category's SLA); every transition becomes an event of the timeline."""
     with engine.begin() as conn:
@@ -236,7 +246,9 @@ def change_state(incident_id: int, body: TransitionIn, engine: EngineDep, ctx: I
     responses=problem_responses(404, 409, 422, 503),
     summary="Fix an incident's location: re-geocode, re-assign, record both owners",
 )
-def fix_location(incident_id: int, body: LocationIn, engine: EngineDep, ctx: IntakeDep) -> Any:
+def fix_location(
+    incident_id: IncidentId, body: LocationIn, engine: EngineDep, ctx: IntakeDep
+) -> Any:
     """Body: ``lon``/``lat`` (+``crs``) or ``address`` (+``district``), and ``actor``."""
     with engine.begin() as conn:
         return relocate(
@@ -255,7 +267,7 @@ def fix_location(incident_id: int, body: LocationIn, engine: EngineDep, ctx: Int
     responses=problem_responses(404, 409, 422, 503),
     summary="Link an incident as a duplicate (merge with close=true) or unlink it",
 )
-def set_duplicate(incident_id: int, body: DuplicateIn, engine: EngineDep) -> Any:
+def set_duplicate(incident_id: IncidentId, body: DuplicateIn, engine: EngineDep) -> Any:
     """``of`` null unlinks; a link always points at the root incident, never a chain."""
     with engine.begin() as conn:
         return link_duplicate(
@@ -284,7 +296,9 @@ def incident_stats(
     request: Request,
     conn: Conn,
     filters: FiltersDep,
-    group_by: Annotated[str, Query(description="category, area or day")] = "category",
+    group_by: Annotated[
+        Literal["category", "area", "day"], Query(description="category, area or day")
+    ] = "category",
 ) -> Any:
     """Figures over the matching incidents (``area`` includes descendants; ``from``/``to``
     bound ``reported_at``); times in seconds from the report; ``day`` in local time."""

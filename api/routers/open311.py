@@ -1,6 +1,6 @@
 """``/open311/v2``: the Open311 GeoReport v2 facade (JSON). Open311 clients expect their own
 error bodies (a list of ``{code, description}``), so this router answers errors that way,
-with the HTTP status ``api.problems`` picks for the domain error."""
+with the HTTP status ``api.problems`` picks for the domain error (422 for bad input)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,6 @@ def _answer(call: Callable[[], Any], status: int = 200) -> JSONResponse:
         return JSONResponse(call(), status_code=status)
     except WanggeError as exc:
         code, _ = status_of(exc)
-        code = 400 if code == 422 else code  # Open311 says 400 for a bad request
         return JSONResponse([{"code": code, "description": str(exc)}], status_code=code)
 
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_ID = 2**63 - 1
 Source = Literal["hotline", "app", "patrol", "camera", "other"]
 State = Literal[
     "reported",
@@ -80,7 +81,7 @@ class IncidentBatch(BaseModel):
         }
     )
 
-    incidents: list[dict[str, Any]]
+    incidents: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
 
 
 class BatchItem(BaseModel):
@@ -205,9 +206,9 @@ class LocationIn(BaseModel):
         json_schema_extra={"example": {"lon": 121.4021, "lat": 31.2493, "actor": "调度员李"}},
     )
 
-    lon: float | None = None
-    lat: float | None = None
-    crs: str = "wgs84"
+    lon: float | None = Field(default=None, description="Longitude (or x for an EPSG crs).")
+    lat: float | None = Field(default=None, description="Latitude (or y).")
+    crs: str = Field(default="wgs84", description="wgs84, gcj02, bd09 or EPSG:n")
     address: str | None = Field(default=None, max_length=500)
     district: str | None = Field(default=None, max_length=100)
     actor: str = Field(min_length=1, max_length=100)
@@ -228,7 +229,7 @@ class DuplicateIn(BaseModel):
         extra="forbid", json_schema_extra={"example": {"of": 41, "actor": "王芳", "close": True}}
     )
 
-    of: int | None = Field(description="The incident it duplicates; null unlinks.")
+    of: int | None = Field(ge=1, le=MAX_ID, description="The incident it duplicates; null unlinks.")
     actor: str = Field(min_length=1, max_length=100)
     note: str = Field(default="", max_length=4000)
     close: bool = Field(default=False, description="Merge: also close this incident.")

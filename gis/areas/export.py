@@ -2,11 +2,14 @@
 
 Columns: ``code``, ``name``, ``parent_code`` and every attribute as its own column, so
 ``wangge import boundaries OUT --code-field code --name-field name --parent-field parent_code``
-reads the file back unchanged. GeoJSON is written by wangge itself with full double precision
-(shortest round-trip repr), so coordinates survive exactly; GeoPackage stores doubles natively.
-Nested attribute values (lists, objects) go to GeoPackage as JSON text, declared with the
-GeoPackage schema extension (``gpkg_data_columns`` MIME type ``application/json``), which the
-reader honours, so they come back as lists and objects.
+reads the file back unchanged. An attribute whose name would clash with those three columns
+(a file imported with ``--code-field adcode`` that also had a ``code`` column) is written as
+``attr_code``: the core fields win, and the reader turns ``attr_<field>`` back into the
+attribute ``<field>`` (see :func:`escape_attribute`). GeoJSON is written by wangge itself with
+full double precision (shortest round-trip repr), so coordinates survive exactly; GeoPackage
+stores doubles natively. Nested attribute values (lists, objects) go to GeoPackage as JSON
+text, declared with the GeoPackage schema extension (``gpkg_data_columns`` MIME type
+``application/json``), which the reader honours, so they come back as lists and objects.
 """
 
 from __future__ import annotations
@@ -24,6 +27,29 @@ from gis.levels import check_level
 from gis.store.models import AREAS
 
 FORMATS = ("geojson", "gpkg")
+CORE_COLUMNS = ("code", "name", "parent_code")
+ESCAPE = "attr_"
+
+
+def escape_attribute(key: str, reserved: tuple[str, ...] = CORE_COLUMNS) -> str:
+    """The column name for attribute ``key``: prefixed with ``attr_`` when it is (after any
+    ``attr_`` prefixes of its own) one of the ``reserved`` core columns, so it never
+    overwrites them; :func:`unescape_attribute` undoes it."""
+    bare = key
+    while bare.startswith(ESCAPE):
+        bare = bare[len(ESCAPE) :]
+    return ESCAPE + key if bare in reserved else key
+
+
+def unescape_attribute(column: str, reserved: tuple[str, ...]) -> str:
+    """The attribute name for a column written by :func:`escape_attribute`."""
+    if column.startswith(ESCAPE) and escape_attribute(column[len(ESCAPE) :], reserved) == column:
+        return column[len(ESCAPE) :]
+    return column
+
+
+def _escaped(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {escape_attribute(k): v for k, v in attributes.items()}
 
 
 def _rows(conn: Connection, level: str, generation: int) -> list[Any]:
@@ -68,7 +94,7 @@ def _write_geojson(rows: list[Any], out: Path, *, name: str) -> None:
                 "code": r.code,
                 "name": r.name,
                 "parent_code": r.parent_code,
-                **r.attributes,
+                **_escaped(r.attributes),
             },
             "geometry": shapely.geometry.mapping(shapely.from_wkb(bytes(r.wkb))),
         }
@@ -83,17 +109,18 @@ def _write_geojson(rows: list[Any], out: Path, *, name: str) -> None:
 def _write_gpkg(rows: list[Any], out: Path, *, layer: str) -> None:
     from gis.vector import declare_json_columns
 
+    attributes = [_escaped(r.attributes) for r in rows]
     attribute_names: list[str] = []
-    for r in rows:
-        attribute_names.extend(k for k in r.attributes if k not in attribute_names)
+    for a in attributes:
+        attribute_names.extend(k for k in a if k not in attribute_names)
     json_columns = sorted(
-        {k for r in rows for k, v in r.attributes.items() if isinstance(v, list | dict)}
+        {k for a in attributes for k, v in a.items() if isinstance(v, list | dict)}
     )
     records = []
-    for r in rows:
+    for r, a in zip(rows, attributes, strict=True):
         record: dict[str, Any] = {"code": r.code, "name": r.name, "parent_code": r.parent_code}
         for key in attribute_names:
-            value = r.attributes.get(key)
+            value = a.get(key)
             record[key] = (
                 json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
             )

@@ -8,6 +8,7 @@ from typing import Any
 
 import shapely
 
+from gis.areas.export import unescape_attribute
 from gis.errors import InvalidInput
 from gis.vector import (
     POLYGONAL,
@@ -85,7 +86,11 @@ def read_area_file(
         problems.sort(key=lambda p: -1 if p.feature is None else p.feature)
         raise FileRejected(path, problems)
     skip = {code_field, name_field, parent_field, data.geometry.name}
-    attributes = attribute_records(data, skip)
+    reserved = tuple(f for f in (code_field, name_field, parent_field) if f)
+    attributes = [
+        {unescape_attribute(k, reserved): v for k, v in record.items()}
+        for record in attribute_records(data, skip)
+    ]
     features = []
     for i, geom in enumerate(geoms):
         assert geom is not None and codes[i] is not None

@@ -17,16 +17,17 @@ from gis.assign.service import (
     LevelIndex,
     Located,
     answer,
-    check_coordinates,
+    check_max_distance,
     locate,
 )
-from gis.crs import parse_crs
+from gis.crs import parse_crs, points_to_wgs84
 from gis.errors import InvalidInput, PayloadTooLarge
 
 
 @dataclass
 class PointBatch:
-    """Points to assign: ids, coordinates (in ``crs``), and a reason per unusable item."""
+    """Points to assign: ids, WGS-84 coordinates (converted from the input ``crs``), and a
+    reason per unusable item."""
 
     ids: list[Any]
     lon: NDArray[np.float64]
@@ -81,12 +82,11 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
                 lat[i] = _number(item["lat"])
         except (KeyError, TypeError, AttributeError) as exc:
             errors[i] = _item_error(item, exc, is_geojson)
-    for i, reason in enumerate(check_coordinates(lon, lat)):
-        if reason is not None and errors[i] is None:
-            errors[i] = reason
     crs = body.get("crs", "wgs84")
     if not isinstance(crs, str):
         raise InvalidInput("must be a string such as wgs84, gcj02, bd09 or EPSG:4490", field="crs")
+    spec = parse_crs(crs)
+    lon, lat, errors = points_to_wgs84(lon=lon, lat=lat, crs=spec, errors=errors)
     level = body.get("level")
     if level is not None and not isinstance(level, str):
         raise InvalidInput("must be a level name", field="level")
@@ -96,8 +96,7 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
             max_distance = _number(max_distance)
         except TypeError:
             raise InvalidInput("must be a number of metres", field="max_distance_m") from None
-        if not max_distance >= 0:
-            raise InvalidInput("must be ≥ 0", field="max_distance_m")
+        check_max_distance(max_distance)
     detail = body.get("detail", "compact")
     if detail not in DETAILS:
         raise InvalidInput(f"must be one of {', '.join(DETAILS)}", field="detail")
@@ -106,7 +105,7 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
         lon,
         lat,
         errors,
-        crs=parse_crs(crs).name,
+        crs=spec.name,
         level=level,
         max_distance_m=max_distance,
         detail=detail,
@@ -175,7 +174,6 @@ def assign_batch(
         lon=batch.lon,
         lat=batch.lat,
         errors=batch.errors,
-        crs=batch.crs,
         max_distance_m=batch.max_distance_m,
     )
     build = _full_results if batch.detail == "full" else _compact_results

@@ -8,7 +8,7 @@ import numpy as np
 import shapely
 
 from gis.assign.batch import feature_id
-from gis.assign.service import Assigner
+from gis.assign.service import Assigner, share_value
 from gis.crs import geometry_to_wgs84, parse_crs
 from gis.errors import InvalidInput, PayloadTooLarge
 
@@ -65,6 +65,13 @@ def assign_buildings(
     arr[:] = [geoms[i] for i in good]
     if spec.name != "wgs84" and len(good):
         arr = np.asarray(geometry_to_wgs84(arr, spec), dtype=object)
+    outside = _outside_lon_lat(arr, spec.name)
+    if outside:
+        for position, reason in outside.items():
+            errors[good[position]] = reason
+        keep = [p for p in range(len(good)) if p not in outside]
+        good = [good[p] for p in keep]
+        arr = arr[keep] if keep else np.empty(0, dtype=object)
     shares = level_index.index.polygon_shares(list(arr))
     by_position = dict(zip(good, shares, strict=True))
     refs = level_index.ref_json
@@ -73,7 +80,7 @@ def assign_buildings(
         if errors[i] is not None:
             results.append({"id": ident, "error": errors[i]})
             continue
-        item_shares = [{**refs[j], "share": round(s, 4)} for j, s in by_position[i]]
+        item_shares = [{**refs[j], "share": share_value(s)} for j, s in by_position[i]]
         results.append(
             {
                 "id": ident,
@@ -87,4 +94,29 @@ def assign_buildings(
         "level": level_index.level,
         "count": len(results),
         "results": results,
+    }
+
+
+def _outside_lon_lat(geoms: np.ndarray, crs: str) -> dict[int, str]:
+    """Positions of geometries whose WGS-84 coordinates leave lon/lat range (e.g. metres sent
+    as ``wgs84``), or that the CRS could not convert, with the reason."""
+    if not len(geoms):
+        return {}
+    bounds = shapely.bounds(geoms)
+    finite = np.isfinite(bounds).all(axis=1)
+    in_range = (
+        finite
+        & (bounds[:, 0] >= -180)
+        & (bounds[:, 2] <= 180)
+        & (bounds[:, 1] >= -90)
+        & (bounds[:, 3] <= 90)
+    )
+    after = "" if crs == "wgs84" else f" after conversion from {crs}"
+    return {
+        int(p): (
+            f"geometry: coordinates outside lon -180..180 / lat -90..90{after}"
+            if finite[p]
+            else f"geometry: cannot be converted from {crs}"
+        )
+        for p in np.flatnonzero(~in_range)
     }

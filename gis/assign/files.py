@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from gis.assign.service import Assigner, LevelIndex, check_coordinates, locate
-from gis.crs import CrsSpec, parse_crs
+from gis.assign.service import Assigner, LevelIndex, locate
+from gis.crs import CrsSpec, parse_crs, points_to_wgs84
 from gis.errors import InvalidInput
 
 RESULT_COLUMNS = (
@@ -49,7 +49,8 @@ def _answers(
     reasons: list[str | None],
     crs: CrsSpec,
 ) -> dict[str, list[Any]]:
-    found = locate(level_index, lon=lon, lat=lat, errors=reasons, crs=crs.name)
+    x, y, reasons = points_to_wgs84(lon=lon, lat=lat, crs=crs, errors=reasons)
+    found = locate(level_index, lon=x, lat=y, errors=reasons)
     refs = level_index.refs
     out: dict[str, list[Any]] = {c: [] for c in RESULT_COLUMNS}
     for i, reason in enumerate(reasons):
@@ -138,8 +139,6 @@ def _csv_chunks(
         lon, lon_reasons = _floats(frame[lon_col], "lon")
         lat, lat_reasons = _floats(frame[lat_col], "lat")
         reasons = [a or b for a, b in zip(lon_reasons, lat_reasons, strict=True)]
-        for i, r in enumerate(check_coordinates(lon, lat)):
-            reasons[i] = reasons[i] or r
 
         def emit(answers: dict[str, list[Any]], frame: pd.DataFrame = frame) -> None:
             nonlocal first
@@ -168,8 +167,6 @@ def _vector_chunks(source: Path, out: Path, chunk_size: int) -> Iterator[Chunk]:
                     reasons[i] = "geometry: not a point"
                 else:
                     lon[i], lat[i] = g.x, g.y
-            for i, r in enumerate(check_coordinates(lon, lat)):
-                reasons[i] = reasons[i] or r
             props = frame.drop(columns=frame.geometry.name)
 
             def emit(

@@ -1,7 +1,8 @@
 """Point → owning area, against the boundaries stored in PostGIS.
 
 :class:`Assigner` keeps one in-memory :class:`~gis.assign.engine.AreaIndex` per
-(generation, level), built from PostGIS on first use and kept in a small LRU cache. Indexes
+(generation, level, data version), built from PostGIS on first use and kept in a small LRU
+cache. Indexes
 are immutable and replaced by reference, so a request sees a whole old index or a whole new
 one. Each process polls the ``generations`` table (at most every ``check_seconds``) to notice
 an activation by itself; several API workers therefore stay in step without coordination.
@@ -12,7 +13,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -22,12 +24,18 @@ from sqlalchemy import Engine, func, select
 
 from gis.areas.generations import resolve_generation
 from gis.assign.engine import AreaIndex
-from gis.errors import InvalidInput, NotFound
+from gis.crs import parse_crs, points_to_wgs84
+from gis.errors import InvalidInput, NotFound, Unavailable
 from gis.levels import LEVELS, check_level
+from gis.store.db import database_errors
 from gis.store.models import AREAS, DATA_VERSIONS, GENERATIONS, STAFF
 
 DEFAULT_LEVEL = "micro_grid"
 CACHE_SIZE = 8
+#: Largest fix accuracy accepted, in metres (a city block is ~200 m; 10 km is no fix).
+MAX_ACCURACY_M = 10_000.0
+#: Largest nearest-area search distance, in metres.
+MAX_DISTANCE_M = 1_000_000.0
 
 
 @dataclass(frozen=True)
@@ -73,53 +81,75 @@ class LevelIndex:
 
 @dataclass(frozen=True)
 class _Poll:
-    """What the last poll of the database saw."""
+    """What the last poll of the database saw (``reachable`` False: the last try failed and
+    these are the figures of the poll before)."""
 
     generation: int | None
+    open_generation: int | None
+    areas_version: int
     staff_version: int
     checked_at: float
+    reachable: bool = True
 
 
 @dataclass(frozen=True)
 class _StaffCache:
     version: int
     by_area: dict[str, list[dict[str, Any]]]
+    loaded_at: datetime | None = None
+
+
+IndexKey = tuple[int, str, int]
 
 
 @dataclass
 class Assigner:
-    """Builds, caches and refreshes assignment indexes for one process."""
+    """Builds, caches and refreshes assignment indexes for one process.
+
+    The cache is keyed by (generation, level, data version): a current or retired
+    generation never changes, so its version is 0; the open generation (being imported into)
+    is keyed by the ``areas`` data version, so an answer never comes from an index built
+    before a later import. Every read and write of the cache holds ``_lock``.
+
+    When the database goes away, answers keep coming from the indexes already built and the
+    staff roster last loaded (``roster_stale``); anything that needs the database raises
+    :class:`~gis.errors.Unavailable`. The next successful poll recovers by itself.
+    """
 
     engine: Engine
     check_seconds: float = 2.0
-    _cache: OrderedDict[tuple[int, str], LevelIndex] = field(default_factory=OrderedDict)
+    _cache: OrderedDict[IndexKey, LevelIndex] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _build_locks: dict[tuple[int, str], threading.Lock] = field(default_factory=dict)
-    _poll: _Poll = field(default_factory=lambda: _Poll(None, -1, float("-inf")))
+    _build_locks: dict[IndexKey, threading.Lock] = field(default_factory=dict)
+    _poll: _Poll | None = None
     _staff: _StaffCache = field(default_factory=lambda: _StaffCache(-2, {}))
 
     # -- what changed -----------------------------------------------------------------------
 
     def _polled(self) -> _Poll:
-        """The current generation and staff version, re-read at most every check_seconds
-        (one small query); so each worker notices activations and roster changes itself."""
+        """Current and open generation and the data versions, re-read at most every
+        check_seconds (one small query); so each worker notices activations, imports and
+        roster changes by itself. With the database away, the last poll (marked
+        unreachable) while there is one, else :class:`Unavailable`."""
         now = time.monotonic()
         poll = self._poll
-        if poll.generation is None or now - poll.checked_at >= self.check_seconds:
-            with self.engine.connect() as conn:
-                row = conn.execute(
-                    select(
-                        select(GENERATIONS.c.id)
-                        .where(GENERATIONS.c.state == "current")
-                        .scalar_subquery(),
-                        select(DATA_VERSIONS.c.version)
-                        .where(DATA_VERSIONS.c.name == "staff")
-                        .scalar_subquery(),
-                    )
-                ).one()
-            poll = _Poll(row[0], int(row[1] or 0), now)
+        if poll is None or now - poll.checked_at >= self.check_seconds:
+            try:
+                with database_errors(), self.engine.connect() as conn:
+                    row = conn.execute(_POLL_QUERY).one()
+            except Unavailable:
+                if poll is None:
+                    raise
+                poll = replace(poll, checked_at=now, reachable=False)
+            else:
+                poll = _Poll(row[0], row[1], int(row[2] or 0), int(row[3] or 0), now)
             self._poll = poll
         return poll
+
+    @property
+    def database_reachable(self) -> bool:
+        """Whether the last poll reached the database."""
+        return self._poll is None or self._poll.reachable
 
     def current_generation(self) -> int:
         """The current generation (as of the last poll)."""
@@ -135,9 +165,12 @@ class Assigner:
         """Explicit generation, the one current at ``as_of``, or the current one."""
         if generation is None and as_of is None:
             return self.current_generation()
-        if as_of is None and any(key[0] == generation for key in list(self._cache)):
-            return int(generation)  # type: ignore[arg-type]  # known to exist: it is indexed
-        with self.engine.connect() as conn:
+        if as_of is None:
+            with self._lock:
+                indexed = any(key[0] == generation for key in self._cache)
+            if indexed:
+                return int(generation)  # type: ignore[arg-type]  # known to exist: it is indexed
+        with database_errors(), self.engine.connect() as conn:
             return resolve_generation(conn, generation=generation, as_of=as_of)
 
     def staff(self, code: str) -> list[dict[str, Any]]:
@@ -149,9 +182,18 @@ class Assigner:
             with self._lock:
                 cache = self._staff
                 if cache.version != version:
-                    cache = _StaffCache(version, _load_staff(self.engine))
+                    with database_errors():
+                        cache = _StaffCache(version, _load_staff(self.engine), _now())
                     self._staff = cache
         return cache.by_area.get(code, [])
+
+    def roster_note(self) -> str | None:
+        """Why the staff in an answer may be out of date (None when they are not)."""
+        if self.database_reachable:
+            return None
+        loaded = self._staff.loaded_at
+        when = loaded.isoformat(timespec="seconds") if loaded else "start-up"
+        return f"the database is unreachable: staff are from the roster loaded at {when}"
 
     # -- indexes ----------------------------------------------------------------------------
 
@@ -159,23 +201,32 @@ class Assigner:
         """The index for ``level`` (default micro_grid, else the deepest level present)."""
         if level is not None:
             check_level(level)
-        key = (generation, level or "")
-        cached = self._cache.get(key)
-        if cached is not None:
-            with self._lock:
-                self._cache.move_to_end(key)
-            return cached
+        poll = self._polled()
+        version = poll.areas_version if generation == poll.open_generation else 0
+        key = (generation, level or "", version)
         with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
             build_lock = self._build_locks.setdefault(key, threading.Lock())
         with build_lock:  # one build per key, concurrent requests wait for it
-            cached = self._cache.get(key)
+            with self._lock:
+                cached = self._cache.get(key)
             if cached is None:
-                cached = self._build(generation, level)
+                with database_errors():
+                    cached = self._build(generation, level)
                 with self._lock:
                     self._cache[key] = cached
                     while len(self._cache) > CACHE_SIZE:
                         self._cache.popitem(last=False)
+                    self._build_locks.pop(key, None)
         return cached
+
+    def cached_keys(self) -> list[IndexKey]:
+        """The (generation, level, version) keys of the indexes held, oldest use first."""
+        with self._lock:
+            return list(self._cache)
 
     def warm(self) -> None:
         """Build the current generation's default index now (e.g. at start-up)."""
@@ -226,6 +277,18 @@ class Assigner:
         return LevelIndex.create(generation, level, index, refs, chains, note)
 
 
+_POLL_QUERY = select(
+    select(GENERATIONS.c.id).where(GENERATIONS.c.state == "current").scalar_subquery(),
+    select(GENERATIONS.c.id).where(GENERATIONS.c.state == "open").scalar_subquery(),
+    select(DATA_VERSIONS.c.version).where(DATA_VERSIONS.c.name == "areas").scalar_subquery(),
+    select(DATA_VERSIONS.c.version).where(DATA_VERSIONS.c.name == "staff").scalar_subquery(),
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def _chain(code: str, everything: dict[str, Any]) -> tuple[AreaRef, ...]:
     chain: list[AreaRef] = []
     seen: set[str] = set()
@@ -259,18 +322,13 @@ def locate(
     lon: NDArray[np.float64],
     lat: NDArray[np.float64],
     errors: list[str | None],
-    crs: str = "wgs84",
     max_distance_m: float | None = None,
 ) -> Located:
-    """Owner, coverers and nearest area for every point whose ``errors`` entry is None
-    (coordinates in ``crs``); points with an error get nothing."""
-    from gis.crs import parse_crs, to_wgs84
-
+    """Owner, coverers and nearest area for every WGS-84 point whose ``errors`` entry is None
+    (see :func:`gis.crs.points_to_wgs84`); points with an error get nothing."""
     ok = np.array([e is None for e in errors], dtype=bool)
     x = np.where(ok, lon, np.nan)
     y = np.where(ok, lat, np.nan)
-    if crs != "wgs84" and ok.any():
-        x[ok], y[ok] = to_wgs84(lon=x[ok], lat=y[ok], crs=parse_crs(crs))
     index = level_index.index
     lookup = index.lookup(lon=x, lat=y)
     nearest = np.full(len(x), -1, np.int32)
@@ -289,25 +347,6 @@ def locate(
     )
 
 
-def check_coordinates(
-    lon: NDArray[np.float64],
-    lat: NDArray[np.float64],
-) -> list[str | None]:
-    """A reason per point that is not a usable WGS-84 coordinate (None where fine)."""
-    reasons: list[str | None] = [None] * len(lon)
-    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
-    for i in np.flatnonzero(bad).tolist():
-        if not np.isfinite(lon[i]):
-            reasons[i] = "lon: not a finite number"
-        elif not np.isfinite(lat[i]):
-            reasons[i] = "lat: not a finite number"
-        elif abs(lon[i]) > 180:
-            reasons[i] = "lon: outside -180..180"
-        else:
-            reasons[i] = "lat: outside -90..90"
-    return reasons
-
-
 def answer(level_index: LevelIndex, found: Located, i: int) -> dict[str, Any]:
     """The JSON answer for point ``i`` (owner, chain, other coverers, nearest; no staff)."""
     refs = level_index.ref_json
@@ -324,6 +363,26 @@ def answer(level_index: LevelIndex, found: Located, i: int) -> dict[str, Any]:
     if owner < 0 and near >= 0:
         result["nearest"] = {**refs[near], "distance_m": round(found.distance_m[i], 2)}
     return result
+
+
+def check_max_distance(max_distance_m: float | None) -> None:
+    """Refuse a nearest-search distance outside 0..MAX_DISTANCE_M (or NaN)."""
+    if max_distance_m is not None and not 0 <= max_distance_m <= MAX_DISTANCE_M:
+        raise InvalidInput(
+            f"must be a number of metres, 0 ≤ max_distance_m ≤ {MAX_DISTANCE_M:,.0f}",
+            field="max_distance_m",
+        )
+
+
+def share_value(share: float) -> float:
+    """A share (0..1) for answers: 4 decimals, but never a non-zero share shown as 0 (or a
+    share below 1 shown as 1): those keep 3 significant digits of what separates them."""
+    rounded = round(share, 4)
+    if rounded == 0.0 and share > 0:
+        return float(f"{share:.3g}")
+    if rounded == 1.0 and share < 1:
+        return 1.0 - float(f"{1.0 - share:.3g}")
+    return rounded
 
 
 def _load_staff(engine: Engine) -> dict[str, list[dict[str, Any]]]:
@@ -352,32 +411,41 @@ def assign_point(
     as_of: Any = None,
     accuracy_m: float | None = None,
     max_distance_m: float | None = None,
+    crs: str = "wgs84",
 ) -> dict[str, Any]:
-    """The full answer for one WGS-84 point: owner, chain, others, nearest, ambiguity, staff."""
-    x = np.array([lon], np.float64)
-    y = np.array([lat], np.float64)
-    reason = check_coordinates(x, y)[0]
+    """The full answer for one point given in ``crs`` (default WGS-84): owner, chain, others,
+    nearest, ambiguity, staff."""
+    x, y, reasons = points_to_wgs84(lon=[lon], lat=[lat], crs=parse_crs(crs))
+    reason = reasons[0]
     if reason is not None:
         field_name, text = reason.split(": ", 1)
         raise InvalidInput(text, field=field_name)
-    if accuracy_m is not None and not (np.isfinite(accuracy_m) and accuracy_m > 0):
-        raise InvalidInput("must be a positive number of metres", field="accuracy_m")
-    if max_distance_m is not None and not (np.isfinite(max_distance_m) and max_distance_m >= 0):
-        raise InvalidInput("must be a non-negative number of metres", field="max_distance_m")
+    if accuracy_m is not None and not 0 < accuracy_m <= MAX_ACCURACY_M:
+        raise InvalidInput(
+            f"must be a number of metres, 0 < accuracy_m ≤ {MAX_ACCURACY_M:,.0f}",
+            field="accuracy_m",
+        )
+    check_max_distance(max_distance_m)
     number = assigner.resolve(generation=generation, as_of=as_of)
     level_index = assigner.index(generation=number, level=level)
     found = locate(level_index, lon=x, lat=y, errors=[None], max_distance_m=max_distance_m)
     result = answer(level_index, found, 0)
     result["ambiguous"] = False
     if accuracy_m is not None:
-        shares = level_index.index.circle_shares(lon=lon, lat=lat, radius_m=accuracy_m)
+        shares = level_index.index.circle_shares(
+            lon=float(x[0]), lat=float(y[0]), radius_m=accuracy_m
+        )
         if len(shares) > 1:
             result["ambiguous"] = True
             result["candidates"] = [
-                {**level_index.refs[j].as_dict(), "share": round(s, 4)} for j, s in shares
+                {**level_index.refs[j].as_dict(), "share": share_value(s)} for j, s in shares
             ]
     owner = result["owner"]
     result["staff"] = assigner.staff(owner["code"]) if owner else []
+    stale = assigner.roster_note()
+    result["roster_stale"] = stale is not None
+    if stale is not None:
+        result["roster_note"] = stale
     result["level"] = level_index.level
     result["generation"] = number
     if level_index.note:

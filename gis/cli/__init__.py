@@ -8,9 +8,17 @@ import sys
 from gis.cli.app import app
 from gis.errors import Unavailable, WanggeError
 
+__all__ = ["app", "main", "run"]
+
 
 def main() -> None:
-    """Entry point of the ``wangge`` console script."""
+    """Run the domain commands (``api.cli.main`` adds ``serve``)."""
+    run()
+
+
+def run() -> None:
+    """Run ``app`` on ``sys.argv``: a domain error is one line on stderr and exit 2 (bad
+    input) or 1 (the database is unavailable)."""
     try:
         app(standalone_mode=False)
     except WanggeError as exc:

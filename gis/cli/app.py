@@ -14,6 +14,7 @@ from gis.cli import (
     db_commands,
     geocode_commands,
     incident_commands,
+    keys_commands,
     maps_commands,
 )
 
@@ -38,33 +39,7 @@ app.command("coverage")(coverage_commands.coverage)
 app.command("map")(maps_commands.map_command)  # maps (issue 15)
 geocode_commands.register(app, data_commands.importer)
 incident_commands.register(app, data_commands.importer)
-
-
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address [WANGGE_HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [WANGGE_PORT].")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
-) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
-    import uvicorn
-
-    from gis.cli.common import engine, say
-    from gis.settings import Settings
-
-    settings = Settings()
-    engine(settings).dispose()  # start + migrate the database before binding the port
-    host = host or settings.host
-    port = port or settings.port
-    say(f"wangge API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-    uvicorn.run(
-        "api.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+app.add_typer(keys_commands.keys, name="keys")
 
 
 @app.command("assign")

@@ -36,6 +36,23 @@ def stop() -> None:
 
 
 @db.command()
+def destroy(
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Stop the managed cluster and delete all its data (the home folder, and the system
+    folder used when the home folder is private). Example: `wangge db destroy --yes`."""
+    settings = Settings()
+    if settings.database_url:
+        say("WANGGE_DATABASE_URL is set: wangge does not manage that server")
+        return
+    cluster = managed_cluster(settings)
+    if not yes:
+        typer.confirm(f"delete every database of the cluster in {cluster.data_dir}?", abort=True)
+    cluster.destroy(progress=say)
+    say("destroyed")
+
+
+@db.command()
 def status() -> None:
     """Show where the database is and whether it runs (JSON on stdout)."""
     settings = Settings()

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+import orjson
+from sqlalchemy import Connection, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from gis.assign.service import Assigner
@@ -27,6 +28,7 @@ from gis.incidents.worktime import WorkCalendar
 from gis.store.models import INCIDENT_EVENTS, INCIDENTS
 
 ASSIGN_AT = ("intake", "reported")
+SMALL = 50  # up to this many rows, plain INSERTs beat the COPY set-up
 
 
 @dataclass
@@ -155,7 +157,9 @@ def intake(
             [{"old": o, "new": n} for o, n in remap.items()],
         )
         events = [e for e in events if e["incident_id"] not in remap]
-    if events:
+    if len(events) > SMALL:
+        _copy(conn, "incident_events", _EVENT_COLUMNS, events)
+    elif events:
         conn.execute(insert(INCIDENT_EVENTS), events)
     for i, j in sorted(repeat_of.items()):
         item = items[i]
@@ -169,10 +173,10 @@ def intake(
 def _existing(conn: Connection, external_ids: list[str]) -> dict[str, int]:
     if not external_ids:
         return {}
+    # one array parameter: an IN list of 10,000 binds costs more to build than to run
     rows = conn.execute(
-        select(INCIDENTS.c.external_id, INCIDENTS.c.id).where(
-            INCIDENTS.c.external_id.in_(external_ids)
-        )
+        text("SELECT external_id, id FROM incidents WHERE external_id = ANY(:ids)"),
+        {"ids": external_ids},
     )
     return {r.external_id: int(r.id) for r in rows}
 
@@ -300,14 +304,95 @@ def _event(
     }
 
 
+#: columns of ``incidents`` written by intake, in COPY order
+_COLUMNS = (
+    "id",
+    "external_id",
+    "category",
+    "description",
+    "source",
+    "geom",
+    "input_lon",
+    "input_lat",
+    "input_crs",
+    "accuracy_m",
+    "address",
+    "district",
+    "geocode",
+    "location_status",
+    "review_reason",
+    "reported_at",
+    "reporter_name",
+    "reporter_phone",
+    "attachments",
+    "status",
+    "due_at",
+    "duplicate_of",
+    "owner_code",
+    "owner_name",
+    "area_codes",
+    "chain",
+    "generation",
+    "staff",
+    "created_at",
+    "assigned_at",
+)
+_JSON = {"geocode", "attachments", "chain", "staff", "details"}
+_EVENT_COLUMNS = (
+    "incident_id",
+    "kind",
+    "from_status",
+    "to_status",
+    "actor",
+    "note",
+    "at",
+    "geom",
+    "details",
+)
+
+
+def _copy(
+    conn: Connection, table: str, columns: tuple[str, ...], rows: list[dict[str, Any]]
+) -> None:
+    """COPY rows into ``table`` on the connection's own transaction (JSON columns as text,
+    geometry as EWKT): an order of magnitude faster than multi-row INSERTs for big batches."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    orjson.dumps(row[c]).decode() if c in _JSON and row[c] is not None else row[c]
+                    for c in columns
+                ]
+            )
+
+
 def _insert(conn: Connection, rows: list[dict[str, Any]]) -> set[int]:
-    """Insert rows (ids given); the ids actually inserted (an external_id already stored by a
-    concurrent request is skipped by the unique constraint)."""
+    """Insert rows (ids given) through a session-local staging table; the ids actually
+    inserted (an external_id already stored by a concurrent request is skipped by the
+    unique constraint, which is what makes retries safe)."""
     if not rows:
         return set()
-    stmt = (
-        insert(INCIDENTS)
-        .on_conflict_do_nothing(index_elements=["external_id"])
-        .returning(INCIDENTS.c.id)
+    if len(rows) <= SMALL:
+        stmt = (
+            insert(INCIDENTS)
+            .on_conflict_do_nothing(index_elements=["external_id"])
+            .returning(INCIDENTS.c.id)
+        )
+        return {int(v) for v in conn.execute(stmt, rows).scalars()}
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS incidents_incoming "
+            "(LIKE incidents) ON COMMIT DELETE ROWS"
+        )
     )
-    return {int(v) for v in conn.execute(stmt, rows).scalars()}
+    conn.execute(text("DELETE FROM incidents_incoming"))  # an earlier batch of this transaction
+    _copy(conn, "incidents_incoming", _COLUMNS, rows)
+    names = ", ".join(_COLUMNS)
+    inserted = conn.execute(
+        text(
+            f"INSERT INTO incidents ({names}) SELECT {names} FROM incidents_incoming "
+            "ON CONFLICT (external_id) DO NOTHING RETURNING id"
+        )
+    ).scalars()
+    return {int(v) for v in inserted}

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from gis.errors import Conflict, InvalidInput, NotFound
 from gis.incidents.categories import load_categories
+from gis.incidents.parse import clean_text
 from gis.incidents.worktime import WorkCalendar
 from gis.store.models import INCIDENT_EVENTS, INCIDENT_STATES, INCIDENTS
 
@@ -77,7 +78,8 @@ def transition(
         raise InvalidInput(
             f"unknown state {to!r}; states: {', '.join(INCIDENT_STATES)}", field="to"
         )
-    if not actor.strip():
+    actor, note = clean_text(actor, "actor", limit=100), clean_text(note, "note")
+    if not actor:
         raise InvalidInput("name who makes the change", field="actor")
     if (lon is None) != (lat is None):
         raise InvalidInput("give both lon and lat, or neither", field="lon")

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from gis.assign.service import Assigner, check_coordinates, locate
-from gis.crs import parse_crs, to_wgs84
+from gis.assign.service import Assigner, locate
+from gis.crs import parse_crs, points_to_wgs84
 from gis.errors import NotFound
 from gis.geocode.cache import GazetteerCache
 from gis.incidents.parse import IncidentIn
@@ -95,12 +95,12 @@ def _coordinates(items: Sequence[IncidentIn], places: list[Placement]) -> None:
         if item.lon is not None:
             by_crs.setdefault(item.crs, []).append(i)
     for crs, idx in by_crs.items():
-        x = np.array([items[i].lon for i in idx], np.float64)
-        y = np.array([items[i].lat for i in idx], np.float64)
-        if crs != "wgs84":
-            x, y = to_wgs84(lon=x, lat=y, crs=parse_crs(crs))
-            x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-        for k, reason in enumerate(check_coordinates(x, y)):
+        x, y, reasons = points_to_wgs84(
+            lon=np.array([items[i].lon for i in idx], np.float64),
+            lat=np.array([items[i].lat for i in idx], np.float64),
+            crs=parse_crs(crs),
+        )
+        for k, reason in enumerate(reasons):
             place = places[idx[k]]
             if reason is None:
                 place.lon, place.lat = float(x[k]), float(y[k])

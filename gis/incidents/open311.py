@@ -20,6 +20,7 @@ from gis.incidents.query import columns
 from gis.store.models import INCIDENTS
 
 MAX_REQUESTS = 1000
+MAX_ID = 2**63
 DEFAULT_DAYS = 90
 
 
@@ -100,6 +101,8 @@ def get_requests(
     if service_request_id:
         try:
             ids = [int(x) for x in service_request_id.split(",")]
+            if not all(0 < i < MAX_ID for i in ids):
+                raise ValueError
         except ValueError:
             raise InvalidInput(
                 "must be comma-separated numbers", field="service_request_id"
@@ -128,7 +131,7 @@ def get_requests(
 
 def get_request(conn: Connection, request_id: str) -> list[dict[str, Any]]:
     """GET one request (a one-item list, as the spec has it)."""
-    if not request_id.isdigit():
+    if not request_id.isdigit() or not 0 < int(request_id) < MAX_ID:
         raise NotFound(f"no service request {request_id!r}", field="service_request_id")
     found = get_requests(conn, service_request_id=request_id)
     if not found:

@@ -17,6 +17,7 @@ from gis.store.models import INCIDENT_SOURCES
 
 MAX_TEXT = 4000
 MAX_ATTACHMENTS = 20
+MIN_YEAR = 1970
 _SKEW = timedelta(minutes=5)  # callers' clocks drift; a few minutes ahead is not the future
 
 
@@ -48,6 +49,8 @@ def _text(value: Any, name: str, *, required: bool = False, limit: int = MAX_TEX
     if not isinstance(value, str):
         raise InvalidInput("must be a string", field=name)
     text: str = value.strip()
+    if "\x00" in text:
+        raise InvalidInput("contains a NUL character", field=name)
     if required and not text:
         raise InvalidInput("must not be empty", field=name)
     if len(text) > limit:
@@ -86,7 +89,15 @@ def parse_time(
             raise InvalidInput(f"{value!r} is not an ISO 8601 time", field=name) from None
     else:
         raise InvalidInput("must be an ISO 8601 time string", field=name)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.year < MIN_YEAR:
+        raise InvalidInput(f"before {MIN_YEAR}: not a report wangge can hold", field=name)
+    return parsed
+
+
+def clean_text(value: str, name: str, *, limit: int = MAX_TEXT) -> str:
+    """A free-text field (actor, note): no NUL characters, bounded length."""
+    return _text(value, name, limit=limit) or ""
 
 
 def parse_incident(data: Any, *, now: datetime, categories: set[str]) -> IncidentIn:

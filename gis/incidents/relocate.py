@@ -16,7 +16,7 @@ from gis.errors import Conflict, InvalidInput, NotFound
 from gis.incidents.intake import IntakeContext
 from gis.incidents.lifecycle import OPEN_STATES, add_event, locked
 from gis.incidents.locating import Placement, place_many
-from gis.incidents.parse import parse_incident
+from gis.incidents.parse import clean_text, parse_incident
 from gis.store.models import INCIDENTS
 
 
@@ -45,7 +45,8 @@ def relocate(
     """Give the incident a new location (``lon``/``lat`` [+``crs``] or ``address``
     [+``district``]), re-assign it and record both owners. A reported incident that now has
     an owner becomes ``assigned``. Returns ``{id, from, to, status}``."""
-    if not actor.strip():
+    actor, note = clean_text(actor, "actor", limit=100), clean_text(note, "note")
+    if not actor:
         raise InvalidInput("name who makes the change", field="actor")
     row = locked(conn, incident_id)
     if row.status == "closed":
@@ -204,7 +205,8 @@ def link_duplicate(
 ) -> dict[str, Any]:
     """Mark the incident a duplicate of ``of`` (merge: with ``close``, also close it), or
     unlink it (``of`` None). Returns ``{id, duplicate_of, status}``."""
-    if not actor.strip():
+    actor, note = clean_text(actor, "actor", limit=100), clean_text(note, "note")
+    if not actor:
         raise InvalidInput("name who makes the change", field="actor")
     row = locked(conn, incident_id)
     if of is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -96,7 +96,7 @@ class WorkCalendar:
         if start.tzinfo is None:
             raise InvalidInput("must include a time zone", field="reported_at")
         if clock == "calendar":
-            return (start + timedelta(hours=hours)).astimezone(ZoneInfo("UTC"))
+            return (start + timedelta(hours=hours)).astimezone(UTC)
         remaining = timedelta(hours=hours)
         local = start.astimezone(self.tz)
         day = local.date()
@@ -108,7 +108,7 @@ class WorkCalendar:
                 if begin < closes:
                     available = closes - begin
                     if remaining <= available:
-                        return (begin + remaining).astimezone(ZoneInfo("UTC"))
+                        return (begin + remaining).astimezone(UTC)
                     remaining -= available
             day += timedelta(days=1)
             local = datetime.combine(day, time(0, 0), self.tz)

@@ -5,12 +5,18 @@ The cluster lives in ``$WANGGE_HOME`` (default ``./.wangge``): ``pgdata/`` (the 
 It listens on 127.0.0.1 only, on a free port chosen at first start, with password
 authentication. When invoked as root, the server runs as the unprivileged ``postgres`` system
 user (or ``nobody``), because PostgreSQL refuses to run as root.
+
+That user must be able to reach the data folder. A clone inside a private folder (``/root``,
+a ``mktemp -d`` folder: mode 0700) is not reachable, so there the server's files go to
+``/var/lib/wangge/<name>-<hash of the home path>/`` instead; ``cluster.json`` (still in the
+home folder) records where, and ``wangge db destroy`` removes both.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import pwd
@@ -28,6 +34,7 @@ from gis.errors import Unavailable
 
 SUPERUSER = "wangge"
 DATABASE = "wangge"
+SYSTEM_HOME = Path("/var/lib/wangge")
 Progress = Callable[[str], None]
 
 
@@ -102,9 +109,17 @@ class Cluster:
     def __init__(self, home: Path, *, bindir: Path | None = None) -> None:
         self.home = home.expanduser().resolve()
         self._bindir = bindir
-        self.data_dir = self.home / "pgdata"
-        self.log_file = self.home / "postgres.log"
         self.state_file = self.home / "cluster.json"
+
+    @property
+    def data_dir(self) -> Path:
+        """The PostgreSQL data folder: ``home/pgdata``, or where ``cluster.json`` says."""
+        recorded = self._state().get("data_dir")
+        return Path(str(recorded)) if recorded else self.home / "pgdata"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir.parent / "postgres.log"
 
     # -- public ----------------------------------------------------------------------------
 
@@ -155,6 +170,17 @@ class Cluster:
                 ]
             )
             return True
+
+    def destroy(self, progress: Progress = _quiet) -> None:
+        """Stop the server and delete its files (the home folder and any system folder)."""
+        self.stop(progress)
+        server_root = self.data_dir.parent
+        with self._lock():
+            if server_root != self.home:
+                progress(f"removing {server_root}")
+                shutil.rmtree(server_root, ignore_errors=True)
+            progress(f"removing {self.home}")
+        shutil.rmtree(self.home, ignore_errors=True)
 
     def url(self, database: str = DATABASE) -> str:
         """SQLAlchemy URL of ``database`` on this cluster (it must have been started once)."""
@@ -228,7 +254,7 @@ class Cluster:
             kwargs = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
         result: subprocess.CompletedProcess[str] = subprocess.run(
             argv,
-            cwd=self.home,
+            cwd=self.data_dir.parent,
             capture_output=True,
             text=True,
             env=self._env(),
@@ -258,21 +284,48 @@ class Cluster:
         for path in paths:
             os.chown(path, owner.pw_uid, owner.pw_gid)
 
+    def _reachable_by(self, owner: pwd.struct_passwd, folder: Path) -> bool:
+        """Whether ``owner`` can enter ``folder`` (every parent must be searchable)."""
+        probe = subprocess.run(
+            ["/bin/sh", "-c", 'cd -- "$1"', "sh", str(folder)],
+            capture_output=True,
+            user=owner.pw_uid,
+            group=owner.pw_gid,
+            extra_groups=[],
+            cwd="/",
+        )
+        return probe.returncode == 0
+
+    def _place_server_files(self, progress: Progress) -> None:
+        """Record a system folder for the server's files if its user cannot reach home."""
+        owner = self._owner()
+        if owner is None or self._reachable_by(owner, self.home):
+            self._write_state({k: v for k, v in self._state().items() if k != "data_dir"})
+            return
+        digest = hashlib.sha256(str(self.home).encode()).hexdigest()[:12]
+        root = SYSTEM_HOME / f"{self.home.parent.name or 'wangge'}-{digest}"
+        progress(
+            f"user {owner.pw_name} cannot reach {self.home} (a private folder); "
+            f"keeping the server's files in {root}"
+        )
+        SYSTEM_HOME.mkdir(mode=0o755, parents=True, exist_ok=True)
+        if root.exists():  # left over by an earlier, unfinished initdb of this home
+            shutil.rmtree(root)
+        root.mkdir(mode=0o700)
+        self._chown_to_owner(root)
+        self._write_state({**self._state(), "data_dir": str(root / "pgdata")})
+
     def _initdb(self, progress: Progress) -> None:
+        self._place_server_files(progress)
         progress(f"initialising a PostgreSQL cluster in {self.data_dir}")
         password = secrets.token_urlsafe(18)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)
-        pwfile = self.home / ".pwfile"
+        pwfile = self.data_dir.parent / ".pwfile"
         pwfile.write_text(password + "\n")
         pwfile.chmod(0o600)
         self.log_file.touch()
         self._chown_to_owner(self.data_dir, pwfile, self.log_file)
-        owner = self._owner()
-        if owner is not None and not os.access(self.home, os.X_OK):
-            raise Unavailable(
-                f"{self.home} is not reachable by user {owner.pw_name}", field="database"
-            )
         try:
             self._run_as_owner(
                 [
@@ -303,7 +356,7 @@ class Cluster:
                 "fsync = on\n"
                 "logging_collector = off\n"
             )
-        self._write_state({"port": _free_port(), "password": password})
+        self._write_state({**self._state(), "port": _free_port(), "password": password})
 
     def _remove_stale_pid(self, progress: Progress) -> None:
         pid_file = self.data_dir / "postmaster.pid"

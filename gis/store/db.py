@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine
+import contextlib
+from collections.abc import Iterator
 
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from gis.errors import Unavailable
 from gis.settings import Settings
 from gis.store.cluster import Cluster, Progress, _quiet
 
@@ -31,3 +36,26 @@ def make_engine(url: str) -> Engine:
         max_overflow=30,
         connect_args={"connect_timeout": 10},
     )
+
+
+UNREACHABLE = "the database is unreachable; try again shortly"
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether a SQLAlchemy error means the database is away (refused, dropped, restarting),
+    as opposed to a bad statement."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    )
+
+
+@contextlib.contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn a lost or refused database connection into :class:`Unavailable` (no host, port or
+    driver detail leaks into the message)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if is_connection_error(exc):
+            raise Unavailable(UNREACHABLE, field="database") from exc
+        raise

@@ -168,3 +168,15 @@ def test_openapi_lists_incident_paths(http: httpx.Client) -> None:
     ):
         assert path in paths
     assert "409" in paths["/v1/incidents/{incident_id}/transitions"]["post"]["responses"]
+
+
+def test_nul_characters_and_huge_ids_are_422_not_500(http: httpx.Client) -> None:
+    problem(http.post("/v1/incidents", json=incident(description="a\u0000b")), 422, "description")
+    problem(http.get("/v1/incidents/99999999999999999999"), 422, "incident_id")
+    ident = http.post("/v1/incidents", json=incident()).json()["id"]
+    bad = http.post(
+        f"/v1/incidents/{ident}/transitions", json={"to": "in_progress", "actor": "x\u0000"}
+    )
+    problem(bad, 422, "actor")
+    old = http.post("/v1/incidents", json=incident(reported_at="0001-01-01T00:00:00Z"))
+    problem(old, 422, "reported_at")

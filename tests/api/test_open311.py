@@ -83,14 +83,16 @@ def test_open311_errors(live: str, client: GeoReport) -> None:
     bad = httpx.post(
         f"{live}/open311/v2/requests.json", data={"service_code": "garbage", "lat": "1"}
     )
-    assert bad.status_code == 400
+    assert bad.status_code == 422  # the status wangge gives bad input everywhere
     [error] = bad.json()
-    assert error["code"] == 400 and "lon" in error["description"]
+    assert error["code"] == 422 and "lon" in error["description"]
     unknown = httpx.post(
         f"{live}/open311/v2/requests.json",
         data={"service_code": "zzz", "lat": "31.24", "long": "121.39"},
     )
-    assert unknown.status_code == 400 and "category" in unknown.json()[0]["description"]
+    assert unknown.status_code == 422 and "category" in unknown.json()[0]["description"]
+    huge = httpx.get(f"{live}/open311/v2/requests/99999999999999999999.json")
+    assert huge.status_code == 404
     missing = httpx.get(f"{live}/open311/v2/requests/999999.json")
     assert missing.status_code == 404 and missing.json()[0]["code"] == 404
     with pytest.raises(requests.HTTPError):

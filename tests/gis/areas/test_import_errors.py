@@ -268,3 +268,24 @@ def test_bad_register_file_names_culprit_and_changes_nothing(
 ) -> None:
     kind, make, expected = REGISTER_CASES[case]
     assert_rejected(["import", kind, str(make(tmp_path))], expected, base, monkeypatch, capsys)
+
+
+def test_replace_refuses_removing_buildings_staff_answer_for(
+    base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    both = _buildings(tmp_path / "both.geojson", ("B1", 0, 10), ("B2", 0.01, 10))
+    assert run(["import", "buildings", str(both)], monkeypatch) == 0
+    staff = _write(
+        tmp_path / "s.csv",
+        "code,name,role,phone,area_code,building_code\nP9,赵敏,building_team_leader,1,,B2\n",
+    )
+    assert run(["import", "staff", str(staff)], monkeypatch) == 0
+    only_b1 = _buildings(tmp_path / "b1.geojson", ("B1", 0, 10))
+    for extra in ([], ["--dry-run"]):
+        assert_rejected(
+            ["import", "buildings", str(only_b1), "--replace", *extra],
+            ["b1.geojson", "--replace would remove 1 building(s)", "B2 (staff P9 赵敏)"],
+            base,
+            monkeypatch,
+            capsys,
+        )

@@ -8,6 +8,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from pyproj import Geod
@@ -19,6 +20,7 @@ from gis.areas.importer import import_areas
 from gis.areas.reading import read_area_file
 from gis.store.models import Area, AreaPart
 from tests.conftest import shared
+from tests.fixtures import area_collection, rect
 
 AREAS = Area.__table__
 GEOD = Geod(ellps="WGS84")
@@ -130,6 +132,41 @@ def test_export_import_round_trip_is_lossless(conn: Connection, tmp_path: Path, 
     for f in back.features:  # nested attributes (lists, objects) survive too
         assert f.attributes == original[f.code].attributes
         assert shapely.equals_exact(f.geom, original[f.code].geom, 0.0)
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg"])
+def test_export_keeps_core_fields_and_clashing_attributes(
+    conn: Connection, tmp_path: Path, fmt: str
+) -> None:
+    """A file imported with --code-field adcode that also has code, name-like and
+    parent_code columns: the export's core columns win, the attributes survive under
+    attr_<name>, and importing the export reports every area unchanged with the same
+    attributes."""
+    source = tmp_path / "clash.geojson"
+    area_collection(source, [("110", "甲", None, rect(121.0, 31.0, 121.1, 31.1))])
+    data = json.loads(source.read_text())
+    data["features"][0]["properties"] = {
+        "adcode": "310101",
+        "title": "黄浦区",
+        "code": "not-the-code",
+        "parent_code": "not-the-parent",
+        "attr_name": "a literal attr_name column",
+    }
+    source.write_text(json.dumps(data, ensure_ascii=False))
+    read = read_area_file(source, code_field="adcode", name_field="title")
+    first = import_areas(conn, read, level="district", activate=True)
+    out = tmp_path / f"clash.{fmt}"
+    export_areas(conn, level="district", generation=first.generation, fmt=fmt, out=out)
+    exported = gpd.read_file(out)
+    assert exported.loc[0, "code"] == "310101" and exported.loc[0, "name"] == "黄浦区"
+    assert exported.loc[0, "parent_code"] is None or pd.isna(exported.loc[0, "parent_code"])
+    assert exported.loc[0, "attr_code"] == "not-the-code"
+    assert exported.loc[0, "attr_parent_code"] == "not-the-parent"
+    assert exported.loc[0, "attr_attr_name"] == "a literal attr_name column"
+    back = read_area_file(out, code_field="code", name_field="name", parent_field="parent_code")
+    assert back.features[0].attributes == read.features[0].attributes
+    second = import_areas(conn, back, level="district", activate=True)
+    assert second.unchanged == ["310101"] and not second.changed
 
 
 def test_generations_carry_over_and_keep_history(conn: Connection, tmp_path: Path) -> None:

@@ -85,3 +85,27 @@ def test_stop_then_status(cluster: Cluster) -> None:
     assert cluster.stop() is True
     assert not cluster.status().running
     assert cluster.stop() is False
+
+
+def test_private_clone_folder(tmp_path: Path) -> None:
+    """A home inside a 0700 folder (``/root/wangge``, ``mktemp -d``): as root the unprivileged
+    server user cannot reach it, so the server's files go to a system folder; either way the
+    cluster starts, answers, and ``destroy`` removes every file."""
+    private = tmp_path / f"private-{uuid.uuid4().hex[:6]}"
+    private.mkdir(mode=0o700)
+    home = private / "clone" / ".wangge"
+    cluster = Cluster(home)
+    messages: list[str] = []
+    try:
+        url = cluster.start(progress=messages.append)
+        assert query(url) == "wangge wangge"
+        if os.geteuid() == 0:
+            assert any("cannot reach" in m for m in messages)
+            assert cluster.data_dir.is_relative_to(Path("/var/lib/wangge"))
+            assert cluster.data_dir.stat().st_uid != 0
+        else:
+            assert cluster.data_dir == home / "pgdata"
+        server_root = cluster.data_dir.parent
+    finally:
+        cluster.destroy()
+    assert not home.exists() and not server_root.exists()

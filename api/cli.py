@@ -1,0 +1,42 @@
+"""The ``wangge`` console script: the domain commands of ``gis.cli`` plus ``serve``, which
+lives here because serving HTTP is the API's business (``gis`` never imports ``api``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gis.cli import app, run
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address [WANGGE_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [WANGGE_PORT].")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs). Example: `wangge serve --port 9000`."""
+    import uvicorn
+
+    from gis.cli.common import engine, say
+    from gis.settings import Settings
+
+    settings = Settings()
+    engine(settings).dispose()  # start + migrate the database before binding the port
+    host = host or settings.host
+    port = port or settings.port
+    say(f"wangge API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+def main() -> None:
+    """Entry point of the ``wangge`` console script."""
+    run()

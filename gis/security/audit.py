@@ -1,0 +1,68 @@
+"""The audit log: every write and every unmasked read, with who, what, when and from where."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from gis.security.roles import Principal
+from gis.store.db import database_errors
+from gis.store.models import AUDIT_LOG
+
+MAX_AUDIT_PAGE = 1000
+
+
+def record(
+    engine: Engine,
+    principal: Principal,
+    *,
+    action: str,
+    target: str = "",
+    client: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write one audit entry in its own transaction (so a read is logged too)."""
+    with database_errors(), engine.begin() as conn:
+        conn.execute(
+            insert(AUDIT_LOG).values(
+                key_id=principal.key_id,
+                key_name=principal.name,
+                role=principal.role,
+                action=action,
+                target=target,
+                client=client,
+                detail=detail or {},
+            )
+        )
+
+
+def read_audit(
+    conn: Connection,
+    *,
+    since: datetime | None = None,
+    action: str | None = None,
+    key_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Audit entries, newest first, with the total matched."""
+    conditions = []
+    if since is not None:
+        conditions.append(AUDIT_LOG.c.at >= since)
+    if action is not None:
+        conditions.append(AUDIT_LOG.c.action == action)
+    if key_id is not None:
+        conditions.append(AUDIT_LOG.c.key_id == key_id)
+    total = conn.execute(
+        select(func.count()).select_from(AUDIT_LOG).where(*conditions)
+    ).scalar_one()
+    rows = conn.execute(
+        select(AUDIT_LOG)
+        .where(*conditions)
+        .order_by(AUDIT_LOG.c.at.desc(), AUDIT_LOG.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [dict(r._mapping) for r in rows], int(total)

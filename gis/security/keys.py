@@ -1,0 +1,201 @@
+"""API keys: created once (the secret is shown once), stored as a scrypt hash, revocable,
+with the last-used time kept.
+
+A key reads ``wg_<key id>_<secret>``. The key id (public, 10 characters) finds the row; the
+secret (43 characters, 256 bits) is checked against its scrypt hash. scrypt is deliberately
+slow (~30 ms), so a worker remembers a verified key in memory (by the key's SHA-256, never the
+key) until the ``api_keys`` data version changes — a revocation reaches every worker within
+one poll interval.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from gis.errors import InvalidInput, NotFound
+from gis.security.roles import ROLES, Principal
+from gis.store.db import database_errors
+from gis.store.models import API_KEYS, AREAS, DATA_VERSIONS
+
+PREFIX = "wg_"
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+#: How often last_used_at is written for a key in use (not on every request).
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_secret(secret: str) -> str:
+    """``scrypt$n$r$p$salt$hash`` for ``secret`` (random 16-byte salt)."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${_b64(salt)}${_b64(digest)}"
+
+
+def check_secret(secret: str, stored: str) -> bool:
+    """Whether ``secret`` matches a ``hash_secret`` string (constant-time compare)."""
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if kind != "scrypt":
+        return False
+    got = hashlib.scrypt(secret.encode(), salt=_unb64(salt), dklen=32, n=int(n), r=int(r), p=int(p))
+    return hmac.compare_digest(got, _unb64(digest))
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    """A new key: the full secret ``key`` exists only here."""
+
+    key: str
+    key_id: str
+    role: str
+    scope: str | None
+    name: str
+
+
+def create_key(
+    conn: Connection, *, role: str, scope: str | None = None, name: str = ""
+) -> CreatedKey:
+    """Store a new key for ``role`` (scoped to area ``scope`` and its descendants, if given)."""
+    if role not in ROLES:
+        raise InvalidInput(
+            f"unknown role {role!r}; expected one of {', '.join(ROLES)}", field="role"
+        )
+    if scope is not None:
+        known = conn.execute(select(AREAS.c.code).where(AREAS.c.code == scope).limit(1)).first()
+        if known is None:
+            raise InvalidInput(f"no area with code {scope!r}", field="scope")
+    key_id = _b64(secrets.token_bytes(8))[:10].replace("-", "x").replace("_", "y")
+    secret = _b64(secrets.token_bytes(32))
+    conn.execute(
+        insert(API_KEYS).values(
+            key_id=key_id, name=name, role=role, scope=scope, secret_hash=hash_secret(secret)
+        )
+    )
+    return CreatedKey(f"{PREFIX}{key_id}_{secret}", key_id, role, scope, name)
+
+
+def revoke_key(conn: Connection, key_id: str) -> None:
+    """Revoke a key by its id (``wangge keys list`` shows ids); revoking twice is an error."""
+    row = conn.execute(select(API_KEYS.c.revoked_at).where(API_KEYS.c.key_id == key_id)).first()
+    if row is None:
+        raise NotFound(f"no key with id {key_id!r}", field="key_id")
+    if row.revoked_at is not None:
+        raise InvalidInput(
+            f"key {key_id!r} was already revoked at {row.revoked_at}", field="key_id"
+        )
+    conn.execute(
+        update(API_KEYS).where(API_KEYS.c.key_id == key_id).values(revoked_at=datetime.now(UTC))
+    )
+
+
+def list_keys(conn: Connection) -> list[dict[str, Any]]:
+    """Every key without its secret: id, name, role, scope, created, last used, revoked."""
+    rows = conn.execute(
+        select(
+            API_KEYS.c.key_id,
+            API_KEYS.c.name,
+            API_KEYS.c.role,
+            API_KEYS.c.scope,
+            API_KEYS.c.created_at,
+            API_KEYS.c.last_used_at,
+            API_KEYS.c.revoked_at,
+        ).order_by(API_KEYS.c.created_at, API_KEYS.c.key_id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def split_key(token: str) -> tuple[str, str] | None:
+    """``(key id, secret)`` of a well-formed key, else None."""
+    if not token.startswith(PREFIX):
+        return None
+    key_id, sep, secret = token[len(PREFIX) :].partition("_")
+    if not sep or len(key_id) != 10 or len(secret) < 20:
+        return None
+    return key_id, secret
+
+
+@dataclass
+class KeyVerifier:
+    """Verifies keys for one process, remembering verified ones until keys change."""
+
+    engine: Engine
+    check_seconds: float = 2.0
+    _verified: dict[str, Principal] = field(default_factory=dict)
+    _used_at: dict[str, float] = field(default_factory=dict)
+    _version: int = -1
+    _checked_at: float = float("-inf")
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < self.check_seconds:
+            return
+        with database_errors(), self.engine.connect() as conn:
+            version = conn.execute(
+                select(DATA_VERSIONS.c.version).where(DATA_VERSIONS.c.name == "api_keys")
+            ).scalar_one_or_none()
+        with self._lock:
+            self._checked_at = now
+            if version != self._version:
+                self._verified.clear()
+                self._version = int(version or 0)
+
+    def verify(self, token: str) -> Principal | None:
+        """The principal of a valid, unrevoked key; None for anything else."""
+        parts = split_key(token)
+        if parts is None:
+            return None
+        self._refresh()
+        fingerprint = hashlib.sha256(token.encode()).hexdigest()
+        principal = self._verified.get(fingerprint)
+        if principal is None:
+            principal = self._check(*parts)
+            if principal is None:
+                return None
+            with self._lock:
+                self._verified[fingerprint] = principal
+        self._touch(principal.key_id or "")
+        return principal
+
+    def _check(self, key_id: str, secret: str) -> Principal | None:
+        with database_errors(), self.engine.connect() as conn:
+            row = conn.execute(
+                select(
+                    API_KEYS.c.name, API_KEYS.c.role, API_KEYS.c.scope, API_KEYS.c.secret_hash
+                ).where(API_KEYS.c.key_id == key_id, API_KEYS.c.revoked_at.is_(None))
+            ).first()
+        if row is None or not check_secret(secret, row.secret_hash):
+            return None
+        return Principal(key_id=key_id, name=row.name, role=row.role, scope=row.scope)
+
+    def _touch(self, key_id: str) -> None:
+        """Write last_used_at at most once a minute per key."""
+        now = time.monotonic()
+        if now - self._used_at.get(key_id, float("-inf")) < LAST_USED_EVERY.total_seconds():
+            return
+        self._used_at[key_id] = now
+        with database_errors(), self.engine.begin() as conn:
+            conn.execute(
+                update(API_KEYS)
+                .where(API_KEYS.c.key_id == key_id)
+                .values(last_used_at=datetime.now(UTC))
+            )
