@@ -39,6 +39,7 @@ bench: setup
 	$(BIN)/python bench/assign.py
 	$(BIN)/python bench/maps.py  # maps (issue 15)
 	$(BIN)/python bench/geocode.py
+	$(BIN)/python bench/coverage.py
 
 clean:
 	-$(BIN)/wangge db destroy --yes

@@ -84,15 +84,20 @@ def engine(new_database: Callable[[], str]) -> Iterator[Engine]:
     eng.dispose()
 
 
-@pytest.fixture
-def conn(engine: Engine) -> Iterator[Connection]:
-    """A connection inside a transaction that is rolled back after the test."""
+def rolled_back(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back when the generator closes."""
     with engine.connect() as connection:
         transaction = connection.begin()
         try:
             yield connection
         finally:
             transaction.rollback()
+
+
+@pytest.fixture
+def conn(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    yield from rolled_back(engine)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from api.deps import Conn
 from api.problems import problem_responses
@@ -43,13 +43,22 @@ _FEATURES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _report(
-    request: Request, conn: Any, area: str | None, checks: str | None, generation: int | None
+def get_report(
+    request: Request,
+    conn: Conn,
+    area: Area = None,
+    checks: Checks = None,
+    generation: Generation = None,
 ) -> CoverageReport:
+    """The report for the request's ``area``, ``checks`` and ``generation``, with the
+    deployment's threshold overrides."""
     thresholds = request.app.state.settings.coverage_thresholds
     return run_coverage(
         conn, area=area, checks=checks, generation=generation, thresholds=thresholds
     )
+
+
+Report = Annotated[CoverageReport, Depends(get_report)]
 
 
 @router.get(
@@ -59,11 +68,7 @@ def _report(
     summary="Coverage report: gaps, overlaps, slivers, unstaffed grids, unserved households",
 )
 def coverage(
-    request: Request,
-    conn: Conn,
-    area: Area = None,
-    checks: Checks = None,
-    generation: Generation = None,
+    report: Report,
     f: Annotated[
         Literal["json", "geojson"],
         Query(description="json (the report) or geojson (a FeatureCollection of findings)."),
@@ -72,7 +77,6 @@ def coverage(
     """Every coverage finding of the generation (or of one area and below), with the
     thresholds used and a summary. 404 for an unknown area or generation, 422 for an
     unknown check."""
-    report = _report(request, conn, area, checks, generation)
     if f == "geojson":
         return GeoJSONResponse(report.as_geojson())
     return report.as_dict()
@@ -84,12 +88,6 @@ def coverage(
     responses={**_FEATURES, **problem_responses(404, 422, 503)},
     summary="Coverage findings as a GeoJSON FeatureCollection",
 )
-def coverage_geojson(
-    request: Request,
-    conn: Conn,
-    area: Area = None,
-    checks: Checks = None,
-    generation: Generation = None,
-) -> Any:
+def coverage_geojson(report: Report) -> Any:
     """The findings of ``/v1/coverage`` as Features (for maps and GIS tools)."""
-    return GeoJSONResponse(_report(request, conn, area, checks, generation).as_geojson())
+    return GeoJSONResponse(report.as_geojson())

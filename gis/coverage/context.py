@@ -39,6 +39,25 @@ _CENTRE = text(
 )
 
 
+_NEVER_ANALYZED = text(
+    """
+    SELECT relname FROM pg_stat_user_tables
+    WHERE relname IN ('areas', 'buildings', 'staff', 'facilities')
+      AND last_analyze IS NULL AND last_autoanalyze IS NULL
+    ORDER BY relname
+    """
+)
+_ANALYZE = {name: text(f"ANALYZE {name}") for name in ("areas", "buildings", "staff", "facilities")}
+
+
+def _analyze_if_never(conn: Connection) -> None:
+    """ANALYZE the tables the checks read when they never were (just loaded, autovacuum not
+    yet round): without statistics the planner scans every micro-grid for every building
+    (7 s instead of 0.3 s on the demo street)."""
+    for name in conn.execute(_NEVER_ANALYZED).scalars():
+        conn.execute(_ANALYZE[name])
+
+
 @dataclass
 class Context:
     """The inputs of one coverage run; ``cache`` lets checks share one expensive query."""
@@ -71,6 +90,10 @@ def make_context(
 
     Raises NotFound naming ``generation`` or ``area``.
     """
+    # PostGIS functions are costed so high that PostgreSQL JIT-compiles every check query,
+    # which costs more (~0.6 s each) than running it; local to this transaction.
+    conn.execute(text("SET LOCAL jit = off"))
+    _analyze_if_never(conn)
     number = resolve_generation(conn, generation=generation)
     if area is not None:
         ids = [int(r[0]) for r in conn.execute(_SCOPE, {"root": area, "g": number})]

@@ -237,6 +237,24 @@ def check_slivers(ctx: Context) -> list[Finding]:
     return out
 
 
+def _pair_finding(
+    check: str, row: Any, area: float, message: str, geometry: Any, details: dict[str, Any]
+) -> Finding:
+    """A finding about two siblings ``row.a`` and ``row.b`` sharing ``area`` m²."""
+    return Finding(
+        check,
+        "error",
+        row.parent,
+        [row.a, row.b],
+        None,
+        round(area, 1),
+        "m2",
+        message,
+        geojson(geometry),
+        {"level": row.level, **details},
+    )
+
+
 def check_overlaps(ctx: Context) -> list[Finding]:
     """Land claimed by two siblings (at least ``overlap_min_m2``, wider than a sliver), with
     the share of each sibling's area; duplicates are left to :func:`check_duplicates`."""
@@ -254,18 +272,14 @@ def check_overlaps(ctx: Context) -> list[Finding]:
             continue
         shares = {row.a: round(area / row.a_m2, 4), row.b: round(area / row.b_m2, 4)}
         out.append(
-            Finding(
+            _pair_finding(
                 "overlap",
-                "error",
-                row.parent,
-                [row.a, row.b],
-                None,
-                round(area, 1),
-                "m2",
+                row,
+                area,
                 f"{row.a} and {row.b} both claim {area:.0f} m² "
                 f"({shares[row.a]:.1%} and {shares[row.b]:.1%} of their areas)",
-                geojson(p.geoms[i]),
-                {"level": row.level, "shares": shares, "width_m": round(float(p.width_m[i]), 2)},
+                p.geoms[i],
+                {"shares": shares, "width_m": round(float(p.width_m[i]), 2)},
             )
         )
     return out
@@ -280,17 +294,13 @@ def check_duplicates(ctx: Context) -> list[Finding]:
         area = totals.get((row.a, row.b), 0.0)
         if _is_duplicate(ctx, row, area):
             out.append(
-                Finding(
+                _pair_finding(
                     "duplicate",
-                    "error",
-                    row.parent,
-                    [row.a, row.b],
-                    None,
-                    round(area, 1),
-                    "m2",
+                    row,
+                    area,
                     f"{row.a} and {row.b} are the same polygon ({area:.0f} m²): keep one",
-                    geojson(shapely.from_wkb(row.wkb)),
-                    {"level": row.level},
+                    shapely.from_wkb(row.wkb),
+                    {},
                 )
             )
     return out

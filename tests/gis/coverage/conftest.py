@@ -5,25 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from gis.coverage import CoverageReport, Finding
 from gis.store.db import make_engine
+from tests.conftest import rolled_back
+
+
+@pytest.fixture(scope="session")
+def demo_engine(demo_db: str) -> Iterator[Engine]:
+    eng = make_engine(demo_db)
+    yield eng
+    eng.dispose()
 
 
 @pytest.fixture
-def demo(demo_db: str) -> Iterator[Connection]:
+def demo(demo_engine: Engine) -> Iterator[Connection]:
     """A connection to the demo street inside a transaction rolled back after the test."""
-    eng = make_engine(demo_db)
-    try:
-        with eng.connect() as connection:
-            transaction = connection.begin()
-            try:
-                yield connection
-            finally:
-                transaction.rollback()
-    finally:
-        eng.dispose()
+    yield from rolled_back(demo_engine)
 
 
 def key(f: Finding) -> tuple[str, str | None, tuple[str, ...], str | None]:

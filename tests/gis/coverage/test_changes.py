@@ -212,3 +212,67 @@ def test_bad_input_names_the_field(
     with pytest.raises(error) as info:
         run_coverage(demo, **kwargs)
     assert info.value.field == field  # type: ignore[attr-defined]
+
+
+def test_an_address_naming_another_community_is_a_warning(demo: Connection) -> None:
+    before = run_coverage(demo, checks="address_area")
+    assert before.findings == []  # every lane lies in one community
+    demo.execute(text("UPDATE buildings SET address = '曹杨路13弄99号' WHERE code = 'B0001'"))
+    (found,) = new_findings(before, run_coverage(demo, checks="address_area"))
+    assert (found.check, found.severity, found.building_code) == (
+        "address_area",
+        "warning",
+        "B0001",
+    )
+    assert found.area_code == "310107016001" and found.other_codes == ["310107016002"]
+    assert found.details["lane"] == "曹杨路13弄"
+
+
+def test_households_per_member_against_the_roster(demo: Connection) -> None:
+    assert run_coverage(demo, checks="households_per_member").findings == []  # ≤ 300 each
+    report = run_coverage(
+        demo, checks="households_per_member", thresholds={"households_per_member_max": 150}
+    )
+    assert report.findings
+    for f in report.findings:
+        assert f.measure > 150 and f.severity == "warning"
+        assert f.measure == pytest.approx(f.details["households"] / f.details["members"], abs=0.1)
+    sample = report.findings[0]
+    members = demo.execute(
+        text(
+            "SELECT count(*) FROM staff WHERE area_code = :c "
+            "AND role IN ('full_time_member', 'part_time_member')"
+        ),
+        {"c": sample.area_code},
+    ).scalar_one()
+    assert sample.details["members"] == members
+
+
+def test_removing_the_blocks_of_one_micro_grid_leaves_it_undivided(demo: Connection) -> None:
+    mg = "310107016006-G01-M01"  # blocks and corridors exist in this community only
+    before = run_coverage(demo)
+    gone = (
+        demo.execute(
+            text("SELECT code FROM areas WHERE code LIKE :p AND level IN ('block', 'corridor')"),
+            {"p": f"{mg}-%"},
+        )
+        .scalars()
+        .all()
+    )
+    staff = (
+        demo.execute(
+            text("SELECT code FROM staff WHERE area_code = ANY(:c) ORDER BY code"), {"c": gone}
+        )
+        .scalars()
+        .all()
+    )
+    demo.execute(text("DELETE FROM areas WHERE code = ANY(:c)"), {"c": gone})
+    new = new_findings(before, run_coverage(demo))
+    assert sorted((f.check, f.area_code) for f in new if f.check != "staff_dangling") == [
+        ("undivided", mg)
+    ]
+    assert sorted(f.details["staff_code"] for f in new if f.check == "staff_dangling") == staff
+    undivided = next(f for f in new if f.check == "undivided")
+    assert undivided.details["missing_levels"] == ["block"] and undivided.other_codes == [
+        "310107016006-G01"
+    ]
