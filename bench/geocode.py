@@ -9,9 +9,9 @@ into a throwaway database and loaded back with ``Gazetteer.load`` (both timed on
 
 Queries: ``--queries`` messy variants derived from those addresses with
 ``gis.geocode.noise.Noiser`` (fixed seed; the kinds in turn: Chinese numerals in both styles,
-full-width digits and ideographic spaces, 上海市/district/town prefixes, stray spaces and
-punctuation, trailing words such as 门口/对面, road-name homophone typos or a missing 路, and
-a mix), each with its district, as a hotline system would send them.
+full-width digits and ideographic spaces, 上海市/district/street (amap_township) prefixes,
+stray spaces and punctuation, trailing words such as 门口/对面, road-name homophone typos or
+a missing 路, and a mix), each with its district, as a hotline system would send them.
 
 * wangge: ``Gazetteer.geocode_many(queries, districts=…)`` in one thread, median of
   ``--repeats`` (each repeat on the same queries).
@@ -74,6 +74,7 @@ def main() -> None:
     by_code = {code: i for i, code in enumerate(gazetteer.codes)}
     truth = [by_code[f"{p['district']}/{p['address']}"] for p in props]
     usable = [i for i in truth if gazetteer.parsed[i].road is not None]
+    towns = {i: p["amap_township"] for i, p in zip(truth, props, strict=True)}
     noiser = Noiser(gazetteer.roads, seed=4242)
     queries: list[str] = []
     districts: list[str | None] = []
@@ -88,7 +89,7 @@ def main() -> None:
                 kind,
                 road=gazetteer.parsed[i].road,
                 district=gazetteer.districts[i],
-                town=None,
+                town=towns[i],
             )
         )
         districts.append(gazetteer.districts[i])

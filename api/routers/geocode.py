@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.problems import problem_responses
 from api.routers.assign import AssignerDep, FastJSONResponse, read_json_body
-from api.schemas.geocode import BatchResponse, Geocoded, Reversed
+from api.schemas.geocode import BatchRequest, BatchResponse, Geocoded, Reversed, inline_schema
 from gis.geocode.cache import GazetteerCache
 from gis.geocode.service import (
     ADDRESS_MAX_CHARS,
@@ -41,36 +41,7 @@ District = Annotated[
     ),
 ]
 
-_ITEM = {
-    "oneOf": [
-        {"type": "string"},
-        {
-            "type": "object",
-            "required": ["address"],
-            "properties": {
-                "id": {"description": "Echoed back (default: the position)."},
-                "address": {"type": "string", "maxLength": ADDRESS_MAX_CHARS},
-                "district": {"type": "string"},
-            },
-        },
-    ]
-}
-BATCH_BODY = {
-    "type": "object",
-    "required": ["addresses"],
-    "properties": {
-        "district": {"type": "string", "description": "Default district for every item."},
-        "addresses": {"type": "array", "maxItems": BATCH_MAX, "items": _ITEM},
-    },
-}
-BATCH_EXAMPLE = {
-    "district": "普陀区",
-    "addresses": [
-        {"id": "call-1", "address": "管弄路227弄9号楼"},
-        {"id": "call-2", "address": "杏山路四十九弄一号门口"},
-        "梅川路454号",
-    ],
-}
+BATCH_BODY = inline_schema(BatchRequest)
 
 
 @router.get(
@@ -112,7 +83,7 @@ def geocode(
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": BATCH_BODY, "example": BATCH_EXAMPLE}},
+            "content": {"application/json": {"schema": BATCH_BODY}},
         }
     },
 )

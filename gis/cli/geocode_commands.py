@@ -94,7 +94,9 @@ def reverse(
     lon: Annotated[float, typer.Option(help="Longitude (or x of an EPSG crs).")],
     lat: Annotated[float, typer.Option(help="Latitude (or y).")],
     crs: Annotated[str, typer.Option(help="wgs84, gcj02, bd09 or EPSG:n.")] = "wgs84",
-    limit: Annotated[int, typer.Option(help="How many nearest addresses (1..20).")] = 1,
+    limit: Annotated[
+        int, typer.Option(min=1, max=20, help="How many nearest addresses (1..20).")
+    ] = 1,
 ) -> None:
     """The standard addresses nearest a point, with distances in metres, and the areas
     owning the point. Example:

@@ -28,10 +28,11 @@ from sqlalchemy import Connection
 
 from gis.geocode.normalize import Parsed, parse, render
 from gis.geocode.results import Candidate, GeocodeResult
-from gis.geocode.roads import HOW, PinyinCache, RoadNames
+from gis.geocode.roads import EXACT, HOW, PinyinCache, RoadNames
 
 Key = tuple[str | None, str | None, str | None, str | None, str | None]
 LEVELS = ("lane", "number", "building", "building", "room")  # the level of each key slot
+_EMPTY: Key = (None, None, None, None, None)
 LANE_SPREAD_M = 300.0  # a lane whose houses spread further is not one place
 SAME_PLACE_M = 100.0  # standard addresses with one key this close are one place
 MAX_CANDIDATES = 5
@@ -80,7 +81,7 @@ class Road:
             parent = _parent(parent)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Hit:
     """What one road gives for a query key."""
 
@@ -217,7 +218,7 @@ class Gazetteer:
 
     def _scope(self, given: str | None, in_text: str | None) -> tuple[str | None, str | None]:
         """The district to search in (None: everywhere) and a note when it is unknown."""
-        name = given.strip() if given else None
+        name = given.strip().removeprefix("上海市").removeprefix("上海") if given else None
         if not self.has_districts:  # a gazetteer without districts cannot be scoped
             return None, None
         if not name:
@@ -239,10 +240,23 @@ class Gazetteer:
             return _nothing(base, note or "no road or place name found")
         names = self.names if scope is None else self.district_names.get(scope, self.names)
         key: Key = (parsed.lane, parsed.number, parsed.building, parsed.unit, parsed.room)
+        if parsed.road in names.names:  # fast path: the road and the whole key as written
+            entries = self._road(parsed.road, scope).exact.get(key)
+            if entries is not None and len(entries) == 1:
+                hit = _Hit(parsed.road, entries, key, True, 1.0)
+                return self._answer(base, hit, EXACT, "exact", note)
         first: tuple[float, list[_Hit]] | None = None  # the most certain roads found
+        bare: tuple[float, _Hit] | None = None  # a place without the query's numbers
         for road_score, roads in names.rungs(parsed.road):
             hits = [self._lookup(r, self._road(r, scope), key, parsed, text) for r in roads]
             sure = _best(hits)
+            if key != _EMPTY and len(sure) == 1 and sure[0].key == _EMPTY:
+                # 陆家浜804弄: the place 陆家浜 knows no lanes; answer it only if no less
+                # certain road (陆家浜路) has 804弄
+                if first is None:
+                    sure[0].why = f"{sure[0].road} has no {render(None, *key)}"
+                    bare, first = (road_score, sure[0]), (road_score, hits)
+                continue
             if len(sure) == 1 and first is None:
                 return self._answer(base, sure[0], road_score, HOW[road_score], note)
             if len(sure) > 1:
@@ -264,6 +278,8 @@ class Gazetteer:
                 return self._review(base, score, missed, key, note or reason, top)
             if first is None:
                 first = (road_score, hits)
+        if bare is not None:
+            return self._answer(base, bare[1], bare[0], HOW[bare[0]], note)
         if first is None:
             where = f" in {scope}" if scope else ""
             return _nothing(base, note or f"no road like {parsed.road!r}{where}")
@@ -343,6 +359,15 @@ class Gazetteer:
                     why=f"{render(None, *key)} is not on {render(name, *prefix)}",
                 )
             prefix = _parent(prefix)
+        if key == (None,) * 5 and key in road.below:
+            return _Hit(
+                name,
+                road.below[key],
+                key,
+                False,
+                REVIEW,
+                why=f"{name} alone is no single place: give a lane or house number",
+            )
         return _Hit(name, [], (None,) * 5, False, REVIEW, why=f"no standard address on {name}")
 
     def _found(

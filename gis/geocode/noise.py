@@ -77,14 +77,13 @@ class Noiser:
         return head + (district or "") + (town or "") + text
 
     def spacing(self, text: str) -> str:
-        """Two stray spaces or punctuation marks (a dash never between digits: 12-14号 is a
+        """Two stray spaces or punctuation marks (a dash never next to a digit: 12-14号 is a
         range, not noise)."""
         chars = list(text)
         for _ in range(2):
             at = self.rng.randrange(1, len(chars) + 1)
-            between_digits = chars[at - 1].isdigit() and at < len(chars) and chars[at].isdigit()
-            marks = " ,，、 " if between_digits else " ,，、- "
-            chars.insert(at, self.rng.choice(marks))
+            near_digit = chars[at - 1].isdigit() or (at < len(chars) and chars[at].isdigit())
+            chars.insert(at, self.rng.choice(" ,，、 " if near_digit else " ,，、- "))
         return "".join(chars)
 
     def trailing(self, text: str) -> str:

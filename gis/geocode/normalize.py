@@ -87,8 +87,10 @@ _PARTS = re.compile(
     r"(?:(?P<number>\d+(?:-\d+)?)号(?P<suffix>[甲乙丙丁])?)?"
     r"(?:(?P<building>\d+|[A-Z])幢)?"
     r"(?:(?P<unit>\d+)单元)?"
-    r"(?:(?P<room>\d+(?:-\d+)?)(?:室|房|$))?"
+    r"(?:(?P<room>\d+(?:-\d+)?)(?P<mark>室|房|$))?"
 )
+# 曲阳路383 / 兰溪路99弄12-301: bare digits after a road or lane are the house number (and room)
+_BARE = re.compile(r"(?P<road>.*?[路街道巷])(?P<number>\d+)(?:-(?P<room>\d+))?$")
 _FIRST_NUMBER = re.compile(r"\d+(?:-\d+)?(?:支弄|弄|号|幢|单元|室)")
 
 
@@ -194,6 +196,11 @@ def parse(address: str) -> Parsed:
     text = strip_trailing(text)
     first = _FIRST_NUMBER.search(text)
     if first is None:
+        bare = _BARE.fullmatch(text)
+        if bare is not None:
+            road, number, room = bare["road"], bare["number"], bare["room"]
+            normalized = render(road, None, number, None, None, room)
+            return Parsed(normalized, district, road, None, number, None, None, room, "", town)
         road = strip_trailing(text) or None
         return Parsed(road or "", district, road, None, None, None, None, None, "", town)
     road = strip_trailing(text[: first.start()]) or None
@@ -206,7 +213,12 @@ def parse(address: str) -> Parsed:
     detail = rest[parts.end() :]
     if parts["sublane"]:
         detail = f"{parts['sublane']}支弄{detail}"
-    values = (parts["lane"], number, parts["building"], parts["unit"], parts["room"])
+    room = parts["room"]
+    unmarked = room is not None and not parts["mark"]
+    if unmarked and number is None and parts["building"] is None and parts["unit"] is None:
+        number, _, rest = (room or "").partition("-")  # 99弄12 is 99弄12号; 12-301: 301室
+        room = rest or None
+    values = (parts["lane"], number, parts["building"], parts["unit"], room)
     normalized = render(road, *values)
     return Parsed(normalized, district, road, *values, detail, town)
 

@@ -20,6 +20,8 @@ ROWS = [
     ("E1", "常徳路1185弄", 121.4400, 31.2300, "静安区"),
     ("E2", "常德路1185弄", 121.4450, 31.2350, "静安区"),
     ("F1", "长风三村", 121.3900, 31.2200, "普陀区"),
+    ("G1", "陆家浜", 121.5000, 31.1000, "黄浦区"),
+    ("G2", "陆家浜路804弄", 121.4900, 31.2100, "黄浦区"),
 ]
 
 
@@ -93,6 +95,22 @@ def test_a_homophone_road_with_the_number_is_only_a_candidate(gazetteer: Gazette
     assert result.candidates[0].code == "A1"
 
 
+def test_a_bare_place_only_answers_when_no_road_has_the_numbers(
+    gazetteer: Gazetteer,
+) -> None:
+    confident(gazetteer.geocode("长风三村12号"), "F1")
+    result = gazetteer.geocode("陆家浜804弄")  # 陆家浜 knows no lanes; 陆家浜路 has 804弄
+    assert result.needs_review and result.lon is None
+    assert result.candidates[0].code == "G2"
+
+
+def test_a_road_alone_needs_review(gazetteer: Gazetteer) -> None:
+    result = gazetteer.geocode("兰溪路")
+    assert result.needs_review and result.lon is None and result.match_level == "road"
+    assert "lane or house number" in (result.note or "")
+    assert {c.code for c in result.candidates} == {"B1", "B2"}
+
+
 def test_lane_centre(gazetteer: Gazetteer) -> None:
     result = gazetteer.geocode("兰溪路99弄")
     assert not result.needs_review and result.match_level == "lane"
@@ -105,6 +123,7 @@ def test_district_scope(gazetteer: Gazetteer) -> None:
     assert both.needs_review and {c.code for c in both.candidates} == {"C1", "C2"}
     confident(gazetteer.geocode("人民路1号", district="松江区"), "C2")
     confident(gazetteer.geocode("人民路1号", district="松江"), "C2")
+    confident(gazetteer.geocode("人民路1号", district=" 上海市松江区 "), "C2")
     confident(gazetteer.geocode("上海市黄浦区人民路1号"), "C1")
     # the district parameter wins over a district in the text
     confident(gazetteer.geocode("上海市黄浦区人民路1号", district="松江区"), "C2")

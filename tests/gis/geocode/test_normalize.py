@@ -105,6 +105,22 @@ CASES = [
     ("雪野二路997号", "雪野二路997号", None, "雪野二路", None, "997", None, None, None),
     # remarks in brackets
     ("安顺路231弄（住宅）", "安顺路231弄", None, "安顺路", "231", None, None, None, None),
+    # bare digits after a road or lane are the house number (a dash: then the room)
+    ("兰溪路99弄12", "兰溪路99弄12号", None, "兰溪路", "99", "12", None, None, None),
+    ("兰溪路99弄12-301", "兰溪路99弄12号301室", None, "兰溪路", "99", "12", None, None, "301"),
+    ("曲阳路383", "曲阳路383号", None, "曲阳路", None, "383", None, None, None),
+    ("曲阳路383-5", "曲阳路383号5室", None, "曲阳路", None, "383", None, None, "5"),
+    (
+        "三航路13-01工地生活区",
+        "三航路13-01工地生活区",
+        None,
+        "三航路13-01工地生活区",
+        None,
+        None,
+        None,
+        None,
+        None,
+    ),
     # no road at all
     ("12号", "12号", None, None, None, "12", None, None, None),
 ]

@@ -210,3 +210,18 @@ def test_cache_reloads_when_the_table_changes(new_database: Any, tmp_path: Path)
         assert fresh.geocode("兰溪路九十九弄十二号").code == "普陀区/兰溪路99弄12号"
     finally:
         engine.dispose()
+
+
+def test_geopackage_polygons_in_a_projected_crs(conn: Connection, tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    square = shapely.box(121.40, 31.24, 121.401, 31.241)
+    frame = gpd.GeoDataFrame(
+        {"addr": ["兰溪路99弄12号"], "dist": ["普陀区"]}, geometry=[square], crs="EPSG:4326"
+    ).to_crs("EPSG:32651")
+    path = tmp_path / "a.gpkg"
+    frame.to_file(path, layer="addresses", driver="GPKG")
+    report = import_addresses(conn, path, address_field="addr", district_field="dist")
+    assert report.added == ["普陀区/兰溪路99弄12号"] and report.polygons == 1
+    (wkt,) = conn.execute(select(func.ST_AsText(ADDRESSES.c.geom))).one()
+    assert shapely.from_wkt(wkt).within(square)
