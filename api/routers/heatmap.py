@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from api.deps import Conn, GenerationNumber
+from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
 from api.responses import GeoJSONResponse
 from api.schemas.maps import Heatmap
 from gis.areas.query import BBox
-from gis.heat.service import HeatQuery, heatmap
+from gis.heat.service import HeatQuery, heatmap, parse_instant
+from gis.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["maps"])
 
@@ -33,6 +33,7 @@ def categories(value: str | None) -> tuple[str, ...]:
 )
 def heatmap_route(
     conn: Conn,
+    settings: Annotated[Settings, Depends(get_settings)],
     generation: GenerationNumber,
     res: Annotated[int, Query(ge=0, le=15, description="H3 resolution")] = 9,
     bbox: Annotated[
@@ -41,9 +42,23 @@ def heatmap_route(
     ] = None,
     area: Annotated[str | None, Query(description="only inside this area code")] = None,
     start: Annotated[
-        datetime | None, Query(alias="from", description="reported at or after")
+        str | None,
+        Query(
+            alias="from",
+            description="reported at or after (ISO 8601; no offset: WANGGE_INCIDENT_TIMEZONE)",
+            json_schema_extra={"format": "date-time"},
+            examples=["2026-11-01T00:00:00+08:00"],
+        ),
     ] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="reported before")] = None,
+    end: Annotated[
+        str | None,
+        Query(
+            alias="to",
+            description="reported before (ISO 8601; no offset: WANGGE_INCIDENT_TIMEZONE)",
+            json_schema_extra={"format": "date-time"},
+            examples=["2026-12-01T00:00:00+08:00"],
+        ),
+    ] = None,
     category: Annotated[str | None, Query(description="comma-separated categories")] = None,
     normalize: Annotated[str | None, Query(description="households: rate per 1,000")] = None,
     confidence: Annotated[int, Query(ge=90, le=99, description="90, 95 or 99 (%)")] = 95,
@@ -53,8 +68,8 @@ def heatmap_route(
         res=res,
         bbox=BBox.parse(bbox) if bbox else None,
         area=area,
-        start=start,
-        end=end,
+        start=parse_instant(start, field="from", timezone=settings.incident_timezone),
+        end=parse_instant(end, field="to", timezone=settings.incident_timezone),
         categories=categories(category),
         normalize=normalize,
         confidence=confidence,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -14,7 +13,7 @@ from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
 from api.routers.heatmap import categories
 from api.schemas.maps import RootLinks
-from gis.heat.service import HeatQuery
+from gis.heat.service import HeatQuery, parse_instant
 from gis.maps import pages
 from gis.maps.basemaps import basemap as pick_basemap
 from gis.maps.page import STATIC_DIR, MapOptions
@@ -104,17 +103,32 @@ def heat(
     basemap: Basemap = "osm",
     res: Annotated[int, Query(ge=5, le=12, description="H3 resolution")] = 9,
     start: Annotated[
-        datetime | None, Query(alias="from", description="reported at or after")
+        str | None,
+        Query(
+            alias="from",
+            description="reported at or after (ISO 8601; no offset: WANGGE_INCIDENT_TIMEZONE)",
+            json_schema_extra={"format": "date-time"},
+            examples=["2026-11-01T00:00:00+08:00"],
+        ),
     ] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="reported before")] = None,
+    end: Annotated[
+        str | None,
+        Query(
+            alias="to",
+            description="reported before (ISO 8601; no offset: WANGGE_INCIDENT_TIMEZONE)",
+            json_schema_extra={"format": "date-time"},
+            examples=["2026-12-01T00:00:00+08:00"],
+        ),
+    ] = None,
     category: Annotated[str | None, Query(description="comma-separated categories")] = None,
     normalize: Annotated[str | None, Query(description="households: per 1,000 households")] = None,
     confidence: Annotated[int, Query(ge=90, le=99, description="90, 95 or 99 (%)")] = 95,
 ) -> HTMLResponse:
+    settings: Settings = get_settings(request)
     query = HeatQuery(
         res=res,
-        start=start,
-        end=end,
+        start=parse_instant(start, field="from", timezone=settings.incident_timezone),
+        end=parse_instant(end, field="to", timezone=settings.incident_timezone),
         categories=categories(category),
         normalize=normalize,
         confidence=confidence,

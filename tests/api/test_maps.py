@@ -219,6 +219,11 @@ def test_heatmap_endpoint(http: httpx.Client) -> None:
     assert any(f["properties"]["rate"] for f in rated["features"])
     window = http.get("/v1/heatmap", params={"from": "2026-11-21T00:00:00Z"}).json()
     assert window["total"] == 0
+    local = http.get("/v1/heatmap", params={"from": "2026-11-20T09:59", "to": "2026-11-20"})
+    assert local.json()["field"] == "from"  # 09:59 Shanghai is after midnight: empty range
+    shanghai = http.get("/v1/heatmap", params={"from": "2026-11-20T10:00"}).json()
+    assert shanghai["total"] == len(INCIDENTS)  # reported 10:00+08: on the boundary, counted
+    assert http.get("/v1/heatmap", params={"to": "0.5"}).json()["field"] == "to"
     assert http.get("/v1/heatmap", params={"res": 16}).status_code == 422
     bad = http.get("/v1/heatmap", params={"normalize": "people"})
     assert bad.status_code == 422 and bad.json()["field"] == "normalize"
