@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Connection
 from starlette.routing import NoMatchFound
 
 from api.deps import Conn, GenerationNumber, get_settings
@@ -16,6 +18,7 @@ from api.schemas.maps import RootLinks
 from gis.heat.service import HeatQuery, parse_instant
 from gis.maps import pages
 from gis.maps.basemaps import basemap as pick_basemap
+from gis.maps.cache import PageCache
 from gis.maps.page import STATIC_DIR, MapOptions
 from gis.settings import Settings
 
@@ -37,9 +40,18 @@ Basemap = Annotated[
 ]
 
 
-def mount_static(app: FastAPI) -> None:
-    """Serve the vendored Leaflet assets under /maps/static (pages work offline)."""
+def install(app: FastAPI) -> None:
+    """Serve the vendored Leaflet assets under /maps/static (pages work offline) and keep
+    built pages until their data changes."""
     app.mount("/maps/static", StaticFiles(directory=STATIC_DIR), name="maps-static")
+    app.state.map_pages = PageCache()
+
+
+def _page(request: Request, conn: Connection, build: Callable[[], str]) -> HTMLResponse:
+    """The page for this request: cached while the data it shows is unchanged."""
+    cache: PageCache = request.app.state.map_pages
+    key = (request.url.path, request.url.query)
+    return HTMLResponse(cache.page(conn, key, build))
 
 
 def _geocoder(request: Request) -> str | None:
@@ -74,8 +86,8 @@ def root() -> RootLinks:
     responses=HTML | PROBLEMS,
     summary="Index of the map pages",
 )
-def index(conn: Conn, generation: GenerationNumber) -> HTMLResponse:
-    return HTMLResponse(pages.index(conn, generation=generation))
+def index(request: Request, conn: Conn, generation: GenerationNumber) -> HTMLResponse:
+    return _page(request, conn, lambda: pages.index(conn, generation=generation))
 
 
 @router.get(
@@ -87,7 +99,9 @@ def index(conn: Conn, generation: GenerationNumber) -> HTMLResponse:
 def overview(
     request: Request, conn: Conn, generation: GenerationNumber, basemap: Basemap = "osm"
 ) -> HTMLResponse:
-    return HTMLResponse(pages.overview(conn, _options(request, basemap, generation)))
+    return _page(
+        request, conn, lambda: pages.overview(conn, _options(request, basemap, generation))
+    )
 
 
 @router.get(
@@ -133,7 +147,9 @@ def heat(
         normalize=normalize,
         confidence=confidence,
     )
-    return HTMLResponse(pages.heat(conn, _options(request, basemap, generation), query))
+    return _page(
+        request, conn, lambda: pages.heat(conn, _options(request, basemap, generation), query)
+    )
 
 
 @router.get(
@@ -145,7 +161,9 @@ def heat(
 def coverage(
     request: Request, conn: Conn, generation: GenerationNumber, basemap: Basemap = "osm"
 ) -> HTMLResponse:
-    return HTMLResponse(pages.coverage(conn, _options(request, basemap, generation)))
+    return _page(
+        request, conn, lambda: pages.coverage(conn, _options(request, basemap, generation))
+    )
 
 
 @router.get(
@@ -157,7 +175,9 @@ def coverage(
 def grid(
     request: Request, code: str, conn: Conn, generation: GenerationNumber, basemap: Basemap = "osm"
 ) -> HTMLResponse:
-    return HTMLResponse(pages.grid(conn, _options(request, basemap, generation), code))
+    return _page(
+        request, conn, lambda: pages.grid(conn, _options(request, basemap, generation), code)
+    )
 
 
 @router.get(
@@ -173,4 +193,8 @@ def incident(
     generation: GenerationNumber,
     basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    return HTMLResponse(pages.incident(conn, _options(request, basemap, generation), incident_id))
+    return _page(
+        request,
+        conn,
+        lambda: pages.incident(conn, _options(request, basemap, generation), incident_id),
+    )
