@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -13,9 +14,8 @@ from starlette.routing import NoMatchFound
 
 from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
-from api.routers.heatmap import categories
+from api.routers.heatmap import HeatFilters
 from api.schemas.maps import RootLinks
-from gis.heat.service import HeatQuery, parse_instant
 from gis.maps import pages
 from gis.maps.basemaps import basemap as pick_basemap
 from gis.maps.cache import PageCache
@@ -114,42 +114,13 @@ def heat(
     request: Request,
     conn: Conn,
     generation: GenerationNumber,
+    filters: HeatFilters,
     basemap: Basemap = "osm",
     res: Annotated[int, Query(ge=5, le=12, description="H3 resolution")] = 9,
-    start: Annotated[
-        str | None,
-        Query(
-            alias="from",
-            description="reported at or after (ISO 8601; no offset: WANGGE_INCIDENT_TIMEZONE)",
-            json_schema_extra={"format": "date-time"},
-            examples=["2026-11-01T00:00:00+08:00"],
-        ),
-    ] = None,
-    end: Annotated[
-        str | None,
-        Query(
-            alias="to",
-            description="reported before (ISO 8601; no offset: WANGGE_INCIDENT_TIMEZONE)",
-            json_schema_extra={"format": "date-time"},
-            examples=["2026-12-01T00:00:00+08:00"],
-        ),
-    ] = None,
-    category: Annotated[str | None, Query(description="comma-separated categories")] = None,
-    normalize: Annotated[str | None, Query(description="households: per 1,000 households")] = None,
-    confidence: Annotated[int, Query(ge=90, le=99, description="90, 95 or 99 (%)")] = 95,
 ) -> HTMLResponse:
-    settings: Settings = get_settings(request)
-    query = HeatQuery(
-        res=res,
-        start=parse_instant(start, field="from", timezone=settings.incident_timezone),
-        end=parse_instant(end, field="to", timezone=settings.incident_timezone),
-        categories=categories(category),
-        normalize=normalize,
-        confidence=confidence,
-    )
-    return _page(
-        request, conn, lambda: pages.heat(conn, _options(request, basemap, generation), query)
-    )
+    query = replace(filters, res=res)
+    opts = _options(request, basemap, generation)
+    return _page(request, conn, lambda: pages.heat(conn, opts, query))
 
 
 @router.get(
