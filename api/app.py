@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(maps.router)
     app.include_router(tiles.router)
     app.include_router(heatmap.router)
-    maps.mount_static(app)
+    maps.install(app)
     return app
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from api.deps import Conn, GenerationNumber
+from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
 from api.responses import GeoJSONResponse
 from api.schemas.maps import Heatmap
 from gis.areas.query import BBox
-from gis.heat.service import HeatQuery, heatmap
+from gis.heat.service import HeatQuery, heatmap, parse_instant
+from gis.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["maps"])
 
@@ -20,6 +21,40 @@ router = APIRouter(prefix="/v1", tags=["maps"])
 def categories(value: str | None) -> tuple[str, ...]:
     """Comma-separated categories as a tuple (empty: all)."""
     return tuple(c.strip() for c in (value or "").split(",") if c.strip())
+
+
+def _instant(alias: str, what: str, example: str) -> Any:
+    return Query(
+        alias=alias,
+        description=f"{what} (ISO 8601; no offset: WANGGE_INCIDENT_TIMEZONE)",
+        json_schema_extra={"format": "date-time"},
+        examples=[example],
+    )
+
+
+def heat_filters(
+    settings: Annotated[Settings, Depends(get_settings)],
+    start: Annotated[
+        str | None, _instant("from", "reported at or after", "2026-11-01T00:00:00+08:00")
+    ] = None,
+    end: Annotated[
+        str | None, _instant("to", "reported before", "2026-12-01T00:00:00+08:00")
+    ] = None,
+    category: Annotated[str | None, Query(description="comma-separated categories")] = None,
+    normalize: Annotated[str | None, Query(description="households: rate per 1,000")] = None,
+    confidence: Annotated[int, Query(ge=90, le=99, description="90, 95 or 99 (%)")] = 95,
+) -> HeatQuery:
+    """The time, category, rate and significance filters the heatmap and the heat page share."""
+    return HeatQuery(
+        start=parse_instant(start, field="from", timezone=settings.incident_timezone),
+        end=parse_instant(end, field="to", timezone=settings.incident_timezone),
+        categories=categories(category),
+        normalize=normalize,
+        confidence=confidence,
+    )
+
+
+HeatFilters = Annotated[HeatQuery, Depends(heat_filters)]
 
 
 @router.get(
@@ -34,29 +69,14 @@ def categories(value: str | None) -> tuple[str, ...]:
 def heatmap_route(
     conn: Conn,
     generation: GenerationNumber,
+    filters: HeatFilters,
     res: Annotated[int, Query(ge=0, le=15, description="H3 resolution")] = 9,
     bbox: Annotated[
         str | None,
         Query(description="west,south,east,north (WGS-84)", examples=["121.39,31.24,121.41,31.26"]),
     ] = None,
     area: Annotated[str | None, Query(description="only inside this area code")] = None,
-    start: Annotated[
-        datetime | None, Query(alias="from", description="reported at or after")
-    ] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="reported before")] = None,
-    category: Annotated[str | None, Query(description="comma-separated categories")] = None,
-    normalize: Annotated[str | None, Query(description="households: rate per 1,000")] = None,
-    confidence: Annotated[int, Query(ge=90, le=99, description="90, 95 or 99 (%)")] = 95,
 ) -> Any:
     """Hexagons holding incidents and their 1-ring, with the hotspot rule stated."""
-    query = HeatQuery(
-        res=res,
-        bbox=BBox.parse(bbox) if bbox else None,
-        area=area,
-        start=start,
-        end=end,
-        categories=categories(category),
-        normalize=normalize,
-        confidence=confidence,
-    )
+    query = replace(filters, res=res, bbox=BBox.parse(bbox) if bbox else None, area=area)
     return GeoJSONResponse(heatmap(conn, query, generation=generation))

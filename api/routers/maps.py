@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Connection
 from starlette.routing import NoMatchFound
 
 from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
-from api.routers.heatmap import categories
-from gis.heat.service import HeatQuery
+from api.routers.heatmap import HeatFilters
+from api.schemas.maps import RootLinks
 from gis.maps import pages
 from gis.maps.basemaps import basemap as pick_basemap
+from gis.maps.cache import PageCache
 from gis.maps.page import STATIC_DIR, MapOptions
 from gis.settings import Settings
 
@@ -37,9 +40,18 @@ Basemap = Annotated[
 ]
 
 
-def mount_static(app: FastAPI) -> None:
-    """Serve the vendored Leaflet assets under /maps/static (pages work offline)."""
+def install(app: FastAPI) -> None:
+    """Serve the vendored Leaflet assets under /maps/static (pages work offline) and keep
+    built pages until their data changes."""
     app.mount("/maps/static", StaticFiles(directory=STATIC_DIR), name="maps-static")
+    app.state.map_pages = PageCache()
+
+
+def _page(request: Request, conn: Connection, build: Callable[[], str]) -> HTMLResponse:
+    """The page for this request: cached while the data it shows is unchanged."""
+    cache: PageCache = request.app.state.map_pages
+    key = (request.url.path, request.url.query)
+    return HTMLResponse(cache.page(conn, key, build))
 
 
 def _geocoder(request: Request) -> str | None:
@@ -62,10 +74,10 @@ def _options(request: Request, basemap: str, generation: int) -> MapOptions:
     )
 
 
-@router.get("/", summary="API root: where the maps and the docs are")
-def root() -> dict[str, Any]:
+@router.get("/", response_model=RootLinks, summary="API root: where the maps and the docs are")
+def root() -> RootLinks:
     """Links to the map pages and the OpenAPI docs."""
-    return {"name": "wangge", "maps": "/maps/", "docs": "/docs", "openapi": "/openapi.json"}
+    return RootLinks(name="wangge", maps="/maps/", docs="/docs", openapi="/openapi.json")
 
 
 @router.get(
@@ -74,8 +86,8 @@ def root() -> dict[str, Any]:
     responses=HTML | PROBLEMS,
     summary="Index of the map pages",
 )
-def index(conn: Conn, generation: GenerationNumber) -> HTMLResponse:
-    return HTMLResponse(pages.index(conn, generation=generation))
+def index(request: Request, conn: Conn, generation: GenerationNumber) -> HTMLResponse:
+    return _page(request, conn, lambda: pages.index(conn, generation=generation))
 
 
 @router.get(
@@ -87,7 +99,9 @@ def index(conn: Conn, generation: GenerationNumber) -> HTMLResponse:
 def overview(
     request: Request, conn: Conn, generation: GenerationNumber, basemap: Basemap = "osm"
 ) -> HTMLResponse:
-    return HTMLResponse(pages.overview(conn, _options(request, basemap, generation)))
+    return _page(
+        request, conn, lambda: pages.overview(conn, _options(request, basemap, generation))
+    )
 
 
 @router.get(
@@ -100,25 +114,13 @@ def heat(
     request: Request,
     conn: Conn,
     generation: GenerationNumber,
+    filters: HeatFilters,
     basemap: Basemap = "osm",
     res: Annotated[int, Query(ge=5, le=12, description="H3 resolution")] = 9,
-    start: Annotated[
-        datetime | None, Query(alias="from", description="reported at or after")
-    ] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="reported before")] = None,
-    category: Annotated[str | None, Query(description="comma-separated categories")] = None,
-    normalize: Annotated[str | None, Query(description="households: per 1,000 households")] = None,
-    confidence: Annotated[int, Query(ge=90, le=99, description="90, 95 or 99 (%)")] = 95,
 ) -> HTMLResponse:
-    query = HeatQuery(
-        res=res,
-        start=start,
-        end=end,
-        categories=categories(category),
-        normalize=normalize,
-        confidence=confidence,
-    )
-    return HTMLResponse(pages.heat(conn, _options(request, basemap, generation), query))
+    query = replace(filters, res=res)
+    opts = _options(request, basemap, generation)
+    return _page(request, conn, lambda: pages.heat(conn, opts, query))
 
 
 @router.get(
@@ -130,7 +132,9 @@ def heat(
 def coverage(
     request: Request, conn: Conn, generation: GenerationNumber, basemap: Basemap = "osm"
 ) -> HTMLResponse:
-    return HTMLResponse(pages.coverage(conn, _options(request, basemap, generation)))
+    return _page(
+        request, conn, lambda: pages.coverage(conn, _options(request, basemap, generation))
+    )
 
 
 @router.get(
@@ -142,7 +146,9 @@ def coverage(
 def grid(
     request: Request, code: str, conn: Conn, generation: GenerationNumber, basemap: Basemap = "osm"
 ) -> HTMLResponse:
-    return HTMLResponse(pages.grid(conn, _options(request, basemap, generation), code))
+    return _page(
+        request, conn, lambda: pages.grid(conn, _options(request, basemap, generation), code)
+    )
 
 
 @router.get(
@@ -158,4 +164,8 @@ def incident(
     generation: GenerationNumber,
     basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    return HTMLResponse(pages.incident(conn, _options(request, basemap, generation), incident_id))
+    return _page(
+        request,
+        conn,
+        lambda: pages.incident(conn, _options(request, basemap, generation), incident_id),
+    )

@@ -78,3 +78,23 @@ class Heatmap(BaseModel):
     note: str | None = Field(default=None, description="Why nothing could be counted.")
     hotspots: Hotspots
     features: list[HexFeature]
+
+
+class RootLinks(BaseModel):
+    """Where things are: the map pages and the API documentation."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "name": "wangge",
+                "maps": "/maps/",
+                "docs": "/docs",
+                "openapi": "/openapi.json",
+            }
+        }
+    )
+
+    name: str
+    maps: str = Field(description="Index of the map pages.")
+    docs: str = Field(description="Interactive OpenAPI documentation.")
+    openapi: str = Field(description="The OpenAPI document.")

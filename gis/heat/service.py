@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,24 @@ from gis.store.schema import table_exists
 #: Most cells one answer may carry (a city at res 9 with its rings stays below it).
 MAX_CELLS = 100_000
 NORMALIZE = ("households",)
+
+
+def parse_instant(text: str | None, *, field: str, timezone: str) -> datetime | None:
+    """An ISO 8601 date or date-time; without an offset it is read in ``timezone`` (IANA).
+
+    None stays None; anything else that is not ISO 8601 raises InvalidInput naming ``field``.
+    """
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        raise InvalidInput(
+            "expected an ISO 8601 date or date-time, e.g. 2026-11-01T08:00:00+08:00", field=field
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(timezone))
+    return value
 
 
 @dataclass(frozen=True)

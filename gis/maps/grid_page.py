@@ -39,10 +39,10 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
     page = Page(f"wangge · {code}", opts.basemap, zoom=17)
     scope = data.Scope(opts.generation, within=code)
     style = {"color": "#ff7f00", "weight": 4, "fillOpacity": 0.03}
-    page.call(
-        f"wg.geojson({{map}}, '边界 boundary', "
-        f"{js_json({'type': 'FeatureCollection', 'features': boundary})}, "
-        f"{js_json({'style': style, 'tooltip': AREA_TIP, 'popup': AREA_TIP, 'fit': True})});"
+    page.geojson(
+        "边界 boundary",
+        boundary,
+        {"style": style, "tooltip": AREA_TIP, "popup": AREA_TIP, "fit": True},
     )
     # a phone page stays small: always embedded, never tiled
     add_buildings(page, conn, scope, _inline(opts), color_by_leader=True)
@@ -55,21 +55,16 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
     }
     near = data.Scope(opts.generation, within=code, reach_m=max(SERVICE_RADIUS_M.values()))
     facilities = data.facilities(conn, near, opts.basemap, radius_m=SERVICE_RADIUS_M)
-    fc = {"type": "FeatureCollection", "features": facilities}
-    page.call(f"wg.geojson({{map}}, '服务半径 service radius', {js_json(fc)}, {js_json(radius)});")
+    page.geojson("服务半径 service radius", facilities, radius)
     points = {
         "style": {"color": "#6a3d9a", "fillColor": "#cab2d6", "fillOpacity": 1},
         "tooltip": FACILITY_TIP,
         "popup": FACILITY_TIP,
     }
-    page.call(f"wg.geojson({{map}}, '设施 facilities', {js_json(fc)}, {js_json(points)});")
+    page.geojson("设施 facilities", facilities, points)
     if data.has_incidents(conn):
         incidents = data.incidents(conn, scope, opts.basemap)
-        page.call(
-            f"wg.geojson({{map}}, '事件 open incidents', "
-            f"{js_json({'type': 'FeatureCollection', 'features': incidents})}, "
-            f"{js_json(INCIDENT_OPTS)});"
-        )
+        page.geojson("事件 open incidents", incidents, INCIDENT_OPTS)
     else:
         page.notes.append("open incidents: not available yet (no incidents table)")
     staff = data.staff(conn, code)

@@ -62,17 +62,13 @@ def heat_page(conn: Connection, opts: MapOptions, query: HeatQuery) -> str:
     colors["none"] = "#ffffff"
     hex_opts: dict[str, Any] = {
         "style": {"color": "#888888", "weight": 1, "fillOpacity": 0.55},
-        "colorBy": {"property": "class", "values": colors},
+        "colorBy": {"property": "class", "values": colors, "fillOnly": True},
         "outlineBy": {"property": "hotspot", "style": HOTSPOT_OUTLINE},
         "tooltip": HEX_TIP,
         "popup": HEX_TIP,
     }
     name = "H3 " + ("per 1,000 households" if measure == "rate" else "incidents")
-    page.call(
-        f"wg.geojson({{map}}, {js_json(name)}, "
-        f"{js_json({'type': 'FeatureCollection', 'features': hexes})}, "
-        f"{js_json(hex_opts)});"
-    )
+    page.geojson(name, hexes, hex_opts)
     points = _heat_points(conn, opts, query)
     page.plugins.add(HEAT_JS)
     strongest = max((p[2] for p in points), default=1.0)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gis.maps import data
-from gis.maps.page import TILES_JS, MapOptions, Page, js_json
+from gis.maps.page import MapOptions, Page, js_json
 
 #: Overlay style per level: line colour, weight, fill opacity; labels shown between zooms.
 LEVEL_STYLES: dict[str, dict[str, Any]] = {
@@ -86,15 +86,11 @@ def add_area_layer(
     }
     name = LEVEL_NAMES[level]
     if _tiles_allowed(opts, count):
-        page.plugins.add(TILES_JS)
         url = (
             f"{opts.tiles_url}/areas/{{z}}/{{x}}/{{y}}.pbf?level={level}"
             f"&generation={opts.generation}"
         )
-        page.call(
-            f"wg.tiles({{map}}, {js_json(name)}, {js_json(url)}, 'areas', {count}, "
-            f"{js_json(js_opts)});"
-        )
+        page.tiles(name, url, "areas", count, js_opts)
         return count
     if style["label"]:
         js_opts["label"] = {
@@ -104,11 +100,7 @@ def add_area_layer(
         }
     js_opts["search"] = ["name", "code"]
     features = data.areas(conn, scope, opts.basemap, level=level)
-    page.call(
-        f"wg.geojson({{map}}, {js_json(name)}, "
-        f"{js_json({'type': 'FeatureCollection', 'features': features})}, "
-        f"{js_json(js_opts)});"
-    )
+    page.geojson(name, features, js_opts)
     return count
 
 
@@ -133,20 +125,12 @@ def add_buildings(
             "values": {"yes": "#1a9850", "no": "#d73027"},
         }
     if _tiles_allowed(opts, count):
-        page.plugins.add(TILES_JS)
         url = f"{opts.tiles_url}/buildings/{{z}}/{{x}}/{{y}}.pbf"
-        page.call(
-            f"wg.tiles({{map}}, '楼 buildings', {js_json(url)}, 'buildings', {count}, "
-            f"{js_json(js_opts)});"
-        )
+        page.tiles("楼 buildings", url, "buildings", count, js_opts)
         return count
     js_opts["search"] = ["name", "code", "address"]
     features = data.buildings(conn, scope, opts.basemap)
-    page.call(
-        f"wg.geojson({{map}}, '楼 buildings', "
-        f"{js_json({'type': 'FeatureCollection', 'features': features})}, "
-        f"{js_json(js_opts)});"
-    )
+    page.geojson("楼 buildings", features, js_opts)
     return count
 
 
@@ -155,19 +139,11 @@ def add_incidents(page: Page, conn: Connection, scope: data.Scope, opts: MapOpti
     count = data.count_open_incidents(conn, scope)
     name = "事件 open incidents"
     if _tiles_allowed(opts, count):
-        page.plugins.add(TILES_JS)
         url = f"{opts.tiles_url}/incidents/{{z}}/{{x}}/{{y}}.pbf?status=open"
-        page.call(
-            f"wg.tiles({{map}}, {js_json(name)}, {js_json(url)}, 'incidents', {count}, "
-            f"{js_json(INCIDENT_OPTS)});"
-        )
+        page.tiles(name, url, "incidents", count, INCIDENT_OPTS)
         return count
     features = data.incidents(conn, scope, opts.basemap)
-    page.call(
-        f"wg.geojson({{map}}, {js_json(name)}, "
-        f"{js_json({'type': 'FeatureCollection', 'features': features})}, "
-        f"{js_json(INCIDENT_OPTS)});"
-    )
+    page.geojson(name, features, INCIDENT_OPTS)
     return count
 
 

@@ -95,6 +95,21 @@ class Page:
         """Add a statement; ``{map}`` stands for the map variable."""
         self.scripts.append(code)
 
+    def geojson(self, name: str, features: list[dict[str, Any]], options: dict[str, Any]) -> None:
+        """Draw ``features`` (embedded) as the toggleable layer ``name``."""
+        collection = {"type": "FeatureCollection", "features": features}
+        self.call(
+            f"wg.geojson({{map}}, {js_json(name)}, {js_json(collection)}, {js_json(options)});"
+        )
+
+    def tiles(self, name: str, url: str, layer: str, count: int, options: dict[str, Any]) -> None:
+        """Draw the vector tiles at ``url`` (MVT layer ``layer``, ``count`` features)."""
+        self.plugins.add(TILES_JS)
+        self.call(
+            f"wg.tiles({{map}}, {js_json(name)}, {js_json(url)}, {js_json(layer)}, {count}, "
+            f"{js_json(options)});"
+        )
+
     def render(self, *, static_url: str | None) -> str:
         """The page's HTML; assets from ``static_url`` (served) or inlined when None (a file)."""
         fmap = folium.Map(
@@ -113,7 +128,9 @@ class Page:
         name = fmap.get_name()
         base = ", ".join(f"{js_json(label)}: {var}" for label, var in tiles)
         lines = [
-            f"wg.control = L.control.layers({{{base}}}, {{}}, {{collapsed: false}}).addTo({name});"
+            # a phone keeps the layer list folded behind its button, leaving the map visible
+            f"wg.control = L.control.layers({{{base}}}, {{}}, "
+            f"{{collapsed: window.innerWidth < 480}}).addTo({name});"
         ]
         lines += [s.replace("{map}", name) for s in self.scripts]
         if self.notes:

@@ -93,11 +93,7 @@ def coverage(conn: Connection, opts: MapOptions) -> str:
         "tooltip": FINDING_TIP,
         "popup": FINDING_TIP,
     }
-    page.call(
-        f"wg.geojson({{map}}, 'findings', "
-        f"{js_json({'type': 'FeatureCollection', 'features': features})}, "
-        f"{js_json(js_opts)});"
-    )
+    page.geojson("findings", features, js_opts)
     legend = [{"label": k, "fill": c, "color": c} for k, c in SEVERITY_COLORS.items()]
     page.call(
         f"wg.legend({{map}}, 'coverage findings', {js_json(legend)}, "
@@ -138,16 +134,11 @@ def incident(conn: Connection, opts: MapOptions, incident_id: str) -> str:
     owner = found[0]["properties"].get("owner_code")
     if owner:
         area = data.areas(conn, scope, opts.basemap, code=owner)
-        page.call(
-            f"wg.geojson({{map}}, 'owner area', "
-            f"{js_json({'type': 'FeatureCollection', 'features': area})}, "
-            f"{js_json({'style': {'color': '#ff7f00', 'weight': 3}, 'tooltip': AREA_TIP})});"
+        page.geojson(
+            "owner area", area, {"style": {"color": "#ff7f00", "weight": 3}, "tooltip": AREA_TIP}
         )
     style = {**INCIDENT_OPTS, "fit": True}
-    page.call(
-        f"wg.geojson({{map}}, 'incident', "
-        f"{js_json({'type': 'FeatureCollection', 'features': found})}, {js_json(style)});"
-    )
+    page.geojson("incident", found, style)
     page.call(f"wg.timeline({{map}}, {js_json(_timeline(conn, incident_id))});")
     return page.render(static_url=opts.static_url)
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from pyproj import Geod
 
 from gis.settings import Settings
 from gis.store.db import make_engine
@@ -65,8 +66,11 @@ class Loaded:
         self.page.on("pageerror", lambda e: self.errors.append(f"exception: {e}"))
         self.page.on("console", self._console)
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        self.page.goto(url)
-        self.page.wait_for_selector("body[data-wg-ready='1']", timeout=30_000)
+        self.page.goto(url, wait_until="commit")
+        try:
+            self.page.wait_for_selector("body[data-wg-ready='1']", state="attached", timeout=90_000)
+        except Exception as exc:  # say why the page never got ready
+            raise AssertionError(f"{url} not ready: {self.errors}") from exc
 
     def _console(self, message: Any) -> None:
         # tile servers are unreachable without internet: those are network errors, not ours
@@ -174,6 +178,10 @@ def test_heat_page_hexes_heat_and_hotspots(browser: Browser, server: str) -> Non
     assert "Gi*" in loaded.page.locator(".wg-legend:not(.wg-filters)").inner_text()
     loaded.shot("heat")
     assert loaded.errors == []
+    # at res 10 the cluster's cell stands out: its hexagon is outlined in black
+    fine = Loaded(browser, f"{server}/maps/heat?res=10")
+    assert fine.page.locator("path.leaflet-interactive[stroke='#000000']").count() >= 1
+    assert fine.errors == []
 
 
 def test_coverage_and_incident_pages_load(browser: Browser, server: str) -> None:
@@ -183,9 +191,20 @@ def test_coverage_and_incident_pages_load(browser: Browser, server: str) -> None
     incident = Loaded(browser, f"{server}/maps/incident/1")
     assert incident.layers()["incident"]["count"] == 1
     incident.shot("incident")
+    assert coverage.errors == incident.errors == []
+
+
+def test_gcj02_basemap_shifts_the_drawn_overlays(browser: Browser, server: str) -> None:
     gcj = Loaded(browser, f"{server}/maps/overview?basemap=gcj02")
+    osm = Loaded(browser, f"{server}/maps/overview")
     assert gcj.layers()["楼 buildings"]["kind"] == "geojson"  # tiles are WGS-84 only
-    assert coverage.errors == incident.errors == gcj.errors == []
+    geod = Geod(ellps="WGS84")
+    for name in ("街道 street", "微网格 micro-grid"):
+        (lat1, lon1), (lat2, lon2) = osm.layers()[name]["center"], gcj.layers()[name]["center"]
+        metres = geod.inv(lon1, lat1, lon2, lat2)[2]
+        assert 400 <= metres <= 600, (name, metres)
+    gcj.shot("overview-gcj02")
+    assert gcj.errors == osm.errors == []
 
 
 def test_heatmap_endpoint(http: httpx.Client) -> None:
@@ -200,6 +219,11 @@ def test_heatmap_endpoint(http: httpx.Client) -> None:
     assert any(f["properties"]["rate"] for f in rated["features"])
     window = http.get("/v1/heatmap", params={"from": "2026-11-21T00:00:00Z"}).json()
     assert window["total"] == 0
+    local = http.get("/v1/heatmap", params={"from": "2026-11-20T09:59", "to": "2026-11-20"})
+    assert local.json()["field"] == "from"  # 09:59 Shanghai is after midnight: empty range
+    shanghai = http.get("/v1/heatmap", params={"from": "2026-11-20T10:00"}).json()
+    assert shanghai["total"] == len(INCIDENTS)  # reported 10:00+08: on the boundary, counted
+    assert http.get("/v1/heatmap", params={"to": "0.5"}).json()["field"] == "to"
     assert http.get("/v1/heatmap", params={"res": 16}).status_code == 422
     bad = http.get("/v1/heatmap", params={"normalize": "people"})
     assert bad.status_code == 422 and bad.json()["field"] == "normalize"

@@ -7,7 +7,7 @@
     L.DomEvent.fakeStop = function (e) { e._stopped = true; };
   }
   var wg = (window.wg = window.wg || {});
-  wg.layers = {};  // name -> {count, kind}: read by the browser tests
+  wg.layers = {};  // name -> {count, kind, center: [lat, lon] of embedded data}: for the tests
   wg.index = [];   // search entries: {label, code, lat, lon, layer, id}
 
   wg.esc = function (value) {
@@ -33,7 +33,11 @@
     var s = Object.assign({}, opts.style || {});
     if (opts.colorBy) {
       var c = opts.colorBy.values[String(props[opts.colorBy.property])];
-      s.color = s.fillColor = c || opts.colorBy.other || s.color;
+      c = c || opts.colorBy.other;
+      if (c) {
+        s.fillColor = c;
+        if (!opts.colorBy.fillOnly) s.color = c;
+      }
     }
     if (opts.outlineBy && props[opts.outlineBy.property]) Object.assign(s, opts.outlineBy.style);
     return s;
@@ -42,6 +46,14 @@
   function bindInfo(layer, props, opts) {
     if (opts.tooltip) layer.bindTooltip(wg.html(props, opts.tooltip), { sticky: true });
     if (opts.popup) layer.bindPopup(wg.html(props, opts.popup), { maxWidth: 320 });
+  }
+
+  // Bounds of a layer group that may hold circles not yet on the map (whose own getBounds
+  // needs the map): points count by their centre.
+  function boundsOf(group) {
+    var b = L.latLngBounds([]);
+    group.eachLayer(function (l) { b.extend(l.getLatLng ? l.getLatLng() : l.getBounds()); });
+    return b;
   }
 
   function register(map, name, layer, count, kind, opts) {
@@ -78,12 +90,12 @@
         var p = f.properties;
         bindInfo(l, p, opts);
         if (opts.label && p[opts.label.property]) {
-          var at = l.getBounds ? l.getBounds().getCenter() : l.getLatLng();
+          var at = l.getLatLng ? l.getLatLng() : l.getBounds().getCenter();
           labels.push(L.tooltip({ permanent: true, direction: "center", className: "wg-label",
             interactive: false }).setLatLng(at).setContent(wg.esc(p[opts.label.property])));
         }
         if (opts.search) {
-          var c = l.getBounds ? l.getBounds().getCenter() : l.getLatLng();
+          var c = l.getLatLng ? l.getLatLng() : l.getBounds().getCenter();
           wg.index.push({ label: p[opts.search[0]], code: p[opts.search[1]],
             extra: opts.search[2] ? p[opts.search[2]] : null, lat: c.lat, lon: c.lng, layer: l,
             group: layer });
@@ -91,8 +103,12 @@
       },
     });
     register(map, name, layer, data.features.length, "geojson", opts);
+    if (data.features.length) {
+      var c = boundsOf(layer).getCenter();
+      wg.layers[name].center = [c.lat, c.lng];
+    }
     addLabels(map, layer, labels, opts);
-    if (opts.fit && data.features.length) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+    if (opts.fit && data.features.length) map.fitBounds(boundsOf(layer), { padding: [8, 8] });
     return layer;
   };
 
@@ -174,7 +190,8 @@
 
   wg.goto = function (map, r) {
     if (r.group && !map.hasLayer(r.group)) r.group.addTo(map);
-    if (r.layer && r.layer.getBounds) map.fitBounds(r.layer.getBounds(), { maxZoom: 18 });
+    if (r.layer && r.layer.getLatLng) map.setView(r.layer.getLatLng(), 18);
+    else if (r.layer) map.fitBounds(r.layer.getBounds(), { maxZoom: 18 });
     else map.setView([r.lat, r.lon], 18);
     if (r.layer) r.layer.openPopup();
     else L.popup().setLatLng([r.lat, r.lon]).setContent(wg.esc(r.label)).openOn(map);
@@ -334,5 +351,8 @@
     c.addTo(map);
   };
 
-  wg.done = function () { document.body.setAttribute("data-wg-ready", "1"); };
+  wg.done = function () {
+    wg.readyAt = performance.now();  // ms since navigation started (bench/maps.py reads it)
+    document.body.setAttribute("data-wg-ready", "1");
+  };
 })();

@@ -33,3 +33,11 @@ def test_tianditu_needs_a_key_and_names_are_checked() -> None:
     assert e.value.field == "basemap"
     with pytest.raises(InvalidInput):
         basemap("bing", tianditu_key="k")
+
+
+def test_tianditu_tiles_carry_the_key_and_osm_none() -> None:
+    from gis.maps.page import Page
+
+    html = Page("t", Basemap("tianditu", "SECRET-KEY")).render(static_url="/s")
+    assert "tianditu.gov.cn/vec_w/wmts" in html and "tk=SECRET-KEY" in html
+    assert "tk=" not in Page("t", Basemap("osm")).render(static_url="/s")

@@ -17,6 +17,7 @@ from gis.heat.service import HeatQuery
 from gis.incidents.categories import ensure_categories
 from gis.maps import heat_page, pages
 from gis.maps.basemaps import Basemap
+from gis.maps.cache import PageCache
 from gis.maps.page import MapOptions, js_json
 from gis.store.db import make_engine
 from gis.tiles import TileRequest, render_tile, tile_etag
@@ -107,3 +108,22 @@ def test_wangge_map_writes_a_file(
     assert "wg.done()" in out.read_text()
     bad = CliRunner().invoke(wangge, ["map", "grid", "--out", str(out)])
     assert bad.exit_code == 2
+
+
+def test_page_cache_rebuilds_only_when_the_data_changes(street: tuple[str, Engine]) -> None:
+    _, engine = street
+    cache = PageCache(size=2)
+    builds: list[int] = []
+
+    def build() -> str:
+        builds.append(1)
+        return f"page {len(builds)}"
+
+    with engine.connect() as conn:
+        first = cache.page(conn, ("/maps/overview", ""), build)
+        assert cache.page(conn, ("/maps/overview", ""), build) == first and len(builds) == 1
+        assert cache.page(conn, ("/maps/overview", "basemap=gcj02"), build) != first
+        conn.execute(text("UPDATE areas SET name = '改名' WHERE code = 'M1'"))
+        assert cache.page(conn, ("/maps/overview", ""), build) == "page 3"
+        conn.rollback()
+    assert cache.built == 3 and len(cache._pages) == 2  # the oldest page was dropped
