@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from gis.assign._kernels import ERRBOUND_A, UNRESOLVED, _cell_of, _eval_run, edge_row_spans
+from gis.assign._kernels import ERRBOUND_A, UNRESOLVED, _cell_of, edge_row_spans
 
 #: a node with more edges than this gets a sub-grid
 DENSE = 24
@@ -498,85 +498,113 @@ def refine(
 
 
 @njit(cache=True, nogil=True, inline="always")
-def find_node(
-    x: float,
-    y: float,
-    b: int,
+def _flip(a: int, touched: Any, tpar: Any, nt: int) -> int:
+    """Toggle area ``a`` in the point's short list (linear search: the list holds a handful
+    of areas, and a global per-area scratch array would cost a cache miss per area)."""
+    for j in range(nt):
+        if touched[j] == a:
+            tpar[j] ^= 1
+            return nt
+    touched[nt] = a
+    tpar[nt] = 1
+    return nt + 1
+
+
+def lookup_layout(
     node_cell: Any,
-    ncols: int,
-    gx0: float,
-    gy0: float,
-    w: float,
-    h: float,
+    lst_ptr: Any,
+    lst_edge: Any,
+    x1: Any,
+    y1: Any,
+    x2: Any,
+    y2: Any,
+    area: Any,
+    rx: Any,
+    ry: Any,
+    rset: Any,
+    set_ptr: Any,
+    set_members: Any,
     sub_base: Any,
     sub_k: Any,
     sub_val: Any,
-) -> int:
-    """The node answering point (x, y) of level-0 node ``b``: ``>= 0`` a node, ``<= -1`` the
-    covering set ``-v - 1`` of a uniform sub-cell."""
-    k = sub_k[b]
-    if k == 0:
-        return b
-    row = node_cell[b] // ncols
-    col = node_cell[b] - row * ncols
-    sr = _cell_of(y, gy0 + row * h, k / h, k)
-    sc = _cell_of(x, gx0 + col * w, k / w, k)
-    v: int = sub_val[sub_base[b] + sr * k + sc]
-    if v >= 0:
-        return -v - 1
-    if v == -1:
-        return b
-    return -v - 2
+) -> tuple[Any, ...]:
+    """The refinement as the lookup reads it: one record per node and the list's edge
+    coordinates copied contiguously, so a point costs a few cache lines, not one per array.
 
-
-@njit(cache=True, nogil=True, inline="always")
-def _flip(a: int, stamp: Any, par: Any, touched: Any, nt: int, cur: int) -> int:
-    if stamp[a] != cur:
-        stamp[a] = cur
-        par[a] = 0
-        touched[nt] = a
-        nt += 1
-    par[a] ^= 1
-    return nt
+    ``NM[n]`` = (list start, list end, set start (-1: no reference point), set end, sub-grid
+    base (-1: none), sub-grid side, unused, first-level cell); ``NF[n]`` = reference point;
+    ``L[j]`` = (x1, y1, x2, y2) and ``LA[j]`` = area of list entry ``j``.
+    """
+    n = rx.shape[0]
+    nb = sub_k.shape[0]
+    big = max(
+        int(lst_ptr[-1]), int(set_ptr[-1]), int(sub_val.shape[0]), int(node_cell.max(initial=0))
+    )
+    nm = np.full((n, 8), -1, np.int32 if big < 2**31 - 1 else np.int64)
+    nm[:, 0] = lst_ptr[:-1]
+    nm[:, 1] = lst_ptr[1:]
+    has = rset >= 0
+    nm[has, 2] = set_ptr[rset[has]]
+    nm[has, 3] = set_ptr[rset[has] + 1]
+    nm[:nb, 4] = np.where(sub_k > 0, sub_base, -1)
+    nm[:nb, 5] = sub_k
+    nm[:nb, 7] = node_cell
+    nf = np.ascontiguousarray(np.column_stack([rx, ry]))
+    lxy = np.ascontiguousarray(
+        np.column_stack([x1[lst_edge], y1[lst_edge], x2[lst_edge], y2[lst_edge]])
+    )
+    la = np.ascontiguousarray(area[lst_edge])
+    return (nm, nf, lxy, la, set_ptr, set_members, sub_val)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def eval_point(
-    x: float, y: float, b: int, G: Any, R: Any, stamp: Any, par: Any, touched: Any, cur: int
+    x: float,
+    y: float,
+    b: int,
+    G: Any,
+    R: Any,
+    touched: Any,
+    tpar: Any,
 ) -> int:
-    """Covering set of a point in level-0 node ``b``, left in ``touched``/``par`` (areas with
-    ``par`` 1 cover it); returns the number of ``touched`` entries, or -1 if uncertain.
+    """Covering set of a point in level-0 node ``b``: areas ``touched[j]`` with ``tpar[j]``
+    1 cover it; returns the number of ``touched`` entries, or -1 if uncertain.
 
-    ``G``: the first-level grid tuple, ``R``: the refinement tuple (see ``engine._Grid``).
+    ``G``: ``(gx0, gy0, w, h, ncols)`` of the first-level grid, ``R``: :func:`lookup_layout`'s
+    tuple. A node without a certified reference point answers -1 (rare: GEOS decides).
     """
-    gx0, gy0, w, h, ncols = G[0], G[1], G[2], G[3], G[4]
-    run_ptr, ex1, ey1, ex2, ey2, exmax, earea, run_label, lab_ptr, lab_members = G[5:15]
-    node_run, node_cell, lst_ptr, lst_edge, x1, y1, x2, y2, area = R[0:9]
-    node_rx, node_ry, node_set, set_ptr, set_members, sub_base, sub_k, sub_val = R[9:17]
-    t = find_node(x, y, b, node_cell, ncols, gx0, gy0, w, h, sub_base, sub_k, sub_val)
+    gx0, gy0, w, h, ncols = G
+    nm, nf, lxy, la, set_ptr, set_members, sub_val = R
+    t = b
+    k = nm[b, 5]
     nt = 0
-    if t < 0:
-        s = -t - 1
-        for j in range(set_ptr[s], set_ptr[s + 1]):
-            nt = _flip(set_members[j], stamp, par, touched, nt, cur)
-        return nt
-    if node_set[t] < 0:
-        return _eval_run(
-            x, y, node_run[b], run_ptr, ex1, ey1, ex2, ey2, exmax, earea, run_label, lab_ptr,
-            lab_members, stamp, par, touched, cur,
-        )  # fmt: skip
-    rx = node_rx[t]
-    ry = node_ry[t]
-    for j in range(lst_ptr[t], lst_ptr[t + 1]):
-        e = lst_edge[j]
-        k = crosses(x, y, rx, ry, x1[e], y1[e], x2[e], y2[e])
-        if k < 0:
+    if k > 0:
+        row = nm[b, 7] // ncols
+        col = nm[b, 7] - row * ncols
+        sr = _cell_of(y, gy0 + row * h, k / h, k)
+        sc = _cell_of(x, gx0 + col * w, k / w, k)
+        v = sub_val[nm[b, 4] + sr * k + sc]
+        if v >= 0:  # a uniform sub-cell
+            for j in range(set_ptr[v], set_ptr[v + 1]):
+                touched[nt] = set_members[j]
+                tpar[nt] = 1
+                nt += 1
+            return nt
+        if v <= -2:
+            t = -v - 2
+    s0 = nm[t, 2]
+    if s0 < 0:  # no certified reference point (rare): GEOS decides
+        return -1
+    rx = nf[t, 0]
+    ry = nf[t, 1]
+    for j in range(nm[t, 0], nm[t, 1]):
+        c = crosses(x, y, rx, ry, lxy[j, 0], lxy[j, 1], lxy[j, 2], lxy[j, 3])
+        if c < 0:
             return -1
-        if k:
-            nt = _flip(area[e], stamp, par, touched, nt, cur)
-    s = node_set[t]
-    for j in range(set_ptr[s], set_ptr[s + 1]):
-        nt = _flip(set_members[j], stamp, par, touched, nt, cur)
+        if c:
+            nt = _flip(la[j], touched, tpar, nt)
+    for j in range(s0, nm[t, 3]):
+        nt = _flip(set_members[j], touched, tpar, nt)
     return nt
 
 
@@ -596,6 +624,7 @@ def lookup_pass1(
     max_touch: int,
     G: Any,
     R: Any,
+    perm: Any,
     owner: Any,
     count: Any,
 ) -> int:
@@ -604,11 +633,11 @@ def lookup_pass1(
     Returns the number of unresolved points.
     """
     gx0, gy0, ncols = G[0], G[1], G[4]
-    stamp = np.zeros(n_areas, np.int64)
-    par = np.zeros(n_areas, np.uint8)
     touched = np.empty(max_touch, np.int32)
+    tpar = np.empty(max_touch, np.uint8)
     n_unresolved = 0
-    for i in range(lon.shape[0]):
+    for q in range(lon.shape[0]):
+        i = perm[q]
         x = lon[i]
         y = lat[i]
         if not (x >= gx0 and x <= gx1 and y >= gy0 and y <= gy1):
@@ -620,7 +649,7 @@ def lookup_pass1(
             owner[i] = lab_owner[v]
             count[i] = lab_ptr[v + 1] - lab_ptr[v]
             continue
-        nt = eval_point(x, y, -v - 1, G, R, stamp, par, touched, i + 1)
+        nt = eval_point(x, y, -v - 1, G, R, touched, tpar)
         if nt < 0:
             owner[i] = UNRESOLVED
             count[i] = 0
@@ -630,7 +659,7 @@ def lookup_pass1(
         m = 0
         for j in range(nt):
             a = touched[j]
-            if par[a]:
+            if tpar[j]:
                 m += 1
                 if best < 0 or a < best:
                     best = a
@@ -653,16 +682,17 @@ def lookup_pass2(
     max_touch: int,
     G: Any,
     R: Any,
+    perm: Any,
     owner: Any,
     indptr: Any,
     indices: Any,
 ) -> None:
     """Fill the CSR ``indices`` (sorted covering areas) for every resolved point."""
     gx0, gy0, ncols = G[0], G[1], G[4]
-    stamp = np.zeros(n_areas, np.int64)
-    par = np.zeros(n_areas, np.uint8)
     touched = np.empty(max_touch, np.int32)
-    for i in range(lon.shape[0]):
+    tpar = np.empty(max_touch, np.uint8)
+    for q in range(lon.shape[0]):
+        i = perm[q]
         o = owner[i]
         if o < 0:
             continue
@@ -678,11 +708,47 @@ def lookup_pass2(
             for j in range(m):
                 indices[a0 + j] = lab_members[lab_ptr[v] + j]
             continue
-        nt = eval_point(x, y, -v - 1, G, R, stamp, par, touched, i + 1)
-        q = a0
+        nt = eval_point(x, y, -v - 1, G, R, touched, tpar)
+        p = a0
         for j in range(nt):
-            a = touched[j]
-            if par[a]:
-                indices[q] = a
-                q += 1
+            if tpar[j]:
+                indices[p] = touched[j]
+                p += 1
         indices[a0 : a0 + m].sort()
+
+
+@njit(cache=True, nogil=True)
+def cell_order(
+    lon: Any,
+    lat: Any,
+    gx0: float,
+    gy0: float,
+    inv_w: float,
+    inv_h: float,
+    ncols: int,
+    nrows: int,
+) -> Any:
+    """Point indices sorted by first-level cell (counting sort, stable; points outside the
+    grid or NaN go to the clamped cell). Walking points in this order keeps the index's
+    memory in cache when the index is larger than the cache."""
+    n = lon.shape[0]
+    ncell = ncols * nrows
+    key = np.empty(n, np.int64)
+    counts = np.zeros(ncell + 1, np.int64)
+    for i in range(n):
+        x = lon[i]
+        y = lat[i]
+        if x != x or y != y:
+            k = 0
+        else:
+            k = _cell_of(y, gy0, inv_h, nrows) * ncols + _cell_of(x, gx0, inv_w, ncols)
+        key[i] = k
+        counts[k + 1] += 1
+    for c in range(ncell):
+        counts[c + 1] += counts[c]
+    perm = np.empty(n, np.int64)
+    for i in range(n):
+        k = key[i]
+        perm[counts[k]] = i
+        counts[k] += 1
+    return perm

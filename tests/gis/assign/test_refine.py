@@ -47,7 +47,8 @@ def crowded(draw: st.DrawFn) -> tuple[list[str], list[Polygon | MultiPolygon]]:
 def sub_cell_border_points(index: AreaIndex, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """Points exactly on the sub-grid lines of refined cells (and ulps off them)."""
     g = index._grid
-    node_cell, sub_k = g.R[1], g.R[15]
+    nm = g.R[0]
+    node_cell, sub_k = nm[: g.n_nodes0, 7], nm[: g.n_nodes0, 5]
     xs, ys = [], []
     for b in np.flatnonzero(sub_k > 0)[:20].tolist():
         row, col = divmod(int(node_cell[b]), g.ncols)
