@@ -67,6 +67,8 @@ __all__ = ["AreaIndex", "Lookup"]
 _F64 = NDArray[np.float64]
 
 _MAX_CELLS = 1 << 22
+_BASE_CELLS = 1 << 20
+_ENTRIES_PER_EDGE = 6
 _MIN_CELLS = 4096
 _CELLS_PER_EDGE = 256
 _MAX_SIDE = 4096
@@ -238,7 +240,19 @@ class AreaIndex:
         self._segments = SegmentIndex.build(
             self._metric_geoms, self._geoms, self._to_metric.transform
         )
+        self._warm()
         return self
+
+    def _warm(self) -> None:
+        """Run every lookup kernel once, so the numba code is loaded (from the on-disk cache,
+        or compiled) now and the first request pays nothing."""
+        b = self._bounds
+        x = np.full(_SORT_POINTS, (b[0] + b[2]) / 2.0)
+        y = np.full(_SORT_POINTS, (b[1] + b[3]) / 2.0)
+        g = self._grid
+        RF.cell_order(x, y, g.gx0, g.gy0, g.inv_w, g.inv_h, g.ncols, g.nrows)
+        self.lookup(lon=x[:2], lat=y[:2])
+        self.nearest(lon=np.array([b[0] - 0.01, x[0]]), lat=np.array([b[1] - 0.01, y[0]]))
 
     # ----------------------------------------------------------------------------- properties
 
@@ -497,6 +511,15 @@ def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, f
     width, height = gx1 - gx0, gy1 - gy0
     kx = max(math.cos(math.radians(max(-89.0, min(89.0, (miny + maxy) / 2.0)))), 0.01)
     target = min(max(_CELLS_PER_EDGE * x1.shape[0], _MIN_CELLS), _MAX_CELLS)
+    # long edges cross many cells and each crossing is a list entry: halve the cell count
+    # (down to _BASE_CELLS) while the expected number of entries exceeds the budget
+    ex_len = float(np.abs(x2 - x1).sum()) * kx
+    ey_len = float(np.abs(y2 - y1).sum())
+    while target > _BASE_CELLS:
+        side = math.sqrt(width * kx * height / target)
+        if x1.shape[0] + (ex_len + ey_len) / side <= _ENTRIES_PER_EDGE * x1.shape[0]:
+            break
+        target //= 2
     side = math.sqrt(width * kx * height / target)
     min_cell = 1e4 * m_abs
     ncols = int(min(max(math.ceil(width * kx / side), 1), _MAX_SIDE, max(width // min_cell, 1)))

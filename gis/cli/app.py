@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -33,9 +34,20 @@ app.add_typer(data_commands.demo, name="demo")
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address [WANGGE_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [WANGGE_PORT].")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Worker processes, each holding its own index (default: the CPU count).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    """Serve the HTTP API (OpenAPI docs at /docs).
+
+    Example: `wangge serve --port 8000 --workers 4`. Each worker builds the current index
+    and runs every lookup kernel once before it takes requests (no compile on first call).
+    """
     import uvicorn
 
     from gis.cli.common import engine, say
@@ -51,7 +63,7 @@ def serve(
         factory=True,
         host=host,
         port=port,
-        workers=workers,
+        workers=workers or os.cpu_count() or 1,
         log_level="info",
     )
 
