@@ -639,6 +639,10 @@ def main() -> None:
         help="seconds to wait for data/boundaries/micro_grids.geojson to appear",
     )
     ap.add_argument("--skip-http", action="store_true")
+    ap.add_argument("--skip-scale", action="store_true", help="skip bench/assign_scale.py")
+    ap.add_argument(
+        "--quick", action="store_true", help="scale part: smaller layers and 200k points"
+    )
     args = ap.parse_args()
     t_start = time.perf_counter()
 
@@ -890,6 +894,12 @@ def main() -> None:
             f"{http['batch_mismatch']} mismatches"
         )
     print(f"total benchmark time {total:.0f} s")
+    if not args.skip_scale:
+        # city-size and hostile layers, nearest, buildings, workers (issue 17)
+        from assign_scale import run as run_scale
+
+        print()
+        run_scale(args.quick, None, args.skip_http)
 
 
 if __name__ == "__main__":

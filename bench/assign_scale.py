@@ -264,7 +264,8 @@ def server(url: str, workers: int = 1) -> Iterator[tuple[str, subprocess.Popen[b
     cmd = [str(Path(sys.executable).parent / "wangge"), "serve", "--port", str(port)]
     cmd += ["--workers", str(workers)]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    quiet = subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=quiet, stderr=quiet)
     base = f"http://127.0.0.1:{port}"
     try:
         while True:
@@ -281,7 +282,11 @@ def server(url: str, workers: int = 1) -> Iterator[tuple[str, subprocess.Popen[b
         yield base, proc, time.perf_counter() - t0
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def load_layer(url: str, codes: list[str], geoms: list[Any], level: str) -> None:

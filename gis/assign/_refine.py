@@ -167,7 +167,6 @@ def _toggle(a: int, inset: Any, active: Any, pos: Any, nactive: int) -> int:
 
 @njit(cache=True, nogil=True)
 def level0_refs(
-    order: Any,
     pair_edge: Any,
     pair_row: Any,
     pair_c0: Any,
@@ -188,7 +187,7 @@ def level0_refs(
     n_areas: int,
 ) -> Any:
     """Reference point and covering set of every level-0 node, by a right-to-left sweep of
-    each row's centre line (``order``: pairs sorted by row, then ``c0`` descending).
+    each row's centre line.
 
     Returns ``(status, node_rx, node_ry, node_set, set_ptr, set_members)``; ``node_set`` is
     -1 where no candidate point could be certified. ``status`` 2: a row did not close.
@@ -205,21 +204,32 @@ def level0_refs(
     pos = np.full(n_areas, -1, np.int32)
     tmp = np.empty(lst_edge.shape[0] + 1, np.int32)
     nactive = 0
-    q = 0
-    npairs = order.shape[0]
+    # the areas of the pairs crossing their row's centre line, bucketed by (row, c0)
+    ncell = nrows * ncols
+    bucket = np.zeros(ncell + 1, np.int64)
+    for p in range(pair_edge.shape[0]):
+        e = pair_edge[p]
+        yc = gy0 + (pair_row[p] + 0.5) * h
+        if y1[e] <= yc < y2[e]:
+            bucket[pair_row[p] * ncols + pair_c0[p] + 1] += 1
+    for c in range(ncell):
+        bucket[c + 1] += bucket[c]
+    fill = bucket[:-1].copy()
+    cross_area = np.empty(bucket[ncell], np.int32)
+    for p in range(pair_edge.shape[0]):
+        e = pair_edge[p]
+        yc = gy0 + (pair_row[p] + 0.5) * h
+        if y1[e] <= yc < y2[e]:
+            k = pair_row[p] * ncols + pair_c0[p]
+            cross_area[fill[k]] = area[e]
+            fill[k] += 1
     for r in range(nrows):
         yc = gy0 + (r + 0.5) * h
         base = r * ncols
-        # pairs of row r are order[q:qe], by c0 descending
-        qe = q
-        while qe < npairs and pair_row[order[qe]] == r:
-            qe += 1
         for c in range(ncols - 1, -1, -1):
-            while q < qe and pair_c0[order[q]] > c:
-                e = pair_edge[order[q]]
-                if y1[e] <= yc < y2[e]:
-                    nactive = _toggle(area[e], inset, active, pos, nactive)
-                q += 1
+            if c + 1 < ncols:  # pairs starting right of cell c have crossed
+                for j in range(bucket[base + c + 1], bucket[base + c + 2]):
+                    nactive = _toggle(cross_area[j], inset, active, pos, nactive)
             v = cell[base + c]
             if v >= 0:
                 continue
@@ -253,9 +263,13 @@ def level0_refs(
                     nactive = _toggle(tmp[j], inset, active, pos, nactive)
                 start = set_ptr[nsets]
                 set_members = _grow_i32(set_members, start + nactive)
-                srt = np.sort(active[:nactive])
-                for j in range(nactive):
-                    set_members[start + j] = srt[j]
+                for j in range(nactive):  # insertion sort: sets hold a few areas
+                    a = active[j]
+                    m = start + j
+                    while m > start and set_members[m - 1] > a:
+                        set_members[m] = set_members[m - 1]
+                        m -= 1
+                    set_members[m] = a
                 set_ptr[nsets + 1] = start + nactive
                 for j in range(nt):
                     nactive = _toggle(tmp[j], inset, active, pos, nactive)
@@ -264,11 +278,8 @@ def level0_refs(
                 node_set[node] = nsets
                 nsets += 1
                 break
-        while q < qe:  # pairs left of column 0 cannot exist; kept for safety
-            e = pair_edge[order[q]]
-            if y1[e] <= yc < y2[e]:
-                nactive = _toggle(area[e], inset, active, pos, nactive)
-            q += 1
+        for j in range(bucket[base], bucket[base + 1]):  # pairs starting in column 0
+            nactive = _toggle(cross_area[j], inset, active, pos, nactive)
         if nactive != 0:
             return 2, node_rx, node_ry, node_set, set_ptr[: nsets + 1], set_members
     return 0, node_rx, node_ry, node_set, set_ptr[: nsets + 1], set_members[: set_ptr[nsets]]
@@ -510,6 +521,22 @@ def _flip(a: int, touched: Any, tpar: Any, nt: int) -> int:
     return nt + 1
 
 
+@njit(cache=True, nogil=True)
+def _gather(lst_edge: Any, x1: Any, y1: Any, x2: Any, y2: Any, area: Any) -> Any:
+    """Each list entry's edge coordinates (n x 4) and area, copied contiguously."""
+    n = lst_edge.shape[0]
+    lxy = np.empty((n, 4), np.float64)
+    la = np.empty(n, np.int32)
+    for j in range(n):
+        e = lst_edge[j]
+        lxy[j, 0] = x1[e]
+        lxy[j, 1] = y1[e]
+        lxy[j, 2] = x2[e]
+        lxy[j, 3] = y2[e]
+        la[j] = area[e]
+    return lxy, la
+
+
 def lookup_layout(
     node_cell: Any,
     lst_ptr: Any,
@@ -550,10 +577,7 @@ def lookup_layout(
     nm[:nb, 5] = sub_k
     nm[:nb, 7] = node_cell
     nf = np.ascontiguousarray(np.column_stack([rx, ry]))
-    lxy = np.ascontiguousarray(
-        np.column_stack([x1[lst_edge], y1[lst_edge], x2[lst_edge], y2[lst_edge]])
-    )
-    la = np.ascontiguousarray(area[lst_edge])
+    lxy, la = _gather(lst_edge, x1, y1, x2, y2, area)
     return (nm, nf, lxy, la, set_ptr, set_members, sub_val)
 
 
@@ -732,7 +756,12 @@ def cell_order(
     grid or NaN go to the clamped cell). Walking points in this order keeps the index's
     memory in cache when the index is larger than the cache."""
     n = lon.shape[0]
-    ncell = ncols * nrows
+    # buckets of 2**shift consecutive cells of a row, no more buckets than points: the
+    # counting sort then costs O(n), not O(cells)
+    shift = 0
+    while (ncols * nrows) >> shift > max(n, 4096):
+        shift += 1
+    ncell = ((ncols * nrows) >> shift) + 1
     key = np.empty(n, np.int64)
     counts = np.zeros(ncell + 1, np.int64)
     for i in range(n):
@@ -741,7 +770,7 @@ def cell_order(
         if x != x or y != y:
             k = 0
         else:
-            k = _cell_of(y, gy0, inv_h, nrows) * ncols + _cell_of(x, gx0, inv_w, ncols)
+            k = (_cell_of(y, gy0, inv_h, nrows) * ncols + _cell_of(x, gx0, inv_w, ncols)) >> shift
         key[i] = k
         counts[k + 1] += 1
     for c in range(ncell):

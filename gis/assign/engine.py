@@ -510,7 +510,9 @@ def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, f
     gx0, gy0, gx1, gy1 = minx - pad, miny - pad, maxx + pad, maxy + pad
     width, height = gx1 - gx0, gy1 - gy0
     kx = max(math.cos(math.radians(max(-89.0, min(89.0, (miny + maxy) / 2.0)))), 0.01)
-    target = min(max(_CELLS_PER_EDGE * x1.shape[0], _MIN_CELLS), _MAX_CELLS)
+    # small layers: 256 cells per edge up to _BASE_CELLS; big ones: 4 cells per edge
+    n_e = x1.shape[0]
+    target = min(max(_CELLS_PER_EDGE * n_e, _MIN_CELLS), max(_BASE_CELLS, 4 * n_e), _MAX_CELLS)
     # long edges cross many cells and each crossing is a list entry: halve the cell count
     # (down to _BASE_CELLS) while the expected number of entries exceeds the budget
     ex_len = float(np.abs(x2 - x1).sum()) * kx
@@ -554,9 +556,8 @@ def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, f
     lab_owner[nonempty] = lab_members[lab_ptr[:-1][nonempty]]
     max_touch = n_areas + 1  # each area enters a point's touched list at most once
     node_run, node_cell, lst_ptr, lst_edge = RF.cell_lists(pe, pr, pc0, pc1, cell, ncols)
-    order = np.lexsort((-pc0.astype(np.int64), pr))
     status, rx, ry, rset, set_ptr, set_members = RF.level0_refs(
-        order, pe, pr, pc0, cell, lst_ptr, lst_edge, x1, y1, x2, y2, area, gx0, gy0, w, h,
+        pe, pr, pc0, cell, lst_ptr, lst_edge, x1, y1, x2, y2, area, gx0, gy0, w, h,
         ncols, nrows, n_areas,
     )  # fmt: skip
     if status != 0:  # pragma: no cover - would be a bug (rings that are not closed)

@@ -64,6 +64,9 @@ def serve(
         host=host,
         port=port,
         workers=workers or os.cpu_count() or 1,
+        # a worker builds its index (and may load numba code) before it answers uvicorn's
+        # health pings; the 5 s default would kill and restart it forever on a big layer
+        timeout_worker_healthcheck=120,
         log_level="info",
     )
 
