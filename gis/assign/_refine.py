@@ -325,16 +325,18 @@ def _derive(
             return -1
         if k:
             a = area[e]
-            if par[a] == 0:
+            if par[a] == 0:  # bit 0: listed in touched, bit 1: parity
                 touched[nt] = a
                 nt += 1
-            par[a] ^= 2  # bit 1: toggled by a crossing
+                par[a] = 1
+            par[a] ^= 2
     s = node_set[node]
     for j in range(set_ptr[s], set_ptr[s + 1]):
         a = set_members[j]
         if par[a] == 0:
             touched[nt] = a
             nt += 1
+            par[a] = 1
         par[a] ^= 2
     m = 0
     for t in range(nt):
