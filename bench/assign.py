@@ -62,6 +62,7 @@ from _common import (  # noqa: E402
     demo_area_files,
     fmt_times,
     machine_line,
+    pg_connect,
     postgis_version,
     table,
     throwaway_db,
@@ -262,9 +263,6 @@ def bench_postgis(
     x: np.ndarray,
     y: np.ndarray,
 ) -> None:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
     from gis.areas.importer import import_areas
     from gis.store.db import make_engine
 
@@ -274,15 +272,7 @@ def bench_postgis(
         import_areas(conn, source, level=level, description="bench")
     res.pg_import_s = time.perf_counter() - t0
     engine.dispose()
-    u = make_url(url)
-    with psycopg.connect(
-        host=u.host,
-        port=u.port,
-        user=u.username,
-        password=u.password,
-        dbname=u.database,
-        autocommit=True,
-    ) as conn:
+    with pg_connect(url) as conn:
         t0 = time.perf_counter()
         copy_points(conn, x, y)
         res.pg_load_s = time.perf_counter() - t0

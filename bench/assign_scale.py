@@ -48,7 +48,16 @@ from typing import Any  # noqa: E402
 
 import _shapes as S  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import ROOT, TOWNSHIPS, admin_url, fmt_times, table, throwaway_db, timed  # noqa: E402
+from _common import (  # noqa: E402
+    ROOT,
+    TOWNSHIPS,
+    admin_url,
+    fmt_times,
+    pg_connect,
+    table,
+    throwaway_db,
+    timed,
+)
 
 SEED = 20241129
 
@@ -114,20 +123,10 @@ def layers(quick: bool) -> list[tuple[str, Callable[[], S.Layer]]]:
 
 def postgis_covers(url: str, geoms: list[Any], x: np.ndarray, y: np.ndarray) -> tuple[float, Any]:
     """(seconds, owner index per point or -1) by ST_Covers on subdivided parts."""
-    import psycopg
     import shapely
     from assign import copy_points
-    from sqlalchemy.engine import make_url
 
-    u = make_url(url)
-    with psycopg.connect(
-        host=u.host,
-        port=u.port,
-        user=u.username,
-        password=u.password,
-        dbname=u.database,
-        autocommit=True,
-    ) as conn:
+    with pg_connect(url) as conn:
         conn.execute("CREATE UNLOGGED TABLE polys (idx int4, geom geometry)")
         with conn.cursor().copy("COPY polys (idx, geom) FROM STDIN") as cp:
             for i, wkb in enumerate(shapely.to_wkb(np.array(geoms, dtype=object), hex=True)):

@@ -80,25 +80,8 @@ def crosses(
 
 
 @njit(cache=True, nogil=True)
-def _grow_i32(a: Any, need: int) -> Any:
-    if need <= a.shape[0]:
-        return a
-    out = np.empty(max(need, 2 * a.shape[0]), a.dtype)
-    out[: a.shape[0]] = a
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _grow_f64(a: Any, need: int) -> Any:
-    if need <= a.shape[0]:
-        return a
-    out = np.empty(max(need, 2 * a.shape[0]), a.dtype)
-    out[: a.shape[0]] = a
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _grow_i64(a: Any, need: int) -> Any:
+def _grow(a: Any, need: int) -> Any:
+    """``a`` with room for ``need`` items (doubled when it must grow)."""
     if need <= a.shape[0]:
         return a
     out = np.empty(max(need, 2 * a.shape[0]), a.dtype)
@@ -262,7 +245,7 @@ def level0_refs(
                 for j in range(nt):
                     nactive = _toggle(tmp[j], inset, active, pos, nactive)
                 start = set_ptr[nsets]
-                set_members = _grow_i32(set_members, start + nactive)
+                set_members = _grow(set_members, start + nactive)
                 for j in range(nactive):  # insertion sort: sets hold a few areas
                     a = active[j]
                     m = start + j
@@ -435,7 +418,7 @@ def refine(
                 j = pr[p] * k + c
                 cedge[fill[j]] = sub[pe[p]]
                 fill[j] += 1
-        sub_val = _grow_i32(sub_val, nsub + k * k)
+        sub_val = _grow(sub_val, nsub + k * k)
         sub_base[b] = nsub
         sub_k[b] = k
         for j in range(k * k):
@@ -465,9 +448,9 @@ def refine(
                 if m < 0:
                     continue
                 # store the set
-                sp = _grow_i64(sp, nsets + 2)
+                sp = _grow(sp, nsets + 2)
                 start = sp[nsets]
-                sm = _grow_i32(sm, start + m)
+                sm = _grow(sm, start + m)
                 sm[start : start + m] = out[:m]
                 sp[nsets + 1] = start + m
                 sid = nsets
@@ -476,11 +459,11 @@ def refine(
                     value = sid
                 else:
                     if nnodes + 1 > nrx.shape[0]:
-                        nrx = _grow_f64(nrx, nnodes + 1)
-                        nry = _grow_f64(nry, nnodes + 1)
-                        nst = _grow_i32(nst, nnodes + 1)
-                    lp = _grow_i64(lp, nnodes + 2)
-                    le = _grow_i32(le, lp[nnodes] + n_sub_edges)
+                        nrx = _grow(nrx, nnodes + 1)
+                        nry = _grow(nry, nnodes + 1)
+                        nst = _grow(nst, nnodes + 1)
+                    lp = _grow(lp, nnodes + 2)
+                    le = _grow(le, lp[nnodes] + n_sub_edges)
                     le[lp[nnodes] : lp[nnodes] + n_sub_edges] = cedge[cptr[j] : cptr[j + 1]]
                     lp[nnodes + 1] = lp[nnodes] + n_sub_edges
                     nrx[nnodes] = px

@@ -58,7 +58,7 @@ from shapely import MultiPolygon, Polygon, STRtree
 
 from gis.assign import _kernels as K
 from gis.assign import _refine as RF
-from gis.assign.nearest import SegmentIndex
+from gis.assign.nearest import SegmentIndex, ring_segments
 from gis.crs import local_metric_crs
 from gis.errors import InvalidInput
 
@@ -478,13 +478,7 @@ def _edges(
     geoms: NDArray[np.object_],
 ) -> tuple[_F64, _F64, _F64, _F64, NDArray[np.int32]]:
     """All ring segments (shells and holes of all parts), lower end first, zero-length dropped."""
-    polys, poly_area = shapely.get_parts(geoms, return_index=True)
-    rings, ring_poly = shapely.get_rings(polys, return_index=True)
-    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-    same = ring_of[1:] == ring_of[:-1]
-    a = xy[:-1][same]
-    b = xy[1:][same]
-    area = poly_area[ring_poly[ring_of[:-1][same]]].astype(np.int32)
+    a, b, area = ring_segments(geoms)
     keep = (a[:, 0] != b[:, 0]) | (a[:, 1] != b[:, 1])
     a, b, area = a[keep], b[keep], area[keep]
     swap = (a[:, 1] > b[:, 1]) | ((a[:, 1] == b[:, 1]) & (a[:, 0] > b[:, 0]))
