@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.routers import areas, assign, health
-from gis.assign.service import Assigner
+from gis.assign.service import Assigner, assign_point
 from gis.errors import NotFound
 from gis.settings import Settings
 from gis.store.db import database_url, make_engine
@@ -38,6 +38,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.assigner = Assigner(engine, check_seconds=settings.index_check_seconds)
         with contextlib.suppress(NotFound):  # nothing imported yet: build on first request
             app.state.assigner.warm()
+            # assignscale: answer one point end to end (poll, index, staff roster, answer) so
+            # the first real request finds everything loaded
+            assigner = app.state.assigner
+            level_index = assigner.index(generation=assigner.current_generation())
+            spot = level_index.index.geometries[0].representative_point()
+            assign_point(assigner, lon=spot.x, lat=spot.y)
         # the index and its answer templates live as long as the process: keep them out of
         # the collector's full passes, which otherwise stall every request for ~0.1 s
         gc.collect()

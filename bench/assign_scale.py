@@ -436,10 +436,8 @@ def bench_workers(admin: str, quick: bool) -> dict[str, Any]:
     n_cells = 15_000 if quick else 45_000
     codes, geoms = S.voronoi_tiling(n_cells, n_cells * 15, seed=7)
     out: dict[str, Any] = {"areas": len(codes)}
-    base_rss = rss_mb()
     index = AreaIndex.build(codes, geoms)
     out["index_mb"] = index_mb(index)
-    out["inproc_mb"] = rss_mb() - base_rss
     b = index.bounds
     with throwaway_db("scalewrk", admin) as url:
         load_layer(url, codes, geoms, "micro_grid")
@@ -548,7 +546,7 @@ def run(quick: bool, points: int | None, skip_http: bool) -> None:
     if wk:
         print(
             f"workers: Shanghai-wide micro-grid layer {wk['areas']:,} areas: index arrays "
-            f"{wk['index_mb']:.0f} MB, in-process RSS growth {wk['inproc_mb']:.0f} MB; "
+            f"{wk['index_mb']:.0f} MB; "
             f"`wangge serve --workers 2`: healthy after {wk['start_s']:.1f} s, first request "
             f"{wk['first_ms']:.1f} ms; RSS per process "
             + ", ".join(f"{m:.0f} MB" for m in wk["worker_mb"])
