@@ -6,7 +6,7 @@ workers. Engine vs geopandas vs PostGIS in one run; prints figures, never assert
 (also run at the end of ``bench/assign.py`` unless ``--skip-scale``).
 
 * layers (seeded, ``bench/_shapes.py``): Voronoi tilings of the Shanghai area with 20,000
-  cells (~360k vertices) and 100,000 cells (~1M vertices); 3,000 long thin north-south strips;
+  cells (303k vertices) and 100,000 cells (780k vertices); 3,000 long thin north-south strips;
   a dense tiling with a far exclave; one polygon with 1M vertices; 5,000 tiny polygons in one
   spot over a coarse tiling. For each: index build time (wall) and the process's peak RSS
   growth during the build (sampled every 2 ms) and the index's own arrays; lookup of N points
