@@ -645,8 +645,9 @@ def lookup_pass1(
     touched = np.empty(max_touch, np.int32)
     tpar = np.empty(max_touch, np.uint8)
     n_unresolved = 0
+    sorted_walk = perm.shape[0] == lon.shape[0]  # an empty perm: input order
     for q in range(lon.shape[0]):
-        i = perm[q]
+        i = perm[q] if sorted_walk else q
         x = lon[i]
         y = lat[i]
         if not (x >= gx0 and x <= gx1 and y >= gy0 and y <= gy1):
@@ -700,8 +701,9 @@ def lookup_pass2(
     gx0, gy0, ncols = G[0], G[1], G[4]
     touched = np.empty(max_touch, np.int32)
     tpar = np.empty(max_touch, np.uint8)
+    sorted_walk = perm.shape[0] == lon.shape[0]  # an empty perm: input order
     for q in range(lon.shape[0]):
-        i = perm[q]
+        i = perm[q] if sorted_walk else q
         o = owner[i]
         if o < 0:
             continue

@@ -77,7 +77,7 @@ _MAX_SIDE = 4096
 #: lookups of at least this many points in an index of at least this many bytes walk the
 #: points in cell order (a counting sort, ~10 ns a point) so the index stays in cache
 _SORT_POINTS = 20_000
-_SORT_BYTES = 4 << 20
+_SORT_BYTES = 32 << 20
 #: segments per quarter circle for :meth:`AreaIndex.circle_shares` (area error < 2e-5)
 _CIRCLE_QUAD_SEGS = 128
 
@@ -311,7 +311,7 @@ class AreaIndex:
             # an index larger than the cache: visit the points cell by cell
             perm = RF.cell_order(x, y, g.gx0, g.gy0, g.inv_w, g.inv_h, g.ncols, g.nrows)
         else:
-            perm = np.arange(n, dtype=np.int64)
+            perm = np.empty(0, np.int64)  # input order
         n_unresolved = RF.lookup_pass1(
             x, y, g.gx1, g.gy1, g.inv_w, g.inv_h, g.nrows, g.cell, g.lab_ptr, g.lab_owner,
             len(self), g.max_touch, g.G, g.R, perm, owner, count,
