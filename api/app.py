@@ -17,7 +17,7 @@ from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_router
 from api.routers import open311 as open311_routes
 from api.schemas import install_openapi
-from gis.assign.service import Assigner
+from gis.assign.service import Assigner, assign_point
 from gis.errors import NotFound, Unavailable
 from gis.geocode.cache import GazetteerCache
 from gis.incidents.intake import IntakeContext
@@ -50,6 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # nothing imported yet, or the database is away: build on first request
         with contextlib.suppress(NotFound, Unavailable):
             app.state.assigner.warm()
+            # assignscale: answer one point end to end (poll, index, staff roster, answer) so
+            # the first real request finds everything loaded
+            assigner = app.state.assigner
+            level_index = assigner.index(generation=assigner.current_generation())
+            spot = level_index.index.geometries[0].representative_point()
+            assign_point(assigner, lon=spot.x, lat=spot.y)
         app.state.gazetteer = GazetteerCache(engine, check_seconds=settings.index_check_seconds)
         with contextlib.suppress(Unavailable):  # build before the first request and gc.freeze
             app.state.gazetteer.get()

@@ -14,9 +14,22 @@ from gis.cli import app, run
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address [WANGGE_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [WANGGE_PORT].")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Worker processes, each holding its own index (default: the CPU count).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs). Example: `wangge serve --port 9000`."""
+    """Serve the HTTP API (OpenAPI docs at /docs).
+
+    Example: `wangge serve --port 8000 --workers 4`. Each worker builds the current index
+    and runs every lookup kernel once before it takes requests (no compile on first call).
+    """
+    import os
+
     import uvicorn
 
     from gis.cli.common import engine, say
@@ -32,7 +45,10 @@ def serve(
         factory=True,
         host=host,
         port=port,
-        workers=workers,
+        workers=workers or os.cpu_count() or 1,
+        # a worker builds its index (and may load numba code) before it answers uvicorn's
+        # health pings; the 5 s default would kill and restart it forever on a big layer
+        timeout_worker_healthcheck=120,
         log_level="info",
     )
 

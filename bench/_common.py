@@ -77,6 +77,22 @@ def throwaway_db(kind: str, admin: str | None = None) -> Iterator[str]:
         drop_database(admin, name)
 
 
+def pg_connect(url: str) -> Any:
+    """An autocommit psycopg connection to the SQLAlchemy ``url`` (for COPY and raw SQL)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return psycopg.connect(
+        host=u.host,
+        port=u.port,
+        user=u.username,
+        password=u.password,
+        dbname=u.database,
+        autocommit=True,
+    )
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     """(seconds, result) of one call."""
     t0 = time.perf_counter()

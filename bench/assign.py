@@ -62,6 +62,7 @@ from _common import (  # noqa: E402
     demo_area_files,
     fmt_times,
     machine_line,
+    pg_connect,
     postgis_version,
     table,
     throwaway_db,
@@ -262,9 +263,6 @@ def bench_postgis(
     x: np.ndarray,
     y: np.ndarray,
 ) -> None:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
     from gis.areas.importer import import_areas
     from gis.store.db import make_engine
 
@@ -274,15 +272,7 @@ def bench_postgis(
         import_areas(conn, source, level=level, description="bench")
     res.pg_import_s = time.perf_counter() - t0
     engine.dispose()
-    u = make_url(url)
-    with psycopg.connect(
-        host=u.host,
-        port=u.port,
-        user=u.username,
-        password=u.password,
-        dbname=u.database,
-        autocommit=True,
-    ) as conn:
+    with pg_connect(url) as conn:
         t0 = time.perf_counter()
         copy_points(conn, x, y)
         res.pg_load_s = time.perf_counter() - t0
@@ -639,6 +629,10 @@ def main() -> None:
         help="seconds to wait for data/boundaries/micro_grids.geojson to appear",
     )
     ap.add_argument("--skip-http", action="store_true")
+    ap.add_argument("--skip-scale", action="store_true", help="skip bench/assign_scale.py")
+    ap.add_argument(
+        "--quick", action="store_true", help="scale part: smaller layers and 200k points"
+    )
     args = ap.parse_args()
     t_start = time.perf_counter()
 
@@ -890,6 +884,12 @@ def main() -> None:
             f"{http['batch_mismatch']} mismatches"
         )
     print(f"total benchmark time {total:.0f} s")
+    if not args.skip_scale:
+        # city-size and hostile layers, nearest, buildings, workers (issue 17)
+        from assign_scale import run as run_scale
+
+        print()
+        run_scale(args.quick, None, args.skip_http)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Numba kernels behind :class:`gis.assign.engine.AreaIndex` (build and lookup).
+"""Numba kernels behind :class:`gis.assign.engine.AreaIndex`: the first-level grid build.
 
 Vocabulary shared with ``engine.py``:
 
@@ -14,11 +14,8 @@ Vocabulary shared with ``engine.py``:
 * **uniform cell**: a cell no edge touches, so every point of it is covered by the same set of
   areas: its **label** (a row of a table of unique sorted area tuples; label 0 = no area).
 
-Lookup of a point in a boundary cell casts a horizontal ray to the right, but only as far as the
-first uniform cell after the run (whose label is known); the set covering the point is that
-label XOR the parity of the run's edges crossing the ray. Orientation signs are certified by
-Shewchuk's error bound A; a point with any uncertain sign (on an edge, on a vertex, or within a
-few ulps of one) is reported as "unresolved" so the caller can settle it exactly with GEOS.
+Runs exist for the build only (the label sweep); lookups in boundary cells use the per-cell
+edge lists and reference points of :mod:`gis.assign._refine`.
 """
 
 from __future__ import annotations
@@ -126,8 +123,6 @@ def build_runs(
     pair_row: Any,
     pair_c0: Any,
     pair_c1: Any,
-    x1: Any,
-    x2: Any,
     ncols: int,
     nrows: int,
 ) -> Any:
@@ -136,7 +131,7 @@ def build_runs(
     Returns ``(cell, row_run_ptr, run_c0, run_c1, run_ptr, run_edges)``: ``cell`` holds
     ``-(run + 1)`` for boundary cells and 0 elsewhere (labels come later); runs are numbered
     row by row, left to right (``row_run_ptr`` is their CSR by row); ``run_edges`` lists edge
-    indices per run (CSR ``run_ptr``), sorted by decreasing ``max(x1, x2)``.
+    indices per run (CSR ``run_ptr``).
     """
     ncell = nrows * ncols
     mark = np.zeros(ncell, np.uint8)
@@ -186,17 +181,6 @@ def build_runs(
         run = -cell[pair_row[p] * ncols + pair_c0[p]] - 1
         run_edges[fill[run]] = pair_edge[p]
         fill[run] += 1
-    for run in range(nruns):
-        a = run_ptr[run]
-        b = run_ptr[run + 1]
-        if b - a > 1:
-            seg = run_edges[a:b].copy()
-            key = np.empty(b - a, np.float64)
-            for i in range(b - a):
-                key[i] = -max(x1[seg[i]], x2[seg[i]])
-            order = np.argsort(key, kind="mergesort")
-            for i in range(b - a):
-                run_edges[a + i] = seg[order[i]]
     return cell, row_run_ptr, run_c0, run_c1, run_ptr, run_edges
 
 
@@ -322,79 +306,3 @@ def label_cells(
         for c in range(c_right):
             cell[base + c] = 0
     return 0, run_label, lab_ptr[: nlab + 1], lab_members[: lab_ptr[nlab]]
-
-
-# --------------------------------------------------------------------------------------------
-# lookup
-# --------------------------------------------------------------------------------------------
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _eval_run(
-    x: float,
-    y: float,
-    run: int,
-    run_ptr: Any,
-    ex1: Any,
-    ey1: Any,
-    ex2: Any,
-    ey2: Any,
-    exmax: Any,
-    earea: Any,
-    run_label: Any,
-    lab_ptr: Any,
-    lab_members: Any,
-    stamp: Any,
-    par: Any,
-    touched: Any,
-    cur: int,
-) -> int:
-    """Covering set of a point in a boundary cell, left in ``touched``/``par``.
-
-    Returns the number of entries in ``touched`` (areas whose ``par`` is 1 cover the point), or
-    -1 if some orientation sign could not be certified.
-    """
-    nt = 0
-    for k in range(run_ptr[run], run_ptr[run + 1]):
-        if exmax[k] < x:
-            break
-        y1 = ey1[k]
-        y2 = ey2[k]
-        if y < y1 or y > y2:
-            continue
-        x1 = ex1[k]
-        x2 = ex2[k]
-        if x < min(x1, x2):
-            # the whole edge is right of the point: a crossing iff the half-open rule says so
-            if y < y2:
-                a = earea[k]
-                if stamp[a] != cur:
-                    stamp[a] = cur
-                    par[a] = 0
-                    touched[nt] = a
-                    nt += 1
-                par[a] ^= 1
-            continue
-        dl = (x1 - x) * (y2 - y)
-        dr = (y1 - y) * (x2 - x)
-        det = dl - dr
-        if abs(det) <= ERRBOUND_A * (abs(dl) + abs(dr)):
-            return -1
-        if y < y2 and det > 0.0:
-            a = earea[k]
-            if stamp[a] != cur:
-                stamp[a] = cur
-                par[a] = 0
-                touched[nt] = a
-                nt += 1
-            par[a] ^= 1
-    lab = run_label[run]
-    for j in range(lab_ptr[lab], lab_ptr[lab + 1]):
-        a = lab_members[j]
-        if stamp[a] != cur:
-            stamp[a] = cur
-            par[a] = 0
-            touched[nt] = a
-            nt += 1
-        par[a] ^= 1
-    return nt

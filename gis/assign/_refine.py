@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from gis.assign._kernels import ERRBOUND_A, UNRESOLVED, _cell_of, _eval_run, edge_row_spans
+from gis.assign._kernels import ERRBOUND_A, UNRESOLVED, _cell_of, edge_row_spans
 
 #: a node with more edges than this gets a sub-grid
 DENSE = 24
@@ -80,25 +80,8 @@ def crosses(
 
 
 @njit(cache=True, nogil=True)
-def _grow_i32(a: Any, need: int) -> Any:
-    if need <= a.shape[0]:
-        return a
-    out = np.empty(max(need, 2 * a.shape[0]), a.dtype)
-    out[: a.shape[0]] = a
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _grow_f64(a: Any, need: int) -> Any:
-    if need <= a.shape[0]:
-        return a
-    out = np.empty(max(need, 2 * a.shape[0]), a.dtype)
-    out[: a.shape[0]] = a
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _grow_i64(a: Any, need: int) -> Any:
+def _grow(a: Any, need: int) -> Any:
+    """``a`` with room for ``need`` items (doubled when it must grow)."""
     if need <= a.shape[0]:
         return a
     out = np.empty(max(need, 2 * a.shape[0]), a.dtype)
@@ -167,7 +150,6 @@ def _toggle(a: int, inset: Any, active: Any, pos: Any, nactive: int) -> int:
 
 @njit(cache=True, nogil=True)
 def level0_refs(
-    order: Any,
     pair_edge: Any,
     pair_row: Any,
     pair_c0: Any,
@@ -188,7 +170,7 @@ def level0_refs(
     n_areas: int,
 ) -> Any:
     """Reference point and covering set of every level-0 node, by a right-to-left sweep of
-    each row's centre line (``order``: pairs sorted by row, then ``c0`` descending).
+    each row's centre line.
 
     Returns ``(status, node_rx, node_ry, node_set, set_ptr, set_members)``; ``node_set`` is
     -1 where no candidate point could be certified. ``status`` 2: a row did not close.
@@ -205,21 +187,32 @@ def level0_refs(
     pos = np.full(n_areas, -1, np.int32)
     tmp = np.empty(lst_edge.shape[0] + 1, np.int32)
     nactive = 0
-    q = 0
-    npairs = order.shape[0]
+    # the areas of the pairs crossing their row's centre line, bucketed by (row, c0)
+    ncell = nrows * ncols
+    bucket = np.zeros(ncell + 1, np.int64)
+    for p in range(pair_edge.shape[0]):
+        e = pair_edge[p]
+        yc = gy0 + (pair_row[p] + 0.5) * h
+        if y1[e] <= yc < y2[e]:
+            bucket[pair_row[p] * ncols + pair_c0[p] + 1] += 1
+    for c in range(ncell):
+        bucket[c + 1] += bucket[c]
+    fill = bucket[:-1].copy()
+    cross_area = np.empty(bucket[ncell], np.int32)
+    for p in range(pair_edge.shape[0]):
+        e = pair_edge[p]
+        yc = gy0 + (pair_row[p] + 0.5) * h
+        if y1[e] <= yc < y2[e]:
+            k = pair_row[p] * ncols + pair_c0[p]
+            cross_area[fill[k]] = area[e]
+            fill[k] += 1
     for r in range(nrows):
         yc = gy0 + (r + 0.5) * h
         base = r * ncols
-        # pairs of row r are order[q:qe], by c0 descending
-        qe = q
-        while qe < npairs and pair_row[order[qe]] == r:
-            qe += 1
         for c in range(ncols - 1, -1, -1):
-            while q < qe and pair_c0[order[q]] > c:
-                e = pair_edge[order[q]]
-                if y1[e] <= yc < y2[e]:
-                    nactive = _toggle(area[e], inset, active, pos, nactive)
-                q += 1
+            if c + 1 < ncols:  # pairs starting right of cell c have crossed
+                for j in range(bucket[base + c + 1], bucket[base + c + 2]):
+                    nactive = _toggle(cross_area[j], inset, active, pos, nactive)
             v = cell[base + c]
             if v >= 0:
                 continue
@@ -252,10 +245,14 @@ def level0_refs(
                 for j in range(nt):
                     nactive = _toggle(tmp[j], inset, active, pos, nactive)
                 start = set_ptr[nsets]
-                set_members = _grow_i32(set_members, start + nactive)
-                srt = np.sort(active[:nactive])
-                for j in range(nactive):
-                    set_members[start + j] = srt[j]
+                set_members = _grow(set_members, start + nactive)
+                for j in range(nactive):  # insertion sort: sets hold a few areas
+                    a = active[j]
+                    m = start + j
+                    while m > start and set_members[m - 1] > a:
+                        set_members[m] = set_members[m - 1]
+                        m -= 1
+                    set_members[m] = a
                 set_ptr[nsets + 1] = start + nactive
                 for j in range(nt):
                     nactive = _toggle(tmp[j], inset, active, pos, nactive)
@@ -264,11 +261,8 @@ def level0_refs(
                 node_set[node] = nsets
                 nsets += 1
                 break
-        while q < qe:  # pairs left of column 0 cannot exist; kept for safety
-            e = pair_edge[order[q]]
-            if y1[e] <= yc < y2[e]:
-                nactive = _toggle(area[e], inset, active, pos, nactive)
-            q += 1
+        for j in range(bucket[base], bucket[base + 1]):  # pairs starting in column 0
+            nactive = _toggle(cross_area[j], inset, active, pos, nactive)
         if nactive != 0:
             return 2, node_rx, node_ry, node_set, set_ptr[: nsets + 1], set_members
     return 0, node_rx, node_ry, node_set, set_ptr[: nsets + 1], set_members[: set_ptr[nsets]]
@@ -314,16 +308,18 @@ def _derive(
             return -1
         if k:
             a = area[e]
-            if par[a] == 0:
+            if par[a] == 0:  # bit 0: listed in touched, bit 1: parity
                 touched[nt] = a
                 nt += 1
-            par[a] ^= 2  # bit 1: toggled by a crossing
+                par[a] = 1
+            par[a] ^= 2
     s = node_set[node]
     for j in range(set_ptr[s], set_ptr[s + 1]):
         a = set_members[j]
         if par[a] == 0:
             touched[nt] = a
             nt += 1
+            par[a] = 1
         par[a] ^= 2
     m = 0
     for t in range(nt):
@@ -422,7 +418,7 @@ def refine(
                 j = pr[p] * k + c
                 cedge[fill[j]] = sub[pe[p]]
                 fill[j] += 1
-        sub_val = _grow_i32(sub_val, nsub + k * k)
+        sub_val = _grow(sub_val, nsub + k * k)
         sub_base[b] = nsub
         sub_k[b] = k
         for j in range(k * k):
@@ -452,9 +448,9 @@ def refine(
                 if m < 0:
                     continue
                 # store the set
-                sp = _grow_i64(sp, nsets + 2)
+                sp = _grow(sp, nsets + 2)
                 start = sp[nsets]
-                sm = _grow_i32(sm, start + m)
+                sm = _grow(sm, start + m)
                 sm[start : start + m] = out[:m]
                 sp[nsets + 1] = start + m
                 sid = nsets
@@ -463,11 +459,11 @@ def refine(
                     value = sid
                 else:
                     if nnodes + 1 > nrx.shape[0]:
-                        nrx = _grow_f64(nrx, nnodes + 1)
-                        nry = _grow_f64(nry, nnodes + 1)
-                        nst = _grow_i32(nst, nnodes + 1)
-                    lp = _grow_i64(lp, nnodes + 2)
-                    le = _grow_i32(le, lp[nnodes] + n_sub_edges)
+                        nrx = _grow(nrx, nnodes + 1)
+                        nry = _grow(nry, nnodes + 1)
+                        nst = _grow(nst, nnodes + 1)
+                    lp = _grow(lp, nnodes + 2)
+                    le = _grow(le, lp[nnodes] + n_sub_edges)
                     le[lp[nnodes] : lp[nnodes] + n_sub_edges] = cedge[cptr[j] : cptr[j + 1]]
                     lp[nnodes + 1] = lp[nnodes] + n_sub_edges
                     nrx[nnodes] = px
@@ -498,85 +494,126 @@ def refine(
 
 
 @njit(cache=True, nogil=True, inline="always")
-def find_node(
-    x: float,
-    y: float,
-    b: int,
+def _flip(a: int, touched: Any, tpar: Any, nt: int) -> int:
+    """Toggle area ``a`` in the point's short list (linear search: the list holds a handful
+    of areas, and a global per-area scratch array would cost a cache miss per area)."""
+    for j in range(nt):
+        if touched[j] == a:
+            tpar[j] ^= 1
+            return nt
+    touched[nt] = a
+    tpar[nt] = 1
+    return nt + 1
+
+
+@njit(cache=True, nogil=True)
+def _gather(lst_edge: Any, x1: Any, y1: Any, x2: Any, y2: Any, area: Any) -> Any:
+    """Each list entry's edge coordinates (n x 4) and area, copied contiguously."""
+    n = lst_edge.shape[0]
+    lxy = np.empty((n, 4), np.float64)
+    la = np.empty(n, np.int32)
+    for j in range(n):
+        e = lst_edge[j]
+        lxy[j, 0] = x1[e]
+        lxy[j, 1] = y1[e]
+        lxy[j, 2] = x2[e]
+        lxy[j, 3] = y2[e]
+        la[j] = area[e]
+    return lxy, la
+
+
+def lookup_layout(
     node_cell: Any,
-    ncols: int,
-    gx0: float,
-    gy0: float,
-    w: float,
-    h: float,
+    lst_ptr: Any,
+    lst_edge: Any,
+    x1: Any,
+    y1: Any,
+    x2: Any,
+    y2: Any,
+    area: Any,
+    rx: Any,
+    ry: Any,
+    rset: Any,
+    set_ptr: Any,
+    set_members: Any,
     sub_base: Any,
     sub_k: Any,
     sub_val: Any,
-) -> int:
-    """The node answering point (x, y) of level-0 node ``b``: ``>= 0`` a node, ``<= -1`` the
-    covering set ``-v - 1`` of a uniform sub-cell."""
-    k = sub_k[b]
-    if k == 0:
-        return b
-    row = node_cell[b] // ncols
-    col = node_cell[b] - row * ncols
-    sr = _cell_of(y, gy0 + row * h, k / h, k)
-    sc = _cell_of(x, gx0 + col * w, k / w, k)
-    v: int = sub_val[sub_base[b] + sr * k + sc]
-    if v >= 0:
-        return -v - 1
-    if v == -1:
-        return b
-    return -v - 2
+) -> tuple[Any, ...]:
+    """The refinement as the lookup reads it: one record per node and the list's edge
+    coordinates copied contiguously, so a point costs a few cache lines, not one per array.
 
-
-@njit(cache=True, nogil=True, inline="always")
-def _flip(a: int, stamp: Any, par: Any, touched: Any, nt: int, cur: int) -> int:
-    if stamp[a] != cur:
-        stamp[a] = cur
-        par[a] = 0
-        touched[nt] = a
-        nt += 1
-    par[a] ^= 1
-    return nt
+    ``NM[n]`` = (list start, list end, set start (-1: no reference point), set end, sub-grid
+    base (-1: none), sub-grid side, unused, first-level cell); ``NF[n]`` = reference point;
+    ``L[j]`` = (x1, y1, x2, y2) and ``LA[j]`` = area of list entry ``j``.
+    """
+    n = rx.shape[0]
+    nb = sub_k.shape[0]
+    big = max(
+        int(lst_ptr[-1]), int(set_ptr[-1]), int(sub_val.shape[0]), int(node_cell.max(initial=0))
+    )
+    nm = np.full((n, 8), -1, np.int32 if big < 2**31 - 1 else np.int64)
+    nm[:, 0] = lst_ptr[:-1]
+    nm[:, 1] = lst_ptr[1:]
+    has = rset >= 0
+    nm[has, 2] = set_ptr[rset[has]]
+    nm[has, 3] = set_ptr[rset[has] + 1]
+    nm[:nb, 4] = np.where(sub_k > 0, sub_base, -1)
+    nm[:nb, 5] = sub_k
+    nm[:nb, 7] = node_cell
+    nf = np.ascontiguousarray(np.column_stack([rx, ry]))
+    lxy, la = _gather(lst_edge, x1, y1, x2, y2, area)
+    return (nm, nf, lxy, la, set_ptr, set_members, sub_val)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def eval_point(
-    x: float, y: float, b: int, G: Any, R: Any, stamp: Any, par: Any, touched: Any, cur: int
+    x: float,
+    y: float,
+    b: int,
+    G: Any,
+    R: Any,
+    touched: Any,
+    tpar: Any,
 ) -> int:
-    """Covering set of a point in level-0 node ``b``, left in ``touched``/``par`` (areas with
-    ``par`` 1 cover it); returns the number of ``touched`` entries, or -1 if uncertain.
+    """Covering set of a point in level-0 node ``b``: areas ``touched[j]`` with ``tpar[j]``
+    1 cover it; returns the number of ``touched`` entries, or -1 if uncertain.
 
-    ``G``: the first-level grid tuple, ``R``: the refinement tuple (see ``engine._Grid``).
+    ``G``: ``(gx0, gy0, w, h, ncols)`` of the first-level grid, ``R``: :func:`lookup_layout`'s
+    tuple. A node without a certified reference point answers -1 (rare: GEOS decides).
     """
-    gx0, gy0, w, h, ncols = G[0], G[1], G[2], G[3], G[4]
-    run_ptr, ex1, ey1, ex2, ey2, exmax, earea, run_label, lab_ptr, lab_members = G[5:15]
-    node_run, node_cell, lst_ptr, lst_edge, x1, y1, x2, y2, area = R[0:9]
-    node_rx, node_ry, node_set, set_ptr, set_members, sub_base, sub_k, sub_val = R[9:17]
-    t = find_node(x, y, b, node_cell, ncols, gx0, gy0, w, h, sub_base, sub_k, sub_val)
+    gx0, gy0, w, h, ncols = G
+    nm, nf, lxy, la, set_ptr, set_members, sub_val = R
+    t = b
+    k = nm[b, 5]
     nt = 0
-    if t < 0:
-        s = -t - 1
-        for j in range(set_ptr[s], set_ptr[s + 1]):
-            nt = _flip(set_members[j], stamp, par, touched, nt, cur)
-        return nt
-    if node_set[t] < 0:
-        return _eval_run(
-            x, y, node_run[b], run_ptr, ex1, ey1, ex2, ey2, exmax, earea, run_label, lab_ptr,
-            lab_members, stamp, par, touched, cur,
-        )  # fmt: skip
-    rx = node_rx[t]
-    ry = node_ry[t]
-    for j in range(lst_ptr[t], lst_ptr[t + 1]):
-        e = lst_edge[j]
-        k = crosses(x, y, rx, ry, x1[e], y1[e], x2[e], y2[e])
-        if k < 0:
+    if k > 0:
+        row = nm[b, 7] // ncols
+        col = nm[b, 7] - row * ncols
+        sr = _cell_of(y, gy0 + row * h, k / h, k)
+        sc = _cell_of(x, gx0 + col * w, k / w, k)
+        v = sub_val[nm[b, 4] + sr * k + sc]
+        if v >= 0:  # a uniform sub-cell
+            for j in range(set_ptr[v], set_ptr[v + 1]):
+                touched[nt] = set_members[j]
+                tpar[nt] = 1
+                nt += 1
+            return nt
+        if v <= -2:
+            t = -v - 2
+    s0 = nm[t, 2]
+    if s0 < 0:  # no certified reference point (rare): GEOS decides
+        return -1
+    rx = nf[t, 0]
+    ry = nf[t, 1]
+    for j in range(nm[t, 0], nm[t, 1]):
+        c = crosses(x, y, rx, ry, lxy[j, 0], lxy[j, 1], lxy[j, 2], lxy[j, 3])
+        if c < 0:
             return -1
-        if k:
-            nt = _flip(area[e], stamp, par, touched, nt, cur)
-    s = node_set[t]
-    for j in range(set_ptr[s], set_ptr[s + 1]):
-        nt = _flip(set_members[j], stamp, par, touched, nt, cur)
+        if c:
+            nt = _flip(la[j], touched, tpar, nt)
+    for j in range(s0, nm[t, 3]):
+        nt = _flip(set_members[j], touched, tpar, nt)
     return nt
 
 
@@ -596,6 +633,7 @@ def lookup_pass1(
     max_touch: int,
     G: Any,
     R: Any,
+    perm: Any,
     owner: Any,
     count: Any,
 ) -> int:
@@ -604,11 +642,12 @@ def lookup_pass1(
     Returns the number of unresolved points.
     """
     gx0, gy0, ncols = G[0], G[1], G[4]
-    stamp = np.zeros(n_areas, np.int64)
-    par = np.zeros(n_areas, np.uint8)
     touched = np.empty(max_touch, np.int32)
+    tpar = np.empty(max_touch, np.uint8)
     n_unresolved = 0
-    for i in range(lon.shape[0]):
+    sorted_walk = perm.shape[0] == lon.shape[0]  # an empty perm: input order
+    for q in range(lon.shape[0]):
+        i = perm[q] if sorted_walk else q
         x = lon[i]
         y = lat[i]
         if not (x >= gx0 and x <= gx1 and y >= gy0 and y <= gy1):
@@ -620,7 +659,7 @@ def lookup_pass1(
             owner[i] = lab_owner[v]
             count[i] = lab_ptr[v + 1] - lab_ptr[v]
             continue
-        nt = eval_point(x, y, -v - 1, G, R, stamp, par, touched, i + 1)
+        nt = eval_point(x, y, -v - 1, G, R, touched, tpar)
         if nt < 0:
             owner[i] = UNRESOLVED
             count[i] = 0
@@ -630,7 +669,7 @@ def lookup_pass1(
         m = 0
         for j in range(nt):
             a = touched[j]
-            if par[a]:
+            if tpar[j]:
                 m += 1
                 if best < 0 or a < best:
                     best = a
@@ -653,16 +692,18 @@ def lookup_pass2(
     max_touch: int,
     G: Any,
     R: Any,
+    perm: Any,
     owner: Any,
     indptr: Any,
     indices: Any,
 ) -> None:
     """Fill the CSR ``indices`` (sorted covering areas) for every resolved point."""
     gx0, gy0, ncols = G[0], G[1], G[4]
-    stamp = np.zeros(n_areas, np.int64)
-    par = np.zeros(n_areas, np.uint8)
     touched = np.empty(max_touch, np.int32)
-    for i in range(lon.shape[0]):
+    tpar = np.empty(max_touch, np.uint8)
+    sorted_walk = perm.shape[0] == lon.shape[0]  # an empty perm: input order
+    for q in range(lon.shape[0]):
+        i = perm[q] if sorted_walk else q
         o = owner[i]
         if o < 0:
             continue
@@ -678,11 +719,52 @@ def lookup_pass2(
             for j in range(m):
                 indices[a0 + j] = lab_members[lab_ptr[v] + j]
             continue
-        nt = eval_point(x, y, -v - 1, G, R, stamp, par, touched, i + 1)
-        q = a0
+        nt = eval_point(x, y, -v - 1, G, R, touched, tpar)
+        p = a0
         for j in range(nt):
-            a = touched[j]
-            if par[a]:
-                indices[q] = a
-                q += 1
+            if tpar[j]:
+                indices[p] = touched[j]
+                p += 1
         indices[a0 : a0 + m].sort()
+
+
+@njit(cache=True, nogil=True)
+def cell_order(
+    lon: Any,
+    lat: Any,
+    gx0: float,
+    gy0: float,
+    inv_w: float,
+    inv_h: float,
+    ncols: int,
+    nrows: int,
+) -> Any:
+    """Point indices sorted by first-level cell (counting sort, stable; points outside the
+    grid or NaN go to the clamped cell). Walking points in this order keeps the index's
+    memory in cache when the index is larger than the cache."""
+    n = lon.shape[0]
+    # buckets of 2**shift consecutive cells of a row, no more buckets than points: the
+    # counting sort then costs O(n), not O(cells)
+    shift = 0
+    while (ncols * nrows) >> shift > max(n, 4096):
+        shift += 1
+    ncell = ((ncols * nrows) >> shift) + 1
+    key = np.empty(n, np.int64)
+    counts = np.zeros(ncell + 1, np.int64)
+    for i in range(n):
+        x = lon[i]
+        y = lat[i]
+        if x != x or y != y:
+            k = 0
+        else:
+            k = (_cell_of(y, gy0, inv_h, nrows) * ncols + _cell_of(x, gx0, inv_w, ncols)) >> shift
+        key[i] = k
+        counts[k + 1] += 1
+    for c in range(ncell):
+        counts[c + 1] += counts[c]
+    perm = np.empty(n, np.int64)
+    for i in range(n):
+        k = key[i]
+        perm[counts[k]] = i
+        counts[k] += 1
+    return perm

@@ -44,6 +44,8 @@ a cold compile takes ~10 s once per machine/version):
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -58,7 +60,7 @@ from shapely import MultiPolygon, Polygon, STRtree
 
 from gis.assign import _kernels as K
 from gis.assign import _refine as RF
-from gis.assign.nearest import SegmentIndex
+from gis.assign.nearest import SegmentIndex, ring_segments
 from gis.crs import local_metric_crs
 from gis.errors import InvalidInput
 
@@ -66,10 +68,16 @@ __all__ = ["AreaIndex", "Lookup"]
 
 _F64 = NDArray[np.float64]
 
-_MAX_CELLS = 1 << 20
+_MAX_CELLS = 1 << 22
+_BASE_CELLS = 1 << 20
+_ENTRIES_PER_EDGE = 6
 _MIN_CELLS = 4096
 _CELLS_PER_EDGE = 256
 _MAX_SIDE = 4096
+#: lookups of at least this many points in an index of at least this many bytes walk the
+#: points in cell order (a counting sort, ~10 ns a point) so the index stays in cache
+_SORT_POINTS = 20_000
+_SORT_BYTES = 32 << 20
 #: segments per quarter circle for :meth:`AreaIndex.circle_shares` (area error < 2e-5)
 _CIRCLE_QUAD_SEGS = 128
 
@@ -115,20 +123,12 @@ class _Grid:
     inv_h: float
     ncols: int
     nrows: int
-    cell: NDArray[np.int32]  # label id (>= 0) or -(run + 1)
-    run_ptr: NDArray[np.int64]
-    ex1: NDArray[np.float64]
-    ey1: NDArray[np.float64]
-    ex2: NDArray[np.float64]
-    ey2: NDArray[np.float64]
-    exmax: NDArray[np.float64]
-    earea: NDArray[np.int32]
-    run_label: NDArray[np.int32]
+    cell: NDArray[np.int32]  # label id (>= 0) or -(node + 1)
     lab_ptr: NDArray[np.int64]
     lab_members: NDArray[np.int32]
     lab_owner: NDArray[np.int32]
     max_touch: int
-    G: tuple[Any, ...]  # first-level grid for the kernels (see _refine.eval_point)
+    G: tuple[float, float, float, float, int]  # gx0, gy0, w, h, ncols for the kernels
     R: tuple[Any, ...]  # per-cell lists, reference points and sub-grids
     n_nodes0: int  # boundary cells
     n_refined: int  # boundary cells with a sub-grid
@@ -136,9 +136,7 @@ class _Grid:
     @property
     def nbytes(self) -> int:
         """Memory held by the grid's arrays, in bytes."""
-        arrays: list[NDArray[Any]] = [self.cell, self.run_ptr, self.ex1, self.ey1, self.ex2]
-        arrays += [self.ey2, self.exmax, self.earea, self.run_label, self.lab_ptr]
-        arrays += [self.lab_members, self.lab_owner]
+        arrays: list[NDArray[Any]] = [self.cell, self.lab_ptr, self.lab_members, self.lab_owner]
         arrays += [a for a in self.R if isinstance(a, np.ndarray)]
         return sum(int(a.nbytes) for a in arrays)
 
@@ -244,7 +242,20 @@ class AreaIndex:
         self._segments = SegmentIndex.build(
             self._metric_geoms, self._geoms, self._to_metric.transform
         )
+        self._warm()
+        _release_free_memory()
         return self
+
+    def _warm(self) -> None:
+        """Run every lookup kernel once, so the numba code is loaded (from the on-disk cache,
+        or compiled) now and the first request pays nothing."""
+        b = self._bounds
+        x = np.full(_SORT_POINTS, (b[0] + b[2]) / 2.0)
+        y = np.full(_SORT_POINTS, (b[1] + b[3]) / 2.0)
+        g = self._grid
+        RF.cell_order(x, y, g.gx0, g.gy0, g.inv_w, g.inv_h, g.ncols, g.nrows)
+        self.lookup(lon=x[:2], lat=y[:2])
+        self.nearest(lon=np.array([b[0] - 0.01, x[0]]), lat=np.array([b[1] - 0.01, y[0]]))
 
     # ----------------------------------------------------------------------------- properties
 
@@ -296,9 +307,14 @@ class AreaIndex:
         n = x.shape[0]
         owner = np.empty(n, np.int32)
         count = np.empty(n, np.int64)
+        if n >= _SORT_POINTS and g.nbytes >= _SORT_BYTES:
+            # an index larger than the cache: visit the points cell by cell
+            perm = RF.cell_order(x, y, g.gx0, g.gy0, g.inv_w, g.inv_h, g.ncols, g.nrows)
+        else:
+            perm = np.empty(0, np.int64)  # input order
         n_unresolved = RF.lookup_pass1(
             x, y, g.gx1, g.gy1, g.inv_w, g.inv_h, g.nrows, g.cell, g.lab_ptr, g.lab_owner,
-            len(self), g.max_touch, g.G, g.R, owner, count,
+            len(self), g.max_touch, g.G, g.R, perm, owner, count,
         )  # fmt: skip
         flagged = fl_pts = fl_areas = np.empty(0, np.int64)
         if n_unresolved:
@@ -315,7 +331,7 @@ class AreaIndex:
         indices = np.empty(int(indptr[-1]), np.int32)
         RF.lookup_pass2(
             x, y, g.inv_w, g.inv_h, g.nrows, g.cell, g.lab_ptr, g.lab_members, len(self),
-            g.max_touch, g.G, g.R, owner, indptr, indices,
+            g.max_touch, g.G, g.R, perm, owner, indptr, indices,
         )  # fmt: skip
         if n_unresolved:
             owner[flagged] = -1
@@ -423,7 +439,20 @@ class AreaIndex:
         pairs = self._metric_tree.query(metric, predicate="intersects")
         if pairs.shape[1] == 0:
             return out
-        inter = shapely.area(shapely.intersection(metric[pairs[0]], self._metric_geoms[pairs[1]]))
+        # most polygons (buildings) lie inside one area: their share there is exactly 1, and
+        # a cheap `within` test spares the overlay; only the rest are intersected
+        n_hits = np.bincount(pairs[0], minlength=metric.shape[0])
+        single = n_hits[pairs[0]] == 1
+        inside = np.zeros(pairs.shape[1], bool)
+        inside[single] = shapely.within(
+            metric[pairs[0][single]], self._metric_geoms[pairs[1][single]]
+        ) & (denom[pairs[0][single]] > 0.0)
+        inter = np.empty(pairs.shape[1])
+        rest = ~inside
+        inter[rest] = shapely.area(
+            shapely.intersection(metric[pairs[0][rest]], self._metric_geoms[pairs[1][rest]])
+        )
+        inter[inside] = denom[pairs[0][inside]]
         with np.errstate(divide="ignore", invalid="ignore"):
             share = inter / denom[pairs[0]]
         keep = np.isfinite(share) & (share > 0.0)
@@ -446,6 +475,13 @@ class AreaIndex:
 # ---------------------------------------------------------------------------------- helpers
 
 
+def _release_free_memory() -> None:
+    """Hand the build's freed scratch memory back to the OS (glibc keeps it otherwise, and
+    every API worker would carry the build's peak, not the index's size, as RSS)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _coords(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     x = np.ascontiguousarray(lon, dtype=np.float64)
     y = np.ascontiguousarray(lat, dtype=np.float64)
@@ -465,13 +501,7 @@ def _edges(
     geoms: NDArray[np.object_],
 ) -> tuple[_F64, _F64, _F64, _F64, NDArray[np.int32]]:
     """All ring segments (shells and holes of all parts), lower end first, zero-length dropped."""
-    polys, poly_area = shapely.get_parts(geoms, return_index=True)
-    rings, ring_poly = shapely.get_rings(polys, return_index=True)
-    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-    same = ring_of[1:] == ring_of[:-1]
-    a = xy[:-1][same]
-    b = xy[1:][same]
-    area = poly_area[ring_poly[ring_of[:-1][same]]].astype(np.int32)
+    a, b, area = ring_segments(geoms)
     keep = (a[:, 0] != b[:, 0]) | (a[:, 1] != b[:, 1])
     a, b, area = a[keep], b[keep], area[keep]
     swap = (a[:, 1] > b[:, 1]) | ((a[:, 1] == b[:, 1]) & (a[:, 0] > b[:, 0]))
@@ -497,7 +527,18 @@ def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, f
     gx0, gy0, gx1, gy1 = minx - pad, miny - pad, maxx + pad, maxy + pad
     width, height = gx1 - gx0, gy1 - gy0
     kx = max(math.cos(math.radians(max(-89.0, min(89.0, (miny + maxy) / 2.0)))), 0.01)
-    target = min(max(_CELLS_PER_EDGE * x1.shape[0], _MIN_CELLS), _MAX_CELLS)
+    # small layers: 256 cells per edge up to _BASE_CELLS; big ones: 4 cells per edge
+    n_e = x1.shape[0]
+    target = min(max(_CELLS_PER_EDGE * n_e, _MIN_CELLS), max(_BASE_CELLS, 4 * n_e), _MAX_CELLS)
+    # long edges cross many cells and each crossing is a list entry: halve the cell count
+    # (down to _BASE_CELLS) while the expected number of entries exceeds the budget
+    ex_len = float(np.abs(x2 - x1).sum()) * kx
+    ey_len = float(np.abs(y2 - y1).sum())
+    while target > _BASE_CELLS:
+        side = math.sqrt(width * kx * height / target)
+        if x1.shape[0] + (ex_len + ey_len) / side <= _ENTRIES_PER_EDGE * x1.shape[0]:
+            break
+        target //= 2
     side = math.sqrt(width * kx * height / target)
     min_cell = 1e4 * m_abs
     ncols = int(min(max(math.ceil(width * kx / side), 1), _MAX_SIDE, max(width // min_cell, 1)))
@@ -510,15 +551,13 @@ def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, f
         x1, y1, x2, y2, gx0, gy0, w, h, inv_w, inv_h, ncols, nrows, mx, my
     )
     cell, row_run_ptr, run_c0, run_c1, run_ptr, run_edges = K.build_runs(
-        pe, pr, pc0, pc1, x1, x2, ncols, nrows
+        pe, pr, pc0, pc1, ncols, nrows
     )
-    ex1, ey1, ex2, ey2 = x1[run_edges], y1[run_edges], x2[run_edges], y2[run_edges]
-    earea = area[run_edges]
-    exmax = np.maximum(ex1, ex2)
+    ey1, ey2, earea = y1[run_edges], y2[run_edges], area[run_edges]
     rng = np.random.default_rng(0x9E3779B97F4A7C15)
     for _attempt in range(4):
         zobrist = rng.integers(1, np.iinfo(np.uint64).max, size=n_areas, dtype=np.uint64)
-        status, run_label, lab_ptr, lab_members = K.label_cells(
+        status, _run_label, lab_ptr, lab_members = K.label_cells(
             cell, row_run_ptr, run_c0, run_c1, run_ptr, ey1, ey2, earea, gy0, h, ncols, nrows,
             n_areas, zobrist,
         )  # fmt: skip
@@ -534,9 +573,8 @@ def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, f
     lab_owner[nonempty] = lab_members[lab_ptr[:-1][nonempty]]
     max_touch = n_areas + 1  # each area enters a point's touched list at most once
     node_run, node_cell, lst_ptr, lst_edge = RF.cell_lists(pe, pr, pc0, pc1, cell, ncols)
-    order = np.lexsort((-pc0.astype(np.int64), pr))
     status, rx, ry, rset, set_ptr, set_members = RF.level0_refs(
-        order, pe, pr, pc0, cell, lst_ptr, lst_edge, x1, y1, x2, y2, area, gx0, gy0, w, h,
+        pe, pr, pc0, cell, lst_ptr, lst_edge, x1, y1, x2, y2, area, gx0, gy0, w, h,
         ncols, nrows, n_areas,
     )  # fmt: skip
     if status != 0:  # pragma: no cover - would be a bug (rings that are not closed)
@@ -545,10 +583,10 @@ def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, f
         lst_ptr, lst_edge, node_cell, rx, ry, rset, set_ptr, set_members, x1, y1, x2, y2, area,
         gx0, gy0, w, h, ncols, m_abs, n_areas,
     )  # fmt: skip
-    G: tuple[Any, ...] = (gx0, gy0, w, h, ncols, run_ptr, ex1, ey1, ex2, ey2, exmax, earea)
-    G = (*G, run_label, lab_ptr, lab_members)
-    R: tuple[Any, ...] = (node_run, node_cell, lst_ptr, lst_edge, x1, y1, x2, y2, area, rx, ry)
-    R = (*R, rset, set_ptr, set_members, sub_base, sub_k, sub_val)
+    R = RF.lookup_layout(
+        node_cell, lst_ptr, lst_edge, x1, y1, x2, y2, area, rx, ry, rset, set_ptr,
+        set_members, sub_base, sub_k, sub_val,
+    )  # fmt: skip
     return _Grid(
         gx0=gx0,
         gy0=gy0,
@@ -559,19 +597,11 @@ def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, f
         ncols=ncols,
         nrows=nrows,
         cell=cell,
-        run_ptr=run_ptr,
-        ex1=ex1,
-        ey1=ey1,
-        ex2=ex2,
-        ey2=ey2,
-        exmax=exmax,
-        earea=earea,
-        run_label=run_label,
         lab_ptr=lab_ptr,
         lab_members=lab_members,
         lab_owner=lab_owner,
         max_touch=max_touch,
-        G=G,
+        G=(gx0, gy0, w, h, ncols),
         R=R,
         n_nodes0=int(node_run.shape[0]),
         n_refined=int((sub_k > 0).sum()),

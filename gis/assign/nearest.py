@@ -35,7 +35,7 @@ import shapely
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["FANOUT", "SegmentIndex"]
+__all__ = ["FANOUT", "SegmentIndex", "ring_segments"]
 
 FANOUT = 8
 
@@ -72,20 +72,14 @@ class SegmentIndex:
         ``geoms`` (the same areas before projection) and ``project`` (lon/lat -> metres)
         size each segment's sagitta band; without them the bands are the rounding tolerance.
         """
-        polys, poly_area = shapely.get_parts(metric_geoms, return_index=True)
-        rings, ring_poly = shapely.get_rings(polys, return_index=True)
-        xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-        same = ring_of[1:] == ring_of[:-1]
-        a = xy[:-1][same]
-        b = xy[1:][same]
-        area = poly_area[ring_poly[ring_of[:-1][same]]].astype(np.int32)
-        scale = float(np.abs(xy).max(initial=0.0)) if xy.size else 0.0
+        a, b, area = ring_segments(metric_geoms)
+        scale = float(np.abs(a).max(initial=0.0)) if a.size else 0.0
         # pruning slack: far above the rounding error of a distance in coordinates this large
         tol = 1e-9 * (1.0 + scale)
         band = np.full(a.shape[0], tol)
         if geoms is not None and project is not None and a.shape[0]:
-            wxy = shapely.get_coordinates(shapely.get_rings(shapely.get_parts(geoms)))
-            wmid = 0.5 * (wxy[:-1][same] + wxy[1:][same])
+            wa, wb, _ = ring_segments(geoms)
+            wmid = 0.5 * (wa + wb)
             mx, my = project(wmid[:, 0], wmid[:, 1])
             dev = np.hypot(np.asarray(mx) - 0.5 * (a[:, 0] + b[:, 0]),
                            np.asarray(my) - 0.5 * (a[:, 1] + b[:, 1]))  # fmt: skip
@@ -128,6 +122,17 @@ class SegmentIndex:
             self.nminx, self.nminy, self.nmaxx, self.nmaxy, self.nband, idx, dist, flag,
         )  # fmt: skip
         return idx, dist, flag
+
+
+def ring_segments(geoms: NDArray[np.object_]) -> tuple[_F64, _F64, NDArray[np.int32]]:
+    """Every ring segment (shells and holes of all parts) in ring order: start points,
+    end points (n x 2) and the index of the geometry it belongs to."""
+    polys, poly_area = shapely.get_parts(geoms, return_index=True)
+    rings, ring_poly = shapely.get_rings(polys, return_index=True)
+    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+    same = ring_of[1:] == ring_of[:-1]
+    area = poly_area[ring_poly[ring_of[:-1][same]]].astype(np.int32)
+    return xy[:-1][same], xy[1:][same], area
 
 
 def _morton(x: _F64, y: _F64) -> NDArray[np.uint64]:

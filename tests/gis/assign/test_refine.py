@@ -47,7 +47,8 @@ def crowded(draw: st.DrawFn) -> tuple[list[str], list[Polygon | MultiPolygon]]:
 def sub_cell_border_points(index: AreaIndex, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """Points exactly on the sub-grid lines of refined cells (and ulps off them)."""
     g = index._grid
-    node_cell, sub_k = g.R[1], g.R[15]
+    nm = g.R[0]
+    node_cell, sub_k = nm[: g.n_nodes0, 7], nm[: g.n_nodes0, 5]
     xs, ys = [], []
     for b in np.flatnonzero(sub_k > 0)[:20].tolist():
         row, col = divmod(int(node_cell[b]), g.ncols)
@@ -105,4 +106,19 @@ def test_long_thin_strips_match_shapely() -> None:
     index = AreaIndex.build(codes, geoms)
     x, y = probe_points(geoms, rng, n_random=2000)
     pick = rng.choice(len(x), size=min(len(x), 3000), replace=False)
+    assert_matches_reference(index, codes, geoms, x[pick], y[pick])
+
+
+def test_one_wavy_polygon_with_many_vertices_matches_shapely() -> None:
+    # 60,000 vertices on a ring with 600 deep waves: thousands of edges per first-level cell
+    t = np.linspace(0.0, 2.0 * np.pi, 60_000, endpoint=False)
+    r = 0.01 * (1.0 + 0.3 * np.sin(600.0 * t))
+    ring = Polygon(np.column_stack([X0 + r * np.cos(t), Y0 + r * np.sin(t)]))
+    far = sq(3000, 3000)  # and a far area, so the wavy ring sits in few first-level cells
+    codes, geoms = ["ring", "zfar"], [ring, far]
+    index = AreaIndex.build(codes, geoms)
+    assert index._grid.n_refined > 0
+    rng = np.random.default_rng(12)
+    x, y = probe_points([ring], rng, n_random=2000)
+    pick = rng.choice(len(x), size=4000, replace=False)
     assert_matches_reference(index, codes, geoms, x[pick], y[pick])
