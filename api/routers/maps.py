@@ -62,10 +62,16 @@ def _options(request: Request, basemap: str, generation: int) -> MapOptions:
     )
 
 
-@router.get("/", summary="API root: where the maps and the docs are")
+@router.get("/", summary="API root: where the maps, the OGC API and the docs are")
 def root() -> dict[str, Any]:
-    """Links to the map pages and the OpenAPI docs."""
-    return {"name": "wangge", "maps": "/maps/", "docs": "/docs", "openapi": "/openapi.json"}
+    """Links to the map pages, the OGC API – Features landing page and the OpenAPI docs."""
+    return {
+        "name": "wangge",
+        "maps": "/maps/",
+        "ogc": "/ogc/",
+        "docs": "/docs",
+        "openapi": "/openapi.json",
+    }
 
 
 @router.get(
