@@ -50,7 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with contextlib.suppress(NotFound, Unavailable):
             app.state.assigner.warm()
         app.state.gazetteer = GazetteerCache(engine, check_seconds=settings.index_check_seconds)
-        app.state.gazetteer.get()  # build before the first request (and before gc.freeze)
+        # build before the first request (and before gc.freeze); like the assigner, a database
+        # away at start must not stop the API from starting: then it is built on first use
+        with contextlib.suppress(Unavailable):
+            app.state.gazetteer.get()
         # incidents: intake shares the assigner and the gazetteer; calendar per process
         app.state.intake = IntakeContext(
             app.state.assigner,

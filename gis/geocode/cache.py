@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 
 from gis.geocode.gazetteer import Gazetteer
+from gis.store.db import database_errors
 from gis.store.models import DATA_VERSIONS
 
 
@@ -29,10 +30,11 @@ class GazetteerCache:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def version(self) -> int:
-        """The ``addresses`` data version, re-read at most every ``check_seconds``."""
+        """The ``addresses`` data version, re-read at most every ``check_seconds``;
+        Unavailable when the database cannot be reached."""
         now = time.monotonic()
         if now - self._checked_at >= self.check_seconds:
-            with self.engine.connect() as conn:
+            with database_errors(), self.engine.connect() as conn:
                 value = conn.execute(
                     select(DATA_VERSIONS.c.version).where(DATA_VERSIONS.c.name == "addresses")
                 ).scalar()
@@ -41,14 +43,15 @@ class GazetteerCache:
         return self._version
 
     def get(self) -> Gazetteer:
-        """The gazetteer as of the last poll (built on first use, rebuilt after changes)."""
+        """The gazetteer as of the last poll (built on first use, rebuilt after changes);
+        Unavailable when the database cannot be reached."""
         version = self.version()
         gazetteer = self._gazetteer
         if gazetteer is not None and version == self._version:
             return gazetteer
         with self._lock:  # one rebuild at a time; others wait and reuse it
             if self._gazetteer is None or version != self._version:
-                with self.engine.connect() as conn:
+                with database_errors(), self.engine.connect() as conn:
                     self._gazetteer = Gazetteer.load(conn)
                 self._version = version
             return self._gazetteer
