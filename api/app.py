@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             spot = level_index.index.geometries[0].representative_point()
             assign_point(assigner, lon=spot.x, lat=spot.y)
         app.state.gazetteer = GazetteerCache(engine, check_seconds=settings.index_check_seconds)
-        with contextlib.suppress(Unavailable):  # build before the first request and gc.freeze
+        # build before the first request (and before gc.freeze); like the assigner, a database
+        # away at start must not stop the API from starting: then it is built on first use
+        with contextlib.suppress(Unavailable):
             app.state.gazetteer.get()
         # incidents: intake shares the assigner and the gazetteer; calendar per process
         app.state.intake = IntakeContext(

@@ -74,10 +74,14 @@ def _options(request: Request, basemap: str, generation: int) -> MapOptions:
     )
 
 
-@router.get("/", response_model=RootLinks, summary="API root: where the maps and the docs are")
+@router.get(
+    "/", response_model=RootLinks, summary="API root: where the maps, the OGC API and the docs are"
+)
 def root() -> RootLinks:
-    """Links to the map pages and the OpenAPI docs."""
-    return RootLinks(name="wangge", maps="/maps/", docs="/docs", openapi="/openapi.json")
+    """Links to the map pages, the OGC API – Features landing page and the OpenAPI docs."""
+    return RootLinks(
+        name="wangge", maps="/maps/", ogc="/ogc/", docs="/docs", openapi="/openapi.json"
+    )
 
 
 @router.get(

@@ -81,13 +81,14 @@ class Heatmap(BaseModel):
 
 
 class RootLinks(BaseModel):
-    """Where things are: the map pages and the API documentation."""
+    """Where things are: the map pages, the OGC API – Features and the API documentation."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
                 "name": "wangge",
                 "maps": "/maps/",
+                "ogc": "/ogc/",
                 "docs": "/docs",
                 "openapi": "/openapi.json",
             }
@@ -96,5 +97,6 @@ class RootLinks(BaseModel):
 
     name: str
     maps: str = Field(description="Index of the map pages.")
+    ogc: str = Field(description="OGC API – Features landing page (QGIS, GDAL).")
     docs: str = Field(description="Interactive OpenAPI documentation.")
     openapi: str = Field(description="The OpenAPI document.")

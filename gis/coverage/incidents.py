@@ -1,8 +1,8 @@
 """Incident checks (overdue incidents, low resolution rate) per micro-grid.
 
-They need the ``incidents`` table (built on another branch); without it, or when its columns
-differ from those expected, they report nothing and the report says they were not run and
-why. :data:`_INCIDENTS` is the one query to adapt when that table lands.
+They read the ``incidents`` table of migration 0004 (``gis.incidents``); a database without
+it, or whose table has other columns, gets no finding from them and a report saying they
+were not run and why, never an error.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from sqlalchemy.exc import DBAPIError
 from gis.coverage.context import Context, loads
 from gis.coverage.model import Finding
 
-# Expected columns: status text, due_at timestamptz, resolved_at, closed_at, owner_code (the
-# micro-grid code the incident was assigned to when it came in).
+# Columns read: status, due_at, resolved_at, closed_at and owner_code (the micro-grid the
+# incident was assigned to when it came in, as gis.incidents.intake snapshots it).
 _INCIDENTS = text(
     """
     SELECT i.owner_code, count(*) AS total,

@@ -1,5 +1,5 @@
 """The OGC collections: one per area level present in the current generation, buildings,
-facilities and — when the table exists — incidents. Data-driven: a collection is a
+facilities and incidents. Data-driven: a collection is a
 :class:`Collection` naming its :class:`~gis.features.source.Source` and fixed filter."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, select
 
 from gis.areas.generations import current_generation
 from gis.errors import NotFound
@@ -82,10 +82,6 @@ class Collection:
         return self.versioned or self.time_column is not None
 
 
-def _table_exists(conn: Connection, name: str) -> bool:
-    return bool(conn.execute(text("SELECT to_regclass(:n) IS NOT NULL"), {"n": name}).scalar_one())
-
-
 _WORLD: Final = (-180.0, -90.0, 180.0, 90.0)
 
 
@@ -150,25 +146,27 @@ def list_collections(conn: Connection, *, extents: bool = True) -> list[Collecti
         Collection(id=cid, title=title, description=about, source=src, extent=bbox(src), crs=crs)
         for cid, title, about, src in _REGISTERS
     )
-    if _table_exists(conn, "incidents"):
-        table = INCIDENT_SOURCE.table
-        first, last = (
-            conn.execute(select(func.min(table.c.reported_at), func.max(table.c.reported_at))).one()
-            if extents
-            else (None, None)
+    table = INCIDENT_SOURCE.table
+    first, last = (
+        conn.execute(select(func.min(table.c.reported_at), func.max(table.c.reported_at))).one()
+        if extents
+        else (None, None)
+    )
+    out.append(
+        Collection(
+            id="incidents",
+            title="Incidents",
+            description=(
+                "Reported incidents with category, status and owning micro-grid; the "
+                "reporter's phone is masked; incidents not yet located have a null geometry."
+            ),
+            source=INCIDENT_SOURCE,
+            time_column="reported_at",
+            extent=bbox(INCIDENT_SOURCE),
+            time_extent=(first, last),
+            crs=crs,
         )
-        out.append(
-            Collection(
-                id="incidents",
-                title="Incidents",
-                description="Reported incidents with category, status and owning micro-grid.",
-                source=INCIDENT_SOURCE,
-                time_column="reported_at",
-                extent=bbox(INCIDENT_SOURCE),
-                time_extent=(first, last),
-                crs=crs,
-            )
-        )
+    )
     return out
 
 

@@ -4,6 +4,7 @@ features one page at a time. The one reader behind ``/v1/areas`` and the OGC col
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,8 @@ class Prop:
     column: str | None = None  # default: same as name
     decimals: int | None = None  # round numbers to this many decimals
     queryable: bool = True
+    # applied to the stored value before it is served (e.g. masking a phone number)
+    serve: Callable[[Any], Any] | None = None
 
     @property
     def source_column(self) -> str:
@@ -92,6 +95,8 @@ def to_feature(source: Source, row: Any) -> dict[str, Any]:
             value = round(value, p.decimals)
         elif isinstance(value, datetime):
             value = value.isoformat()
+        if p.serve is not None:
+            value = p.serve(value)
         properties[p.name] = value
     return {
         "type": "Feature",

@@ -1,18 +1,17 @@
 """The tables wangge serves as features, described once (``/v1/areas`` and OGC read these).
 
-Incidents are built on another branch: their table is described here as a lightweight
-Core table so the collection appears as soon as the table exists (see ``catalog``).
+Incidents (migration 0004) are served without the reporter's name, description, address or
+attachments, and with the reporter's phone masked; incidents that could not be located
+(``geom`` NULL) are served with a null geometry and counted like the others.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from geoalchemy2 import Geometry
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, Table, Text
-
 from gis.features.source import Prop, Source
-from gis.store.models import AREAS, BUILDINGS, FACILITIES
+from gis.security.roles import mask_phone
+from gis.store.models import AREAS, BUILDINGS, FACILITIES, INCIDENTS
 
 AREA_SOURCE: Final = Source(
     table=AREAS,
@@ -54,25 +53,29 @@ FACILITY_SOURCE: Final = Source(
     ),
 )
 
-INCIDENTS: Final = Table(
-    "incidents",
-    MetaData(),
-    Column("id", BigInteger, primary_key=True),
-    Column("category", Text),
-    Column("status", Text),
-    Column("reported_at", DateTime(timezone=True)),
-    Column("owner_code", Text),
-    Column("geom", Geometry("POINT", srid=4326, spatial_index=False)),
-)
-
 INCIDENT_SOURCE: Final = Source(
     table=INCIDENTS,
     id_column="id",
     geometry_type="Point",
     props=(
-        Prop("category", "string", "Category"),
-        Prop("status", "string", "Status (reported, assigned, in_progress, resolved, closed)"),
+        Prop("category", "string", "Category code"),
+        Prop("status", "string", "Status (reported, assigned, in_progress, resolved, closed…)"),
+        Prop("source", "string", "Channel it came in by (hotline, app, patrol, camera, other)"),
+        Prop("location_status", "string", "ok, or needs_review when it could not be located"),
         Prop("reported_at", "string", "When it was reported (RFC 3339)", queryable=False),
-        Prop("owner_code", "string", "Code of the owning micro-grid"),
+        Prop("due_at", "string", "When it is due under its category's SLA", queryable=False),
+        Prop("resolved_at", "string", "When it was resolved, if it was", queryable=False),
+        Prop("owner_code", "string", "Code of the micro-grid responsible when it came in"),
+        Prop("owner_name", "string", "Name of that micro-grid", queryable=False),
+        Prop("duplicate_of", "integer", "Id of the incident this one repeats, if any"),
+        # masked as for callers without the "unmasked" permission; never a filter, which
+        # would let anyone test a guessed number against the raw value
+        Prop(
+            "reporter_phone",
+            "string",
+            "Reporter's phone, masked (138****5678)",
+            queryable=False,
+            serve=mask_phone,
+        ),
     ),
 )

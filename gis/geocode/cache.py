@@ -50,7 +50,8 @@ class GazetteerCache:
         return self._version
 
     def get(self) -> Gazetteer:
-        """The gazetteer as of the last poll (built on first use, rebuilt after changes)."""
+        """The gazetteer as of the last poll (built on first use, rebuilt after changes);
+        Unavailable when the database cannot be reached."""
         version = self.version()
         gazetteer = self._gazetteer
         if gazetteer is not None and version == self._version:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from pyproj import Geod
 
 from gis.settings import Settings
@@ -19,16 +19,8 @@ from gis.store.db import make_engine
 from tests.conftest import ROOT, LiveServer
 from tests.maps_fixtures import INCIDENTS, XSS, XSS_AREA, load_maps_street
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# ``browser``: the session's one Chromium (tests/browser.py, via tests/api/conftest.py); a
+# second sync_playwright in the same session fails inside the first one's asyncio loop
 SHOTS = ROOT / "screenshots"
 
 
@@ -46,14 +38,6 @@ def server(new_database: Callable[[], str]) -> Iterator[str]:
 def http(server: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server, timeout=60) as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Loaded:

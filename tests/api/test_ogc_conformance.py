@@ -11,9 +11,10 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
+from sqlalchemy import text
 
 from api.schemas.ogc import CollectionInfo, Collections, FeatureCollection, LandingPage
-from tests.api.ogc_fixtures import RENAMED, DemoServer
+from tests.api.ogc_fixtures import LOCATED, PHONE, RENAMED, UNLOCATED, DemoServer
 
 SPEC = "http://www.opengis.net/spec/"
 CLAIMED = {
@@ -60,7 +61,7 @@ def test_core_collections_and_their_links(http: httpx.Client) -> None:
     ids = [c.id for c in collections.collections]
     assert ids == [
         "street", "community", "grid", "micro_grid", "block", "corridor",
-        "buildings", "facilities",
+        "buildings", "facilities", "incidents",
     ]  # fmt: skip
     for collection in collections.collections:
         one = CollectionInfo.model_validate(http.get(f"/ogc/collections/{collection.id}").json())
@@ -69,6 +70,9 @@ def test_core_collections_and_their_links(http: httpx.Client) -> None:
             assert http.get(link.href).status_code == 200, link
     grids = CollectionInfo.model_validate(http.get("/ogc/collections/micro_grid").json())
     assert grids.extent is not None and grids.extent.temporal is not None  # boundary history
+    incidents = CollectionInfo.model_validate(http.get("/ogc/collections/incidents").json())
+    assert incidents.extent is not None and incidents.extent.temporal is not None
+    assert incidents.extent.temporal.interval[0][0] is not None  # the first report
 
 
 def test_core_paging_through_next_links(http: httpx.Client) -> None:
@@ -195,9 +199,50 @@ def test_ogc_and_v1_areas_read_the_same_features(http: httpx.Client) -> None:
         assert {k: b["properties"][k] for k in a["properties"]} == a["properties"]
 
 
+def test_incidents_all_served_unlocated_ones_with_null_geometry_phones_masked(
+    http: httpx.Client, demo_server: DemoServer
+) -> None:
+    with demo_server.engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT count(*), count(*) FILTER (WHERE geom IS NULL) FROM incidents")
+        ).one()
+    assert tuple(stored) == (LOCATED + UNLOCATED, UNLOCATED)
+    response = http.get("/ogc/collections/incidents/items", params={"limit": 1000})
+    page = FeatureCollection.model_validate(response.json())
+    assert page.numberMatched == page.numberReturned == LOCATED + UNLOCATED
+    features = response.json()["features"]
+    assert sum(f["geometry"] is None for f in features) == UNLOCATED
+    assert {f["properties"]["location_status"] for f in features if f["geometry"] is None} == {
+        "needs_review"
+    }
+    phones = [f["properties"]["reporter_phone"] for f in features]
+    assert phones.count("138****5678") == (LOCATED + 1) // 2
+    assert set(phones) == {"138****5678", None}
+    assert "reporter_name" not in features[0]["properties"]
+    assert all(f["properties"]["owner_code"] for f in features if f["geometry"] is not None)
+    one = http.get(f"/ogc/collections/incidents/items/{features[0]['id']}")
+    assert one.json()["properties"]["reporter_phone"] == "138****5678"
+    html = http.get("/ogc/collections/incidents/items", params={"limit": 1000, "f": "html"})
+    for text_ in (response.text, one.text, html.text):
+        assert PHONE not in text_
+    # a bbox never matches an incident without a location; the raw phone is no filter
+    box = http.get("/ogc/collections/incidents/items", params={"bbox": "-180,-90,180,90"})
+    assert box.json()["numberMatched"] == LOCATED
+    probe = http.get("/ogc/collections/incidents/items", params={"reporter_phone": PHONE})
+    assert probe.status_code == 422 and probe.json()["field"] == "reporter_phone"
+    queryables = http.get("/ogc/collections/incidents/queryables").json()["properties"]
+    assert {"status", "category", "owner_code"} <= set(queryables)
+    assert "reporter_phone" not in queryables
+
+
 def test_api_root_points_to_the_ogc_landing_page(http: httpx.Client) -> None:
-    response = http.get("/", follow_redirects=False)
-    assert response.status_code == 307 and response.headers["location"].endswith("/ogc/")
+    root = http.get("/", follow_redirects=False)
+    assert root.status_code == 200
+    links = root.json()
+    assert links["ogc"] == "/ogc/" and links["maps"] == "/maps/"  # one root for both
+    landing = http.get(links["ogc"], follow_redirects=False)
+    assert landing.status_code == 200
+    assert LandingPage.model_validate(landing.json()).title.startswith("wangge")
     assert "/ogc/" in http.get("/openapi.json").json()["info"]["description"]
 
 

@@ -1,7 +1,7 @@
 """GDAL's OAPIF driver (through pyogrio) reads every collection of the demo street from the
 running server, the way QGIS and ogr2ogr do: completely through paging, with a bbox, with
 ``datetime`` selecting an older boundary generation, and in CGCS2000 and the local
-projected CRS."""
+projected CRS. Incidents too: located ones as points, unlocated ones with no geometry."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import shapely
 from pyproj import Transformer
 from sqlalchemy import text
 
-from tests.api.ogc_fixtures import RENAMED, DemoServer, Gdal
+from tests.api.ogc_fixtures import LOCATED, PHONE, RENAMED, UNLOCATED, DemoServer, Gdal
 
 # small pages so that every collection but the street needs several requests
 PAGE = {"PAGE_SIZE": "100"}
@@ -39,8 +39,9 @@ def count(server: DemoServer, sql: str, **params: object) -> int:
 
 def test_gdal_lists_every_collection(demo_server: DemoServer, gdal: Gdal) -> None:
     layers = {name: kind for name, kind in gdal.layers(oapif(demo_server))}
-    assert set(layers) == set(COUNTS)
+    assert set(layers) == {*COUNTS, "incidents"}
     assert layers["micro_grid"] == "MultiPolygon" and layers["facilities"] == "Point"
+    assert layers["incidents"] == "Point"
 
 
 @pytest.mark.parametrize("collection", list(COUNTS))
@@ -52,6 +53,22 @@ def test_gdal_reads_every_collection_completely(
     assert frame["code"].is_unique
     assert frame.crs.to_string() == "OGC:CRS84"
     assert frame.geometry.is_valid.all() and not frame.geometry.is_empty.any()
+
+
+def test_gdal_reads_incidents_completely_unlocated_ones_without_geometry(
+    demo_server: DemoServer, gdal: Gdal
+) -> None:
+    frame = gdal.read(oapif(demo_server), layer="incidents", **PAGE)
+    total = count(demo_server, "SELECT count(*) FROM incidents")
+    unlocated = count(demo_server, "SELECT count(*) FROM incidents WHERE geom IS NULL")
+    assert (len(frame), total, unlocated) == (LOCATED + UNLOCATED, LOCATED + UNLOCATED, UNLOCATED)
+    assert frame.crs.to_string() == "OGC:CRS84"
+    located = frame[frame.geometry.notna()]
+    assert len(located) == LOCATED and located.geometry.is_valid.all()
+    assert set(located.geometry.geom_type) == {"Point"}
+    assert set(frame.loc[frame.geometry.isna(), "location_status"]) == {"needs_review"}
+    assert set(frame["reporter_phone"].dropna()) == {"138****5678"}
+    assert PHONE not in frame.to_string()
 
 
 def test_gdal_counts_match_generated_files(demo_server: DemoServer, gdal: Gdal) -> None:

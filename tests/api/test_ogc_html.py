@@ -20,7 +20,7 @@ def test_landing_page_renders_and_leads_to_the_features(
     page.locator("a[rel=data]").click()
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Collections"
-    assert page.locator("tbody tr").count() == 8
+    assert page.locator("tbody tr").count() == 9  # with incidents
     page.locator("tbody tr", has_text="micro_grid").get_by_text("features").click()
     page.wait_for_load_state()
     assert "features" in page.locator("h1").inner_text()

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gis.geocode.store import import_addresses
 from gis.settings import Settings
 from gis.store.cluster import Cluster
 from gis.store.db import make_engine
@@ -86,3 +87,34 @@ def test_database_outage_and_recovery(cluster: Cluster, tmp_path: Path) -> None:
         assert http.get("/v1/areas").json()["numberMatched"] == 7
         assert http.get("/v1/areas/M1").status_code == 200
         wait_for(lambda: http.get("/v1/assign", params=POINT).json()["roster_stale"] is False)
+
+
+def test_api_starts_while_the_database_is_away(cluster: Cluster, tmp_path: Path) -> None:
+    """The lifespan builds the index and the gazetteer when it can; with the database away
+    it still starts (503 where the database is needed) and builds them once it is back."""
+    settings = Settings(database_url=cluster.url(), index_check_seconds=CHECK_SECONDS)
+    port = cluster.status().port
+    assert port is not None
+    cluster.stop()
+    try:
+        with LiveServer(settings) as live, httpx.Client(base_url=live.url, timeout=30) as http:
+            assert_unavailable(http.get("/healthz"), port)
+            assert_unavailable(http.get("/v1/geocode", params={"address": "测试路1号"}), port)
+            cluster.start()
+            wait_for(lambda: http.get("/healthz").status_code == 200)
+            found = http.get("/v1/geocode", params={"address": "测试路1号"})
+            assert found.status_code == 200 and found.json()["match_level"] == "none"
+            (tmp_path / "a.csv").write_text("address,lon,lat\n测试路1号,121.3925,31.2425\n")
+            engine = make_engine(cluster.url())
+            with engine.begin() as conn:
+                import_addresses(conn, tmp_path / "a.csv", address_field="address")
+            engine.dispose()
+
+            def located() -> bool:  # the gazetteer is rebuilt from the new addresses
+                answer = http.get("/v1/geocode", params={"address": "测试路1号"}).json()
+                return answer["match_level"] == "number" and answer["owner"]["code"] == "M1"
+
+            wait_for(located)
+    finally:
+        if cluster.status().port is None:
+            cluster.start()

@@ -33,7 +33,7 @@ def test_json_report_and_exit_1_on_errors(
     report = json.loads(out)
     assert set(report) == {"generation", "area", "thresholds", "summary", "findings"}
     assert report["summary"]["error"] == 11
-    assert "11 errors" in err and "not run: overdue_incidents" in err
+    assert "19 of 19 checks: 11 errors" in err and "not run" not in err  # incidents too
 
 
 def test_clean_selection_exits_0_and_table_lists_findings(

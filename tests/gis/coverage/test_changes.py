@@ -1,18 +1,24 @@
-"""Change the demo street (remove an area, move a building, drop a staff row, add incidents)
-and see exactly the new findings appear; thresholds, scope and bad input."""
+"""Change the demo street (remove an area, move a building, drop a staff row, take incidents
+in through the real intake) and see exactly the new findings appear; thresholds, scope and
+bad input."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from gis.areas.importer import import_areas
 from gis.areas.reading import read_area_file
+from gis.assign.service import Assigner
 from gis.coverage import run_coverage
 from gis.errors import InvalidInput, NotFound
+from gis.incidents.categories import ensure_categories
+from gis.incidents.intake import IntakeContext, intake
+from gis.incidents.lifecycle import transition
 from tests.conftest import DEMO_DATA
 from tests.gis.coverage.conftest import new_findings
 
@@ -125,44 +131,80 @@ def test_dropping_staff_rows_shows_exactly_who_is_missing(demo: Connection) -> N
     assert leader.measure == 2 and leader.severity == "error"  # member + part-timer remain
 
 
-def test_incident_checks_run_once_the_table_exists(demo: Connection) -> None:
-    mg = "310107016001-G01-M01"
-    demo.execute(
-        text(
-            "CREATE TABLE incidents (id serial PRIMARY KEY, status text, due_at timestamptz, "
-            "resolved_at timestamptz, closed_at timestamptz, owner_code text)"
-        )
-    )
-    demo.execute(
-        text(
-            "INSERT INTO incidents (status, due_at, resolved_at, owner_code) "
-            "SELECT 'resolved', now() - interval '2 days', now() - interval '3 days', :mg "
-            "FROM generate_series(1, 10)"
-        ),
-        {"mg": mg},
-    )
-    demo.execute(
-        text(
-            "INSERT INTO incidents (status, due_at, owner_code) VALUES "
-            "('in_progress', now() - interval '1 hour', :mg), "
-            "('assigned', now() + interval '1 day', :mg)"
-        ),
-        {"mg": mg},
-    )
+MG = "310107016001-G01-M01"
+
+
+@pytest.fixture(scope="module")
+def intake_ctx(demo_engine: Engine) -> IntakeContext:
+    """The real intake on the demo street (no gazetteer: these incidents have coordinates)."""
+    return IntakeContext(Assigner(demo_engine, check_seconds=0))
+
+
+def take_in(conn: Connection, ctx: IntakeContext, ago: list[timedelta]) -> list[int]:
+    """Report one incident per age in ``ago`` inside :data:`MG`; their ids."""
+    lon, lat = conn.execute(
+        text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM areas "
+             "WHERE code = :c ORDER BY id DESC LIMIT 1) a"),
+        {"c": MG},
+    ).one()  # fmt: skip
+    ensure_categories(conn)
+    now = datetime.now(UTC)
+    bodies = [
+        {"category": "noise", "source": "hotline", "lon": lon, "lat": lat,
+         "reported_at": (now - age).isoformat()}
+        for age in ago
+    ]  # fmt: skip
+    taken = intake(conn, ctx, bodies, now=now)
+    assert [(t.error, t.owner_code, t.status) for t in taken] == [(None, MG, "assigned")] * len(ago)
+    return [t.id for t in taken if t.id is not None]
+
+
+def test_an_overdue_incident_taken_in_is_exactly_one_new_finding(
+    demo: Connection, intake_ctx: IntakeContext
+) -> None:
+    before = run_coverage(demo, checks="incidents")
+    assert before.summary["not_run"] == {} and before.findings == []
+    take_in(demo, intake_ctx, [timedelta(days=30)])  # 24 working hours: long past due
+    after = run_coverage(demo, checks="incidents")
+    assert after.summary["not_run"] == {}
+    new = new_findings(before, after)
+    assert [(f.check, f.area_code, f.measure, f.details) for f in new] == [
+        ("overdue_incidents", MG, 1, {"total": 1})  # one incident: no rate judged yet
+    ]
+
+
+def test_a_low_resolution_rate_is_reported(demo: Connection, intake_ctx: IntakeContext) -> None:
+    ids = take_in(demo, intake_ctx, [timedelta(minutes=10 + k) for k in range(10)])
+    for incident in ids[:4]:
+        for state in ("in_progress", "resolved"):
+            transition(demo, incident, to=state, actor="王芳")
     report = run_coverage(demo, checks="incidents")
-    assert report.summary["not_run"] == {}
-    got = {(f.check, f.area_code): f.measure for f in report.findings}
-    assert got == {
-        ("overdue_incidents", mg): 1,
-        ("resolution_rate", mg): pytest.approx(10 / 12, abs=0.001),
-    }
+    assert [(f.check, f.area_code, f.measure, f.details) for f in report.findings] == [
+        ("resolution_rate", MG, 0.4, {"total": 10, "resolved": 4})  # none overdue
+    ]
+    # at the threshold's edge nothing is reported
+    assert (
+        run_coverage(
+            demo, checks="incidents", thresholds={"incident_resolution_rate_min": 0.4}
+        ).findings
+        == []
+    )
 
 
 def test_incident_table_of_another_shape_is_reported_not_fatal(demo: Connection) -> None:
+    # a deployment whose incidents table differs (rolled back with the test's transaction)
+    demo.execute(text("ALTER TABLE incidents RENAME TO incidents_real"))
     demo.execute(text("CREATE TABLE incidents (id serial PRIMARY KEY, state text)"))
     report = run_coverage(demo, checks="incidents,no_leader")
     assert "lacks the expected columns" in report.summary["not_run"]["resolution_rate"]
     assert [f.check for f in report.findings] == ["no_leader"]  # the transaction survived
+
+
+def test_no_incidents_table_is_reported_not_fatal(demo: Connection) -> None:
+    demo.execute(text("ALTER TABLE incidents RENAME TO incidents_real"))
+    report = run_coverage(demo, checks="incidents")
+    assert set(report.summary["not_run"]) == {"overdue_incidents", "resolution_rate"}
+    assert "no incidents table" in report.summary["not_run"]["overdue_incidents"]
 
 
 def test_thresholds_change_what_is_reported_and_are_stated(demo: Connection) -> None:
