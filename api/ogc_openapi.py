@@ -12,6 +12,10 @@ from fastapi import FastAPI
 OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
 
 
+#: JSON Schema keywords OpenAPI 3.0 does not know (they only narrow what is valid).
+_ONLY_31 = ("dependentRequired", "dependentSchemas", "prefixItems", "unevaluatedProperties")
+
+
 def _to_30(node: Any) -> Any:
     """Rewrite one schema tree from OpenAPI 3.1 (JSON Schema 2020-12) to OpenAPI 3.0."""
     if isinstance(node, list):
@@ -45,6 +49,8 @@ def _to_30(node: Any) -> Any:
             out["example"] = examples[0]
     if "const" in out:
         out["enum"] = [out.pop("const")]
+    for keyword in _ONLY_31:
+        out.pop(keyword, None)
     for bound, flag in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
         if isinstance(out.get(bound), int | float) and not isinstance(out[bound], bool):
             out[flag] = out[bound]
@@ -53,7 +59,7 @@ def _to_30(node: Any) -> Any:
 
 
 def ogc_openapi(app: FastAPI, prefix: str = "/ogc") -> dict[str, Any]:
-    """The OpenAPI 3.0 document of the routes under ``prefix`` (with every component),
+    """The OpenAPI 3.0 document of the routes under ``prefix`` (with the components they use),
     built once per app (routes do not change after start-up)."""
     cached: dict[str, Any] | None = getattr(app.state, "ogc_openapi", None)
     if cached is None:
@@ -75,7 +81,10 @@ def _build(app: FastAPI, prefix: str) -> dict[str, Any]:
                         media["schema"] = _to_30(media["schema"])
     components = doc.get("components", {})
     if "schemas" in components:
-        components["schemas"] = {k: _to_30(v) for k, v in components["schemas"].items()}
+        used = _referenced(paths, components["schemas"])
+        components["schemas"] = {
+            k: _to_30(v) for k, v in components["schemas"].items() if k in used
+        }
     return {
         "openapi": "3.0.3",
         "info": {**doc["info"], "title": f"{doc['info']['title']} – OGC API – Features"},
@@ -83,3 +92,23 @@ def _build(app: FastAPI, prefix: str) -> dict[str, Any]:
         "paths": paths,
         "components": components,
     }
+
+
+def _referenced(root: Any, schemas: dict[str, Any]) -> set[str]:
+    """Names of the component schemas ``root`` refers to, directly or through each other (the
+    OGC document describes the OGC routes only, not the rest of the API)."""
+    found: set[str] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in found and name in schemas:
+                    found.add(name)
+                    stack.append(schemas[name])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
