@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gis.heat.cells import count_cells, points_to_cells  # noqa: E402
 from gis.heat.service import heat_features  # noqa: E402
 from gis.settings import Settings  # noqa: E402
-from tests.api.test_maps import CHROMIUM_ARGS  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.conftest import LiveServer  # noqa: E402
 
 TILES = [(13716 + dx, 6692 + dy) for dx in range(3) for dy in range(3)]
@@ -91,7 +91,7 @@ def served(url: str) -> None:
     httpx.get(f"{url}/maps/overview", timeout=60)  # first build; later answers are cached
     first_build = time.perf_counter() - t
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport={"width": 1200, "height": 800})
         renders, built, size = [], [], 0
         for i in range(4):
