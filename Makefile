@@ -40,7 +40,7 @@ bench: setup
 	$(BIN)/python bench/maps.py  # maps (issue 15)
 	$(BIN)/python bench/geocode.py
 	$(BIN)/python bench/ogc.py
-	$(BIN)/python bench/coverage.py
+	$(BIN)/python bench/coverage_report.py
 	$(BIN)/python bench/intake.py
 
 clean:

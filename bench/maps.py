@@ -14,15 +14,13 @@ import h3
 import httpx
 import numpy as np
 
-# bench/ itself off the path: bench/coverage.py would shadow the coverage package numba imports
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gis.heat.cells import count_cells, points_to_cells  # noqa: E402
-from gis.heat.service import heat_features  # noqa: E402
-from gis.settings import Settings  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.conftest import LiveServer  # noqa: E402
+from gis.heat.cells import count_cells, points_to_cells
+from gis.heat.service import heat_features
+from gis.settings import Settings
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import LiveServer
 
 TILES = [(13716 + dx, 6692 + dy) for dx in range(3) for dy in range(3)]
 

@@ -1,6 +1,6 @@
 """Coverage benchmark: wangge's coverage report vs a naive pairwise shapely comparison.
 
-    .venv/bin/python bench/coverage.py [--repeats 3]
+    .venv/bin/python bench/coverage_report.py [--repeats 3]
 
 Datasets: (a) the demo street (data/boundaries, every level, buildings, staff, facilities);
 (b) the 252 Shanghai townships (read in place from ../shared/data) as one level under a
@@ -40,10 +40,6 @@ from _common import (  # noqa: E402
     table,
     throwaway_db,
 )
-
-# This script is named coverage.py: keep its folder off the path so that `import coverage`
-# (numba asks for coverage.py, the tool) does not find this file.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 SPATIAL = "gap,sliver,overlap"
 
