@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import socket
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -177,3 +179,65 @@ def wait_for_file(path: Path, timeout_s: float, poll_s: float = 15.0) -> bool:
             return False
         time.sleep(poll_s)
     return True
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def uvicorn_command(port: int) -> list[str]:
+    """The API in one uvicorn worker (access log off) on ``port``."""
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+
+
+@contextlib.contextmanager
+def api_server(
+    url: str,
+    *,
+    command: Callable[[int], list[str]] = uvicorn_command,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 120.0,
+    quiet: bool = False,
+) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
+    """The API against database ``url`` in a subprocess on a free port; yields (base URL,
+    process, seconds from start to the first healthy ``/healthz``). Stopped (this process
+    only: terminate, then kill after 60 s) on exit."""
+    import httpx
+
+    port = free_port()
+    environment = {
+        **os.environ,
+        "WANGGE_DATABASE_URL": url,
+        "WANGGE_PORT": str(port),
+        **(env or {}),
+    }
+    out = subprocess.DEVNULL if quiet else None
+    started = time.perf_counter()
+    proc = subprocess.Popen(command(port), cwd=ROOT, env=environment, stdout=out, stderr=out)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the API server exited with {proc.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            if time.perf_counter() - started > timeout_s:
+                raise RuntimeError(
+                    f"the API server did not become healthy within {timeout_s:.0f} s"
+                )
+            time.sleep(0.1)
+        yield base, proc, time.perf_counter() - started
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

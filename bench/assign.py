@@ -56,9 +56,9 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 from _common import (  # noqa: E402
     DEMO_DATA,
-    ROOT,
     TOWNSHIPS,
     admin_url,
+    api_server,
     demo_area_files,
     fmt_times,
     machine_line,
@@ -454,14 +454,6 @@ def loadgen_main(argv: list[str]) -> None:
     print(json.dumps(asyncio.run(run())))
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def bench_http(
     url: str,
     bbox: tuple[float, float, float, float],
@@ -472,39 +464,11 @@ def bench_http(
     import httpx
     import orjson
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "WANGGE_DATABASE_URL": url, "WANGGE_PORT": str(port)}
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "api.app:app_from_env",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    server = subprocess.Popen(cmd, cwd=ROOT, env=env)
     out: dict[str, Any] = {}
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"the API server exited with {server.returncode}")
-            try:
-                r = httpx.get(base + "/healthz", timeout=2)
-                if r.status_code == 200 and r.json().get("generation"):
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the API server did not become healthy within 90 s")
-            time.sleep(0.2)
+    with api_server(url, timeout_s=90) as (base, _, _):
+        r = httpx.get(base + "/healthz", timeout=10)
+        if not r.json().get("generation"):
+            raise RuntimeError("the API server has no current generation to assign against")
         out["health"] = r.json()
         # closed-loop baseline: one connection, one request at a time
         rng = np.random.default_rng(SEED + 5)
@@ -592,13 +556,6 @@ def bench_http(
         want = [index.codes[o] if o >= 0 else None for o in lk.owner.tolist()]
         out["batch_mismatch"] = sum(g != w for g, w in zip(got, want, strict=True))
         out["batch_outside"] = int((lk.owner < 0).sum())
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
     return out
 
 

@@ -36,22 +36,21 @@ from _common import single_thread_env
 single_thread_env()
 
 import argparse  # noqa: E402
-import os  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
+from contextlib import AbstractContextManager, contextmanager  # noqa: E402
 from typing import Any  # noqa: E402
 
 import _shapes as S  # noqa: E402
 import numpy as np  # noqa: E402
 from _common import (  # noqa: E402
-    ROOT,
     TOWNSHIPS,
     admin_url,
+    api_server,
     fmt_times,
     pg_connect,
     table,
@@ -251,41 +250,19 @@ def bench_nearest(n: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------------- HTTP
 
 
-@contextmanager
-def server(url: str, workers: int = 1) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
-    """``wangge serve`` on a free port against ``url``; yields (base URL, process, seconds
-    from start to the first healthy answer). Stopped (this process only) on exit."""
-    import httpx
-    from assign import free_port
-
-    port = free_port()
-    env = {**os.environ, "WANGGE_DATABASE_URL": url, "WANGGE_MAX_BODY_BYTES": str(256 << 20)}
-    cmd = [str(Path(sys.executable).parent / "wangge"), "serve", "--port", str(port)]
-    cmd += ["--workers", str(workers)]
-    t0 = time.perf_counter()
-    quiet = subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=quiet, stderr=quiet)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"wangge serve exited with {proc.returncode}")
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.perf_counter() - t0 > 300:
-                raise RuntimeError("the API server did not become healthy within 300 s")
-            time.sleep(0.1)
-        yield base, proc, time.perf_counter() - t0
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def server(
+    url: str, workers: int = 1
+) -> AbstractContextManager[tuple[str, subprocess.Popen[bytes], float]]:
+    """``wangge serve --workers N`` against ``url`` (bodies up to 256 MB); yields (base URL,
+    process, seconds from start to the first healthy answer). Stopped on exit."""
+    wangge = str(Path(sys.executable).parent / "wangge")
+    return api_server(
+        url,
+        command=lambda port: [wangge, "serve", "--port", str(port), "--workers", str(workers)],
+        env={"WANGGE_MAX_BODY_BYTES": str(256 << 20)},
+        timeout_s=300,
+        quiet=True,
+    )
 
 
 def load_layer(url: str, codes: list[str], geoms: list[Any], level: str) -> None:

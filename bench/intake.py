@@ -35,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import subprocess
@@ -48,6 +47,7 @@ from _common import (
     ROOT,
     SHARED_DATA,
     TOWNSHIPS,
+    api_server,
     fmt_times,
     machine_line,
     postgis_version,
@@ -225,55 +225,6 @@ async def _load(
     }
 
 
-def serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    import httpx
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    env = {**os.environ, "WANGGE_DATABASE_URL": url}
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "api.app:app_from_env",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    server = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        if server.poll() is not None:
-            raise RuntimeError(f"the API server exited with {server.returncode}")
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                return server, base
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError("the API server did not become healthy")
-        time.sleep(0.2)
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
 def bench_replay(admin: str | None) -> dict[str, Any]:
     from gis.areas.importer import import_areas
     from gis.areas.reading import read_area_file
@@ -441,18 +392,14 @@ def bench_export_stats(url: str, rows: int, http: bool) -> dict[str, Any]:
     if http:
         import httpx
 
-        server, base = serve(url)
-        try:
-            with httpx.Client(base_url=base, timeout=60) as client:
-                client.get("/v1/stats").raise_for_status()
-                times = []
-                for _ in range(3):
-                    t1 = time.perf_counter()
-                    client.get("/v1/stats?group_by=category").raise_for_status()
-                    times.append(time.perf_counter() - t1)
-                out["stats_http"] = statistics.median(times)
-        finally:
-            stop(server)
+        with api_server(url) as (base, _, _), httpx.Client(base_url=base, timeout=60) as client:
+            client.get("/v1/stats").raise_for_status()
+            times = []
+            for _ in range(3):
+                t1 = time.perf_counter()
+                client.get("/v1/stats?group_by=category").raise_for_status()
+                times.append(time.perf_counter() - t1)
+            out["stats_http"] = statistics.median(times)
     return out
 
 
@@ -483,12 +430,9 @@ def main() -> None:
         )
         print(lines[-1], flush=True)
         if not args.skip_http:
-            server, base = serve(url)
-            try:
+            with api_server(url) as (base, _, _):
                 items = bodies(int(args.rate * (args.seconds + 3)), bbox, addresses, 99, "h")
                 h = asyncio.run(_load(base, args.rate, args.seconds, items))
-            finally:
-                stop(server)
             lines.append(
                 f"single POST /v1/incidents at {args.rate:.0f}/s for {args.seconds:.0f} s: "
                 f"p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms (target < 20 ms), max "

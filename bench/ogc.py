@@ -27,16 +27,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import argparse
-import os
-import socket
-import subprocess
-import time
 from collections.abc import Callable
 from typing import Any
 
 from _common import (
     DEMO_DATA,
-    ROOT,
+    api_server,
     fmt_times,
     machine_line,
     median_of,
@@ -44,38 +40,6 @@ from _common import (
     table,
     throwaway_db,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    import httpx
-
-    port = free_port()
-    env = {**os.environ, "WANGGE_DATABASE_URL": url}
-    cmd = [
-        sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
-    server = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        if server.poll() is not None:
-            raise RuntimeError(f"the API server exited with {server.returncode}")
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                return server, base
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            server.terminate()
-            raise RuntimeError("the API server did not become healthy within 120 s")
-        time.sleep(0.3)
 
 
 def read_oapif(base: str, layer: str) -> Any:
@@ -128,12 +92,8 @@ def main() -> None:
             print("loading the demo street …", file=sys.stderr)
             with engine.begin() as conn:
                 load_demo(conn, DEMO_DATA)
-            server, base = start_server(url)
-            try:
+            with api_server(url) as (base, _, _):
                 rows, spreads = run(engine, base, args.repeats)
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
             versions = postgis_version(url)
         finally:
             engine.dispose()
