@@ -1,7 +1,10 @@
-"""Response classes."""
+"""Response classes, and the paging links every GeoJSON list shares."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
 
@@ -9,3 +12,21 @@ class GeoJSONResponse(JSONResponse):
     """JSON with the GeoJSON media type (RFC 7946)."""
 
     media_type = "application/geo+json"
+
+
+def page_links(
+    request: Request, *, offset: int, limit: int, returned: int, matched: int
+) -> list[dict[str, Any]]:
+    """``self``, and ``next`` / ``prev`` where there are more features after / before this
+    page, as links to the same request with another ``offset``."""
+
+    def link(rel: str, href: str) -> dict[str, Any]:
+        return {"rel": rel, "type": "application/geo+json", "href": href}
+
+    links = [link("self", str(request.url))]
+    if offset + returned < matched:
+        links.append(link("next", str(request.url.include_query_params(offset=offset + limit))))
+    if offset > 0:
+        previous = max(0, offset - limit)
+        links.append(link("prev", str(request.url.include_query_params(offset=previous))))
+    return links

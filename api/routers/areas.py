@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import Conn, GenerationNumber
 from api.problems import problem_responses
-from api.responses import GeoJSONResponse
+from api.responses import GeoJSONResponse, page_links
 from api.schemas.areas import AreaCollection, AreaDetail
 from api.schemas.common import MAX_OFFSET, LevelName
 from gis.areas.query import MAX_PAGE, BBox, get_area, list_areas
@@ -58,23 +58,13 @@ def areas(
         limit=limit,
         offset=offset,
     )
-    links = [{"rel": "self", "type": "application/geo+json", "href": str(request.url)}]
-    if offset + len(page.features) < page.number_matched:
-        links.append(
-            {
-                "rel": "next",
-                "type": "application/geo+json",
-                "href": str(request.url.include_query_params(offset=offset + limit)),
-            }
-        )
-    if offset > 0:
-        links.append(
-            {
-                "rel": "prev",
-                "type": "application/geo+json",
-                "href": str(request.url.include_query_params(offset=max(0, offset - limit))),
-            }
-        )
+    links = page_links(
+        request,
+        offset=offset,
+        limit=limit,
+        returned=len(page.features),
+        matched=page.number_matched,
+    )
     return GeoJSONResponse(
         {
             "type": "FeatureCollection",

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from api.deps import Conn, get_engine
 from api.problems import problem, problem_responses
-from api.responses import GeoJSONResponse
+from api.responses import GeoJSONResponse, page_links
 from api.routers.assign import FastJSONResponse
 from api.schemas.incidents import (
     MAX_ID,
@@ -115,10 +115,13 @@ Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 def _page(request: Request, page: Any, limit: int, offset: int) -> GeoJSONResponse:
-    links = [{"rel": "self", "type": "application/geo+json", "href": str(request.url)}]
-    if offset + len(page.features) < page.number_matched:
-        href = str(request.url.include_query_params(offset=offset + limit))
-        links.append({"rel": "next", "type": "application/geo+json", "href": href})
+    links = page_links(
+        request,
+        offset=offset,
+        limit=limit,
+        returned=len(page.features),
+        matched=page.number_matched,
+    )
     return GeoJSONResponse(
         {
             "type": "FeatureCollection",
