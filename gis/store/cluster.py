@@ -2,7 +2,8 @@
 
 The cluster lives in ``$WANGGE_HOME`` (default ``./.wangge``): ``pgdata/`` (the data folder),
 ``postgres.log`` and ``cluster.json`` (port and generated password, readable by the owner only).
-It listens on 127.0.0.1 only, on a free port chosen at first start, with password
+It listens on 127.0.0.1 only, on a free port chosen at first start (below the kernel's
+ephemeral range, so it stays free while the cluster is stopped), with password
 authentication. When invoked as root, the server runs as the unprivileged ``postgres`` system
 user (or ``nobody``), because PostgreSQL refuses to run as root.
 
@@ -76,14 +77,39 @@ def find_bindir(configured: Path | None = None) -> Path:
     )
 
 
+#: the cluster's port is chosen below the kernel's ephemeral range, so no outgoing connection
+#: can be handed it while the cluster is stopped (and the restart moved to another port)
+PORT_RANGE_START = 20000
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free_port() -> int:
+    """A free port for a new cluster: the first free one from a random start in
+    ``PORT_RANGE_START`` up to the ephemeral range; the kernel's choice only if none is."""
+    end = _ephemeral_start()
+    if end - PORT_RANGE_START > 100:
+        start = PORT_RANGE_START + secrets.randbelow(end - PORT_RANGE_START)
+        for port in [*range(start, end), *range(PORT_RANGE_START, start)]:
+            if _port_is_free(port):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 def _port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` now. Like PostgreSQL itself, the probe sets
+    ``SO_REUSEADDR``: the connections a stopped server leaves in TIME_WAIT do not block its
+    restart on the same port (without it, a restart right after a stop moved the cluster to a
+    new port, away from the URL a running API still holds)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from gis.store.cluster import Cluster
+from gis.store.cluster import PORT_RANGE_START, Cluster, _ephemeral_start, _port_is_free
 from tests.conftest import ROOT
 
 
@@ -85,6 +86,33 @@ def test_stop_then_status(cluster: Cluster) -> None:
     assert cluster.stop() is True
     assert not cluster.status().running
     assert cluster.stop() is False
+
+
+def test_port_is_outside_the_ephemeral_range(cluster: Cluster) -> None:
+    """Outgoing connections take local ports from the ephemeral range: a cluster port there can
+    be handed to one while the cluster is stopped, and the restart then moves to another port
+    (away from the URL a running API holds)."""
+    cluster.start()
+    port = cluster.status().port
+    assert port is not None and PORT_RANGE_START <= port < _ephemeral_start()
+
+
+def test_time_wait_does_not_make_a_port_taken() -> None:
+    """A stopped server's side of its closed connections lingers in TIME_WAIT; like
+    PostgreSQL's own bind, the probe must not count that as taken."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as PostgreSQL does
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    served, _ = listener.accept()
+    assert _port_is_free(port) is False  # listening
+    served.close()  # the server side closes first: it goes to TIME_WAIT
+    time.sleep(0.1)
+    client.close()
+    listener.close()
+    assert _port_is_free(port) is True
 
 
 def test_private_clone_folder(tmp_path: Path) -> None:
