@@ -95,7 +95,8 @@ def _free_port() -> int:
     end = _ephemeral_start()
     if end - PORT_RANGE_START > 100:
         start = PORT_RANGE_START + secrets.randbelow(end - PORT_RANGE_START)
-        for port in [*range(start, end), *range(PORT_RANGE_START, start)]:
+        candidates: list[int] = [*range(start, end), *range(PORT_RANGE_START, start)]
+        for port in candidates:
             if _port_is_free(port):
                 return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
