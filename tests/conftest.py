@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Connection, Engine, text
@@ -154,14 +155,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class LiveServer:
-    """A real uvicorn server in a background thread."""
+def create_api_key(url: str, role: str = "admin", scope: str | None = None) -> str:
+    """A new API key for ``role`` (and ``scope``) in the database at ``url``."""
+    from gis.security.keys import create_key
 
-    def __init__(self, settings: Settings) -> None:
+    eng = make_engine(url)
+    try:
+        with eng.begin() as c:
+            return create_key(c, role=role, scope=scope, name=f"test {role}").key
+    finally:
+        eng.dispose()
+
+
+class LiveServer:
+    """A real uvicorn server in a background thread.
+
+    Every endpoint needs an API key: the server's database gets an admin key (``key``; pass
+    ``key=`` when the database is away at start), sent by ``client()`` and ``headers``."""
+
+    def __init__(self, settings: Settings, *, key: str | None = None) -> None:
         from api.app import create_app
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.key = key or create_api_key(database_url(settings, start=False))
+        self.headers = {"X-API-Key": self.key}
         config = uvicorn.Config(
             create_app(settings),
             host="127.0.0.1",
@@ -189,3 +207,9 @@ class LiveServer:
     def __exit__(self, *_: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+    def client(self, *, timeout: float = 30, key: str | None = None) -> httpx.Client:
+        """An HTTP client for this server sending ``key`` (default: the admin key)."""
+        return httpx.Client(
+            base_url=self.url, timeout=timeout, headers={"X-API-Key": key or self.key}
+        )

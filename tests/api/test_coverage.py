@@ -16,7 +16,7 @@ from tests.conftest import LiveServer
 @pytest.fixture(scope="module")
 def http(demo_db: str) -> Iterator[httpx.Client]:
     settings = Settings(database_url=demo_db, coverage_thresholds={"gap_min_m2": 20})
-    with LiveServer(settings) as live, httpx.Client(base_url=live.url, timeout=120) as client:
+    with LiveServer(settings) as live, live.client(timeout=120) as client:
         yield client
 
 

@@ -61,7 +61,7 @@ def http(
     engine.dispose()
     with (
         LiveServer(Settings(database_url=url)) as live,
-        httpx.Client(base_url=live.url, timeout=30) as client,
+        live.client(timeout=30) as client,
     ):
         yield client
 

@@ -38,7 +38,7 @@ def api(
     engine.dispose()
     with (
         LiveServer(Settings(database_url=url)) as live,
-        httpx.Client(base_url=live.url, timeout=30) as client,
+        live.client(timeout=30) as client,
     ):
         yield client, url
 

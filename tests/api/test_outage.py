@@ -58,7 +58,7 @@ def test_database_outage_and_recovery(cluster: Cluster, tmp_path: Path) -> None:
     settings = Settings(database_url=cluster.url(), index_check_seconds=CHECK_SECONDS)
     port = cluster.status().port
     assert port is not None
-    with LiveServer(settings) as live, httpx.Client(base_url=live.url, timeout=30) as http:
+    with LiveServer(settings) as live, live.client(timeout=30) as http:
         before = http.get("/v1/assign", params=POINT).json()
         assert before["owner"]["code"] == "M1" and before["roster_stale"] is False
         assert [s["code"] for s in before["staff"]] == ["P1", "P2"]
@@ -97,7 +97,7 @@ def test_api_starts_while_the_database_is_away(cluster: Cluster, tmp_path: Path)
     assert port is not None
     cluster.stop()
     try:
-        with LiveServer(settings) as live, httpx.Client(base_url=live.url, timeout=30) as http:
+        with LiveServer(settings) as live, live.client(timeout=30) as http:
             assert_unavailable(http.get("/healthz"), port)
             assert_unavailable(http.get("/v1/geocode", params={"address": "测试路1号"}), port)
             cluster.start()
