@@ -10,9 +10,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import problems, security
 from api.openapi_categories import document_categories
-from api.routers import areas, assign, coverage, geocode, health, heatmap, maps, tiles
+from api.routers import access, areas, assign, coverage, geocode, health, heatmap, maps, tiles
 from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_router
 from api.routers import open311 as open311_routes
@@ -23,6 +23,7 @@ from gis.geocode.cache import GazetteerCache
 from gis.incidents.intake import IntakeContext
 from gis.incidents.locating import gazetteer_resolver
 from gis.incidents.worktime import WorkCalendar
+from gis.security.keys import KeyVerifier
 from gis.settings import Settings
 from gis.store.db import database_url, make_engine
 
@@ -30,6 +31,9 @@ DESCRIPTION = """
 wangge (网格) serves the grid hierarchy of a street (district → street → community → grid →
 micro-grid → block → corridor) with boundary history.
 
+* Every request needs an API key in `X-API-Key` (or `Authorization: Bearer`): `wangge keys
+  create --role official`. In a browser, [sign in](/signin) once. What a key may do depends on
+  its role; a key scoped to an area sees that area and its descendants only.
 * Coordinates are `lon, lat` (GeoJSON order), WGS-84 in every response.
 * Errors are `application/problem+json` (RFC 9457) naming the bad `field`; 503 with
   `Retry-After` while the database is unreachable (assignment keeps answering from memory).
@@ -46,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(database_url(settings))
         app.state.engine = engine
+        app.state.keys = KeyVerifier(engine, check_seconds=settings.index_check_seconds)
         app.state.assigner = Assigner(engine, check_seconds=settings.index_check_seconds)
         # nothing imported yet, or the database is away: build on first request
         with contextlib.suppress(NotFound, Unavailable):
@@ -80,9 +85,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="wangge", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     problems.install(app)
+    security.install(app, settings)
     install_openapi(app)
     document_categories(app)  # incidents: stored category codes as enums
+    security.document(app)  # 401/403/429 on every operation that needs a key
     app.include_router(health.router)
+    app.include_router(access.router)  # sign-in, /v1/me, /v1/audit
     app.include_router(areas.router)
     app.include_router(assign.router)
     app.include_router(incident_routes.router)

@@ -8,10 +8,11 @@ what went wrong, the API says how to answer. Routers declare the problems they c
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -52,6 +53,25 @@ _TITLES = {
     429: "Too many requests",
     503: "Service unavailable",
 }
+
+
+class HttpProblem(Exception):
+    """An answer decided by the API layer itself (authentication, roles, rate limits), not by
+    the domain: its status, the ``field`` at fault, and headers such as ``Retry-After``."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.field = field
+        self.headers = headers
 
 
 class FieldError(BaseModel):
@@ -173,6 +193,23 @@ def install(app: FastAPI) -> None:
             **exc.extra,
         )
 
+    @app.exception_handler(HttpProblem)
+    async def http_problem(request: Request, exc: HttpProblem) -> Response:
+        if exc.status == 401 and _browser_page(request):
+            # a person opening a map page: the sign-in page, then back here
+            target = quote(
+                request.url.path + ("?" + request.url.query if request.url.query else "")
+            )
+            return RedirectResponse(f"/signin?next={target}", status_code=303)
+        return problem(
+            exc.status,
+            _TITLES.get(exc.status, "Error"),
+            exc.detail,
+            field=exc.field,
+            instance=request.url.path,
+            headers=exc.headers,
+        )
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"field": _field_name(tuple(e["loc"])), "reason": e["msg"]} for e in exc.errors()]
@@ -218,6 +255,11 @@ def install(app: FastAPI) -> None:
             instance=request.url.path,
             headers=dict(exc.headers) if exc.headers else None,
         )
+
+
+def _browser_page(request: Request) -> bool:
+    """A browser navigating to a page (it asks for HTML first), not a script or a client."""
+    return request.method == "GET" and request.headers.get("accept", "").startswith("text/html")
 
 
 def _internal_error(request: Request) -> JSONResponse:

@@ -81,6 +81,25 @@ class Settings(BaseSettings):
         "defaults in gis/coverage/thresholds.py (`wangge coverage --help` lists them).",
     )
 
+    # -- access (issue 16) ------------------------------------------------------------------
+    public_access: bool = Field(
+        default=False,
+        description="Let callers without a key use the maps and assignment, read-only (staff "
+        "phones masked): for a public deployment. Everything else still needs a key.",
+    )
+    rate_limit_per_second: float = Field(
+        default=100.0,
+        ge=0,
+        description="Requests per second each API key (anonymous callers: each client address) "
+        "may make to one worker, sustained; 0 turns the limit off. Over it: 429 with "
+        "Retry-After.",
+    )
+    rate_limit_burst: int = Field(
+        default=200,
+        ge=1,
+        description="Requests a key may make at once above the sustained rate.",
+    )
+
     def resolved_home(self) -> Path:
         """The managed-cluster folder as an absolute path."""
         return self.home.expanduser().resolve()

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 
 from gis.errors import InvalidInput, NotFound
 from gis.levels import check_level
-from gis.maps.sql import CLOSED_STATUSES, area_columns, building_columns
+from gis.maps.sql import CLOSED_STATUSES, SUBTREE_SQL, area_columns, building_columns
 from gis.store.schema import data_version, table_exists
 
 LAYERS = ("areas", "buildings", "facilities", "incidents")
@@ -43,6 +43,8 @@ class TileRequest:
     level: str | None = None
     status: str = "open"
     category: str | None = None
+    #: an API key's scope: areas and incidents at or below this area only
+    within: str | None = None
 
     def check(self) -> None:
         """Raise InvalidInput naming the bad field (layer, z, x, y, level, status)."""
@@ -89,8 +91,11 @@ def render_tile(conn: Connection, req: TileRequest) -> bytes:
     """The MVT bytes of ``req`` (possibly empty: a tile with no features)."""
     req.check()
     params: dict[str, Any] = {"z": req.z, "x": req.x, "y": req.y, "generation": req.generation}
+    params["within"] = req.within
     if req.layer == "areas":
         level = "AND a.level = :level" if req.level else ""
+        if req.within is not None:
+            level += f" AND a.code IN ({SUBTREE_SQL})"
         params["level"] = req.level
         with_incidents = table_exists(conn, "incidents")
         select = (
@@ -112,6 +117,8 @@ def render_tile(conn: Connection, req: TileRequest) -> bytes:
             raise NotFound("no incidents yet: the incidents table does not exist", field="layer")
         status = "AND i.status NOT IN (:closed1, :closed2)" if req.status == "open" else ""
         category = "AND i.category = :category" if req.category else ""
+        if req.within is not None:
+            category += " AND i.area_codes @> ARRAY[CAST(:within AS text)]"
         params.update(closed1=CLOSED_STATUSES[0], closed2=CLOSED_STATUSES[1], category=req.category)
         select = (
             "SELECT i.id, i.category, i.status, i.reported_at::text AS reported_at, "

@@ -11,7 +11,10 @@ from api.problems import problem_responses
 from api.responses import GeoJSONResponse, page_links
 from api.schemas.areas import AreaCollection, AreaDetail
 from api.schemas.common import MAX_OFFSET, LevelName
+from api.security import in_scope, require
 from gis.areas.query import MAX_PAGE, BBox, get_area, list_areas
+from gis.errors import NotFound
+from gis.security.roles import Principal
 
 BBOX_PATTERN = r"^\s*-?\d+(\.\d+)?(\s*,\s*-?\d+(\.\d+)?){3}\s*$"
 
@@ -27,6 +30,7 @@ router = APIRouter(prefix="/v1/areas", tags=["areas"])
 )
 def areas(
     request: Request,
+    caller: Annotated[Principal, require("areas:read")],
     conn: Conn,
     generation: GenerationNumber,
     level: Annotated[
@@ -57,6 +61,7 @@ def areas(
         bbox=BBox.parse(bbox) if bbox else None,
         limit=limit,
         offset=offset,
+        within=caller.scope,
     )
     links = page_links(
         request,
@@ -84,6 +89,18 @@ def areas(
     responses=problem_responses(404, 422, 503),
     summary="One area with its ancestor chain, child count and staff",
 )
-def area(code: str, conn: Conn, generation: GenerationNumber) -> Any:
-    """The area as a GeoJSON Feature; 404 problem if the code is unknown in the generation."""
-    return GeoJSONResponse(get_area(conn, code, generation=generation))
+def area(
+    code: str,
+    caller: Annotated[Principal, require("areas:read")],
+    conn: Conn,
+    generation: GenerationNumber,
+) -> Any:
+    """The area as a GeoJSON Feature; 404 problem if the code is unknown in the generation
+    (or outside the key's scope)."""
+    found = get_area(conn, code, generation=generation)
+    in_scope(
+        caller,
+        [c["code"] for c in found["properties"]["chain"]],
+        NotFound(f"no area with code {code!r} in generation {generation}", field="code"),
+    )
+    return GeoJSONResponse(found)

@@ -21,10 +21,12 @@ from api.schemas.assign import (
     BuildingsRequest,
 )
 from api.schemas.common import GenerationParam, IsoDateTime, LevelName
+from api.security import mask_staff, require
 from gis.assign.batch import assign_batch, parse_batch
 from gis.assign.buildings import assign_buildings
 from gis.assign.service import MAX_ACCURACY_M, MAX_DISTANCE_M, Assigner, assign_point
 from gis.errors import InvalidInput, PayloadTooLarge
+from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(prefix="/v1/assign", tags=["assignment"])
@@ -43,6 +45,7 @@ def get_assigner(request: Request) -> Assigner:
 
 
 AssignerDep = Annotated[Assigner, Depends(get_assigner)]
+AssignCaller = Annotated[Principal, require("assign")]
 AsOf = Annotated[
     IsoDateTime | None, Query(description="Use the generation current at this time (ISO 8601).")
 ]
@@ -60,6 +63,7 @@ Level = Annotated[
     summary="Owner of one point, with its chain, staff and nearest area",
 )
 def assign(
+    caller: AssignCaller,
     assigner: AssignerDep,
     lon: Annotated[
         float, Query(description="Longitude (or x for a projected EPSG crs).", examples=[121.4015])
@@ -101,8 +105,11 @@ def assign(
         as_of=as_of,
         accuracy_m=accuracy_m,
         max_distance_m=max_distance_m,
+        within=caller.scope,
     )
     result["input"] = {"lon": lon, "lat": lat, "crs": crs}
+    if caller.role == "anonymous":
+        result = mask_staff(result)
     return FastJSONResponse(result)
 
 
@@ -150,6 +157,7 @@ async def read_json_body(request: Request, settings: Settings) -> Any:
 )
 async def assign_many(
     request: Request,
+    caller: AssignCaller,
     assigner: AssignerDep,
     generation: GenerationParam = None,
     as_of: AsOf = None,
@@ -161,7 +169,7 @@ async def assign_many(
     body = await read_json_body(request, settings)
     batch = parse_batch(body, max_points=settings.batch_max_points)
     result = await run_in_threadpool(
-        assign_batch, assigner, batch, generation=generation, as_of=as_of
+        assign_batch, assigner, batch, generation=generation, as_of=as_of, within=caller.scope
     )
     return FastJSONResponse(result)
 
@@ -176,6 +184,7 @@ async def assign_many(
 )
 async def assign_building_polygons(
     request: Request,
+    caller: AssignCaller,
     assigner: AssignerDep,
     generation: GenerationParam = None,
     as_of: AsOf = None,
@@ -191,5 +200,6 @@ async def assign_building_polygons(
         generation=generation,
         as_of=as_of,
         max_features=settings.batch_max_points,
+        within=caller.scope,
     )
     return FastJSONResponse(result)

@@ -19,6 +19,7 @@ from api.schemas.geocode import (
     Geocoded,
     Reversed,
 )
+from api.security import require
 from gis.geocode.cache import GazetteerCache
 from gis.geocode.service import (
     ADDRESS_MAX_CHARS,
@@ -28,6 +29,7 @@ from gis.geocode.service import (
     geocode_batch,
     reverse_geocode,
 )
+from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(tags=["geocoding"])
@@ -39,6 +41,7 @@ def get_gazetteer(request: Request) -> GazetteerCache:
 
 
 GazetteerDep = Annotated[GazetteerCache, Depends(get_gazetteer)]
+GeocodeCaller = Annotated[Principal, require("geocode")]
 District = Annotated[
     str | None,
     Query(
@@ -57,6 +60,7 @@ District = Annotated[
     summary="A free-text address → standard address, WGS-84 point and owning micro-grid",
 )
 def geocode(
+    caller: GeocodeCaller,
     gazetteer: GazetteerDep,
     assigner: AssignerDep,
     address: Annotated[
@@ -75,7 +79,9 @@ def geocode(
     路). A number that is not on the road answers ``needs_review: true`` with candidates and
     no point — never the nearest number."""
     return FastJSONResponse(
-        geocode_address(gazetteer, assigner, address=address, district=district)
+        geocode_address(
+            gazetteer, assigner, address=address, district=district, within=caller.scope
+        )
     )
 
 
@@ -87,12 +93,14 @@ def geocode(
     summary=f"Up to {BATCH_MAX:,} addresses, results in input order",
     openapi_extra=body_schema(BatchRequest, "GeocodeBatchRequest", example=BATCH_EXAMPLE),
 )
-async def geocode_many(request: Request, gazetteer: GazetteerDep, assigner: AssignerDep) -> Any:
+async def geocode_many(
+    request: Request, caller: GeocodeCaller, gazetteer: GazetteerDep, assigner: AssignerDep
+) -> Any:
     """Body: ``{"addresses": [{"id", "address", "district"} | "text", …], "district"}``. A bad
     item gets ``error`` naming its field while the others are answered."""
     settings: Settings = request.app.state.settings
     body = await read_json_body(request, settings)
-    result = await run_in_threadpool(geocode_batch, gazetteer, assigner, body)
+    result = await run_in_threadpool(geocode_batch, gazetteer, assigner, body, caller.scope)
     return FastJSONResponse(result)
 
 
@@ -104,6 +112,7 @@ async def geocode_many(request: Request, gazetteer: GazetteerDep, assigner: Assi
     summary="The standard address nearest a point, and the areas owning the point",
 )
 def reverse(
+    caller: GeocodeCaller,
     gazetteer: GazetteerDep,
     assigner: AssignerDep,
     lon: Annotated[
@@ -119,5 +128,7 @@ def reverse(
     """``nearest`` is the closest standard address with ``distance_m`` (ellipsoidal metres);
     ``areas`` the owner and chain from the assignment service (null with no boundaries)."""
     return FastJSONResponse(
-        reverse_geocode(gazetteer, assigner, lon=lon, lat=lat, crs=crs, limit=limit)
+        reverse_geocode(
+            gazetteer, assigner, lon=lon, lat=lat, crs=crs, limit=limit, within=caller.scope
+        )
     )

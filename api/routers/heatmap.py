@@ -11,8 +11,10 @@ from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
 from api.responses import GeoJSONResponse
 from api.schemas.maps import Heatmap
+from api.security import require, scoped_area
 from gis.areas.query import BBox
 from gis.heat.service import HeatQuery, heatmap, parse_instant
+from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["maps"])
@@ -67,6 +69,7 @@ HeatFilters = Annotated[HeatQuery, Depends(heat_filters)]
     summary="Incidents per H3 hexagon: counts, rate per 1,000 households, Gi* hotspots",
 )
 def heatmap_route(
+    caller: Annotated[Principal, require("maps")],
     conn: Conn,
     generation: GenerationNumber,
     filters: HeatFilters,
@@ -78,5 +81,6 @@ def heatmap_route(
     area: Annotated[str | None, Query(description="only inside this area code")] = None,
 ) -> Any:
     """Hexagons holding incidents and their 1-ring, with the hotspot rule stated."""
+    area = scoped_area(conn, caller, area, generation=generation)
     query = replace(filters, res=res, bbox=BBox.parse(bbox) if bbox else None, area=area)
     return GeoJSONResponse(heatmap(conn, query, generation=generation))

@@ -3,6 +3,7 @@ reading and statistics. Thin: parse, call ``gis.incidents``, shape the response.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -31,14 +32,16 @@ from api.schemas.incidents import (
     TransitionIn,
     TransitionOut,
 )
+from api.security import record, require, reveal_phones
 from gis.incidents.categories import load_categories
 from gis.incidents.export import export_csv, export_geojson
 from gis.incidents.intake import IntakeContext
 from gis.incidents.lifecycle import transition
-from gis.incidents.query import MAX_PAGE, Filters, get_incident, list_incidents
+from gis.incidents.query import MAX_PAGE, Filters, check_in_scope, get_incident, list_incidents
 from gis.incidents.relocate import link_duplicate, relocate
 from gis.incidents.service import submit, submit_batch
 from gis.incidents.stats import stats
+from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(tags=["incidents"])
@@ -110,6 +113,16 @@ def _with(extra: dict[int | str, dict[str, Any]], *statuses: int) -> dict[int | 
 
 
 FiltersDep = Annotated[Filters, Depends(get_filters)]
+Reader = Annotated[Principal, require("incidents:read")]
+Reporter = Annotated[Principal, require("incidents:create")]
+Updater = Annotated[Principal, require("incidents:update")]
+
+
+def scoped(filters: Filters, caller: Principal) -> Filters:
+    """``filters`` limited to the caller's scope."""
+    return replace(filters, scope=caller.scope)
+
+
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
@@ -147,11 +160,15 @@ def _page(request: Request, page: Any, limit: int, offset: int) -> GeoJSONRespon
     ),
     summary="Report an incident (located, assigned, with its SLA due time)",
 )
-def create_incident(body: IncidentCreate, engine: EngineDep, ctx: IntakeDep) -> Any:
+def create_incident(
+    request: Request, caller: Reporter, body: IncidentCreate, engine: EngineDep, ctx: IntakeDep
+) -> Any:
     """201 with the stored incident; the same ``external_id`` again answers 200 with the
     incident already stored (safe retries). An address that cannot be resolved, or a point
     outside every micro-grid, is stored with ``location_status: needs_review``."""
     feature, created = submit(engine, ctx, body.model_dump(exclude_none=True))
+    if created:
+        record(request, caller, "incident.create", f"incident/{feature['id']}")
     return GeoJSONResponse(feature, status_code=201 if created else 200)
 
 
@@ -161,11 +178,17 @@ def create_incident(body: IncidentCreate, engine: EngineDep, ctx: IntakeDep) -> 
     responses=problem_responses(400, 413, 422, 503),
     summary="Report up to 10,000 incidents; per-item results in input order",
 )
-def create_incidents(body: IncidentBatch, engine: EngineDep, ctx: IntakeDep) -> Any:
+def create_incidents(
+    request: Request, caller: Reporter, body: IncidentBatch, engine: EngineDep, ctx: IntakeDep
+) -> Any:
     """Each item is shaped like ``POST /v1/incidents``; a bad item gets ``error`` naming
     the field while the others are stored; a known ``external_id`` answers ``created:
     false`` with the stored id."""
-    return FastJSONResponse(submit_batch(engine, ctx, body.incidents))
+    answer = submit_batch(engine, ctx, body.incidents)
+    ids = [r["id"] for r in answer.get("results", []) if r.get("created")]
+    if ids:
+        record(request, caller, "incident.create_batch", f"{len(ids)} incidents", ids=ids)
+    return FastJSONResponse(answer)
 
 
 @router.get(
@@ -176,10 +199,22 @@ def create_incidents(body: IncidentBatch, engine: EngineDep, ctx: IntakeDep) -> 
     summary="List incidents (GeoJSON, paged, filtered)",
 )
 def incidents(
-    request: Request, conn: Conn, filters: FiltersDep, limit: Limit = 100, offset: Offset = 0
+    request: Request,
+    caller: Reader,
+    conn: Conn,
+    filters: FiltersDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Any:
     """Newest report first. Follow the ``next`` link for more."""
-    return _page(request, list_incidents(conn, filters, limit=limit, offset=offset), limit, offset)
+    page = list_incidents(
+        conn,
+        scoped(filters, caller),
+        limit=limit,
+        offset=offset,
+        reveal_phones=reveal_phones(request, caller, "incidents"),
+    )
+    return _page(request, page, limit, offset)
 
 
 @router.get(
@@ -190,12 +225,24 @@ def incidents(
     summary="Review queue: incidents whose location needs a person (oldest first)",
 )
 def review_queue(
-    request: Request, conn: Conn, filters: FiltersDep, limit: Limit = 100, offset: Offset = 0
+    request: Request,
+    caller: Reader,
+    conn: Conn,
+    filters: FiltersDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Any:
     """Unresolved addresses and points outside every micro-grid; fix one with
     ``POST /v1/incidents/{id}/location``."""
-    queue = Filters(**{**filters.__dict__, "location_status": "needs_review"})
-    page = list_incidents(conn, queue, limit=limit, offset=offset, oldest_first=True)
+    queue = replace(scoped(filters, caller), location_status="needs_review")
+    page = list_incidents(
+        conn,
+        queue,
+        limit=limit,
+        offset=offset,
+        oldest_first=True,
+        reveal_phones=reveal_phones(request, caller, "incidents/review"),
+    )
     return _page(request, page, limit, offset)
 
 
@@ -205,10 +252,11 @@ def review_queue(
     responses=_with({200: {"content": {"text/csv": {}}}}, 422, 503),
     summary="Export matching incidents as CSV (streamed)",
 )
-def export_incidents_csv(engine: EngineDep, filters: FiltersDep) -> Any:
-    """Every matching incident ordered by id, streamed from a server-side cursor."""
+def export_incidents_csv(caller: Reader, engine: EngineDep, filters: FiltersDep) -> Any:
+    """Every matching incident ordered by id, streamed from a server-side cursor (no
+    reporter names or phones)."""
     return StreamingResponse(
-        export_csv(engine, filters),
+        export_csv(engine, scoped(filters, caller)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="incidents.csv"'},
     )
@@ -220,9 +268,15 @@ def export_incidents_csv(engine: EngineDep, filters: FiltersDep) -> Any:
     responses=_with({200: {"content": {"application/geo+json": {}}}}, 422, 503),
     summary="Export matching incidents as GeoJSON (streamed)",
 )
-def export_incidents_geojson(engine: EngineDep, filters: FiltersDep) -> Any:
+def export_incidents_geojson(
+    request: Request, caller: Reader, engine: EngineDep, filters: FiltersDep
+) -> Any:
     """A FeatureCollection of every matching incident, streamed feature by feature."""
-    return StreamingResponse(export_geojson(engine, filters), media_type="application/geo+json")
+    reveal = reveal_phones(request, caller, "incidents/export.geojson")
+    return StreamingResponse(
+        export_geojson(engine, scoped(filters, caller), reveal_phones=reveal),
+        media_type="application/geo+json",
+    )
 
 
 @router.get(
@@ -232,9 +286,13 @@ def export_incidents_geojson(engine: EngineDep, filters: FiltersDep) -> Any:
     responses=problem_responses(404, 422, 503),
     summary="One incident with its timeline",
 )
-def incident(incident_id: IncidentId, conn: Conn) -> Any:
+def incident(request: Request, caller: Reader, incident_id: IncidentId, conn: Conn) -> Any:
     """The incident as a Feature; ``properties.timeline`` lists every event, oldest first."""
-    return GeoJSONResponse(get_incident(conn, incident_id))
+    check_in_scope(conn, incident_id, caller.scope)
+    reveal = reveal_phones(request, caller, f"incident/{incident_id}")
+    return GeoJSONResponse(
+        get_incident(conn, incident_id, reveal_phones=reveal, within=caller.scope)
+    )
 
 
 @router.post(
@@ -244,12 +302,18 @@ def incident(incident_id: IncidentId, conn: Conn) -> Any:
     summary="Move an incident to another state (409 names the allowed ones)",
 )
 def change_state(
-    incident_id: IncidentId, body: TransitionIn, engine: EngineDep, ctx: IntakeDep
+    request: Request,
+    caller: Updater,
+    incident_id: IncidentId,
+    body: TransitionIn,
+    engine: EngineDep,
+    ctx: IntakeDep,
 ) -> Any:
     """``extended`` needs a ``note`` (the reason) and takes ``hours`` (default: the
     category's SLA); every transition becomes an event of the timeline."""
     with engine.begin() as conn:
-        return transition(
+        check_in_scope(conn, incident_id, caller.scope)
+        result = transition(
             conn,
             incident_id,
             to=body.to,
@@ -260,6 +324,8 @@ def change_state(
             lat=body.location.lat if body.location else None,
             calendar=ctx.calendar,
         )
+    record(request, caller, "incident.transition", f"incident/{incident_id}", to=body.to)
+    return result
 
 
 @router.post(
@@ -269,11 +335,17 @@ def change_state(
     summary="Fix an incident's location: re-geocode, re-assign, record both owners",
 )
 def fix_location(
-    incident_id: IncidentId, body: LocationIn, engine: EngineDep, ctx: IntakeDep
+    request: Request,
+    caller: Updater,
+    incident_id: IncidentId,
+    body: LocationIn,
+    engine: EngineDep,
+    ctx: IntakeDep,
 ) -> Any:
     """Body: ``lon``/``lat`` (+``crs``) or ``address`` (+``district``), and ``actor``."""
     with engine.begin() as conn:
-        return relocate(
+        check_in_scope(conn, incident_id, caller.scope)
+        result = relocate(
             conn,
             ctx,
             incident_id,
@@ -281,6 +353,8 @@ def fix_location(
             actor=body.actor,
             note=body.note,
         )
+    record(request, caller, "incident.location", f"incident/{incident_id}")
+    return result
 
 
 @router.post(
@@ -289,12 +363,23 @@ def fix_location(
     responses=problem_responses(400, 404, 409, 422, 503),
     summary="Link an incident as a duplicate (merge with close=true) or unlink it",
 )
-def set_duplicate(incident_id: IncidentId, body: DuplicateIn, engine: EngineDep) -> Any:
+def set_duplicate(
+    request: Request,
+    caller: Updater,
+    incident_id: IncidentId,
+    body: DuplicateIn,
+    engine: EngineDep,
+) -> Any:
     """``of`` null unlinks; a link always points at the root incident, never a chain."""
     with engine.begin() as conn:
-        return link_duplicate(
+        check_in_scope(conn, incident_id, caller.scope)
+        if body.of is not None:
+            check_in_scope(conn, body.of, caller.scope)
+        result = link_duplicate(
             conn, incident_id, of=body.of, actor=body.actor, note=body.note, close=body.close
         )
+    record(request, caller, "incident.duplicate", f"incident/{incident_id}", of=body.of)
+    return result
 
 
 @router.get(
@@ -302,6 +387,7 @@ def set_duplicate(incident_id: IncidentId, body: DuplicateIn, engine: EngineDep)
     response_model=list[Category],
     responses=problem_responses(503),
     summary="Incident categories with SLA, clock, duplicate rule and department",
+    dependencies=[require(None)],
 )
 def categories(conn: Conn) -> Any:
     """Imported with ``wangge import categories FILE``."""
@@ -316,6 +402,7 @@ def categories(conn: Conn) -> Any:
 )
 def incident_stats(
     request: Request,
+    caller: Annotated[Principal, require("stats")],
     conn: Conn,
     filters: FiltersDep,
     group_by: Annotated[
@@ -325,7 +412,9 @@ def incident_stats(
     """Figures over the matching incidents (``area`` includes descendants; ``from``/``to``
     bound ``reported_at``); times in seconds from the report; ``day`` in local time."""
     settings: Settings = request.app.state.settings
-    return stats(conn, filters, group_by=group_by, timezone=settings.incident_timezone)
+    return stats(
+        conn, scoped(filters, caller), group_by=group_by, timezone=settings.incident_timezone
+    )
 
 
 @router.api_route(

@@ -16,10 +16,12 @@ from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
 from api.routers.heatmap import HeatFilters
 from api.schemas.maps import RootLinks
+from api.security import require
 from gis.maps import pages
 from gis.maps.basemaps import basemap as pick_basemap
 from gis.maps.cache import PageCache
 from gis.maps.page import STATIC_DIR, MapOptions
+from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(tags=["maps"])
@@ -30,6 +32,7 @@ HTML: dict[int | str, dict[str, Any]] = {
     }
 }
 PROBLEMS = problem_responses(404, 422, 503)
+Viewer = Annotated[Principal, require("maps")]
 
 Basemap = Annotated[
     str,
@@ -47,10 +50,13 @@ def install(app: FastAPI) -> None:
     app.state.map_pages = PageCache()
 
 
-def _page(request: Request, conn: Connection, build: Callable[[], str]) -> HTMLResponse:
-    """The page for this request: cached while the data it shows is unchanged."""
+def _page(
+    request: Request, caller: Principal, conn: Connection, build: Callable[[], str]
+) -> HTMLResponse:
+    """The page for this request: cached while the data it shows is unchanged (one copy per
+    scope, and one for anonymous visitors, who see staff phones masked)."""
     cache: PageCache = request.app.state.map_pages
-    key = (request.url.path, request.url.query)
+    key = (request.url.path, request.url.query, caller.scope, caller.role == "anonymous")
     return HTMLResponse(cache.page(conn, key, build))
 
 
@@ -62,7 +68,7 @@ def _geocoder(request: Request) -> str | None:
         return None
 
 
-def _options(request: Request, basemap: str, generation: int) -> MapOptions:
+def _options(request: Request, caller: Principal, basemap: str, generation: int) -> MapOptions:
     settings: Settings = get_settings(request)
     return MapOptions(
         basemap=pick_basemap(basemap, tianditu_key=settings.tianditu_key),
@@ -70,7 +76,9 @@ def _options(request: Request, basemap: str, generation: int) -> MapOptions:
         static_url="/maps/static",
         tiles_url="/tiles",
         inline_max=settings.map_inline_max_features,
-        geocode_url=_geocoder(request),
+        geocode_url=_geocoder(request) if caller.can("geocode") else None,
+        within=caller.scope,
+        mask_staff_phones=caller.role == "anonymous",
     )
 
 
@@ -90,8 +98,15 @@ def root() -> RootLinks:
     responses=HTML | PROBLEMS,
     summary="Index of the map pages",
 )
-def index(request: Request, conn: Conn, generation: GenerationNumber) -> HTMLResponse:
-    return _page(request, conn, lambda: pages.index(conn, generation=generation))
+def index(
+    request: Request, caller: Viewer, conn: Conn, generation: GenerationNumber
+) -> HTMLResponse:
+    return _page(
+        request,
+        caller,
+        conn,
+        lambda: pages.index(conn, generation=generation, within=caller.scope),
+    )
 
 
 @router.get(
@@ -101,11 +116,14 @@ def index(request: Request, conn: Conn, generation: GenerationNumber) -> HTMLRes
     summary="Overview: hierarchy layers, buildings, search, legend, scale",
 )
 def overview(
-    request: Request, conn: Conn, generation: GenerationNumber, basemap: Basemap = "osm"
+    request: Request,
+    caller: Viewer,
+    conn: Conn,
+    generation: GenerationNumber,
+    basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    return _page(
-        request, conn, lambda: pages.overview(conn, _options(request, basemap, generation))
-    )
+    opts = _options(request, caller, basemap, generation)
+    return _page(request, caller, conn, lambda: pages.overview(conn, opts))
 
 
 @router.get(
@@ -116,6 +134,7 @@ def overview(
 )
 def heat(
     request: Request,
+    caller: Viewer,
     conn: Conn,
     generation: GenerationNumber,
     filters: HeatFilters,
@@ -123,8 +142,8 @@ def heat(
     res: Annotated[int, Query(ge=5, le=12, description="H3 resolution")] = 9,
 ) -> HTMLResponse:
     query = replace(filters, res=res)
-    opts = _options(request, basemap, generation)
-    return _page(request, conn, lambda: pages.heat(conn, opts, query))
+    opts = _options(request, caller, basemap, generation)
+    return _page(request, caller, conn, lambda: pages.heat(conn, opts, query))
 
 
 @router.get(
@@ -134,11 +153,14 @@ def heat(
     summary="Coverage findings by severity",
 )
 def coverage(
-    request: Request, conn: Conn, generation: GenerationNumber, basemap: Basemap = "osm"
+    request: Request,
+    caller: Annotated[Principal, require("coverage")],
+    conn: Conn,
+    generation: GenerationNumber,
+    basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    return _page(
-        request, conn, lambda: pages.coverage(conn, _options(request, basemap, generation))
-    )
+    opts = _options(request, caller, basemap, generation)
+    return _page(request, caller, conn, lambda: pages.coverage(conn, opts))
 
 
 @router.get(
@@ -148,11 +170,15 @@ def coverage(
     summary="My grid: one micro-grid for a phone",
 )
 def grid(
-    request: Request, code: str, conn: Conn, generation: GenerationNumber, basemap: Basemap = "osm"
+    request: Request,
+    caller: Viewer,
+    code: str,
+    conn: Conn,
+    generation: GenerationNumber,
+    basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    return _page(
-        request, conn, lambda: pages.grid(conn, _options(request, basemap, generation), code)
-    )
+    opts = _options(request, caller, basemap, generation)
+    return _page(request, caller, conn, lambda: pages.grid(conn, opts, code))
 
 
 @router.get(
@@ -163,13 +189,11 @@ def grid(
 )
 def incident(
     request: Request,
+    caller: Annotated[Principal, require("incidents:read")],
     incident_id: str,
     conn: Conn,
     generation: GenerationNumber,
     basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    return _page(
-        request,
-        conn,
-        lambda: pages.incident(conn, _options(request, basemap, generation), incident_id),
-    )
+    opts = _options(request, caller, basemap, generation)
+    return _page(request, caller, conn, lambda: pages.incident(conn, opts, incident_id))

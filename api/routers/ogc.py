@@ -15,7 +15,7 @@ from api import ogc_html as h
 from api import ogc_views as v
 from api.deps import Conn
 from api.ogc_openapi import OPENAPI_30, ogc_openapi
-from api.problems import problem_responses
+from api.problems import HttpProblem, problem_responses
 from api.responses import GeoJSONResponse
 from api.schemas.ogc import (
     CollectionInfo,
@@ -26,11 +26,22 @@ from api.schemas.ogc import (
     LandingPage,
     Queryables,
 )
+from api.security import require
 from gis.errors import InvalidInput
 from gis.features.catalog import get_collection, list_collections
 from gis.features.items import MAX_LIMIT, MAX_OFFSET, ItemsQuery, get_item, get_items
+from gis.security.roles import Principal
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
+AnyKey = Annotated[Principal, require(None)]
+Reader = Annotated[Principal, require("areas:read")]
+
+
+def may_read(caller: Principal, collection_id: str) -> None:
+    """The incidents collection also needs the incidents:read permission."""
+    if collection_id == "incidents" and not caller.can("incidents:read"):
+        raise HttpProblem(403, f"the {caller.role} role may not read incidents", field="role")
+
 
 Format = Annotated[
     Literal["json", "html"] | None,
@@ -89,7 +100,7 @@ def to_landing(request: Request) -> RedirectResponse:
     summary="Landing page: links to the API description, conformance and collections",
     responses={**_HTML_200, **problem_responses(422)},
 )
-def landing(request: Request, f: Format = None) -> Any:
+def landing(request: Request, caller: AnyKey, f: Format = None) -> Any:
     """Where everything is. Add this URL in QGIS as a "WFS / OGC API – Features" connection."""
     base = v.root(request)
     html = v.wants_html(request, f)
@@ -115,7 +126,7 @@ def landing(request: Request, f: Format = None) -> Any:
     summary="The conformance classes implemented",
     responses={**_HTML_200, **problem_responses(422)},
 )
-def conformance(request: Request, f: Format = None) -> Any:
+def conformance(request: Request, caller: AnyKey, f: Format = None) -> Any:
     """OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0), Part 2 (CRS) and the
     Part 3 queryables."""
     doc = {"conformsTo": list(v.CONFORMANCE)}
@@ -128,7 +139,7 @@ def conformance(request: Request, f: Format = None) -> Any:
     summary="This API described in OpenAPI 3.0",
     responses={200: {"content": {OPENAPI_30: {"schema": {"type": "object"}}}}},
 )
-def api_description(request: Request) -> Any:
+def api_description(request: Request, caller: AnyKey) -> Any:
     """The OGC routes as an OpenAPI 3.0 document (what GDAL and QGIS read)."""
     return JSONResponse(ogc_openapi(request.app), media_type=OPENAPI_30)
 
@@ -139,7 +150,7 @@ def api_description(request: Request) -> Any:
     summary="Every collection: one per area level present, buildings, facilities",
     responses={**_HTML_200, **problem_responses(422, 503)},
 )
-def collections(request: Request, conn: Conn, f: Format = None) -> Any:
+def collections(request: Request, caller: Reader, conn: Conn, f: Format = None) -> Any:
     """Area levels of the current generation, largest first, then the registers."""
     found = [v.collection_doc(request, c) for c in list_collections(conn)]
     html = v.wants_html(request, f)
@@ -163,7 +174,9 @@ def collections(request: Request, conn: Conn, f: Format = None) -> Any:
     summary="One collection: extent, CRSs, links to its items",
     responses={**_HTML_200, **problem_responses(404, 422, 503)},
 )
-def collection(request: Request, conn: Conn, collection_id: CollectionId, f: Format = None) -> Any:
+def collection(
+    request: Request, caller: Reader, conn: Conn, collection_id: CollectionId, f: Format = None
+) -> Any:
     """404 problem for an unknown collection."""
     doc = v.collection_doc(request, get_collection(conn, collection_id))
     if v.wants_html(request, f):
@@ -179,7 +192,7 @@ def collection(request: Request, conn: Conn, collection_id: CollectionId, f: For
     responses={**_HTML_200, **problem_responses(404, 422, 503)},
 )
 def collection_queryables(
-    request: Request, conn: Conn, collection_id: CollectionId, f: Format = None
+    request: Request, caller: Reader, conn: Conn, collection_id: CollectionId, f: Format = None
 ) -> Any:
     """Each queryable ``name`` filters the items with ``?name=value`` (equality)."""
     doc = v.queryables_doc(request, get_collection(conn, collection_id, extents=False))
@@ -207,6 +220,7 @@ def collection_queryables(
 )
 def items(
     request: Request,
+    caller: Reader,
     conn: Conn,
     collection_id: CollectionId,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Features per page")] = 100,
@@ -230,7 +244,8 @@ def items(
     (`?parent_code=310107016007`, `?status=reported`); other parameters are a 422."""
     filters = {k: val for k, val in request.query_params.items() if k not in _ITEM_PARAMS}
     query = ItemsQuery(limit, offset, bbox, bbox_crs, datetime, crs, filters)
-    result = get_items(conn, collection_id, query)
+    may_read(caller, collection_id)
+    result = get_items(conn, collection_id, query, within=caller.scope)
     return v.items_response(
         request, result, limit=limit, offset=offset, html=v.wants_html(request, f)
     )
@@ -245,6 +260,7 @@ def items(
 )
 def item(
     request: Request,
+    caller: Reader,
     conn: Conn,
     collection_id: CollectionId,
     feature_id: Annotated[
@@ -258,5 +274,8 @@ def item(
     extra = set(request.query_params) - {"crs", "datetime", "f"}
     if extra:
         raise InvalidInput("unknown parameter", field=sorted(extra)[0])
-    result = get_item(conn, collection_id, feature_id, crs=crs, datetime=datetime)
+    may_read(caller, collection_id)
+    result = get_item(
+        conn, collection_id, feature_id, crs=crs, datetime=datetime, within=caller.scope
+    )
     return v.item_response(request, result, html=v.wants_html(request, f))

@@ -17,10 +17,13 @@ from api.deps import get_engine
 from api.problems import PROBLEM_JSON, problem, status_of
 from api.routers.incidents import IntakeDep
 from api.schemas.open311 import Created, Open311Error, Service, ServiceDefinition, ServiceRequest
+from api.security import record, require
 from gis.errors import WanggeError
 from gis.incidents import open311
 from gis.incidents.service import submit
+from gis.security.roles import Principal
 
+AnyKey = Annotated[Principal, require(None)]
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 EngineDep = Annotated[Engine, Depends(get_engine)]
 NUMBER = r"^-?\d{1,3}(\.\d{1,12})?$"
@@ -71,7 +74,7 @@ def _fmt(fmt: str) -> None:
     responses=ERRORS,
     summary="Open311: the services (incident categories)",
 )
-def services(fmt: Fmt, engine: EngineDep) -> Any:
+def services(caller: AnyKey, fmt: Fmt, engine: EngineDep) -> Any:
     def run() -> Any:
         _fmt(fmt)
         with engine.connect() as conn:
@@ -86,7 +89,7 @@ def services(fmt: Fmt, engine: EngineDep) -> Any:
     responses=ERRORS,
     summary="Open311: one service's definition",
 )
-def service(code: CodePath, fmt: Fmt, engine: EngineDep) -> Any:
+def service(caller: AnyKey, code: CodePath, fmt: Fmt, engine: EngineDep) -> Any:
     def run() -> Any:
         _fmt(fmt)
         with engine.connect() as conn:
@@ -102,6 +105,7 @@ def service(code: CodePath, fmt: Fmt, engine: EngineDep) -> Any:
     summary="Open311: service requests (by ids, or codes, dates and status)",
 )
 def requests(
+    caller: Annotated[Principal, require("incidents:read")],
     fmt: Fmt,
     engine: EngineDep,
     service_request_id: Annotated[str | None, Query(description="Comma list of ids")] = None,
@@ -120,6 +124,7 @@ def requests(
                 start_date=start_date,
                 end_date=end_date,
                 status=status,
+                within=caller.scope,
             )
 
     return _answer(run)
@@ -131,11 +136,16 @@ def requests(
     responses=ERRORS,
     summary="Open311: one service request",
 )
-def request(request_id: RequestIdPath, fmt: Fmt, engine: EngineDep) -> Any:
+def request(
+    caller: Annotated[Principal, require("incidents:read")],
+    request_id: RequestIdPath,
+    fmt: Fmt,
+    engine: EngineDep,
+) -> Any:
     def run() -> Any:
         _fmt(fmt)
         with engine.connect() as conn:
-            return open311.get_request(conn, request_id)
+            return open311.get_request(conn, request_id, within=caller.scope)
 
     return _answer(run)
 
@@ -180,7 +190,13 @@ def request(request_id: RequestIdPath, fmt: Fmt, engine: EngineDep) -> Any:
         }
     },
 )
-async def create_request(fmt: Fmt, request: Request, engine: EngineDep, ctx: IntakeDep) -> Any:
+async def create_request(
+    caller: Annotated[Principal, require("incidents:create")],
+    fmt: Fmt,
+    request: Request,
+    engine: EngineDep,
+    ctx: IntakeDep,
+) -> Any:
     raw = await request.body()
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
@@ -193,7 +209,9 @@ async def create_request(fmt: Fmt, request: Request, engine: EngineDep, ctx: Int
 
     def run() -> Any:
         _fmt(fmt)
-        feature, _ = submit(engine, ctx, open311.incident_body(form))
+        feature, created = submit(engine, ctx, open311.incident_body(form))
+        if created:
+            record(request, caller, "incident.create", f"incident/{feature['id']}")
         notice = feature["properties"]["review_reason"] or ""
         return open311.created(feature["id"], notice)
 

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import Conn, GenerationNumber
 from api.problems import problem_responses
+from api.security import require
+from gis.security.roles import Principal
 from gis.tiles import MAX_ZOOM, TileRequest, render_tile, tile_etag
 
 router = APIRouter(tags=["maps"])
@@ -26,6 +28,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 )
 def tile(
     request: Request,
+    caller: Annotated[Principal, require("maps")],
     conn: Conn,
     generation: GenerationNumber,
     layer: Annotated[str, Path(description="areas, buildings, facilities or incidents")],
@@ -37,9 +40,20 @@ def tile(
     category: Annotated[str | None, Query(description="incidents: only this category")] = None,
 ) -> Response:
     """One tile in Web Mercator (XYZ); the ETag changes with the generation and the data."""
-    req = TileRequest(layer, z, x, y, generation, level=level, status=status, category=category)
+    req = TileRequest(
+        layer,
+        z,
+        x,
+        y,
+        generation,
+        level=level,
+        status=status,
+        category=category,
+        within=caller.scope,
+    )
     etag = tile_etag(conn, req)
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=0, must-revalidate"}
+    # private: what a tile holds depends on the caller's key (its scope)
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=0, must-revalidate"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(render_tile(conn, req), media_type=MVT, headers=headers)

@@ -18,6 +18,7 @@ from gis.assign.service import (
     Located,
     answer,
     check_max_distance,
+    limit_to_scope,
     locate,
 )
 from gis.crs import parse_crs, points_to_wgs84
@@ -159,13 +160,19 @@ def gc_paused() -> Iterator[None]:
 
 
 def assign_batch(
-    assigner: Assigner, batch: PointBatch, *, generation: int | None = None, as_of: Any = None
+    assigner: Assigner,
+    batch: PointBatch,
+    *,
+    generation: int | None = None,
+    as_of: Any = None,
+    within: str | None = None,
 ) -> dict[str, Any]:
     """Answers for every point in input order: ``{generation, level, results: […]}``.
 
     ``compact`` results name areas by code (``owner``, ``also_covered_by``, ``nearest``) and
     the top-level ``areas`` map gives each named area's name, level and ancestor chain once;
     ``full`` results repeat the single-point shape (owner object and chain) in every item.
+    Only areas at or below ``within`` are answered, if given (an API key's scope).
     """
     number = assigner.resolve(generation=generation, as_of=as_of)
     level_index = assigner.index(generation=number, level=batch.level)
@@ -176,6 +183,7 @@ def assign_batch(
         errors=batch.errors,
         max_distance_m=batch.max_distance_m,
     )
+    found = limit_to_scope(level_index, found, within)
     build = _full_results if batch.detail == "full" else _compact_results
     with gc_paused():
         results, used = build(level_index, found, batch)

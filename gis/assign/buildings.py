@@ -8,7 +8,7 @@ import numpy as np
 import shapely
 
 from gis.assign.batch import feature_id
-from gis.assign.service import Assigner, share_value
+from gis.assign.service import Assigner, positions_within, share_value
 from gis.crs import geometry_to_wgs84, parse_crs
 from gis.errors import InvalidInput, PayloadTooLarge
 
@@ -20,11 +20,12 @@ def assign_buildings(
     generation: int | None = None,
     as_of: Any = None,
     max_features: int = 100_000,
+    within: str | None = None,
 ) -> dict[str, Any]:
     """Owner (largest share) and every share for each polygon of a FeatureCollection.
 
     Bad features (missing, non-polygonal or invalid geometry) get ``error``; the rest are
-    answered, in input order.
+    answered, in input order. Only areas at or below ``within`` count, if given.
     """
     if not isinstance(body, dict) or body.get("type") != "FeatureCollection":
         raise InvalidInput("expected a GeoJSON FeatureCollection of polygons", field="body")
@@ -73,6 +74,9 @@ def assign_buildings(
         good = [good[p] for p in keep]
         arr = arr[keep] if keep else np.empty(0, dtype=object)
     shares = level_index.index.polygon_shares(list(arr))
+    if within is not None:
+        allowed = positions_within(level_index, within)
+        shares = [[(j, share) for j, share in item if j in allowed] for item in shares]
     by_position = dict(zip(good, shares, strict=True))
     refs = level_index.ref_json
     results: list[dict[str, Any]] = []

@@ -347,6 +347,32 @@ def locate(
     )
 
 
+def positions_within(level_index: LevelIndex, scope: str) -> frozenset[int]:
+    """Index positions of the areas at or below area ``scope`` (an API key's scope)."""
+    return frozenset(
+        j for j, chain in enumerate(level_index.chains) if any(r.code == scope for r in chain)
+    )
+
+
+def limit_to_scope(level_index: LevelIndex, found: Located, scope: str | None) -> Located:
+    """``found`` as seen by a caller scoped to area ``scope``: areas outside it are as if they
+    did not exist (not owner, not also-covering, not nearest)."""
+    if scope is None:
+        return found
+    allowed = positions_within(level_index, scope)
+    owner: list[int] = []
+    indptr = [0]
+    indices: list[int] = []
+    nearest: list[int] = []
+    for i in range(len(found.owner)):
+        kept = [j for j in found.indices[found.indptr[i] : found.indptr[i + 1]] if j in allowed]
+        indices.extend(kept)
+        indptr.append(len(indices))
+        owner.append(kept[0] if kept else -1)
+        nearest.append(found.nearest[i] if found.nearest[i] in allowed else -1)
+    return Located(owner, indptr, indices, nearest, found.distance_m)
+
+
 def answer(level_index: LevelIndex, found: Located, i: int) -> dict[str, Any]:
     """The JSON answer for point ``i`` (owner, chain, other coverers, nearest; no staff)."""
     refs = level_index.ref_json
@@ -412,9 +438,10 @@ def assign_point(
     accuracy_m: float | None = None,
     max_distance_m: float | None = None,
     crs: str = "wgs84",
+    within: str | None = None,
 ) -> dict[str, Any]:
     """The full answer for one point given in ``crs`` (default WGS-84): owner, chain, others,
-    nearest, ambiguity, staff."""
+    nearest, ambiguity, staff; only areas at or below ``within``, if given."""
     x, y, reasons = points_to_wgs84(lon=[lon], lat=[lat], crs=parse_crs(crs))
     reason = reasons[0]
     if reason is not None:
@@ -429,12 +456,16 @@ def assign_point(
     number = assigner.resolve(generation=generation, as_of=as_of)
     level_index = assigner.index(generation=number, level=level)
     found = locate(level_index, lon=x, lat=y, errors=[None], max_distance_m=max_distance_m)
+    found = limit_to_scope(level_index, found, within)
     result = answer(level_index, found, 0)
     result["ambiguous"] = False
     if accuracy_m is not None:
         shares = level_index.index.circle_shares(
             lon=float(x[0]), lat=float(y[0]), radius_m=accuracy_m
         )
+        if within is not None:
+            allowed = positions_within(level_index, within)
+            shares = [(j, share) for j, share in shares if j in allowed]
         if len(shares) > 1:
             result["ambiguous"] = True
             result["candidates"] = [

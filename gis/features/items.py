@@ -8,7 +8,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, func, literal
+from sqlalchemy import ColumnElement, Connection, Text, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from gis.areas.generations import resolve_generation
 from gis.areas.query import BBox, area_conditions
@@ -18,7 +19,7 @@ from gis.features.crs import OutputCrs, output_crs, parse_crs_uri
 from gis.features.source import FeaturePage, Source, page_features
 from gis.features.tables import AREA_SOURCE
 from gis.features.time import TimeFilter, generations_during, parse_datetime
-from gis.store.models import AREAS
+from gis.store.models import AREAS, INCIDENTS
 
 MAX_LIMIT: Final = 10_000
 MAX_OFFSET: Final = 10_000_000
@@ -105,6 +106,7 @@ def _area_page(
     *,
     envelope: Any,
     crs: OutputCrs,
+    within: str | None = None,
 ) -> FeaturePage:
     when = parse_datetime(query.datetime) if query.datetime else None
     span = _generations(conn, when)
@@ -115,6 +117,7 @@ def _area_page(
         level=collection.level,
         envelope=envelope,
         equals=_equals(collection.source, query.filters),
+        within=within,
     )
     return _versioned_page(conn, conditions, query, crs=crs, versioned=span[0] != span[1])
 
@@ -175,8 +178,11 @@ def check_page(limit: int, offset: int) -> None:
         raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET}", field="offset")
 
 
-def get_items(conn: Connection, collection_id: str, query: ItemsQuery) -> ItemsPage:
-    """One page of ``collection_id``'s features for ``query``, ordered by id.
+def get_items(
+    conn: Connection, collection_id: str, query: ItemsQuery, *, within: str | None = None
+) -> ItemsPage:
+    """One page of ``collection_id``'s features for ``query``, ordered by id (only those at
+    or below area ``within``, if given: see :func:`scope_conditions`).
 
     Area collections answer for the current generation, or with ``datetime`` the
     generations current at that instant (or during that interval: then one code may come
@@ -192,10 +198,10 @@ def get_items(conn: Connection, collection_id: str, query: ItemsQuery) -> ItemsP
     elif query.bbox_crs is not None:
         _pick_crs(collection, query.bbox_crs, "bbox-crs")
     if collection.versioned:
-        page = _area_page(conn, collection, query, envelope=envelope, crs=crs)
+        page = _area_page(conn, collection, query, envelope=envelope, crs=crs, within=within)
         return ItemsPage(collection, page, crs)
     source = collection.source
-    conditions: list[ColumnElement[bool]] = [literal(True)]
+    conditions: list[ColumnElement[bool]] = [literal(True), *scope_conditions(conn, source, within)]
     if envelope is not None:
         conditions.append(func.ST_Intersects(source.geom, envelope))
     if query.datetime is not None:
@@ -205,6 +211,23 @@ def get_items(conn: Connection, collection_id: str, query: ItemsQuery) -> ItemsP
         conn, source, conditions, limit=query.limit, offset=query.offset, crs=crs
     )
     return ItemsPage(collection, page, crs)
+
+
+def scope_conditions(
+    conn: Connection, source: Source, within: str | None
+) -> list[ColumnElement[bool]]:
+    """What an API key scoped to area ``within`` may see of a non-area source: incidents
+    owned at or below it; buildings and facilities inside its current boundary."""
+    if within is None:
+        return []
+    if source.table is INCIDENTS:
+        return [INCIDENTS.c.area_codes.contains(cast(array([within]), ARRAY(Text)))]
+    boundary = (
+        select(func.ST_Union(AREAS.c.geom))
+        .where(AREAS.c.code == within, AREAS.c.valid.contains(resolve_generation(conn)))
+        .scalar_subquery()
+    )
+    return [func.ST_Intersects(source.geom, boundary)]
 
 
 def _pick_crs(collection: Collection, text: str | None, field: str) -> OutputCrs:
@@ -218,9 +241,11 @@ def get_item(
     *,
     crs: str | None = None,
     datetime: str | None = None,
+    within: str | None = None,
 ) -> ItemsPage:
     """One feature by id (areas: ``code`` in the current or ``datetime``'s generation, or
-    ``code@N`` for the version valid in generation N); NotFound naming ``featureId``."""
+    ``code@N`` for the version valid in generation N); NotFound naming ``featureId``, also
+    for a feature outside area ``within`` (an API key's scope)."""
     collection = get_collection(conn, collection_id, extents=False)
     out = _pick_crs(collection, crs, "crs")
     source = collection.source
@@ -239,7 +264,7 @@ def get_item(
                 raise InvalidInput("give an instant (or use the id code@N)", field="datetime")
             span = found
         conditions = area_conditions(
-            generations=span, level=collection.level, equals={"code": code}
+            generations=span, level=collection.level, equals={"code": code}, within=within
         )
         page = _versioned_page(conn, conditions, query, crs=out, versioned=bool(version))
     else:
@@ -249,7 +274,8 @@ def get_item(
             if not feature_id.isdigit():
                 raise NotFound(f"no feature {feature_id!r}", field="featureId")
             value = int(feature_id)
-        page, _ = page_features(conn, source, [id_column == value], limit=1, offset=0, crs=out)
+        conditions = [id_column == value, *scope_conditions(conn, source, within)]
+        page, _ = page_features(conn, source, conditions, limit=1, offset=0, crs=out)
     if not page.features:
         raise NotFound(
             f"no feature {feature_id!r} in collection {collection_id!r}", field="featureId"

@@ -13,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from gis.assign.service import Assigner, LevelIndex, answer, assign_point, locate
+from gis.assign.service import (
+    Assigner,
+    LevelIndex,
+    answer,
+    assign_point,
+    limit_to_scope,
+    locate,
+)
 from gis.crs import parse_crs, points_to_wgs84
 from gis.errors import InvalidInput, NotFound, PayloadTooLarge
 from gis.geocode.cache import GazetteerCache
@@ -64,14 +71,22 @@ def check_address(address: Any, field: str = "address") -> str:
 
 
 def geocode_address(
-    cache: GazetteerCache, assigner: Assigner | None, *, address: str, district: str | None
+    cache: GazetteerCache,
+    assigner: Assigner | None,
+    *,
+    address: str,
+    district: str | None,
+    within: str | None = None,
 ) -> dict[str, Any]:
-    """One address: the geocoding result as a dict plus ``owner`` (or null)."""
+    """One address: the geocoding result as a dict plus ``owner`` (or null; only areas at or
+    below ``within`` count, if given)."""
     result = cache.get().geocode(check_address(address), district=district)
-    return _with_owners([result], assigner)[0]
+    return _with_owners([result], assigner, within)[0]
 
 
-def _with_owners(results: list[GeocodeResult], assigner: Assigner | None) -> list[dict[str, Any]]:
+def _with_owners(
+    results: list[GeocodeResult], assigner: Assigner | None, within: str | None = None
+) -> list[dict[str, Any]]:
     out = [r.to_dict() for r in results]
     located = [i for i, r in enumerate(results) if r.lon is not None and r.lat is not None]
     level_index = _current_index(assigner) if located else None
@@ -82,6 +97,7 @@ def _with_owners(results: list[GeocodeResult], assigner: Assigner | None) -> lis
     lon = np.array([results[i].lon for i in located], np.float64)
     lat = np.array([results[i].lat for i in located], np.float64)
     found = locate(level_index, lon=lon, lat=lat, errors=[None] * len(located))
+    found = limit_to_scope(level_index, found, within)
     for j, i in enumerate(located):
         out[i]["owner"] = _owner(level_index, found, j)
     return out
@@ -111,9 +127,11 @@ def parse_batch_items(body: Any) -> tuple[list[BatchItem], str | None]:
     return out, default
 
 
-def geocode_batch(cache: GazetteerCache, assigner: Assigner | None, body: Any) -> dict[str, Any]:
+def geocode_batch(
+    cache: GazetteerCache, assigner: Assigner | None, body: Any, within: str | None = None
+) -> dict[str, Any]:
     """Every address of a batch, in input order; a bad item gets ``error`` (naming its field)
-    and the others are answered."""
+    and the others are answered (owners only at or below ``within``, if given)."""
     items, default = parse_batch_items(body)
     gazetteer = cache.get()
     results: list[GeocodeResult] = []
@@ -130,7 +148,7 @@ def geocode_batch(cache: GazetteerCache, assigner: Assigner | None, body: Any) -
             continue
         results.append(gazetteer.geocode(text, district=district))
         where.append(i)
-    answered = _with_owners(results, assigner)
+    answered = _with_owners(results, assigner, within)
     out: list[dict[str, Any]] = [{} for _ in items]
     for i, result in zip(where, answered, strict=True):
         out[i] = {"id": items[i].id, **result}
@@ -153,8 +171,10 @@ def reverse_geocode(
     lat: float,
     crs: str = "wgs84",
     limit: int = 1,
+    within: str | None = None,
 ) -> dict[str, Any]:
-    """The standard addresses nearest a point (distance in metres) and the areas owning it."""
+    """The standard addresses nearest a point (distance in metres) and the areas owning it
+    (only those at or below ``within``, if given)."""
     spec = parse_crs(crs)
     if not (1 <= limit <= REVERSE_MAX):
         raise InvalidInput(f"must be 1..{REVERSE_MAX}", field="limit")
@@ -172,7 +192,7 @@ def reverse_geocode(
         del item["score"]
     owner: dict[str, Any] | None = None
     if _current_index(assigner) is not None and assigner is not None:
-        assigned = assign_point(assigner, lon=x, lat=y)
+        assigned = assign_point(assigner, lon=x, lat=y, within=within)
         owner = {
             "owner": assigned["owner"],
             "chain": assigned["chain"],

@@ -76,14 +76,15 @@ def export_csv(engine: Engine, filters: Filters, *, now: datetime | None = None)
 
 
 def export_geojson(
-    engine: Engine, filters: Filters, *, now: datetime | None = None
+    engine: Engine, filters: Filters, *, now: datetime | None = None, reveal_phones: bool = False
 ) -> Iterator[bytes]:
-    """A GeoJSON FeatureCollection, one feature per incident, written feature by feature."""
+    """A GeoJSON FeatureCollection, one feature per incident, written feature by feature
+    (reporters' phones masked unless ``reveal_phones``)."""
     now = now or datetime.now(UTC)
     yield b'{"type":"FeatureCollection","features":['
     first = True
     for chunk in _rows(engine, filters, now):
-        parts = [orjson.dumps(feature(r)) for r in chunk]
+        parts = [orjson.dumps(feature(r, reveal_phones=reveal_phones)) for r in chunk]
         if parts:
             yield (b"" if first else b",") + b",".join(parts)
             first = False

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select
 from gis.errors import InvalidInput, NotFound
 from gis.incidents.categories import load_categories
 from gis.incidents.parse import parse_time
-from gis.incidents.query import columns
+from gis.incidents.query import Filters, columns, where
 from gis.store.models import INCIDENTS
 
 MAX_REQUESTS = 1000
@@ -93,11 +93,13 @@ def get_requests(
     start_date: str | None = None,
     end_date: str | None = None,
     status: str | None = None,
+    within: str | None = None,
 ) -> list[dict[str, Any]]:
     """GET requests: by ids (overrides everything else), else by codes, date range (default
-    the last 90 days) and status, newest first, at most 1000."""
+    the last 90 days) and status, newest first, at most 1000; only those at or below area
+    ``within`` (an API key's scope), if given."""
     now = datetime.now(UTC)
-    query = select(*columns(now))
+    query = select(*columns(now)).where(where(Filters(scope=within), now))
     if service_request_id:
         try:
             ids = [int(x) for x in service_request_id.split(",")]
@@ -129,11 +131,13 @@ def get_requests(
     return [as_request(r, departments) for r in rows]
 
 
-def get_request(conn: Connection, request_id: str) -> list[dict[str, Any]]:
+def get_request(
+    conn: Connection, request_id: str, *, within: str | None = None
+) -> list[dict[str, Any]]:
     """GET one request (a one-item list, as the spec has it)."""
     if not request_id.isdigit() or not 0 < int(request_id) < MAX_ID:
         raise NotFound(f"no service request {request_id!r}", field="service_request_id")
-    found = get_requests(conn, service_request_id=request_id)
+    found = get_requests(conn, service_request_id=request_id, within=within)
     if not found:
         raise NotFound(f"no service request {request_id}", field="service_request_id")
     return found

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 from gis.areas.query import BBox
 from gis.errors import InvalidInput, NotFound
 from gis.incidents.parse import parse_time
+from gis.security.roles import mask_phone
 from gis.store.models import INCIDENT_EVENTS, INCIDENT_STATES, INCIDENTS
 
 MAX_PAGE = 1000
@@ -44,6 +45,8 @@ class Filters:
     overdue: bool | None = None
     location_status: str | None = None
     duplicates: bool | None = None
+    #: an API key's scope: only incidents at or below this area (never set from a query)
+    scope: str | None = None
 
     @classmethod
     def parse(
@@ -102,8 +105,9 @@ def where(filters: Filters, now: datetime) -> ColumnElement[bool]:
         conds.append(C.status.in_(filters.status))
     if filters.category:
         conds.append(C.category.in_(filters.category))
-    if filters.area:
-        conds.append(C.area_codes.contains(cast(array([filters.area]), ARRAY(Text))))
+    for code in (filters.area, filters.scope):
+        if code:
+            conds.append(C.area_codes.contains(cast(array([code]), ARRAY(Text))))
     if filters.bbox:
         b = filters.bbox
         conds.append(C.geom.op("&&")(func.ST_MakeEnvelope(b.west, b.south, b.east, b.north, 4326)))
@@ -137,8 +141,10 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def properties(r: Any) -> dict[str, Any]:
-    """An incident row as JSON-ready properties."""
+def properties(r: Any, *, reveal_phones: bool = False) -> dict[str, Any]:
+    """An incident row as JSON-ready properties; the reporter's phone masked (138****5678)
+    unless ``reveal_phones``."""
+    phone = r.reporter_phone if reveal_phones else mask_phone(r.reporter_phone)
     return {
         "id": r.id,
         "external_id": r.external_id,
@@ -169,15 +175,16 @@ def properties(r: Any) -> dict[str, Any]:
         "chain": r.chain,
         "generation": r.generation,
         "staff": r.staff,
-        "reporter": {"name": r.reporter_name, "phone": r.reporter_phone},
+        "reporter": {"name": r.reporter_name, "phone": phone},
         "attachments": r.attachments,
     }
 
 
-def feature(r: Any) -> dict[str, Any]:
+def feature(r: Any, *, reveal_phones: bool = False) -> dict[str, Any]:
     """An incident row as a GeoJSON Feature (geometry null while unlocated)."""
     geometry = {"type": "Point", "coordinates": [r.lon, r.lat]} if r.lon is not None else None
-    return {"type": "Feature", "id": r.id, "geometry": geometry, "properties": properties(r)}
+    props = properties(r, reveal_phones=reveal_phones)
+    return {"type": "Feature", "id": r.id, "geometry": geometry, "properties": props}
 
 
 @dataclass(frozen=True)
@@ -194,6 +201,7 @@ def list_incidents(
     offset: int = 0,
     oldest_first: bool = False,
     now: datetime | None = None,
+    reveal_phones: bool = False,
 ) -> IncidentPage:
     """One page of incidents (newest report first, or oldest first for the review queue)."""
     if not 1 <= limit <= MAX_PAGE:
@@ -205,18 +213,25 @@ def list_incidents(
     rows = conn.execute(
         select(*columns(now)).where(cond).order_by(*order).limit(limit).offset(offset)
     )
-    return IncidentPage([feature(r) for r in rows], int(total))
+    return IncidentPage([feature(r, reveal_phones=reveal_phones) for r in rows], int(total))
 
 
 def get_incident(
-    conn: Connection, incident_id: int, *, now: datetime | None = None
+    conn: Connection,
+    incident_id: int,
+    *,
+    now: datetime | None = None,
+    reveal_phones: bool = False,
+    within: str | None = None,
 ) -> dict[str, Any]:
-    """One incident as a Feature, its ``timeline`` (oldest event first) in the properties."""
+    """One incident as a Feature, its ``timeline`` (oldest event first) in the properties;
+    not found unless it lies at or below area ``within``, if given."""
     now = now or datetime.now(UTC)
+    check_in_scope(conn, incident_id, within)
     row = conn.execute(select(*columns(now)).where(C.id == incident_id)).one_or_none()
     if row is None:
         raise NotFound(f"no incident {incident_id}", field="id")
-    out = feature(row)
+    out = feature(row, reveal_phones=reveal_phones)
     E = INCIDENT_EVENTS.c
     events = conn.execute(
         select(
@@ -247,6 +262,16 @@ def get_incident(
         for e in events
     ]
     return out
+
+
+def check_in_scope(conn: Connection, incident_id: int, within: str | None) -> None:
+    """Not found (the same error as an unknown id, so the two cannot be told apart) unless
+    incident ``incident_id`` lies at or below area ``within``; nothing to check for None."""
+    if within is None:
+        return
+    row = conn.execute(select(C.area_codes).where(C.id == incident_id)).one_or_none()
+    if row is None or within not in (row.area_codes or []):
+        raise NotFound(f"no incident {incident_id}", field="id")
 
 
 def select_for_export(filters: Filters, now: datetime) -> Select[Any]:

@@ -10,10 +10,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from gis.areas.query import check_within
 from gis.errors import NotFound
 from gis.maps import data
 from gis.maps.overview import AREA_TIP, INCIDENT_OPTS, add_buildings
 from gis.maps.page import MapOptions, Page, js_json
+from gis.security.roles import mask_phone
 
 #: Walking reach of each kind of facility in metres (the 15-minute community life circle:
 #: daily needs within 5 minutes ≈ 300 m, weekly within 10 ≈ 500 m, the rest within 15 ≈ 1 km).
@@ -33,6 +35,7 @@ FACILITY_TIP = [["name", ""], ["kind", "kind"], ["service_radius_m", "service ra
 
 def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
     """The micro-grid ``code`` (any level works; micro-grids are what it is made for)."""
+    check_within(conn, code, opts.within, generation=opts.generation, field="code")
     boundary = data.areas(conn, data.Scope(opts.generation), opts.basemap, code=code)
     if not boundary:
         raise NotFound(f"no area with code {code!r} in generation {opts.generation}", field="code")
@@ -68,6 +71,8 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
     else:
         page.notes.append("open incidents: not available yet (no incidents table)")
     staff = data.staff(conn, code)
+    if opts.mask_staff_phones:
+        staff = [{**s, "phone": mask_phone(s["phone"])} for s in staff]
     page.call(f"wg.contacts({{map}}, {js_json(_contacts(staff))});")
     legend = [
         {"label": "has team leader", "fill": "#1a9850", "color": "#1a9850"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -44,9 +45,11 @@ def _classes(values: list[float]) -> list[float]:
 def heat_page(conn: Connection, opts: MapOptions, query: HeatQuery) -> str:
     """Heat layer + hexagons (count or rate), hotspots outlined, a filter form, a legend."""
     page = Page("wangge · heat", opts.basemap)
-    scope = data.Scope(opts.generation)
+    scope = data.Scope(opts.generation, within=opts.within)
     add_area_layer(page, conn, scope, opts, "street", fit=True)
     add_area_layer(page, conn, scope, opts, "micro_grid", show=False)
+    if opts.within is not None and query.area is None:
+        query = replace(query, area=opts.within)
     answer = heatmap(conn, query, generation=opts.generation)
     if answer.get("note"):
         page.notes.append(answer["note"])

@@ -150,7 +150,7 @@ def add_incidents(page: Page, conn: Connection, scope: data.Scope, opts: MapOpti
 def overview_page(conn: Connection, opts: MapOptions) -> str:
     """The whole generation: street, communities, grids, micro-grids, buildings."""
     page = Page("wangge · overview", opts.basemap)
-    scope = data.Scope(opts.generation)
+    scope = data.Scope(opts.generation, within=opts.within)
     page.call("wg.search({map}, " + js_json(opts.geocode_url) + ");")
     for level in LEVEL_STYLES:
         add_area_layer(page, conn, scope, opts, level, fit=level == "street")

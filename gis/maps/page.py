@@ -66,6 +66,10 @@ class MapOptions:
     tiles_url: str | None = None
     inline_max: int = 2000
     geocode_url: str | None = None
+    #: an API key's scope: the page shows what lies in this area only
+    within: str | None = None
+    #: staff phone numbers masked (anonymous visitors of a public deployment)
+    mask_staff_phones: bool = False
 
 
 class _Script(MacroElement):

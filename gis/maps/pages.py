@@ -18,6 +18,7 @@ from gis.maps.heat_page import heat_page
 from gis.maps.index import index_html
 from gis.maps.overview import AREA_TIP, INCIDENT_OPTS, add_area_layer, overview_page
 from gis.maps.page import MapOptions, Page, js_json
+from gis.maps.sql import SUBTREE_SQL
 from gis.store.schema import table_exists
 
 PAGES = ("index", "overview", "heat", "coverage", "grid", "incident")
@@ -36,15 +37,16 @@ FINDING_TIP = [
 ]
 
 
-def index(conn: Connection, *, generation: int) -> str:
-    """The index page: links to every page and a few micro-grids."""
+def index(conn: Connection, *, generation: int, within: str | None = None) -> str:
+    """The index page: links to every page and a few micro-grids (at or below ``within``)."""
+    below = f"AND code IN ({SUBTREE_SQL})" if within is not None else ""
     codes = (
         conn.execute(
             text(
                 "SELECT code FROM areas WHERE level = 'micro_grid' "
-                "AND valid @> CAST(:g AS int) ORDER BY code LIMIT 5"
+                f"AND valid @> CAST(:g AS int) {below} ORDER BY code LIMIT 5"
             ),
-            {"g": generation},
+            {"g": generation, "within": within},
         )
         .scalars()
         .all()
@@ -73,7 +75,7 @@ def grid(conn: Connection, opts: MapOptions, code: str) -> str:
 def coverage(conn: Connection, opts: MapOptions) -> str:
     """Every coverage finding in its severity colour, its message in the popup, a legend."""
     page = Page("wangge · coverage", opts.basemap)
-    scope = data.Scope(opts.generation)
+    scope = data.Scope(opts.generation, within=opts.within)
     add_area_layer(page, conn, scope, opts, "street", fit=True)
     add_area_layer(page, conn, scope, opts, "micro_grid")
     findings = _findings(conn, opts)
@@ -105,7 +107,7 @@ def coverage(conn: Connection, opts: MapOptions) -> str:
 def _findings(conn: Connection, opts: MapOptions) -> list[dict[str, Any]]:
     from gis.coverage.registry import run_coverage
 
-    report = run_coverage(conn, generation=opts.generation)
+    report = run_coverage(conn, generation=opts.generation, area=opts.within)
     return [f.as_dict() for f in report.findings]
 
 
@@ -126,7 +128,7 @@ def incident(conn: Connection, opts: MapOptions, incident_id: str) -> str:
     """One incident: its location, its owner area and its timeline."""
     if not data.has_incidents(conn):
         raise NotFound("no incidents yet: the incidents table does not exist", field="id")
-    scope = data.Scope(opts.generation)
+    scope = data.Scope(opts.generation, within=opts.within)
     found = data.incidents(conn, scope, opts.basemap, open_only=False, incident_id=incident_id)
     if not found:
         raise NotFound(f"no incident with id {incident_id!r}", field="id")

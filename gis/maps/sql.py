@@ -6,6 +6,13 @@ bound parameter. Incident counts are included only when the incidents table exis
 
 from __future__ import annotations
 
+#: The codes of area ``:within`` and of every area below it, any generation (an API key's
+#: scope; the same tree as :func:`gis.areas.query.subtree_codes`).
+SUBTREE_SQL = (
+    "WITH RECURSIVE t(code) AS (SELECT CAST(:within AS text) UNION "
+    "SELECT c.code FROM areas c JOIN t ON c.parent_code = t.code) SELECT code FROM t"
+)
+
 #: Statuses after which an incident no longer needs anyone.
 CLOSED_STATUSES = ("resolved", "closed")
 

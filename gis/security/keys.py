@@ -11,6 +11,7 @@ one poll interval.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -22,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from gis.errors import InvalidInput, NotFound
+from gis.errors import InvalidInput, NotFound, Unavailable
 from gis.security.roles import ROLES, Principal
 from gis.store.db import database_errors
 from gis.store.models import API_KEYS, AREAS, DATA_VERSIONS
@@ -31,6 +32,8 @@ PREFIX = "wg_"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 #: How often last_used_at is written for a key in use (not on every request).
 LAST_USED_EVERY = timedelta(minutes=1)
+#: How long a browser sign-in lasts.
+SESSION_TTL = timedelta(hours=12)
 
 
 def _b64(data: bytes) -> str:
@@ -140,6 +143,7 @@ class KeyVerifier:
     engine: Engine
     check_seconds: float = 2.0
     _verified: dict[str, Principal] = field(default_factory=dict)
+    _rows: dict[str, tuple[Principal, str]] = field(default_factory=dict)
     _used_at: dict[str, float] = field(default_factory=dict)
     _version: int = -1
     _checked_at: float = float("-inf")
@@ -149,14 +153,22 @@ class KeyVerifier:
         now = time.monotonic()
         if now - self._checked_at < self.check_seconds:
             return
-        with database_errors(), self.engine.connect() as conn:
-            version = conn.execute(
-                select(DATA_VERSIONS.c.version).where(DATA_VERSIONS.c.name == "api_keys")
-            ).scalar_one_or_none()
+        try:
+            with database_errors(), self.engine.connect() as conn:
+                version = conn.execute(
+                    select(DATA_VERSIONS.c.version).where(DATA_VERSIONS.c.name == "api_keys")
+                ).scalar_one_or_none()
+        except Unavailable:
+            if self._version < 0:
+                raise  # nothing verified yet: the caller cannot be checked
+            # the database is away: keys verified before keep working (assignment answers
+            # from memory), new ones are refused with 503 by _check
+            return
         with self._lock:
             self._checked_at = now
             if version != self._version:
                 self._verified.clear()
+                self._rows.clear()
                 self._version = int(version or 0)
 
     def verify(self, token: str) -> Principal | None:
@@ -176,26 +188,76 @@ class KeyVerifier:
         self._touch(principal.key_id or "")
         return principal
 
-    def _check(self, key_id: str, secret: str) -> Principal | None:
+    def _row(self, key_id: str) -> tuple[Principal, str] | None:
+        """The principal and secret hash of an unrevoked key (remembered until keys change)."""
+        known = self._rows.get(key_id)
+        if known is not None:
+            return known
         with database_errors(), self.engine.connect() as conn:
             row = conn.execute(
                 select(
                     API_KEYS.c.name, API_KEYS.c.role, API_KEYS.c.scope, API_KEYS.c.secret_hash
                 ).where(API_KEYS.c.key_id == key_id, API_KEYS.c.revoked_at.is_(None))
             ).first()
-        if row is None or not check_secret(secret, row.secret_hash):
+        if row is None:
             return None
-        return Principal(key_id=key_id, name=row.name, role=row.role, scope=row.scope)
+        principal = Principal(key_id=key_id, name=row.name, role=row.role, scope=row.scope)
+        with self._lock:
+            self._rows[key_id] = (principal, row.secret_hash)
+        return principal, row.secret_hash
+
+    def _check(self, key_id: str, secret: str) -> Principal | None:
+        found = self._row(key_id)
+        if found is None or not check_secret(secret, found[1]):
+            return None
+        return found[0]
+
+    def start_session(self, token: str, *, ttl: timedelta = SESSION_TTL) -> str | None:
+        """A sign-in cookie value for a valid key: ``<key id>.<expiry>.<HMAC>``, keyed by the
+        key's stored hash (server-side only), so it never holds the key, stops working when
+        the key is revoked, and cannot be forged or extended."""
+        principal = self.verify(token)
+        if principal is None or principal.key_id is None:
+            return None
+        found = self._row(principal.key_id)
+        if found is None:
+            return None
+        expires = int(time.time() + ttl.total_seconds())
+        return f"{principal.key_id}.{expires}.{_session_mac(found[1], principal.key_id, expires)}"
+
+    def verify_session(self, cookie: str) -> Principal | None:
+        """The principal of a sign-in cookie made by :meth:`start_session`, if still valid."""
+        key_id, _, rest = cookie.partition(".")
+        expires_text, _, mac = rest.partition(".")
+        if len(key_id) != 10 or not expires_text.isdigit() or not mac:
+            return None
+        expires = int(expires_text)
+        if expires < time.time():
+            return None
+        self._refresh()
+        found = self._row(key_id)
+        if found is None:
+            return None
+        if not hmac.compare_digest(mac, _session_mac(found[1], key_id, expires)):
+            return None
+        self._touch(key_id)
+        return found[0]
 
     def _touch(self, key_id: str) -> None:
-        """Write last_used_at at most once a minute per key."""
+        """Write last_used_at at most once a minute per key (best effort: a database away
+        must not fail the request)."""
         now = time.monotonic()
         if now - self._used_at.get(key_id, float("-inf")) < LAST_USED_EVERY.total_seconds():
             return
         self._used_at[key_id] = now
-        with database_errors(), self.engine.begin() as conn:
+        with contextlib.suppress(Unavailable), database_errors(), self.engine.begin() as conn:
             conn.execute(
                 update(API_KEYS)
                 .where(API_KEYS.c.key_id == key_id)
                 .values(last_used_at=datetime.now(UTC))
             )
+
+
+def _session_mac(secret_hash: str, key_id: str, expires: int) -> str:
+    message = f"{key_id}.{expires}".encode()
+    return _b64(hmac.new(secret_hash.encode(), message, hashlib.sha256).digest())

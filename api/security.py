@@ -1,0 +1,269 @@
+"""Who is calling, and may they: API keys, roles, the sign-in cookie and per-key rate limits.
+
+A caller proves who they are with an API key in ``X-API-Key`` (or ``Authorization: Bearer``),
+or, in a browser, with the cookie ``/signin`` sets (read-only requests only, so a page on another
+site cannot make a signed-in browser write). Each route declares the permission it needs with
+``require("incidents:read")`` (:mod:`gis.security.roles` says which role grants what); the
+OpenAPI document shows it as the route's security requirement.
+
+- no key, or a key that is unknown or revoked: 401 problem+json (a browser asking for a page
+  is sent to the sign-in page instead);
+- a role without the permission: 403 naming the role;
+- an object outside the key's scope: 404, as if it did not exist (see :func:`in_scope`);
+- over the rate limit: 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection
+
+from api.problems import HttpProblem, problem_responses
+from gis.areas.generations import current_generation
+from gis.areas.query import check_within
+from gis.errors import NotFound
+from gis.security import audit
+from gis.security.keys import KeyVerifier
+from gis.security.roles import ANONYMOUS, Principal, mask_phone
+from gis.settings import Settings
+
+SESSION_COOKIE = "wangge_session"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+_api_key = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An API key (`wangge keys create`)."
+)
+_bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token.")
+_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="Set by signing in at /signin (read-only requests).",
+)
+
+#: What each permission lets a caller do, for the 403 message.
+_DOING = {
+    "areas:read": "read areas",
+    "assign": "assign points",
+    "geocode": "geocode addresses",
+    "incidents:read": "read incidents",
+    "incidents:create": "report incidents",
+    "incidents:update": "update incidents",
+    "stats": "read statistics",
+    "coverage": "run coverage checks",
+    "maps": "open maps",
+    "audit": "read the audit log",
+}
+
+
+def unauthenticated(detail: str, field: str = "X-API-Key") -> HttpProblem:
+    return HttpProblem(
+        401, detail, field=field, headers={"WWW-Authenticate": 'Bearer realm="wangge"'}
+    )
+
+
+class RateLimiter:
+    """A token bucket per caller, in this worker: ``rate`` per second sustained, ``burst`` at
+    once. ``take`` answers the seconds to wait (0: go ahead)."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, who: str) -> float:
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get(who, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+            if tokens < 1:
+                self._buckets[who] = (tokens, now)
+                return (1 - tokens) / self.rate
+            self._buckets[who] = (tokens - 1, now)
+            if len(self._buckets) > 100_000:  # forget idle callers rather than grow forever
+                self._buckets.clear()
+            return 0.0
+
+
+def install(app: Any, settings: Settings) -> None:
+    """The per-worker pieces: the rate limiter (the key verifier needs the engine, so the
+    lifespan sets ``app.state.keys``)."""
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+
+
+def _verifier(request: Request) -> KeyVerifier:
+    verifier: KeyVerifier = request.app.state.keys
+    return verifier
+
+
+def authenticate(
+    request: Request,
+    api_key: Annotated[str | None, Depends(_api_key)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+    session: Annotated[str | None, Depends(_cookie)] = None,
+) -> Principal:
+    """The caller of this request (once per request), rate-limited."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    settings: Settings = request.app.state.settings
+    token = api_key or (bearer.credentials if bearer else None)
+    principal: Principal | None
+    if token:
+        principal = _verifier(request).verify(token.strip())
+        if principal is None:
+            raise unauthenticated("the API key is not valid, or it was revoked")
+    elif session and request.method in SAFE_METHODS:
+        principal = _verifier(request).verify_session(session)
+        if principal is None:
+            raise unauthenticated("your sign-in has expired; sign in again at /signin", "cookie")
+    elif settings.public_access:
+        principal = ANONYMOUS
+    else:
+        raise unauthenticated(
+            "an API key is needed: send it in the X-API-Key header (or Authorization: Bearer); "
+            "in a browser, sign in at /signin"
+        )
+    who = principal.key_id or f"client {request.client.host if request.client else '?'}"
+    wait = request.app.state.rate_limiter.take(who)
+    if wait > 0:
+        raise HttpProblem(
+            429,
+            f"over the rate limit of {settings.rate_limit_per_second:g} requests per second "
+            f"for this key (WANGGE_RATE_LIMIT_PER_SECOND)",
+            field="rate_limit",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    request.state.principal = principal
+    return principal
+
+
+Caller = Annotated[Principal, Depends(authenticate)]
+
+
+def require(permission: str | None) -> Any:
+    """A dependency: the caller, who must hold ``permission`` (None: any key will do)."""
+
+    def check(caller: Caller) -> Principal:
+        if permission is None or caller.can(permission):
+            if permission is None and caller.role == "anonymous":
+                raise unauthenticated("an API key is needed for this request")
+            return caller
+        if caller.role == "anonymous":
+            raise unauthenticated(f"an API key is needed to {_DOING.get(permission, permission)}")
+        raise HttpProblem(
+            403,
+            f"the {caller.role} role may not {_DOING.get(permission, permission)}",
+            field="role",
+        )
+
+    check.permission = permission  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def in_scope(caller: Principal, codes: Iterable[str], missing: NotFound) -> None:
+    """Raise ``missing`` (the very error an unknown object gets, so nothing tells the two
+    apart) when an object whose owning chain is ``codes`` lies outside the caller's scope."""
+    if caller.scope is not None and caller.scope not in set(codes):
+        raise missing
+
+
+def scoped_area(
+    conn: Connection,
+    caller: Principal,
+    area: str | None,
+    *,
+    generation: int | None,
+    field: str = "area",
+) -> str | None:
+    """The ``area`` a scoped caller may ask for: their scope when none is given; an area
+    outside the scope is not found."""
+    if caller.scope is None:
+        return area
+    if area is None:
+        return caller.scope
+    number = generation if generation is not None else current_generation(conn)
+    check_within(conn, area, caller.scope, generation=number or 0, field=field)
+    return area
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def record(
+    request: Request, caller: Principal, action: str, target: str = "", **detail: Any
+) -> None:
+    """One audit entry for this request: who, what, when, from where."""
+    audit.record(
+        request.app.state.engine,
+        caller,
+        action=action,
+        target=target,
+        client=client_of(request),
+        detail={k: v for k, v in detail.items() if v is not None} or None,
+    )
+
+
+def reveal_phones(request: Request, caller: Principal, target: str) -> bool:
+    """Whether ``caller`` sees residents' phone numbers unmasked; each such read is audited."""
+    if not caller.sees_phones:
+        return False
+    record(request, caller, "read_unmasked", target)
+    return True
+
+
+def mask_reporter(feature: dict[str, Any]) -> dict[str, Any]:
+    """An incident Feature with the reporter's phone masked (in place; returned)."""
+    reporter = feature.get("properties", {}).get("reporter")
+    if isinstance(reporter, dict) and reporter.get("phone"):
+        reporter["phone"] = mask_phone(reporter["phone"])
+    return feature
+
+
+def mask_staff(answer: Any) -> Any:
+    """Staff phone numbers masked anywhere in an answer (for anonymous callers)."""
+    if isinstance(answer, dict):
+        return {
+            k: mask_phone(v) if k == "phone" and isinstance(v, str) else mask_staff(v)
+            for k, v in answer.items()
+        }
+    if isinstance(answer, list):
+        return [mask_staff(v) for v in answer]
+    return answer
+
+
+def document(app: Any) -> None:
+    """Wrap ``app.openapi``: every operation with a security requirement also documents its
+    401, 403 and 429 problems (the dependency, not the route, answers those)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        doc: dict[str, Any] = build()
+        if not fresh:
+            return doc
+        extra = problem_responses(401, 403, 429)
+        for methods in doc.get("paths", {}).values():
+            for operation in methods.values():
+                if isinstance(operation, dict) and operation.get("security"):
+                    responses = operation.setdefault("responses", {})
+                    for status, entry in extra.items():
+                        responses.setdefault(str(status), _as_openapi(entry))
+        return doc
+
+    app.openapi = openapi
+
+
+def _as_openapi(entry: dict[str, Any]) -> dict[str, Any]:
+    """A ``problem_responses`` entry as an OpenAPI response object."""
+    return {k: v for k, v in entry.items() if k != "model"}
