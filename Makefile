@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml | system-packages
 demo: setup
 	$(BIN)/wangge db start
 	$(BIN)/wangge demo load
+	$(BIN)/wangge demo keys
 	$(BIN)/wangge serve
 
 test: setup lint typecheck

@@ -257,3 +257,34 @@ def demo_load(
         eng.dispose()
     for line in lines:
         typer.echo(line)
+
+
+@demo.command("keys")
+def demo_keys() -> None:
+    """Make the demo's API keys and say where to sign in: an admin key, and a field worker's
+    key for one micro-grid (earlier demo keys are revoked). `make demo` runs it.
+
+    \b
+    wangge demo keys
+    """
+    from sqlalchemy import text
+
+    from gis.security.keys import create_demo_keys
+    from gis.settings import Settings
+
+    settings = Settings()
+    base = f"http://{settings.host}:{settings.port}"
+    with transaction() as conn:
+        grid = conn.execute(
+            text(
+                "SELECT a.code FROM areas a JOIN staff s ON s.area_code = a.code "
+                "WHERE a.level = 'micro_grid' ORDER BY a.code LIMIT 1"
+            )
+        ).scalar_one_or_none()
+        admin, *worker = create_demo_keys(conn, grid)
+    typer.echo(f"demo admin key:        {admin.key}")
+    if worker:
+        typer.echo(f"field worker of {grid}: {worker[0].key}")
+        typer.echo(f"  her grid on a phone: {base}/signin?next=/maps/grid/{grid}")
+    typer.echo(f"sign in (browser):     {base}/signin?next=/maps/")
+    typer.echo(f'API example:           curl -H "X-API-Key: {admin.key}" {base}/v1/me')

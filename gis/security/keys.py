@@ -261,3 +261,28 @@ class KeyVerifier:
 def _session_mac(secret_hash: str, key_id: str, expires: int) -> str:
     message = f"{key_id}.{expires}".encode()
     return _b64(hmac.new(secret_hash.encode(), message, hashlib.sha256).digest())
+
+
+#: The name of the keys ``wangge demo keys`` makes (earlier ones are revoked on each run).
+DEMO_KEY_NAME = "demo (make demo)"
+
+
+def create_demo_keys(conn: Connection, field_worker_scope: str | None) -> list[CreatedKey]:
+    """Fresh demo keys: an admin, and a field worker scoped to ``field_worker_scope`` (if
+    given). Earlier demo keys are revoked, so only the last run's keys work."""
+    conn.execute(
+        update(API_KEYS)
+        .where(API_KEYS.c.name.startswith(DEMO_KEY_NAME), API_KEYS.c.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    made = [create_key(conn, role="admin", name=f"{DEMO_KEY_NAME} admin")]
+    if field_worker_scope is not None:
+        made.append(
+            create_key(
+                conn,
+                role="field_worker",
+                scope=field_worker_scope,
+                name=f"{DEMO_KEY_NAME} field worker",
+            )
+        )
+    return made

@@ -106,3 +106,29 @@ def test_audit_log(engine: Engine, tmp_path: Path) -> None:
         rows, total = read_audit(conn, key_id="abc")
     assert total == 2 and [r["action"] for r in rows] == ["read-unmasked", "import"]
     assert rows[0]["client"] == "127.0.0.1" and rows[0]["at"] is not None
+
+
+def test_demo_keys_command_revokes_the_previous_run(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gis.cli import app
+
+    monkeypatch.setenv("WANGGE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+
+    def run() -> dict[str, str]:
+        with pytest.raises(SystemExit) as done:
+            app(["demo", "keys"], standalone_mode=True)
+        assert done.value.code == 0
+        lines = capsys.readouterr().out.splitlines()
+        return {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in lines}
+
+    first, second = run(), run()
+    assert first["demo admin key"].startswith("wg_") and first != second
+    assert second["sign in (browser)"].endswith("/signin?next=/maps/")
+    assert second["  her grid on a phone"].endswith("/maps/grid/M1")
+    verifier = KeyVerifier(engine, check_seconds=0)
+    assert verifier.verify(first["demo admin key"]) is None  # revoked by the second run
+    admin = verifier.verify(second["demo admin key"])
+    worker = verifier.verify(second["field worker of M1"])
+    assert admin is not None and admin.role == "admin"
+    assert worker is not None and (worker.role, worker.scope) == ("field_worker", "M1")
