@@ -5,7 +5,9 @@ Use the fixtures by importing them into a test module (or a conftest)::
 
     from tests.browser import browser, browser_page  # noqa: F401 (fixtures)
 
-``browser_page`` fails the test on any console error or uncaught page error.
+``browser_page`` fails the test on any console error or uncaught page error. Every request of
+its page sends the headers of the ``browser_headers`` fixture (override it in a test module to
+send the API key: ``return server.headers``), so fetches made by the page carry them too.
 """
 
 from __future__ import annotations
@@ -44,9 +46,16 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def browser_page(browser: Any) -> Iterator[Any]:
-    """A fresh page; console errors and uncaught exceptions fail the test at teardown."""
-    context = browser.new_context()
+def browser_headers() -> dict[str, str]:
+    """Extra HTTP headers for every request of ``browser_page`` (none unless overridden)."""
+    return {}
+
+
+@pytest.fixture
+def browser_page(browser: Any, browser_headers: dict[str, str]) -> Iterator[Any]:
+    """A fresh page sending ``browser_headers``; console errors and uncaught exceptions fail
+    the test at teardown."""
+    context = browser.new_context(extra_http_headers=browser_headers)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -48,6 +48,11 @@ class DemoServer:
     between: datetime  # after generation 1's activation, before generation 2's
     renamed_code: str
     removed_code: str
+    key: str  # an admin API key (issue 16)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.key}
 
 
 def _second_generation(engine: Engine, folder: Path) -> tuple[str, str]:
@@ -111,7 +116,7 @@ def demo_server(
     between = times[1] + (times[2] - times[1]) / 2
     try:
         with LiveServer(Settings(database_url=url)) as live:
-            yield DemoServer(live.url, engine, between, renamed, removed)
+            yield DemoServer(live.url, engine, between, renamed, removed, live.key)
     finally:
         engine.dispose()
 
@@ -145,8 +150,24 @@ class Gdal:
         return self.pool.submit(_gdal_layers, url).result(GDAL_TIMEOUT_S)
 
 
+def _gdal_key(key: str) -> None:
+    """Every GDAL HTTP request of the child process sends ``key`` as a Bearer token.
+
+    Not ``GDAL_HTTP_HEADERS``: the OAPIF driver passes its own ``HEADERS`` (Accept), which
+    replace that option's headers on every request but the first (GDAL 3.12)."""
+    import pyogrio
+
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": key})
+
+
 @pytest.fixture(scope="session")
-def gdal() -> Iterator[Gdal]:
+def gdal(demo_server: DemoServer) -> Iterator[Gdal]:
+    """GDAL in a child process whose HTTP requests send the demo server's API key."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=context,
+        initializer=_gdal_key,
+        initargs=(demo_server.key,),
+    ) as pool:
         yield Gdal(pool)

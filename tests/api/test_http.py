@@ -21,6 +21,7 @@ PROBLEM = "application/problem+json"
 class Api:
     url: str
     database_url: str
+    headers: dict[str, str]  # the admin key (issue 16)
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +34,12 @@ def server(
     engine.dispose()
     settings = Settings(database_url=url, batch_max_points=1000, max_body_bytes=200_000)
     with LiveServer(settings) as live:
-        yield Api(live.url, url)
+        yield Api(live.url, url, live.headers)
 
 
 @pytest.fixture(scope="module")
 def http(server: Api) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with httpx.Client(base_url=server.url, headers=server.headers, timeout=30) as client:
         yield client
 
 

@@ -25,26 +25,32 @@ SHOTS = ROOT / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def server(new_database: Callable[[], str]) -> Iterator[str]:
+def server(new_database: Callable[[], str]) -> Iterator[LiveServer]:
     url = new_database()
     engine = make_engine(url)
     load_maps_street(engine)
     engine.dispose()
     with LiveServer(Settings(database_url=url)) as live:
-        yield live.url
+        yield live
 
 
 @pytest.fixture(scope="module")
-def http(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=60) as client:
+def http(server: LiveServer) -> Iterator[httpx.Client]:
+    with server.client(timeout=60) as client:
         yield client
 
 
 class Loaded:
-    """A page loaded to the end of our script, with our own errors and any dialogs recorded."""
+    """A page of ``server`` loaded to the end of our script, with our own errors and any dialogs
+    recorded. Every request of the page (tiles, heatmap, geocoder) sends the server's key."""
 
-    def __init__(self, browser: Browser, url: str, width: int = 1200, height: int = 800) -> None:
-        self.page: Page = browser.new_page(viewport={"width": width, "height": height})
+    def __init__(
+        self, browser: Browser, server: LiveServer, path: str, width: int = 1200, height: int = 800
+    ) -> None:
+        url = server.url + path
+        self.page: Page = browser.new_page(
+            viewport={"width": width, "height": height}, extra_http_headers=server.headers
+        )
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(f"exception: {e}"))
@@ -82,8 +88,8 @@ def test_root_and_index_link_the_pages(http: httpx.Client) -> None:
         assert f'href="{page}' in index
 
 
-def test_overview_layers_counts_search_and_popup(browser: Browser, server: str) -> None:
-    loaded = Loaded(browser, f"{server}/maps/overview")
+def test_overview_layers_counts_search_and_popup(browser: Browser, server: LiveServer) -> None:
+    loaded = Loaded(browser, server, "/maps/overview")
     layers = loaded.layers()
     assert {k: v["count"] for k, v in layers.items()} == {
         "街道 street": 1,
@@ -112,9 +118,11 @@ def test_overview_layers_counts_search_and_popup(browser: Browser, server: str) 
     assert loaded.errors == []
 
 
-def test_hostile_names_and_descriptions_render_as_text(browser: Browser, server: str) -> None:
+def test_hostile_names_and_descriptions_render_as_text(
+    browser: Browser, server: LiveServer
+) -> None:
     for url in (f"/maps/grid/{XSS_AREA}", "/maps/incident/1"):
-        loaded = Loaded(browser, server + url)
+        loaded = Loaded(browser, server, url)
         loaded.page.evaluate(
             "Object.values(wg.index).forEach(function(){});"
             "document.querySelectorAll('.leaflet-interactive').forEach(function(el){"
@@ -125,12 +133,12 @@ def test_hostile_names_and_descriptions_render_as_text(browser: Browser, server:
         assert popups.locator("img").count() == 0
         assert loaded.page.locator("img[src='x']").count() == 0
         assert loaded.dialogs == [] and loaded.errors == []
-    html = httpx.get(f"{server}/maps/grid/{XSS_AREA}").text
+    html = httpx.get(f"{server.url}/maps/grid/{XSS_AREA}", headers=server.headers).text
     assert XSS not in html  # embedded data escapes '<' too
 
 
-def test_xss_tooltip_text(browser: Browser, server: str) -> None:
-    loaded = Loaded(browser, f"{server}/maps/grid/{XSS_AREA}")
+def test_xss_tooltip_text(browser: Browser, server: LiveServer) -> None:
+    loaded = Loaded(browser, server, f"/maps/grid/{XSS_AREA}")
     text = loaded.page.evaluate(
         "(name) => { var d = document.createElement('div');"
         " d.innerHTML = wg.html({name: name}, [['name', '']]);"
@@ -140,8 +148,8 @@ def test_xss_tooltip_text(browser: Browser, server: str) -> None:
     assert text == [XSS, 0]
 
 
-def test_grid_page_fits_a_phone(browser: Browser, server: str, http: httpx.Client) -> None:
-    loaded = Loaded(browser, f"{server}/maps/grid/{XSS_AREA}", width=390, height=844)
+def test_grid_page_fits_a_phone(browser: Browser, server: LiveServer, http: httpx.Client) -> None:
+    loaded = Loaded(browser, server, f"/maps/grid/{XSS_AREA}", width=390, height=844)
     layers = loaded.layers()
     assert layers["边界 boundary"]["count"] == 1
     inside = http.get("/v1/heatmap", params={"area": XSS_AREA}).json()["total"]
@@ -154,8 +162,8 @@ def test_grid_page_fits_a_phone(browser: Browser, server: str, http: httpx.Clien
     assert loaded.errors == []
 
 
-def test_heat_page_hexes_heat_and_hotspots(browser: Browser, server: str) -> None:
-    loaded = Loaded(browser, f"{server}/maps/heat")
+def test_heat_page_hexes_heat_and_hotspots(browser: Browser, server: LiveServer) -> None:
+    loaded = Loaded(browser, server, "/maps/heat")
     layers = loaded.layers()
     assert layers["heat"]["count"] == len(INCIDENTS)
     assert layers["H3 incidents"]["count"] > 0
@@ -163,24 +171,24 @@ def test_heat_page_hexes_heat_and_hotspots(browser: Browser, server: str) -> Non
     loaded.shot("heat")
     assert loaded.errors == []
     # at res 10 the cluster's cell stands out: its hexagon is outlined in black
-    fine = Loaded(browser, f"{server}/maps/heat?res=10")
+    fine = Loaded(browser, server, "/maps/heat?res=10")
     assert fine.page.locator("path.leaflet-interactive[stroke='#000000']").count() >= 1
     assert fine.errors == []
 
 
-def test_coverage_and_incident_pages_load(browser: Browser, server: str) -> None:
-    coverage = Loaded(browser, f"{server}/maps/coverage")
+def test_coverage_and_incident_pages_load(browser: Browser, server: LiveServer) -> None:
+    coverage = Loaded(browser, server, "/maps/coverage")
     assert coverage.layers()["findings"]["count"] > 0
     coverage.shot("coverage")
-    incident = Loaded(browser, f"{server}/maps/incident/1")
+    incident = Loaded(browser, server, "/maps/incident/1")
     assert incident.layers()["incident"]["count"] == 1
     incident.shot("incident")
     assert coverage.errors == incident.errors == []
 
 
-def test_gcj02_basemap_shifts_the_drawn_overlays(browser: Browser, server: str) -> None:
-    gcj = Loaded(browser, f"{server}/maps/overview?basemap=gcj02")
-    osm = Loaded(browser, f"{server}/maps/overview")
+def test_gcj02_basemap_shifts_the_drawn_overlays(browser: Browser, server: LiveServer) -> None:
+    gcj = Loaded(browser, server, "/maps/overview?basemap=gcj02")
+    osm = Loaded(browser, server, "/maps/overview")
     assert gcj.layers()["楼 buildings"]["kind"] == "geojson"  # tiles are WGS-84 only
     geod = Geod(ellps="WGS84")
     for name in ("街道 street", "微网格 micro-grid"):

@@ -32,7 +32,7 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture(scope="module")
 def http(demo_server: DemoServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=demo_server.url, timeout=60) as client:
+    with httpx.Client(base_url=demo_server.url, headers=demo_server.headers, timeout=60) as client:
         yield client
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.api.ogc_fixtures import DemoServer
+
+
+@pytest.fixture
+def browser_headers(demo_server: DemoServer) -> dict[str, str]:
+    """The page (and every request it makes) sends the server's API key."""
+    return demo_server.headers
 
 
 def test_landing_page_renders_and_leads_to_the_features(

@@ -19,7 +19,7 @@ from tests.fixtures import load_small_street
 @pytest.fixture(scope="module")
 def live(
     new_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+) -> Iterator[LiveServer]:
     url = new_database()
     engine = make_engine(url)
     load_small_street(engine, tmp_path_factory.mktemp("open311"))
@@ -27,12 +27,31 @@ def live(
         import_categories(conn, DEFAULT_FILE)
     engine.dispose()
     with LiveServer(Settings(database_url=url)) as server:
-        yield server.url
+        yield server
 
 
 @pytest.fixture(scope="module")
-def client(live: str) -> GeoReport:
-    return GeoReport(f"{live}/open311/v2")
+def http(live: LiveServer) -> Iterator[httpx.Client]:
+    with live.client(timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def client(live: LiveServer) -> Iterator[GeoReport]:
+    """The real GeoReport client. It calls the module-level ``requests.get`` with no way to
+    add headers (GeoReport v2 GETs carry no key; only POSTs have ``api_key``), so its module
+    gets a ``requests.Session`` sending the API key instead."""
+    import georeport.georeport
+
+    with requests.Session() as session, pytest.MonkeyPatch.context() as patch:
+        session.headers.update(live.headers)
+        patch.setattr(georeport.georeport, "requests", session)
+        yield GeoReport(f"{live.url}/open311/v2", api_key=live.key)
+
+
+def post_form(http: httpx.Client, live: LiveServer, form: dict[str, str]) -> httpx.Response:
+    """POST requests.json as a GeoReport v2 client does: the key also as the ``api_key`` field."""
+    return http.post("/open311/v2/requests.json", data={**form, "api_key": live.key})
 
 
 def test_services_and_definition(client: GeoReport) -> None:
@@ -42,7 +61,7 @@ def test_services_and_definition(client: GeoReport) -> None:
     assert client.get_service_definition("garbage") == {"service_code": "garbage", "attributes": []}
 
 
-def test_post_then_read_back(live: str, client: GeoReport) -> None:
+def test_post_then_read_back(http: httpx.Client, live: LiveServer, client: GeoReport) -> None:
     form = {
         "service_code": "water_leak",
         "lat": "31.2425",
@@ -52,7 +71,7 @@ def test_post_then_read_back(live: str, client: GeoReport) -> None:
         "last_name": "陈",
         "phone": "13800000001",
     }
-    posted = httpx.post(f"{live}/open311/v2/requests.json", data=form)
+    posted = post_form(http, live, form)
     assert posted.status_code == 201, posted.text
     [answer] = posted.json()
     request_id = answer["service_request_id"]
@@ -67,11 +86,10 @@ def test_post_then_read_back(live: str, client: GeoReport) -> None:
     assert request_id not in [r["service_request_id"] for r in closed]
 
 
-def test_post_by_address_is_kept_for_review(live: str, client: GeoReport) -> None:
-    posted = httpx.post(
-        f"{live}/open311/v2/requests.json",
-        data={"service_code": "noise", "address_string": "某小区南门"},
-    )
+def test_post_by_address_is_kept_for_review(
+    http: httpx.Client, live: LiveServer, client: GeoReport
+) -> None:
+    posted = post_form(http, live, {"service_code": "noise", "address_string": "某小区南门"})
     assert posted.status_code == 201
     [answer] = posted.json()
     assert "not resolved" in answer["service_notice"]
@@ -79,23 +97,18 @@ def test_post_by_address_is_kept_for_review(live: str, client: GeoReport) -> Non
     assert got["address"] == "某小区南门" and got["lat"] is None
 
 
-def test_open311_errors(live: str, client: GeoReport) -> None:
-    bad = httpx.post(
-        f"{live}/open311/v2/requests.json", data={"service_code": "garbage", "lat": "1"}
-    )
+def test_open311_errors(http: httpx.Client, live: LiveServer, client: GeoReport) -> None:
+    bad = post_form(http, live, {"service_code": "garbage", "lat": "1"})
     assert bad.status_code == 422  # the status wangge gives bad input everywhere
     [error] = bad.json()
     assert error["code"] == 422 and "lon" in error["description"]
-    unknown = httpx.post(
-        f"{live}/open311/v2/requests.json",
-        data={"service_code": "zzz", "lat": "31.24", "long": "121.39"},
-    )
+    unknown = post_form(http, live, {"service_code": "zzz", "lat": "31.24", "long": "121.39"})
     assert unknown.status_code == 422 and "category" in unknown.json()[0]["description"]
-    huge = httpx.get(f"{live}/open311/v2/requests/99999999999999999999.json")
+    huge = http.get("/open311/v2/requests/99999999999999999999.json")
     assert huge.status_code == 404
-    missing = httpx.get(f"{live}/open311/v2/requests/999999.json")
+    missing = http.get("/open311/v2/requests/999999.json")
     assert missing.status_code == 404 and missing.json()[0]["code"] == 404
     with pytest.raises(requests.HTTPError):
         client.get_service_definition("nope")
-    xml = httpx.get(f"{live}/open311/v2/services.xml")
+    xml = http.get("/open311/v2/services.xml")
     assert xml.status_code == 422  # json is the only format

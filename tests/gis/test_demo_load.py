@@ -26,13 +26,13 @@ def wangge(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_api(new_database: Callable[[], str]) -> Iterator[str]:
+def demo_api(new_database: Callable[[], str]) -> Iterator[httpx.Client]:
     url = new_database()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WANGGE_DATABASE_URL", url)
         wangge(["demo", "load"], mp)
-    with LiveServer(Settings(database_url=url)) as live:
-        yield live.url
+    with LiveServer(Settings(database_url=url)) as live, live.client(timeout=60) as client:
+        yield client
 
 
 def test_demo_load_is_idempotent(
@@ -49,7 +49,7 @@ def test_demo_load_is_idempotent(
     assert "0 added, 0 changed" in second
 
 
-def test_demo_served_assigns_buildings_to_their_micro_grid(demo_api: str) -> None:
+def test_demo_served_assigns_buildings_to_their_micro_grid(demo_api: httpx.Client) -> None:
     micro = gpd.read_file(DEMO_DATA / "micro_grids.geojson")
     buildings = gpd.read_file(DEMO_DATA / "buildings.geojson")
     points = buildings.geometry.representative_point()
@@ -65,7 +65,7 @@ def test_demo_served_assigns_buildings_to_their_micro_grid(demo_api: str) -> Non
             for c, pt in zip(buildings["code"], points, strict=True)
         ]
     }
-    answer = httpx.post(f"{demo_api}/v1/assign/batch", json=body, timeout=60).json()
+    answer = demo_api.post("/v1/assign/batch", json=body).json()
     assert answer["level"] == "micro_grid" and answer["count"] == len(buildings)
     owners = [r["owner"] for r in answer["results"]]
     assert owners == [expected.get(i) for i in range(len(buildings))]
@@ -74,17 +74,17 @@ def test_demo_served_assigns_buildings_to_their_micro_grid(demo_api: str) -> Non
     assert owners[index] is None and answer["results"][index]["nearest"]["distance_m"] > 0
 
 
-def test_demo_defects_visible_through_the_api(demo_api: str) -> None:
+def test_demo_defects_visible_through_the_api(demo_api: httpx.Client) -> None:
     overlap = DEFECTS["D-OVERLAP-1"]
-    result = httpx.get(
-        f"{demo_api}/v1/assign", params={"lon": overlap["lon"], "lat": overlap["lat"]}
+    result = demo_api.get(
+        "/v1/assign", params={"lon": overlap["lon"], "lat": overlap["lat"]}
     ).json()
     claimed = sorted([result["owner"]["code"]] + [a["code"] for a in result["also_covered_by"]])
     assert claimed == sorted(overlap["area_codes"])
     assert result["chain"][0]["level"] == "street" and len(result["chain"]) == 4
     unstaffed = DEFECTS["D-UNSTAFFED-1"]
-    result = httpx.get(
-        f"{demo_api}/v1/assign", params={"lon": unstaffed["lon"], "lat": unstaffed["lat"]}
+    result = demo_api.get(
+        "/v1/assign", params={"lon": unstaffed["lon"], "lat": unstaffed["lat"]}
     ).json()
     assert result["owner"]["code"] == unstaffed["area_codes"][0] and result["staff"] == []
     split = DEFECTS["D-SPLIT-1"]
@@ -93,8 +93,8 @@ def test_demo_defects_visible_through_the_api(demo_api: str) -> None:
         for f in json.loads((DEMO_DATA / "buildings.geojson").read_text())["features"]
         if f["properties"]["code"] == split["building_codes"][0]
     )
-    shares = httpx.post(
-        f"{demo_api}/v1/assign/buildings", json={"type": "FeatureCollection", "features": [feature]}
+    shares = demo_api.post(
+        "/v1/assign/buildings", json={"type": "FeatureCollection", "features": [feature]}
     ).json()["results"][0]
     assert shares["split"] is True
     assert [round(s["share"], 1) for s in shares["shares"]] == [0.6, 0.4]
