@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Conn
-from api.problems import problem_responses
+from api.problems import problem, problem_responses
 from api.responses import page_links
 from api.schemas.access import AuditPage, Me
 from api.schemas.common import MAX_OFFSET, IsoDateTime
@@ -64,7 +64,10 @@ keeps you in for {int(SESSION_TTL.total_seconds() // 3600)} hours on this browse
 
 
 @router.get(
-    "/signin", response_class=HTMLResponse, responses=HTML_200, summary="Sign-in page (browsers)"
+    "/signin",
+    response_class=HTMLResponse,
+    responses={**HTML_200, **problem_responses(422)},
+    summary="Sign-in page (browsers); the form posts to /signin",
 )
 def signin_form(
     next_path: Annotated[
@@ -75,15 +78,18 @@ def signin_form(
     return HTMLResponse(signin_page(safe_next(next_path)))
 
 
+_PAGE = {"text/html": {"schema": {"type": "string"}}}
+
+
 @router.post(
     "/signin",
     response_class=HTMLResponse,
     status_code=303,
     responses={
-        303: {"description": "Signed in: the cookie is set; go to `next`."},
-        401: {"description": "The key is not valid: the form again, with the reason."},
-        413: {"description": "The form is too large."},
-        429: {"description": "Too many attempts; retry after `Retry-After` seconds."},
+        303: {"description": "Signed in: the cookie is set; `Location` is `next`."},
+        401: {"description": "The key is not valid: the form again, saying so.", "content": _PAGE},
+        413: {"description": "The form is too large.", "content": _PAGE},
+        429: {"description": "Too many attempts; retry after `Retry-After`.", "content": _PAGE},
     },
     openapi_extra={
         "requestBody": {
@@ -98,7 +104,7 @@ def signin_form(
             }
         }
     },
-    summary="Sign in with an API key: sets the session cookie",
+    summary="Sign in with an API key (the form of /signin): sets the session cookie",
 )
 async def signin(request: Request) -> Response:
     """Form fields ``key`` and ``next``; success redirects (303) with the cookie set."""
@@ -132,13 +138,15 @@ async def signin(request: Request) -> Response:
     return answer
 
 
-@router.post(
-    "/signout",
-    status_code=303,
-    responses={303: {"description": "Signed out: the cookie is cleared."}},
-    summary="Sign out (clears the session cookie)",
-)
+@router.api_route("/signin", methods=["PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False)
+def signin_other_methods() -> Any:
+    """GET and POST live on two routes; answer every other method with both in ``Allow``."""
+    return problem(405, "Method not allowed", "use GET or POST", headers={"Allow": "GET, POST"})
+
+
+@router.post("/signout", include_in_schema=False)
 def signout() -> Response:
+    """Clear the session cookie and go back to the sign-in page."""
     answer = RedirectResponse("/signin", status_code=303)
     answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return answer
