@@ -46,12 +46,25 @@ def engine(settings: Settings | None = None, *, migrate: bool = True) -> Engine:
 
 
 @contextlib.contextmanager
-def transaction(settings: Settings | None = None) -> Iterator[Connection]:
-    """A connection in a transaction: committed if the block succeeds, else rolled back."""
+def transaction(
+    settings: Settings | None = None,
+    *,
+    audit: str | None = None,
+    target: str = "",
+    **detail: Any,
+) -> Iterator[Connection]:
+    """A connection in a transaction: committed if the block succeeds, else rolled back.
+    With ``audit`` (an action such as ``import.boundaries``), the audit log records who ran
+    it, in the same transaction (no entry for a failed or rolled-back run)."""
     eng = engine(settings)
     try:
         with eng.begin() as conn:
             yield conn
+            if audit is not None:
+                from gis.security.audit import command_line_user, record_in
+
+                who, client = command_line_user()
+                record_in(conn, who, action=audit, target=target, client=client, detail=detail)
     finally:
         eng.dispose()
 

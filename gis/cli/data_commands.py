@@ -112,7 +112,8 @@ def import_boundaries(
         crs=crs,
         layer=layer,
     )
-    with transaction() as conn:
+    audit = None if dry_run else "import.boundaries"
+    with transaction(audit=audit, target=str(file), level=level) as conn:
         report = import_areas(
             conn, source, level=level, description=description, activate=activate, dry_run=dry_run
         )
@@ -131,7 +132,8 @@ def _register_command(kind: str, file: Path, **kwargs: Any) -> None:
     from gis import registers
 
     as_json = kwargs.pop("as_json")
-    with transaction() as conn:
+    audit = None if kwargs.get("dry_run") else f"import.{kind}"
+    with transaction(audit=audit, target=str(file)) as conn:
         report = getattr(registers, f"import_{kind}")(conn, file, **kwargs)
     _print_report(report, as_json=as_json, title=f"{file} → {kind}")
 
@@ -204,7 +206,7 @@ def activate_generation() -> None:
     """Make the open generation current, atomically (readers see old or new, never half)."""
     from gis.areas.generations import activate
 
-    with transaction() as conn:
+    with transaction(audit="generation.activate") as conn:
         number = activate(conn)
     say(f"generation {number} is now current")
 
@@ -248,7 +250,7 @@ def demo_load(
     """Load the demo street into the database unless it is already loaded unchanged."""
     from gis.demo_load import load_demo, load_demo_history
 
-    with transaction() as conn:
+    with transaction(audit="demo.load", target=str(data)) as conn:
         lines = load_demo(conn, data, progress=say)
     eng = engine()  # incidents: the history is taken in once the boundaries are committed
     try:
@@ -274,7 +276,7 @@ def demo_keys() -> None:
 
     settings = Settings()
     base = f"http://{settings.host}:{settings.port}"
-    with transaction() as conn:
+    with transaction(audit="keys.demo") as conn:
         grid = conn.execute(
             text(
                 "SELECT a.code FROM areas a JOIN staff s ON s.area_code = a.code "

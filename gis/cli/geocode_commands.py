@@ -46,7 +46,8 @@ def import_addresses(
     """
     from gis.geocode.store import import_addresses as run
 
-    with transaction() as conn:
+    audit = None if dry_run else "import.addresses"
+    with transaction(audit=audit, target=str(file)) as conn:
         report = run(
             conn,
             file,

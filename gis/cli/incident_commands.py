@@ -30,7 +30,8 @@ def import_categories(
     """
     from gis.incidents.categories import import_categories as run
 
-    with transaction() as conn:
+    audit = None if dry_run else "import.categories"
+    with transaction(audit=audit, target=str(file)) as conn:
         report = run(conn, file, replace=replace, dry_run=dry_run)
     if as_json:
         print_json(report.as_dict())
@@ -62,6 +63,17 @@ def reassign(
     try:
         with eng.begin() as conn:
             report = reassign_open(conn, Assigner(eng), generation=generation, dry_run=dry_run)
+            if not dry_run:
+                from gis.security.audit import command_line_user, record_in
+
+                who, client = command_line_user()
+                record_in(
+                    conn,
+                    who,
+                    action="incidents.reassign",
+                    target=f"generation {generation}",
+                    client=client,
+                )
     finally:
         eng.dispose()
     if as_json:

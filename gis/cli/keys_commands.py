@@ -30,7 +30,7 @@ def create(
     """
     from gis.security.keys import create_key
 
-    with transaction() as conn:
+    with transaction(audit="keys.create", target=name, role=role, scope=scope) as conn:
         made = create_key(conn, role=role, scope=scope, name=name)
     say(
         f"created key {made.key_id} ({made.role}, scope {made.scope or 'everything'}"
@@ -67,6 +67,6 @@ def revoke(key_id: Annotated[str, typer.Argument(help="The key id shown by `keys
     """Revoke a key: every API worker refuses it within a few seconds."""
     from gis.security.keys import revoke_key
 
-    with transaction() as conn:
+    with transaction(audit="keys.revoke", target=key_id) as conn:
         revoke_key(conn, key_id)
     say(f"revoked {key_id}")

@@ -25,17 +25,42 @@ def record(
 ) -> None:
     """Write one audit entry in its own transaction (so a read is logged too)."""
     with database_errors(), engine.begin() as conn:
-        conn.execute(
-            insert(AUDIT_LOG).values(
-                key_id=principal.key_id,
-                key_name=principal.name,
-                role=principal.role,
-                action=action,
-                target=target,
-                client=client,
-                detail=detail or {},
-            )
+        record_in(conn, principal, action=action, target=target, client=client, detail=detail)
+
+
+def record_in(
+    conn: Connection,
+    principal: Principal,
+    *,
+    action: str,
+    target: str = "",
+    client: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write one audit entry inside the caller's transaction (kept only if it commits)."""
+    conn.execute(
+        insert(AUDIT_LOG).values(
+            key_id=principal.key_id,
+            key_name=principal.name,
+            role=principal.role,
+            action=action,
+            target=target,
+            client=client,
+            detail=detail or {},
         )
+    )
+
+
+def command_line_user() -> tuple[Principal, str]:
+    """Who runs a ``wangge`` command (the operating-system user) and from which host."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Principal(key_id=None, name=user, role="command_line"), f"cli@{socket.gethostname()}"
 
 
 def read_audit(

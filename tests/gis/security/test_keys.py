@@ -132,3 +132,25 @@ def test_demo_keys_command_revokes_the_previous_run(
     worker = verifier.verify(second["field worker of M1"])
     assert admin is not None and admin.role == "admin"
     assert worker is not None and (worker.role, worker.scope) == ("field_worker", "M1")
+
+
+def test_command_line_writes_are_audited(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key made on the command line is a write: the audit log names the OS user and host,
+    and a failed command leaves no entry."""
+    from gis.cli import app
+
+    monkeypatch.setenv("WANGGE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    with pytest.raises(SystemExit) as done:
+        app(["keys", "create", "--role", "official", "--name", "审计"], standalone_mode=True)
+    assert done.value.code == 0
+    with pytest.raises(NotFound):  # `wangge` prints it on one line and exits with 2
+        app(["keys", "revoke", "nosuchkey0"], standalone_mode=True)
+    capsys.readouterr()
+    with engine.connect() as conn:
+        created, _ = read_audit(conn, action="keys.create")
+        revoked, _ = read_audit(conn, action="keys.revoke")
+    assert created[0]["target"] == "审计" and created[0]["role"] == "command_line"
+    assert created[0]["client"].startswith("cli@") and created[0]["detail"]["role"] == "official"
+    assert revoked == []
