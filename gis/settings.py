@@ -81,6 +81,15 @@ class Settings(BaseSettings):
         "defaults in gis/coverage/thresholds.py (`wangge coverage --help` lists them).",
     )
 
+    # --- reliability under load (issue 16) ---
+    shutdown_grace_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="On SIGTERM/Ctrl-C, `wangge serve` stops accepting connections and lets "
+        "requests in flight finish for up to this many seconds before closing them.",
+    )
+
     def resolved_home(self) -> Path:
         """The managed-cluster folder as an absolute path."""
         return self.home.expanduser().resolve()

@@ -6,7 +6,11 @@ race; an index reload under concurrent requests answers wholly from one generati
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -29,7 +33,7 @@ from gis.store.db import make_engine
 from gis.store.migrate import upgrade
 from tests.api.test_incidents_http import incident
 from tests.api.test_outage import CHECK_SECONDS, assert_unavailable, wait_for
-from tests.conftest import ROOT, LiveServer
+from tests.conftest import ROOT, LiveServer, create_api_key, free_port
 from tests.fixtures import HALF, X0, Y0, load_small_street
 
 
@@ -212,3 +216,73 @@ def test_index_reload_under_concurrent_requests_is_all_old_or_all_new(
     eng.dispose()
     assert problems == []
     assert seen[1] >= 20 and seen[2] >= 20
+
+
+def test_sigterm_to_wangge_serve_drains_a_request_in_flight(
+    new_database: object, tmp_path: Path
+) -> None:
+    """``wangge serve --workers 2`` asked to stop (SIGTERM, as systemd or Docker do) while
+    an intake waits on a table lock: the request is answered 201 and stored, then the server
+    exits cleanly."""
+    url = new_database()  # type: ignore[operator]
+    eng = make_engine(url)
+    load_small_street(eng, tmp_path)
+    with eng.begin() as conn:
+        import_categories(conn, DEFAULT_FILE)
+    key = create_api_key(url)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "WANGGE_DATABASE_URL": url}
+    wangge = Path(sys.executable).parent / "wangge"
+    command = [str(wangge), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(command, env=env, cwd=ROOT)
+    locker = eng.connect()
+    try:
+        wait_for(lambda: _healthy(base), timeout=600)
+        lock = locker.begin()
+        locker.execute(text("LOCK TABLE incidents IN SHARE ROW EXCLUSIVE MODE"))
+        body = incident(external_id=f"drain-{uuid.uuid4().hex[:6]}")
+        answers: list[httpx.Response] = []
+
+        def post() -> None:
+            answers.append(
+                httpx.post(
+                    base + "/v1/incidents", json=body, headers={"X-API-Key": key}, timeout=60
+                )
+            )
+
+        poster = threading.Thread(target=post)
+        poster.start()
+        wait_for(lambda: _waiting_on_incidents(eng))  # the insert is in flight, blocked
+        server.send_signal(signal.SIGTERM)
+        time.sleep(1.5)
+        assert server.poll() is None, "the server exited with a request in flight"
+        lock.rollback()  # the insert goes on
+        poster.join(timeout=60)
+        assert len(answers) == 1 and answers[0].status_code == 201, answers
+        assert server.wait(timeout=60) == 0
+        assert rows_of(eng, str(body["external_id"])) == [answers[0].json()["id"]]
+    finally:
+        locker.close()
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        eng.dispose()
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(base + "/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _waiting_on_incidents(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        waiting = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                "WHERE c.relname = 'incidents' AND NOT l.granted"
+            )
+        ).scalar_one()
+    return bool(waiting)
