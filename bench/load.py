@@ -50,6 +50,7 @@ from _common import (
     pg_connect,
     table,
     throwaway_db,
+    uvicorn_command,
 )
 
 #: kind → share of the requests (per 100)
@@ -86,6 +87,11 @@ async def baseline_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", b"15")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def wangge_command(workers: int) -> Callable[[int], list[str]]:
+    """The API like ``wangge serve --workers N``: uvicorn with N worker processes."""
+    return lambda port: [*uvicorn_command(port), "--workers", str(workers)]
 
 
 def baseline_command(port: int) -> list[str]:
@@ -384,7 +390,11 @@ def phase_ladder(args: argparse.Namespace) -> list[str]:
         everything: list[Outcome] = []
         first = 0
         with (
-            api_server(url, quiet=True) as (base, _, ready_s),
+            api_server(url, command=wangge_command(args.workers), quiet=True) as (
+                base,
+                _,
+                ready_s,
+            ),
             api_server(url, command=baseline_command, quiet=True) as (peer, _, _),
         ):
             print(f"wangge healthy after {ready_s:.1f} s", file=sys.stderr)
@@ -428,7 +438,8 @@ def phase_ladder(args: argparse.Namespace) -> list[str]:
                 held = rate
         lines = [
             f"Phase 1: open-loop mix {dict(MIX)} (batch = {BATCH_POINTS} points), "
-            f"{args.seconds:g} s per rate, latency from the scheduled send",
+            f"{args.seconds:g} s per rate, {args.workers} API worker(s), latency from the "
+            "scheduled send",
             table(LADDER_HEADER, rows),
             f"highest rate held (all 2xx, p99 < {P99_TARGET_MS:.0f} ms): "
             f"wangge {held if held is not None else 'none'}/s; baseline (trivial uvicorn "
@@ -464,7 +475,7 @@ def phase_restart(args: argparse.Namespace) -> list[str]:
             events.append(f"database started again at {time.perf_counter() - t_ref:.1f} s")
 
         down_at = args.restart_seconds / 3
-        with api_server(url, quiet=True) as (base, _, _):
+        with api_server(url, command=wangge_command(args.workers), quiet=True) as (base, _, _):
             t_ref = time.perf_counter()
             outcomes, sent_s = asyncio.run(
                 run_schedule(
@@ -513,12 +524,15 @@ def main() -> None:
     ap.add_argument("--restart-rate", type=float, default=None)
     ap.add_argument("--restart-seconds", type=float, default=None)
     ap.add_argument("--down", type=float, default=None, help="seconds the database is down")
+    ap.add_argument("--workers", type=int, default=1, help="API worker processes (default 1)")
     ap.add_argument("--quick", action="store_true", help="smoke run, under a minute")
     ap.add_argument("--skip-restart", action="store_true")
     args = ap.parse_args()
     quick = args.quick
     defaults = {
-        "rates": [20.0, 80.0, 160.0] if quick else [10.0, 20.0, 40.0, 80.0, 160.0, 320.0],
+        "rates": [20.0, 40.0, 80.0]
+        if quick
+        else [10.0, 20.0, 30.0, 40.0, 60.0, 80.0, 120.0, 160.0],
         "seconds": 3.0 if quick else 6.0,
         "restart_rate": 20.0,
         "restart_seconds": 10.0 if quick else 20.0,

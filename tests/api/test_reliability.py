@@ -286,3 +286,62 @@ def _waiting_on_incidents(engine: Engine) -> bool:
             )
         ).scalar_one()
     return bool(waiting)
+
+
+def test_connection_lost_in_the_middle_of_a_batch_is_503_and_the_retry_stores_it_once(
+    cluster: Cluster, engine: Engine
+) -> None:
+    """The database connection dies while a 60-incident batch is being written (its events'
+    COPY waits on a lock; the backend is then terminated): 503 with Retry-After, nothing half
+    written, and the same batch again stores every incident exactly once."""
+    settings = Settings(database_url=cluster.url())
+    tag = f"cut-{uuid.uuid4().hex[:6]}"
+    batch = {"incidents": [incident(external_id=f"{tag}-{k}") for k in range(60)]}
+    answers: list[httpx.Response] = []
+    with LiveServer(settings) as live, live.client(timeout=60) as http, engine.connect() as locker:
+        lock = locker.begin()
+        locker.execute(text("LOCK TABLE incident_events IN SHARE ROW EXCLUSIVE MODE"))
+        poster = threading.Thread(
+            target=lambda: answers.append(http.post("/v1/incidents/batch", json=batch))
+        )
+        poster.start()
+        wait_for(lambda: bool(_waiting_pids(engine, "incident_events")))
+        with engine.connect() as admin:
+            for pid in _waiting_pids(engine, "incident_events"):
+                admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        poster.join(timeout=60)
+        lock.rollback()
+        [cut] = answers
+        assert cut.status_code == 503, cut.text
+        assert int(cut.headers["retry-after"]) > 0 and cut.json()["field"] == "database"
+        assert _stored(engine, tag) == 0  # nothing half-written
+        first = http.post("/v1/incidents/batch", json=batch)
+        assert first.status_code == 200 and first.json()["created"] == 60, first.text
+        again = http.post("/v1/incidents/batch", json=batch)
+        assert again.status_code == 200 and again.json()["created"] == 0
+        assert [r["id"] for r in again.json()["results"]] == [
+            r["id"] for r in first.json()["results"]
+        ]
+    assert _stored(engine, tag) == 60
+
+
+def _waiting_pids(engine: Engine, table: str) -> list[int]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                    "WHERE c.relname = :t AND NOT l.granted"
+                ),
+                {"t": table},
+            ).scalars()
+        )
+
+
+def _stored(engine: Engine, tag: str) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM incidents WHERE external_id LIKE :t"), {"t": tag + "-%"}
+            ).scalar_one()
+        )
