@@ -5,9 +5,7 @@ race; an index reload under concurrent requests answers wholly from one generati
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,41 +18,32 @@ from pathlib import Path
 
 import httpx
 import pytest
-import shapely
 from sqlalchemy import Engine, text
 
 from gis.areas.generations import activate
 from gis.areas.importer import import_areas
 from gis.areas.reading import read_area_file
-from gis.incidents.categories import DEFAULT_FILE, import_categories
+from gis.incidents.categories import DEFAULT_FILE, ensure_categories, import_categories
 from gis.settings import Settings
 from gis.store.cluster import Cluster
 from gis.store.db import make_engine
-from gis.store.migrate import upgrade
+from tests.api import test_outage
 from tests.api.test_incidents_http import incident
 from tests.api.test_outage import CHECK_SECONDS, assert_unavailable, wait_for
 from tests.conftest import ROOT, LiveServer, create_api_key, free_port
-from tests.fixtures import HALF, X0, Y0, load_small_street
+from tests.fixtures import HALF, X0, Y0, load_small_street, redraw_micro_grids
 
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    home = ROOT / ".wangge" / f"test-reliability-{uuid.uuid4().hex[:8]}"
-    made = Cluster(home)
-    engine = make_engine(made.start())
-    upgrade(engine)
-    load_small_street(engine, tmp_path_factory.mktemp("reliability"))
-    with engine.begin() as conn:
-        import_categories(conn, DEFAULT_FILE)
-    engine.dispose()
-    yield made
-    made.destroy()
-    shutil.rmtree(home, ignore_errors=True)
+# test_outage's fixture: a cluster of this module's own with the small street loaded
+cluster = test_outage.cluster
 
 
 @pytest.fixture(scope="module")
 def engine(cluster: Cluster) -> Iterator[Engine]:
+    """The module's own cluster (test_outage's fixture: the small street loaded), with the
+    shipped incident categories."""
     eng = make_engine(cluster.url())
+    with eng.begin() as conn:
+        ensure_categories(conn)
     yield eng
     eng.dispose()
 
@@ -135,25 +124,6 @@ def test_racing_retries_of_one_external_id_make_one_incident(
     assert twice.status_code == 200, twice.text
     results = twice.json()["results"]
     assert [r["id"] for r in results] == [*ids, *ids] and twice.json()["created"] == 0
-
-
-def redraw_micro_grids(folder: Path) -> Path:
-    """Generation 2's micro-grids: M1 takes the whole southern half (M2 is gone)."""
-    path = folder / "m2.geojson"
-    features = [
-        {
-            "type": "Feature",
-            "properties": {"code": c, "name": c, "parent_code": p},
-            "geometry": shapely.geometry.mapping(g),
-        }
-        for c, p, g in (
-            ("M1", "G1", shapely.box(X0, Y0, X0 + 2 * HALF, Y0 + HALF)),
-            ("M3", "G1", shapely.box(X0, Y0 + HALF, X0 + HALF, Y0 + 2 * HALF)),
-            ("M4", "G2", shapely.box(X0 + HALF, Y0 + HALF, X0 + 2 * HALF, Y0 + 2 * HALF)),
-        )
-    ]
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    return path
 
 
 def test_index_reload_under_concurrent_requests_is_all_old_or_all_new(
@@ -253,7 +223,7 @@ def test_sigterm_to_wangge_serve_drains_a_request_in_flight(
 
         poster = threading.Thread(target=post)
         poster.start()
-        wait_for(lambda: _waiting_on_incidents(eng))  # the insert is in flight, blocked
+        wait_for(lambda: bool(_waiting_pids(eng, "incidents")))  # the insert is in flight, blocked
         server.send_signal(signal.SIGTERM)
         time.sleep(1.5)
         assert server.poll() is None, "the server exited with a request in flight"
@@ -275,17 +245,6 @@ def _healthy(base: str) -> bool:
         return httpx.get(base + "/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def _waiting_on_incidents(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        waiting = conn.execute(
-            text(
-                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                "WHERE c.relname = 'incidents' AND NOT l.granted"
-            )
-        ).scalar_one()
-    return bool(waiting)
 
 
 def test_connection_lost_in_the_middle_of_a_batch_is_503_and_the_retry_stores_it_once(
