@@ -43,6 +43,7 @@ bench: setup
 	$(BIN)/python bench/ogc.py
 	$(BIN)/python bench/coverage_report.py
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/load.py  # reliability under load (issue 16)
 
 clean:
 	-$(BIN)/wangge db destroy --yes

@@ -49,6 +49,9 @@ def serve(
         # a worker builds its index (and may load numba code) before it answers uvicorn's
         # health pings; the 5 s default would kill and restart it forever on a big layer
         timeout_worker_healthcheck=120,
+        # reliability (issue 16): on SIGTERM each worker stops accepting and drains the
+        # requests in flight (an incident being stored is answered, not cut), bounded
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         log_level="info",
     )
 

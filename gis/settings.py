@@ -100,6 +100,15 @@ class Settings(BaseSettings):
         description="Requests a key may make at once above the sustained rate.",
     )
 
+    # --- reliability under load (issue 16) ---
+    shutdown_grace_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="On SIGTERM/Ctrl-C, `wangge serve` stops accepting connections and lets "
+        "requests in flight finish for up to this many seconds before closing them.",
+    )
+
     def resolved_home(self) -> Path:
         """The managed-cluster folder as an absolute path."""
         return self.home.expanduser().resolve()

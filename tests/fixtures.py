@@ -122,3 +122,24 @@ def load_small_street(engine: Engine, folder: Path) -> None:
         activate(conn)
         import_buildings(conn, buildings)
         import_staff(conn, staff)
+
+
+def redraw_micro_grids(folder: Path) -> Path:
+    """A micro-grid file for generation 2: M1 takes the whole southern half (M2 is gone)."""
+    import shapely
+
+    path = folder / "m2.geojson"
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"code": c, "name": c, "parent_code": p},
+            "geometry": shapely.geometry.mapping(g),
+        }
+        for c, p, g in (
+            ("M1", "G1", shapely.box(X0, Y0, X0 + 2 * HALF, Y0 + HALF)),
+            ("M3", "G1", shapely.box(X0, Y0 + HALF, X0 + HALF, Y0 + 2 * HALF)),
+            ("M4", "G2", shapely.box(X0 + HALF, Y0 + HALF, X0 + 2 * HALF, Y0 + 2 * HALF)),
+        )
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path

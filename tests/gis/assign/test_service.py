@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from gis.assign.service import Assigner, assign_point
 from gis.errors import InvalidInput, NotFound
 from gis.store.db import make_engine
 from tests.conftest import shared
-from tests.fixtures import HALF, X0, Y0, load_small_street
+from tests.fixtures import HALF, X0, Y0, load_small_street, redraw_micro_grids
 
 
 @pytest.fixture(scope="module")
@@ -116,31 +115,7 @@ def test_new_generation_is_noticed_and_old_one_still_answers(
     assigner = Assigner(engine, check_seconds=0.0)
     point = {"lon": X0 + HALF * 1.5, "lat": Y0 + HALF / 2}
     assert assign_point(assigner, **point)["owner"]["code"] == "M2"
-    # redraw: M1 now takes the whole southern half
-    moved = tmp_path / "m2.geojson"
-    moved.write_text(
-        json.dumps(
-            {
-                "type": "FeatureCollection",
-                "features": [
-                    {
-                        "type": "Feature",
-                        "properties": {"code": c, "name": c, "parent_code": p},
-                        "geometry": shapely.geometry.mapping(g),
-                    }
-                    for c, p, g in (
-                        ("M1", "G1", shapely.box(X0, Y0, X0 + 2 * HALF, Y0 + HALF)),
-                        ("M3", "G1", shapely.box(X0, Y0 + HALF, X0 + HALF, Y0 + 2 * HALF)),
-                        (
-                            "M4",
-                            "G2",
-                            shapely.box(X0 + HALF, Y0 + HALF, X0 + 2 * HALF, Y0 + 2 * HALF),
-                        ),
-                    )
-                ],
-            }
-        )
-    )
+    moved = redraw_micro_grids(tmp_path)  # M1 now takes the whole southern half
     with engine.begin() as conn:
         report = import_areas(
             conn,
