@@ -237,3 +237,28 @@ def test_tiles_etag_and_errors(http: httpx.Client) -> None:
     assert http.get("/tiles/roads/14/1/1.pbf").json()["field"] == "layer"
     assert http.get("/tiles/areas/3/9/1.pbf").json()["field"] == "x"
     assert http.get("/tiles/areas/23/0/0.pbf").json()["field"] == "z"
+
+
+def test_a_person_signs_in_once_and_the_pages_work(browser: Browser, server: LiveServer) -> None:
+    """No key in the browser: a map page sends her to the sign-in form; after signing in she is
+    back on that page, and everything the page fetches itself is answered with the cookie."""
+    context = browser.new_context()
+    page = context.new_page()
+    refused: list[str] = []
+    page.on("response", lambda r: refused.append(r.url) if r.status in (401, 403) else None)
+    try:
+        page.goto(f"{server.url}/maps/overview")
+        assert "/signin" in page.url
+        refused.clear()  # the page itself, before signing in
+        page.fill("#key", server.key)
+        page.click("button[type=submit]")
+        page.wait_for_selector("body[data-wg-ready='1']", state="attached", timeout=90_000)
+        assert page.url == f"{server.url}/maps/overview"
+        cookies = {c["name"]: c for c in context.cookies()}
+        assert cookies["wangge_session"]["httpOnly"] is True
+        assert server.key not in cookies["wangge_session"]["value"]
+        page.goto(f"{server.url}/maps/heat")
+        page.wait_for_selector("body[data-wg-ready='1']", state="attached", timeout=90_000)
+        assert refused == []
+    finally:
+        context.close()
