@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `gis`/`api` are installed editable; this is a fallback
@@ -196,6 +196,33 @@ def uvicorn_command(port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def create_admin_key(url: str, name: str = "bench") -> str:
+    """A new admin API key in the database at ``url`` (every endpoint needs one, issue 16)."""
+    from gis.security.keys import create_key
+    from gis.store.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            return create_key(conn, role="admin", name=name).key
+    finally:
+        engine.dispose()
+
+
+class ApiServer(NamedTuple):
+    """A running API: base URL, its process, seconds from start to the first healthy
+    ``/healthz``, and an admin key of its database (send ``headers`` with every request)."""
+
+    base: str
+    proc: subprocess.Popen[bytes]
+    start_s: float
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.key}
+
+
 @contextlib.contextmanager
 def api_server(
     url: str,
@@ -204,12 +231,13 @@ def api_server(
     env: dict[str, str] | None = None,
     timeout_s: float = 120.0,
     quiet: bool = False,
-) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
-    """The API against database ``url`` in a subprocess on a free port; yields (base URL,
-    process, seconds from start to the first healthy ``/healthz``). Stopped (this process
-    only: terminate, then kill after 60 s) on exit."""
+) -> Iterator[ApiServer]:
+    """The API against database ``url`` in a subprocess on a free port, with a new admin key
+    in that database (made before the server starts). Stopped (this process only: terminate,
+    then kill after 60 s) on exit."""
     import httpx
 
+    key = create_admin_key(url)
     port = free_port()
     environment = {
         **os.environ,
@@ -233,7 +261,7 @@ def api_server(
                     f"the API server did not become healthy within {timeout_s:.0f} s"
                 )
             time.sleep(0.1)
-        yield base, proc, time.perf_counter() - started
+        yield ApiServer(base, proc, time.perf_counter() - started, key)
     finally:
         proc.terminate()
         try:

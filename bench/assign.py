@@ -324,6 +324,7 @@ def bench_postgis(
 
 
 MAX_CONNS = 256
+KEY_ENV = "WANGGE_BENCH_API_KEY"  # hands the API key to the load generator process
 WARMUP_S = 5.0  # open-loop warm-up at the same rate before each measured GET run
 
 
@@ -341,6 +342,7 @@ def loadgen_main(argv: list[str]) -> None:
 
     base, rate, seconds = argv[0], float(argv[1]), float(argv[2])
     bbox, client_kind, warm_s = json.loads(argv[3]), argv[4], float(argv[5])
+    key = os.environ[KEY_ENV]  # the API key: from the environment, never on a command line
     n = int(rate * seconds)
     n_warm = int(rate * warm_s)
     rng = np.random.default_rng(SEED + 7)
@@ -359,6 +361,7 @@ def loadgen_main(argv: list[str]) -> None:
 
             hx = httpx.AsyncClient(
                 base_url=base,
+                headers={"X-API-Key": key},
                 timeout=httpx.Timeout(10.0),
                 limits=httpx.Limits(max_connections=MAX_CONNS, max_keepalive_connections=MAX_CONNS),
             )
@@ -378,7 +381,10 @@ def loadgen_main(argv: list[str]) -> None:
             async def send(i: int) -> int:
                 conn = await get_conn()
                 reader, writer = conn
-                writer.write(f"GET {paths[i]} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+                writer.write(
+                    f"GET {paths[i]} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                    f"X-API-Key: {key}\r\n\r\n".encode()
+                )
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = 0
                 for line in head.split(b"\r\n"):
@@ -465,7 +471,8 @@ def bench_http(
     import orjson
 
     out: dict[str, Any] = {}
-    with api_server(url, timeout_s=90) as (base, _, _):
+    with api_server(url, timeout_s=90) as api:
+        base = api.base
         r = httpx.get(base + "/healthz", timeout=10)
         if not r.json().get("generation"):
             raise RuntimeError("the API server has no current generation to assign against")
@@ -474,7 +481,7 @@ def bench_http(
         rng = np.random.default_rng(SEED + 5)
         qx = rng.uniform(bbox[0], bbox[2], 600).tolist()
         qy = rng.uniform(bbox[1], bbox[3], 600).tolist()
-        with httpx.Client(base_url=base, timeout=10) as client:
+        with httpx.Client(base_url=base, headers=api.headers, timeout=10) as client:
             seq = []
             for i in range(600):
                 t0 = time.perf_counter()
@@ -502,7 +509,7 @@ def bench_http(
                 capture_output=True,
                 text=True,
                 timeout=seconds + WARMUP_S + 150,
-                env=os.environ,
+                env={**os.environ, KEY_ENV: api.key},
             )
             if gen.returncode != 0:
                 raise RuntimeError(f"load generator failed:\n{gen.stderr[-2000:]}")
@@ -523,7 +530,7 @@ def bench_http(
             {"id": i, "lon": float(a), "lat": float(b)}
             for i, (a, b) in enumerate(zip(bx.tolist(), by.tolist(), strict=True))
         ]
-        with httpx.Client(base_url=base, timeout=120) as client:
+        with httpx.Client(base_url=base, headers=api.headers, timeout=120) as client:
 
             def once() -> tuple[dict[str, Any], float, float, float, int]:
                 t0 = time.perf_counter()

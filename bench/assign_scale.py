@@ -49,6 +49,7 @@ import _shapes as S  # noqa: E402
 import numpy as np  # noqa: E402
 from _common import (  # noqa: E402
     TOWNSHIPS,
+    ApiServer,
     admin_url,
     api_server,
     fmt_times,
@@ -250,11 +251,9 @@ def bench_nearest(n: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------------- HTTP
 
 
-def server(
-    url: str, workers: int = 1
-) -> AbstractContextManager[tuple[str, subprocess.Popen[bytes], float]]:
-    """``wangge serve --workers N`` against ``url`` (bodies up to 256 MB); yields (base URL,
-    process, seconds from start to the first healthy answer). Stopped on exit."""
+def server(url: str, workers: int = 1) -> AbstractContextManager[ApiServer]:
+    """``wangge serve --workers N`` against ``url`` (bodies up to 256 MB); yields the running
+    API (base URL, process, seconds to the first healthy answer, admin key). Stopped on exit."""
     wangge = str(Path(sys.executable).parent / "wangge")
     return api_server(
         url,
@@ -284,12 +283,12 @@ def load_layer(url: str, codes: list[str], geoms: list[Any], level: str) -> None
     engine.dispose()
 
 
-def first_request(base: str, lon: float, lat: float) -> tuple[float, float]:
+def first_request(api: ApiServer, lon: float, lat: float) -> tuple[float, float]:
     """Seconds of the server's first and second ``GET /v1/assign``, on a client already
     connected (through ``/healthz``), so client set-up is not counted."""
     import httpx
 
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=api.base, headers=api.headers, timeout=30) as client:
         client.get("/healthz").raise_for_status()
         times = []
         for _ in range(2):
@@ -299,13 +298,16 @@ def first_request(base: str, lon: float, lat: float) -> tuple[float, float]:
     return times[0], times[1]
 
 
-def post(base: str, path: str, body: bytes) -> tuple[float, Any]:
+def post(api: ApiServer, path: str, body: bytes) -> tuple[float, Any]:
     import httpx
     import orjson
 
     def once() -> Any:
         r = httpx.post(
-            base + path, content=body, headers={"content-type": "application/json"}, timeout=300
+            api.base + path,
+            content=body,
+            headers={**api.headers, "content-type": "application/json"},
+            timeout=300,
         )
         r.raise_for_status()
         return orjson.loads(r.content)
@@ -330,10 +332,10 @@ def http_nearest(admin: str, nr: dict[str, Any]) -> dict[str, Any]:
         with engine.begin() as conn:
             import_areas(conn, nr["source"], level="street", description="bench", activate=True)
         engine.dispose()
-        with server(url) as (base, _proc, start_s):
-            out["start_s"] = start_s
+        with server(url) as api:
+            out["start_s"] = api.start_s
             b = nr["bounds"]
-            first, second = first_request(base, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
+            first, second = first_request(api, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
             out["first_ms"], out["second_ms"] = 1e3 * first, 1e3 * second
             pts = [
                 {"id": i, "lon": a, "lat": c}
@@ -341,7 +343,7 @@ def http_nearest(admin: str, nr: dict[str, Any]) -> dict[str, Any]:
             ]
 
             def run() -> Any:
-                return post(base, "/v1/assign/batch", orjson.dumps({"points": pts}))
+                return post(api, "/v1/assign/batch", orjson.dumps({"points": pts}))
 
             out["batch_s"], data = run()
             codes = nr["index"].codes
@@ -398,13 +400,13 @@ def bench_buildings(admin: str, n: int, skip_http: bool) -> dict[str, Any]:
     if not skip_http:
         with throwaway_db("scalebld", admin) as url:
             load_layer(url, codes, grids, "micro_grid")
-            with server(url) as (base, _proc, _start):
+            with server(url) as api:
                 feats = [
                     {"type": "Feature", "id": i, "geometry": shapely.geometry.mapping(g)}
                     for i, g in enumerate(footprints)
                 ]
                 body = orjson.dumps({"type": "FeatureCollection", "features": feats})
-                out["http_s"], data = post(base, "/v1/assign/buildings", body)
+                out["http_s"], data = post(api, "/v1/assign/buildings", body)
                 got = [r["owner"]["code"] if r.get("owner") else None for r in data["results"]]
                 want = [codes[index.input_order[o]] if o >= 0 else None for o in eng_owner]
                 out["http_mismatch"] = sum(a != c for a, c in zip(got, want, strict=True))
@@ -426,9 +428,10 @@ def bench_workers(admin: str, quick: bool) -> dict[str, Any]:
     b = index.bounds
     with throwaway_db("scalewrk", admin) as url:
         load_layer(url, codes, geoms, "micro_grid")
-        with server(url, workers=2) as (base, proc, start_s):
-            out["start_s"] = start_s
-            first, second = first_request(base, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
+        with server(url, workers=2) as api:
+            proc = api.proc
+            out["start_s"] = api.start_s
+            first, second = first_request(api, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
             out["first_ms"], out["second_ms"] = 1e3 * first, 1e3 * second
             time.sleep(1.0)
             kids = subprocess.run(

@@ -47,6 +47,7 @@ from _common import (
     ROOT,
     SHARED_DATA,
     TOWNSHIPS,
+    ApiServer,
     api_server,
     fmt_times,
     machine_line,
@@ -182,12 +183,12 @@ def bench_batch(url: str, bbox: Any, addresses: list[str], n: int) -> dict[str, 
 
 
 async def _load(
-    base: str, rate: float, seconds: float, items: list[dict[str, Any]]
+    api: ApiServer, rate: float, seconds: float, items: list[dict[str, Any]]
 ) -> dict[str, Any]:
     import httpx
     import numpy as np
 
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=api.base, headers=api.headers, timeout=30) as client:
 
         async def phase(first: int, count: int) -> tuple[list[float], list[int]]:
             lat: list[float] = [float("nan")] * count
@@ -392,7 +393,10 @@ def bench_export_stats(url: str, rows: int, http: bool) -> dict[str, Any]:
     if http:
         import httpx
 
-        with api_server(url) as (base, _, _), httpx.Client(base_url=base, timeout=60) as client:
+        with (
+            api_server(url) as api,
+            httpx.Client(base_url=api.base, headers=api.headers, timeout=60) as client,
+        ):
             client.get("/v1/stats").raise_for_status()
             times = []
             for _ in range(3):
@@ -430,9 +434,9 @@ def main() -> None:
         )
         print(lines[-1], flush=True)
         if not args.skip_http:
-            with api_server(url) as (base, _, _):
+            with api_server(url) as api:
                 items = bodies(int(args.rate * (args.seconds + 3)), bbox, addresses, 99, "h")
-                h = asyncio.run(_load(base, args.rate, args.seconds, items))
+                h = asyncio.run(_load(api, args.rate, args.seconds, items))
             lines.append(
                 f"single POST /v1/incidents at {args.rate:.0f}/s for {args.seconds:.0f} s: "
                 f"p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms (target < 20 ms), max "

@@ -1,6 +1,7 @@
 """Maps benchmark: overview page size and render time in headless Chromium; z14 vector tile
 time beside the same features as plain GeoJSON; H3 heatmap of 1,000,000 points beside a
-per-point ``h3.latlng_to_cell`` loop. Needs the demo street loaded (``wangge demo load``).
+per-point ``h3.latlng_to_cell`` loop. Serves the demo street (with its incident history) from
+a throwaway database, through an admin API key made there (the page's requests send it too).
 Prints figures and ratios; never asserts."""
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import DEMO_DATA, ApiServer, api_server, throwaway_db
+
 from gis.heat.cells import count_cells, points_to_cells
 from gis.heat.service import heat_features
-from gis.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import LiveServer
 
 TILES = [(13716 + dx, 6692 + dy) for dx in range(3) for dy in range(3)]
 
@@ -53,8 +54,9 @@ def heat(n: int = 1_000_000) -> None:
     )
 
 
-def served(url: str) -> None:
-    with httpx.Client(base_url=url, timeout=60) as http:
+def served(api: ApiServer) -> None:
+    url = api.base
+    with httpx.Client(base_url=url, headers=api.headers, timeout=60) as http:
         tile_ms, json_ms, tile_bytes, json_bytes = [], [], 0, 0
         for x, y in TILES:  # warm-up: first queries plan and cache, not measured
             http.get(f"/tiles/areas/14/{x}/{y}.pbf", params={"level": "micro_grid"})
@@ -86,11 +88,14 @@ def served(url: str) -> None:
     from playwright.sync_api import sync_playwright
 
     t = time.perf_counter()
-    httpx.get(f"{url}/maps/overview", timeout=60)  # first build; later answers are cached
+    httpx.get(f"{url}/maps/overview", headers=api.headers, timeout=60)  # first build, cached
     first_build = time.perf_counter() - t
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
-        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        # every request of the page (tiles, heatmap, geocoder) sends the key too
+        page = browser.new_page(
+            viewport={"width": 1200, "height": 800}, extra_http_headers=api.headers
+        )
         renders, built, size = [], [], 0
         for i in range(4):
             # from navigation start to our last overlay drawn; the offline basemap's failing
@@ -101,7 +106,7 @@ def served(url: str) -> None:
                 renders.append(page.evaluate("wg.readyAt") / 1000)
                 size = len(response.body()) if response else 0
             t = time.perf_counter()
-            httpx.get(f"{url}/maps/overview", timeout=60)
+            httpx.get(f"{url}/maps/overview", headers=api.headers, timeout=60)
             built.append(time.perf_counter() - t)
         browser.close()
     print(
@@ -123,7 +128,23 @@ def _bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     return x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)
 
 
+def demo_database(url: str) -> None:
+    """The demo street and its incident history, as ``wangge demo load`` loads them."""
+    from gis.demo_load import load_demo, load_demo_history
+    from gis.store.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            load_demo(conn, DEMO_DATA)
+        load_demo_history(engine)
+    finally:
+        engine.dispose()
+
+
 if __name__ == "__main__":
     heat()
-    with LiveServer(Settings()) as live:
-        served(live.url)
+    with throwaway_db("maps") as db:
+        demo_database(db)
+        with api_server(db) as api:
+            served(api)

@@ -32,6 +32,7 @@ from typing import Any
 
 from _common import (
     DEMO_DATA,
+    ApiServer,
     api_server,
     fmt_times,
     machine_line,
@@ -42,19 +43,27 @@ from _common import (
 )
 
 
+def gdal_sends(key: str) -> None:
+    """Every GDAL HTTP request of this process sends ``key`` as a Bearer token (not
+    ``GDAL_HTTP_HEADERS``: the OAPIF driver's own ``HEADERS`` option, Accept, replaces those)."""
+    import pyogrio
+
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": key})
+
+
 def read_oapif(base: str, layer: str) -> Any:
     import pyogrio
 
     return pyogrio.read_dataframe(f"OAPIF:{base}/ogc/", layer=layer)
 
 
-def read_v1(base: str, level: str) -> Any:
+def read_v1(api: ApiServer, level: str) -> Any:
     import geopandas as gpd
     import httpx
 
     features: list[dict[str, Any]] = []
-    with httpx.Client(timeout=60) as client:
-        url: str | None = f"{base}/v1/areas?level={level}&limit=1000"
+    with httpx.Client(headers=api.headers, timeout=60) as client:
+        url: str | None = f"{api.base}/v1/areas?level={level}&limit=1000"
         while url:
             page = client.get(url).raise_for_status().json()
             features.extend(page["features"])
@@ -92,8 +101,8 @@ def main() -> None:
             print("loading the demo street …", file=sys.stderr)
             with engine.begin() as conn:
                 load_demo(conn, DEMO_DATA)
-            with api_server(url) as (base, _, _):
-                rows, spreads = run(engine, base, args.repeats)
+            with api_server(url) as api:
+                rows, spreads = run(engine, api, args.repeats)
             versions = postgis_version(url)
         finally:
             engine.dispose()
@@ -106,7 +115,8 @@ def main() -> None:
     print(f"\n{machine_line()}; {versions}; median of {args.repeats}")
 
 
-def run(engine: Any, base: str, repeats: int) -> tuple[list[list[str]], list[str]]:
+def run(engine: Any, api: ApiServer, repeats: int) -> tuple[list[list[str]], list[str]]:
+    gdal_sends(api.key)
     rows: list[list[str]] = []
     spreads: list[str] = []
     for name, collection, level in (
@@ -115,8 +125,8 @@ def run(engine: Any, base: str, repeats: int) -> tuple[list[list[str]], list[str
     ):
         expected = len(read_postgis(engine, SQL[collection]))
         readers: dict[str, Callable[[], Any] | None] = {
-            "oapif": lambda c=collection: read_oapif(base, c),
-            "v1": (lambda lv=level: read_v1(base, lv)) if level else None,
+            "oapif": lambda c=collection: read_oapif(api.base, c),
+            "v1": (lambda lv=level: read_v1(api, lv)) if level else None,
             "postgis": lambda c=collection: read_postgis(engine, SQL[c]),
         }
         times: dict[str, float] = {}

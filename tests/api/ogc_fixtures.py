@@ -153,8 +153,8 @@ class Gdal:
 def _gdal_key(key: str) -> None:
     """Every GDAL HTTP request of the child process sends ``key`` as a Bearer token.
 
-    Not ``GDAL_HTTP_HEADERS``: the OAPIF driver passes its own ``HEADERS`` (Accept), which
-    replace that option's headers on every request but the first (GDAL 3.12)."""
+    Not ``GDAL_HTTP_HEADERS``: the OAPIF driver passes its own ``HEADERS`` option (Accept) on
+    its requests, and that option replaces those headers (seen with GDAL 3.12.4)."""
     import pyogrio
 
     pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": key})
