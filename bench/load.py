@@ -396,12 +396,8 @@ def phase_ladder(args: argparse.Namespace) -> list[str]:
         with (
             api_server(
                 url, command=wangge_command(args.workers), env=NO_RATE_LIMIT, quiet=True
-            ) as (
-                base,
-                _,
-                ready_s,
-            ),
-            api_server(url, command=baseline_command, quiet=True) as (peer, _, _),
+            ) as (base, _, ready_s, _),
+            api_server(url, command=baseline_command, quiet=True) as (peer, _, _, _),
         ):
             print(f"wangge healthy after {ready_s:.1f} s", file=sys.stderr)
             # warm-up of both (discarded; wangge's incidents are counted): connections,
@@ -487,7 +483,7 @@ def phase_restart(args: argparse.Namespace) -> list[str]:
         down_at = args.restart_seconds / 3
         with api_server(
             url, command=wangge_command(args.workers), env=NO_RATE_LIMIT, quiet=True
-        ) as (base, _, _):
+        ) as (base, _, _, _):
             t_ref = time.perf_counter()
             outcomes, sent_s = asyncio.run(
                 run_schedule(
