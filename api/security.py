@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterable
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -35,6 +36,8 @@ from gis.security.roles import ANONYMOUS, Principal, mask_phone
 from gis.settings import Settings
 
 SESSION_COOKIE = "wangge_session"
+#: how much of an Open311 form is searched for ``api_key``
+MAX_FORM_KEY_BYTES = 1 << 20
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 _api_key = APIKeyHeader(
@@ -150,24 +153,42 @@ def authenticate(
 Caller = Annotated[Principal, Depends(authenticate)]
 
 
+def permit(caller: Principal, permission: str | None) -> Principal:
+    """``caller`` if they hold ``permission`` (None: any key); 401 for an anonymous caller,
+    else 403 naming the role."""
+    if permission is None or caller.can(permission):
+        if permission is None and caller.role == "anonymous":
+            raise unauthenticated("an API key is needed for this request")
+        return caller
+    if caller.role == "anonymous":
+        raise unauthenticated(f"an API key is needed to {_DOING.get(permission, permission)}")
+    raise HttpProblem(
+        403, f"the {caller.role} role may not {_DOING.get(permission, permission)}", field="role"
+    )
+
+
 def require(permission: str | None) -> Any:
     """A dependency: the caller, who must hold ``permission`` (None: any key will do)."""
 
     def check(caller: Caller) -> Principal:
-        if permission is None or caller.can(permission):
-            if permission is None and caller.role == "anonymous":
-                raise unauthenticated("an API key is needed for this request")
-            return caller
-        if caller.role == "anonymous":
-            raise unauthenticated(f"an API key is needed to {_DOING.get(permission, permission)}")
-        raise HttpProblem(
-            403,
-            f"the {caller.role} role may not {_DOING.get(permission, permission)}",
-            field="role",
-        )
+        return permit(caller, permission)
 
-    check.permission = permission  # type: ignore[attr-defined]
     return Depends(check)
+
+
+async def open311_reporter(
+    request: Request,
+    api_key: Annotated[str | None, Depends(_api_key)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+    session: Annotated[str | None, Depends(_cookie)] = None,
+) -> Principal:
+    """The caller of an Open311 POST: GeoReport v2 clients send the key as the ``api_key``
+    form field; the header works too."""
+    if not api_key and bearer is None:
+        form = parse_qs((await request.body())[:MAX_FORM_KEY_BYTES].decode("utf-8", "replace"))
+        keys = form.get("api_key")
+        api_key = keys[0] if keys else None
+    return permit(authenticate(request, api_key, bearer, session), "incidents:create")
 
 
 def in_scope(caller: Principal, codes: Iterable[str], missing: NotFound) -> None:

@@ -17,7 +17,7 @@ from api.deps import get_engine
 from api.problems import PROBLEM_JSON, problem, status_of
 from api.routers.incidents import IntakeDep
 from api.schemas.open311 import Created, Open311Error, Service, ServiceDefinition, ServiceRequest
-from api.security import record, require
+from api.security import open311_reporter, record, require
 from gis.errors import WanggeError
 from gis.incidents import open311
 from gis.incidents.service import submit
@@ -31,6 +31,10 @@ FORM_FIELDS: dict[str, dict[str, Any]] = {
     "service_code": {"type": "string", "minLength": 1},
     "lat": {"type": "string", "pattern": NUMBER, "description": "WGS-84 latitude"},
     "long": {"type": "string", "pattern": NUMBER, "description": "WGS-84 longitude"},
+    "api_key": {
+        "type": "string",
+        "description": "The API key, as GeoReport v2 clients send it (or use X-API-Key)",
+    },
     # empty means "not given", like every optional Open311 form field
     "address_string": {
         "type": "string",
@@ -176,6 +180,7 @@ def request(
                                 "media_url",
                                 "device_id",
                                 "account_id",
+                                "api_key",
                             )
                         },
                         "required": ["service_code"],
@@ -191,7 +196,7 @@ def request(
     },
 )
 async def create_request(
-    caller: Annotated[Principal, require("incidents:create")],
+    caller: Annotated[Principal, Depends(open311_reporter)],
     fmt: Fmt,
     request: Request,
     engine: EngineDep,

@@ -112,3 +112,16 @@ def test_open311_errors(http: httpx.Client, live: LiveServer, client: GeoReport)
         client.get_service_definition("nope")
     xml = http.get("/open311/v2/services.xml")
     assert xml.status_code == 422  # json is the only format
+
+
+def test_post_with_the_key_only_in_the_form(live: LiveServer) -> None:
+    """GeoReport v2 clients send the key as the ``api_key`` form field, no header."""
+    form = {"service_code": "garbage", "lat": "31.2425", "long": "121.3925"}
+    with httpx.Client(base_url=live.url, timeout=30) as bare:
+        posted = bare.post("/open311/v2/requests.json", data={**form, "api_key": live.key})
+        assert posted.status_code == 201, posted.text
+        wrong = bare.post("/open311/v2/requests.json", data={**form, "api_key": "wg_nope"})
+        assert wrong.status_code == 401 and wrong.json()["field"] == "X-API-Key"
+        missing = bare.post("/open311/v2/requests.json", data=form)
+        assert missing.status_code == 401
+        assert bare.get("/open311/v2/services.json").status_code == 401  # reads need the header
