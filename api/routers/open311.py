@@ -214,7 +214,7 @@ async def create_request(
 
     def run() -> Any:
         _fmt(fmt)
-        feature, created = submit(engine, ctx, open311.incident_body(form))
+        feature, created = submit(engine, ctx, open311.incident_body(form), within=caller.scope)
         if created:
             record(request, caller, "incident.create", f"incident/{feature['id']}")
         notice = feature["properties"]["review_reason"] or ""

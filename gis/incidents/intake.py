@@ -89,10 +89,13 @@ def intake(
     actor: str = "intake",
     now: datetime | None = None,
     assign_at: str = "intake",
+    within: str | None = None,
 ) -> list[Taken]:
     """Store every valid body (in the caller's transaction); one :class:`Taken` per body in
     input order. ``assign_at="reported"`` stamps assignment at the report time (replays of
-    historical streams); the default is the time of intake."""
+    historical streams); the default is the time of intake. With ``within`` (an API key's
+    scope), an incident located in an area outside it is refused (its item gets ``error``);
+    one that cannot be located yet is stored for review as usual."""
     if len(bodies) > ctx.max_batch:
         raise PayloadTooLarge(
             f"{len(bodies)} incidents; at most {ctx.max_batch} per batch",
@@ -126,6 +129,21 @@ def intake(
     new = [i for i, item in enumerate(items) if item is not None and i not in repeat_of]
     new_items: list[IncidentIn] = [items[i] for i in new]  # type: ignore[misc]
     places = place_many(ctx.assigner, new_items, ctx.resolver)
+    if within is not None:
+        outside = {
+            k
+            for k, p in enumerate(places)
+            if p.owner_code is not None and within not in p.area_codes
+        }
+        for k in outside:
+            field = "address" if new_items[k].lon is None else "lon"
+            taken[new[k]].error = {"field": field, "reason": f"outside your scope ({within})"}
+        keep = [k for k in range(len(new)) if k not in outside]
+        new, new_items, places = (
+            [new[k] for k in keep],
+            [new_items[k] for k in keep],
+            [places[k] for k in keep],
+        )
     ids = _allocate_ids(conn, len(new))
     dups = find_duplicates(conn, new_items, places, ids, cats)
     rows, events = [], []

@@ -12,25 +12,30 @@ from gis.incidents.intake import IntakeContext, intake
 from gis.incidents.query import get_incident
 
 
-def submit(engine: Engine, ctx: IntakeContext, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def submit(
+    engine: Engine, ctx: IntakeContext, body: dict[str, Any], *, within: str | None = None
+) -> tuple[dict[str, Any], bool]:
     """Take one incident in; (the stored incident as a Feature, True if newly created).
 
-    A bad body raises InvalidInput naming the field; the same external_id again answers the
-    stored incident with False."""
+    A bad body (or, with ``within``, a place outside that area) raises InvalidInput naming the
+    field; the same external_id again answers the stored incident with False."""
     with engine.begin() as conn:
-        [taken] = intake(conn, ctx, [body])
+        [taken] = intake(conn, ctx, [body], within=within)
         if taken.error is not None:
             raise InvalidInput(taken.error["reason"], field=taken.error["field"])
         assert taken.id is not None
         return get_incident(conn, taken.id), taken.created
 
 
-def submit_batch(engine: Engine, ctx: IntakeContext, bodies: Sequence[Any]) -> dict[str, Any]:
-    """Take many incidents in, in one transaction; per-item results in input order."""
+def submit_batch(
+    engine: Engine, ctx: IntakeContext, bodies: Sequence[Any], *, within: str | None = None
+) -> dict[str, Any]:
+    """Take many incidents in, in one transaction; per-item results in input order (with
+    ``within``, those placed outside that area get an error)."""
     if not isinstance(bodies, list) or not bodies:
         raise InvalidInput("must be a non-empty list of incidents", field="incidents")
     with engine.begin() as conn:
-        taken = intake(conn, ctx, bodies)
+        taken = intake(conn, ctx, bodies, within=within)
     results = [t.as_dict() for t in taken]
     created = sum(t.created for t in taken)
     errors = sum(t.error is not None for t in taken)

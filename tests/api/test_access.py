@@ -334,3 +334,21 @@ def test_public_setting_allows_anonymous_maps_and_assignment(site: Site) -> None
         assert_problem(anonymous.post("/v1/incidents", json=body), 401)
     with site.client(None) as http:  # off by default
         assert_problem(http.get("/v1/assign", params=IN_M1), 401)
+
+
+def test_scoped_intake_refuses_places_outside_the_scope(site: Site) -> None:
+    with site.client("integration@G1") as http:
+        inside = http.post("/v1/incidents", json=incident_body(IN_M1, "scoped-in"))
+        assert inside.status_code == 201 and inside.json()["properties"]["owner"]["code"] == "M1"
+        outside = http.post("/v1/incidents", json=incident_body(IN_M2, "scoped-out"))
+        assert "outside your scope" in assert_problem(outside, 422, "lon")["detail"]
+        batch = http.post(
+            "/v1/incidents/batch",
+            json={"incidents": [incident_body(IN_M2, "b-out"), incident_body(IN_M1, "b-in")]},
+        ).json()
+    assert batch["created"] == 1 and batch["errors"] == 1
+    assert batch["results"][0]["error"]["field"] == "lon" and batch["results"][1]["created"]
+    with site.client("admin") as http:
+        stored = http.get("/v1/incidents", params={"limit": 1000}).json()["features"]
+    external = {f["properties"]["external_id"] for f in stored}
+    assert {"scoped-in", "b-in"} <= external and not {"scoped-out", "b-out"} & external
