@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
-from api.deps import Conn, GenerationNumber
+from api.deps import Conn, GenerationNumber, get_settings
+from api.limits import PageLimit
 from api.problems import problem_responses
 from api.responses import GeoJSONResponse, page_links
 from api.schemas.areas import AreaCollection, AreaDetail
 from api.schemas.common import MAX_OFFSET, LevelName
-from gis.areas.query import MAX_PAGE, BBox, get_area, list_areas
+from gis.areas.query import BBox, get_area, list_areas
+from gis.settings import Settings
 
 BBOX_PATTERN = r"^\s*-?\d+(\.\d+)?(\s*,\s*-?\d+(\.\d+)?){3}\s*$"
 
@@ -29,6 +31,7 @@ def areas(
     request: Request,
     conn: Conn,
     generation: GenerationNumber,
+    settings: Annotated[Settings, Depends(get_settings)],
     level: Annotated[
         LevelName | None,
         Query(description="district, street, community, grid, micro_grid, block or corridor"),
@@ -43,7 +46,7 @@ def areas(
             pattern=BBOX_PATTERN,
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size, 1..{MAX_PAGE}.")] = 100,
+    limit: PageLimit = 100,
     offset: Annotated[
         int, Query(ge=0, le=MAX_OFFSET, description=f"Features to skip, 0..{MAX_OFFSET:,}.")
     ] = 0,
@@ -54,9 +57,10 @@ def areas(
         generation=generation,
         level=level,
         parent=parent,
-        bbox=BBox.parse(bbox) if bbox else None,
+        bbox=BBox.parse(bbox, max_km2=settings.max_bbox_km2) if bbox else None,
         limit=limit,
         offset=offset,
+        max_limit=settings.max_page_size,
     )
     links = page_links(
         request,

@@ -191,5 +191,6 @@ async def assign_building_polygons(
         generation=generation,
         as_of=as_of,
         max_features=settings.batch_max_points,
+        max_vertices=settings.max_polygon_vertices,
     )
     return FastJSONResponse(result)

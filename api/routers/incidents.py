@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 
-from api.deps import Conn, get_engine
+from api.deps import Conn, get_engine, get_settings
+from api.limits import PageLimit
 from api.problems import problem, problem_responses
 from api.responses import GeoJSONResponse, page_links
 from api.routers.assign import FastJSONResponse
@@ -32,10 +33,10 @@ from api.schemas.incidents import (
     TransitionOut,
 )
 from gis.incidents.categories import load_categories
-from gis.incidents.export import export_csv, export_geojson
+from gis.incidents.export import check_export_size, export_csv, export_geojson
 from gis.incidents.intake import IntakeContext
 from gis.incidents.lifecycle import transition
-from gis.incidents.query import MAX_PAGE, Filters, get_incident, list_incidents
+from gis.incidents.query import Filters, get_incident, list_incidents
 from gis.incidents.relocate import link_duplicate, relocate
 from gis.incidents.service import submit, submit_batch
 from gis.incidents.stats import stats
@@ -65,6 +66,7 @@ IncidentId = Annotated[
 
 
 def get_filters(
+    settings: Annotated[Settings, Depends(get_settings)],
     status: Annotated[
         str | None, Query(description="Comma list of states", examples=["assigned,in_progress"])
     ] = None,
@@ -101,6 +103,7 @@ def get_filters(
         overdue=overdue,
         location_status=location_status,
         duplicates=duplicates,
+        max_bbox_km2=settings.max_bbox_km2,
     )
 
 
@@ -110,7 +113,8 @@ def _with(extra: dict[int | str, dict[str, Any]], *statuses: int) -> dict[int | 
 
 
 FiltersDep = Annotated[Filters, Depends(get_filters)]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+Limit = PageLimit
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
@@ -176,10 +180,18 @@ def create_incidents(body: IncidentBatch, engine: EngineDep, ctx: IntakeDep) -> 
     summary="List incidents (GeoJSON, paged, filtered)",
 )
 def incidents(
-    request: Request, conn: Conn, filters: FiltersDep, limit: Limit = 100, offset: Offset = 0
+    request: Request,
+    conn: Conn,
+    filters: FiltersDep,
+    settings: SettingsDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Any:
     """Newest report first. Follow the ``next`` link for more."""
-    return _page(request, list_incidents(conn, filters, limit=limit, offset=offset), limit, offset)
+    page = list_incidents(
+        conn, filters, limit=limit, offset=offset, max_limit=settings.max_page_size
+    )
+    return _page(request, page, limit, offset)
 
 
 @router.get(
@@ -190,23 +202,37 @@ def incidents(
     summary="Review queue: incidents whose location needs a person (oldest first)",
 )
 def review_queue(
-    request: Request, conn: Conn, filters: FiltersDep, limit: Limit = 100, offset: Offset = 0
+    request: Request,
+    conn: Conn,
+    filters: FiltersDep,
+    settings: SettingsDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Any:
     """Unresolved addresses and points outside every micro-grid; fix one with
     ``POST /v1/incidents/{id}/location``."""
     queue = Filters(**{**filters.__dict__, "location_status": "needs_review"})
-    page = list_incidents(conn, queue, limit=limit, offset=offset, oldest_first=True)
+    page = list_incidents(
+        conn,
+        queue,
+        limit=limit,
+        offset=offset,
+        oldest_first=True,
+        max_limit=settings.max_page_size,
+    )
     return _page(request, page, limit, offset)
 
 
 @router.get(
     "/v1/incidents/export.csv",
     response_class=StreamingResponse,
-    responses=_with({200: {"content": {"text/csv": {}}}}, 422, 503),
+    responses=_with({200: {"content": {"text/csv": {}}}}, 413, 422, 503),
     summary="Export matching incidents as CSV (streamed)",
 )
-def export_incidents_csv(engine: EngineDep, filters: FiltersDep) -> Any:
-    """Every matching incident ordered by id, streamed from a server-side cursor."""
+def export_incidents_csv(engine: EngineDep, filters: FiltersDep, settings: SettingsDep) -> Any:
+    """Every matching incident ordered by id, streamed from a server-side cursor; more than
+    the configured maximum (WANGGE_MAX_EXPORT_ROWS) is a 413 before anything is sent."""
+    check_export_size(engine, filters, max_rows=settings.max_export_rows)
     return StreamingResponse(
         export_csv(engine, filters),
         media_type="text/csv; charset=utf-8",
@@ -217,11 +243,13 @@ def export_incidents_csv(engine: EngineDep, filters: FiltersDep) -> Any:
 @router.get(
     "/v1/incidents/export.geojson",
     response_class=StreamingResponse,
-    responses=_with({200: {"content": {"application/geo+json": {}}}}, 422, 503),
+    responses=_with({200: {"content": {"application/geo+json": {}}}}, 413, 422, 503),
     summary="Export matching incidents as GeoJSON (streamed)",
 )
-def export_incidents_geojson(engine: EngineDep, filters: FiltersDep) -> Any:
-    """A FeatureCollection of every matching incident, streamed feature by feature."""
+def export_incidents_geojson(engine: EngineDep, filters: FiltersDep, settings: SettingsDep) -> Any:
+    """A FeatureCollection of every matching incident, streamed feature by feature; more
+    than the configured maximum (WANGGE_MAX_EXPORT_ROWS) is a 413 before anything is sent."""
+    check_export_size(engine, filters, max_rows=settings.max_export_rows)
     return StreamingResponse(export_geojson(engine, filters), media_type="application/geo+json")
 
 

@@ -13,13 +13,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from api.deps import get_engine
+from api.deps import get_engine, get_settings
 from api.problems import PROBLEM_JSON, problem, status_of
 from api.routers.incidents import IntakeDep
 from api.schemas.open311 import Created, Open311Error, Service, ServiceDefinition, ServiceRequest
 from gis.errors import WanggeError
 from gis.incidents import open311
 from gis.incidents.service import submit
+from gis.settings import Settings
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 EngineDep = Annotated[Engine, Depends(get_engine)]
@@ -104,6 +105,7 @@ def service(code: CodePath, fmt: Fmt, engine: EngineDep) -> Any:
 def requests(
     fmt: Fmt,
     engine: EngineDep,
+    settings: Annotated[Settings, Depends(get_settings)],
     service_request_id: Annotated[str | None, Query(description="Comma list of ids")] = None,
     service_code: Annotated[str | None, Query(description="Comma list of codes")] = None,
     start_date: Annotated[str | None, Query(description="w3 time, e.g. 2026-11-01T00:00Z")] = None,
@@ -120,6 +122,7 @@ def requests(
                 start_date=start_date,
                 end_date=end_date,
                 status=status,
+                max_requests=settings.max_page_size,
             )
 
     return _answer(run)

@@ -11,6 +11,7 @@ from gis.assign.batch import feature_id
 from gis.assign.service import Assigner, share_value
 from gis.crs import geometry_to_wgs84, parse_crs
 from gis.errors import InvalidInput, PayloadTooLarge
+from gis.limits import MAX_POLYGON_VERTICES, vertex_problem
 
 
 def assign_buildings(
@@ -20,11 +21,13 @@ def assign_buildings(
     generation: int | None = None,
     as_of: Any = None,
     max_features: int = 100_000,
+    max_vertices: int = MAX_POLYGON_VERTICES,
 ) -> dict[str, Any]:
     """Owner (largest share) and every share for each polygon of a FeatureCollection.
 
     Bad features (missing, non-polygonal or invalid geometry) get ``error``; the rest are
-    answered, in input order.
+    answered, in input order. A feature over ``max_vertices`` vertices refuses the whole
+    request (PayloadTooLarge, like too many features): it is a limit, not bad data.
     """
     if not isinstance(body, dict) or body.get("type") != "FeatureCollection":
         raise InvalidInput("expected a GeoJSON FeatureCollection of polygons", field="body")
@@ -51,6 +54,9 @@ def assign_buildings(
             geoms.append(None)
             errors.append("geometry: missing or not GeoJSON")
             continue
+        reason = vertex_problem(shapely.get_num_coordinates(geom), maximum=max_vertices)
+        if reason is not None:
+            raise PayloadTooLarge(reason, field=f"features[{i}].geometry", limit=max_vertices)
         if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
             geoms.append(None)
             errors.append(f"geometry: {geom.geom_type} is not a non-empty polygon")

@@ -17,9 +17,10 @@ from gis.errors import InvalidInput, NotFound
 from gis.incidents.categories import load_categories
 from gis.incidents.parse import parse_time
 from gis.incidents.query import columns
+from gis.limits import MAX_PAGE_SIZE
 from gis.store.models import INCIDENTS
 
-MAX_REQUESTS = 1000
+MAX_REQUESTS = MAX_PAGE_SIZE
 MAX_ID = 2**63
 DEFAULT_DAYS = 90
 
@@ -93,9 +94,11 @@ def get_requests(
     start_date: str | None = None,
     end_date: str | None = None,
     status: str | None = None,
+    max_requests: int = MAX_REQUESTS,
 ) -> list[dict[str, Any]]:
     """GET requests: by ids (overrides everything else), else by codes, date range (default
-    the last 90 days) and status, newest first, at most 1000."""
+    the last 90 days) and status, newest first, at most ``max_requests`` (the configured
+    page size; the spec's default is 1000)."""
     now = datetime.now(UTC)
     query = select(*columns(now))
     if service_request_id:
@@ -123,7 +126,7 @@ def get_requests(
             elif wanted == {"closed"}:
                 query = query.where(INCIDENTS.c.status.in_(("resolved", "closed")))
     rows = conn.execute(
-        query.order_by(INCIDENTS.c.reported_at.desc(), INCIDENTS.c.id.desc()).limit(MAX_REQUESTS)
+        query.order_by(INCIDENTS.c.reported_at.desc(), INCIDENTS.c.id.desc()).limit(max_requests)
     )
     departments = _departments(conn)
     return [as_request(r, departments) for r in rows]
