@@ -111,8 +111,9 @@ def _default(param: dict[str, Any]) -> str:
 
 def _requests(
     api: Api, wanted: Callable[[dict[str, Any]], bool], values: tuple[str, ...]
-) -> Iterator[tuple[str, str, dict[str, str], str]]:
-    """(method, url, query, label) for every value in every parameter ``wanted`` picks."""
+) -> Iterator[tuple[str, str, dict[str, str], str, str]]:
+    """(method, url, query, label, value) for every value in every parameter ``wanted``
+    picks."""
     for method, path, op in api.operations:
         params = [p for p in op.get("parameters", []) if p["in"] in ("path", "query")]
         for param in params:
@@ -131,7 +132,7 @@ def _requests(
                         query[p["name"]] = chosen
                 # a path parameter with a pattern in the route (e.g. {id:int}) keeps its braces
                 url = re.sub(r"\{[^}]+\}", "1", url)
-                yield method, url, query, f"{method} {path} {param['name']}={value[:30]!r}"
+                yield method, url, query, f"{method} {path} {param['name']}={value[:30]!r}", value
 
 
 def _send(api: Api, method: str, url: str, query: dict[str, str]) -> httpx.Response:
@@ -145,14 +146,14 @@ def test_every_text_parameter_refuses_injection_and_nul_bytes(api: Api) -> None:
     before = database_state(api.url)
     failures: list[str] = []
     sent = 0
-    for method, url, query, label in _requests(
+    for method, url, query, label, value in _requests(
         api, lambda p: "string" in _schema_types(p.get("schema", {})), INJECTIONS
     ):
         response = _send(api, method, url, query)
         sent += 1
         if response.status_code >= 500:
             failures.append(f"{label}: {response.status_code} {response.text[:200]}")
-        elif "\x00" in label and response.status_code < 400 and "html" not in label:
+        elif "\x00" in value and response.status_code != 422:
             failures.append(f"{label}: NUL byte accepted ({response.status_code})")
     assert sent > 150  # the operations really were enumerated
     assert not failures, "\n".join(failures)
@@ -172,7 +173,7 @@ def test_nul_byte_is_a_422_naming_the_parameter(api: Api) -> None:
 def test_every_number_parameter_refuses_non_numbers(api: Api) -> None:
     before = database_state(api.url)
     failures: list[str] = []
-    for method, url, query, label in _requests(
+    for method, url, query, label, _ in _requests(
         api, lambda p: bool(_schema_types(p.get("schema", {})) & {"number", "integer"}), NOT_NUMBERS
     ):
         response = _send(api, method, url, query)
@@ -208,7 +209,9 @@ def test_deeply_nested_json_is_a_4xx(api: Api, path: str) -> None:
     for body in (b"[" * 50_000, b'{"a":' * 20_000 + b"1" + b"}" * 20_000):
         response = api.http.post(path, content=body, headers={"content-type": "application/json"})
         assert 400 <= response.status_code < 500, response.text
-        assert response.headers["content-type"].startswith(PROBLEM)
+        # Open311 answers its own errors in its spec's format (a JSON list)
+        expected = ("application/json", PROBLEM) if path.startswith("/open311") else (PROBLEM,)
+        assert response.headers["content-type"].startswith(expected)
     assert database_state(api.url) == before
 
 
@@ -229,7 +232,9 @@ def test_oversized_body_is_a_413_naming_the_limit(api: Api, path: str) -> None:
     assert streamed.status_code == 413, streamed.text
 
 
-BAD_NUMBERS: tuple[Any, ...] = ("NaN", "Infinity", "1e309", "121.4", "abc", None, [1], {"x": 1})
+# a numeric string ("121.4") is not among them: incident intake takes it on purpose (Open311
+# posts form fields, hotline systems send text), and it is a real number
+BAD_NUMBERS: tuple[Any, ...] = ("NaN", "Infinity", "1e309", "abc", "", None, [1], {"x": 1})
 
 
 @pytest.mark.parametrize("value", BAD_NUMBERS, ids=repr)
@@ -292,7 +297,7 @@ def test_raw_nan_and_infinity_literals_in_json(api: Api) -> None:
 def test_polygon_over_the_vertex_limit_is_refused(api: Api) -> None:
     import math
 
-    n = 5000
+    n = 1500  # the body stays under the body limit, so the vertex limit is what answers
     ring = [
         [
             INSIDE[0] + 1e-4 * math.cos(2 * math.pi * i / n),
