@@ -82,14 +82,19 @@ def check_export_rows(matched: int, *, maximum: int) -> None:
         )
 
 
+def vertex_limit(maximum: int) -> str:
+    """The vertex limit as said in error messages."""
+    return (
+        f"at most {maximum:,} vertices per feature ({setting_name('max_polygon_vertices')}); "
+        "simplify it or split it"
+    )
+
+
 def vertex_problem(count: int, *, maximum: int) -> str | None:
     """The reason a geometry of ``count`` vertices is refused, or None if within ``maximum``."""
     if count <= maximum:
         return None
-    return (
-        f"{count:,} vertices; at most {maximum:,} per feature "
-        f"({setting_name('max_polygon_vertices')}); simplify it or split it"
-    )
+    return f"{count:,} vertices; {vertex_limit(maximum)}"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pyproj import Geod
 from gis.archives import check_archive
 from gis.crs import CrsSpec, geometry_to_wgs84, parse_crs
 from gis.errors import InvalidInput, PayloadTooLarge
-from gis.limits import FileLimits, vertex_problem
+from gis.limits import FileLimits, vertex_limit, vertex_problem
 from gis.settings import Settings
 
 GEOD = Geod(ellps="WGS84")
@@ -124,6 +124,15 @@ def read_vector(
             warnings.filterwarnings("ignore", message="Could not parse column .* as JSON")
             data = pyogrio.read_dataframe(_vsi_path(path), layer=layer, read_geometry=geometry)
     except Exception as exc:  # pyogrio raises several DataSourceError types and GDAL errors
+        if "too complex/large" in str(exc):
+            # GDAL's own guard on one GeoJSON object's parsed size (OGR_GEOJSON_MAX_OBJ_SIZE)
+            # stops a feature of millions of vertices before wangge can count them
+            raise PayloadTooLarge(
+                f"{path}: a feature is too large to read; "
+                + vertex_limit(limits.max_polygon_vertices),
+                field="geometry",
+                limit=limits.max_polygon_vertices,
+            ) from exc
         raise InvalidInput(f"{path}: cannot read as a vector file: {exc}", field="file") from exc
     for column in _json_columns(path, layer):
         if column in data:
