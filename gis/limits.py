@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from gis.settings import Settings
 
 MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100  # the `limit` of a list when none is given
 PAGE_SIZE_CEILING = 100_000  # the largest page size a deployment may configure
 MAX_BBOX_KM2 = 50_000.0  # a large city with its suburbs (Shanghai: 6,340 km²)
 MAX_EXPORT_ROWS = 200_000

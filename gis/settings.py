@@ -86,10 +86,10 @@ class Settings(BaseSettings):
     # --- security limits (issue 16) ---
     max_page_size: int = Field(
         default=limits.MAX_PAGE_SIZE,
-        ge=1,
+        ge=limits.DEFAULT_PAGE_SIZE,
         le=limits.PAGE_SIZE_CEILING,
         description="Largest `limit` of every paged list (areas, incidents, review queue, OGC "
-        "items) and the most requests Open311 lists at once.",
+        "items) and the most requests Open311 lists at once; at least 100, the default page.",
     )
     max_bbox_km2: float = Field(
         default=limits.MAX_BBOX_KM2,

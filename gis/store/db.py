@@ -51,6 +51,8 @@ UNREACHABLE = "the database is unreachable; try again shortly"
 def is_connection_error(exc: BaseException) -> bool:
     """Whether a SQLAlchemy error means the database is away (refused, dropped, restarting),
     as opposed to a bad statement."""
+    if is_timeout(exc):  # psycopg's QueryCanceled is an OperationalError, but no outage
+        return False
     return isinstance(exc, OperationalError | InterfaceError) or (
         isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
     )
