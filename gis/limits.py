@@ -25,6 +25,7 @@ MAX_ARCHIVE_BYTES = 2 * 1024**3  # uncompressed size of every member of a .zip t
 MAX_ARCHIVE_RATIO = 1000  # uncompressed / compressed, for members over RATIO_FLOOR_BYTES
 RATIO_FLOOR_BYTES = 1024**2
 STATEMENT_TIMEOUT_S = 30.0
+GEOCODE_BATCH_MAX = 10_000
 
 _EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 

@@ -119,6 +119,11 @@ class Settings(BaseSettings):
         gt=1,
         description="Largest compression ratio of a .zip member over 1 MiB (zip-bomb guard).",
     )
+    geocode_batch_max: int = Field(
+        default=limits.GEOCODE_BATCH_MAX,
+        ge=1,
+        description="Most addresses one geocoding batch may carry.",
+    )
     statement_timeout_s: float = Field(
         default=limits.STATEMENT_TIMEOUT_S,
         ge=0,

@@ -35,7 +35,11 @@ def assign_buildings(
     if not isinstance(features, list) or not features:
         raise InvalidInput("'features' must be a non-empty list", field="features")
     if len(features) > max_features:
-        raise PayloadTooLarge(f"{len(features)} features; at most {max_features}", field="features")
+        raise PayloadTooLarge(
+            f"{len(features)} features; at most {max_features} (WANGGE_BATCH_MAX_POINTS)",
+            field="features",
+            limit=max_features,
+        )
     crs = body.get("crs", "wgs84")
     if not isinstance(crs, str):
         raise InvalidInput("must be a string such as wgs84, gcj02, bd09 or EPSG:4490", field="crs")

@@ -95,7 +95,8 @@ def intake(
     historical streams); the default is the time of intake."""
     if len(bodies) > ctx.max_batch:
         raise PayloadTooLarge(
-            f"{len(bodies)} incidents; at most {ctx.max_batch} per batch",
+            f"{len(bodies)} incidents; at most {ctx.max_batch} per batch "
+            "(WANGGE_INCIDENT_BATCH_MAX)",
             field="incidents",
             limit=ctx.max_batch,
         )

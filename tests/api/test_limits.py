@@ -23,6 +23,7 @@ PROBLEM = "application/problem+json"
 PAGE = 100  # the smallest a deployment may set: the default page
 BBOX_KM2 = 100.0
 EXPORT_ROWS = 2
+BATCH = 3
 SMALL_BOX = f"{X0},{Y0},{X0 + 0.01},{Y0 + 0.01}"  # about 1 km²
 BIG_BOX = f"{X0},{Y0},{X0 + 0.5},{Y0 + 0.5}"  # about 2,500 km²
 
@@ -43,6 +44,9 @@ def api(
         max_bbox_km2=BBOX_KM2,
         max_export_rows=EXPORT_ROWS,
         statement_timeout_s=1.0,
+        batch_max_points=BATCH,
+        incident_batch_max=BATCH,
+        geocode_batch_max=BATCH,
     )
     with LiveServer(settings) as live, live.client(timeout=30) as http:
         for i in range(3):
@@ -184,3 +188,34 @@ def test_the_engine_sets_the_statement_timeout(api: tuple[httpx.Client, str]) ->
         assert is_timeout(caught.value)
     finally:
         engine.dispose()
+
+
+def test_every_batch_names_its_size_setting(api: tuple[httpx.Client, str]) -> None:
+    http, _ = api
+    point = {"lon": X0 + HALF / 2, "lat": Y0 + HALF / 2}
+    square = [[[X0, Y0], [X0 + 1e-4, Y0], [X0 + 1e-4, Y0 + 1e-4], [X0, Y0]]]
+    building = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": square}}
+    cases = [
+        ("/v1/assign/batch", {"points": [point] * 4}, "points", "WANGGE_BATCH_MAX_POINTS"),
+        (
+            "/v1/assign/buildings",
+            {"type": "FeatureCollection", "features": [building] * 4},
+            "features",
+            "WANGGE_BATCH_MAX_POINTS",
+        ),
+        (
+            "/v1/incidents/batch",
+            {"incidents": [{"category": "garbage", **point}] * 4},
+            "incidents",
+            "WANGGE_INCIDENT_BATCH_MAX",
+        ),
+        (
+            "/v1/geocode/batch",
+            {"addresses": ["兰溪路99弄12号"] * 4},
+            "addresses",
+            "WANGGE_GEOCODE_BATCH_MAX",
+        ),
+    ]
+    for path, body, field, setting in cases:
+        answer = problem(http.post(path, json=body), 413, field)
+        assert answer["limit"] == BATCH and setting in answer["detail"], answer
