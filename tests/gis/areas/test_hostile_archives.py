@@ -25,11 +25,14 @@ base = test_import_errors.base  # the fixture: street S and micro-grid S-M1, com
 SHP_PARENT = ("--parent-field", "parent")  # Shapefile columns have at most 10 characters
 
 
-def shapefile_zip(folder: Path, name: str = "grids") -> Path:
-    """A real zipped Shapefile of one micro-grid inside street S (of the ``base`` fixture)."""
+def shapefile_zip(
+    folder: Path, geometry: shapely.Geometry | None = None, name: str = "grids"
+) -> Path:
+    """A real zipped Shapefile of micro-grid S-M2 inside street S (of the ``base`` fixture),
+    by default a square east of S-M1."""
     frame = gpd.GeoDataFrame(
         {"code": ["S-M2"], "name": ["第二微网格"], "parent": ["S"]},
-        geometry=[shapely.box(0.05, 0.0, 0.1, 0.05)],
+        geometry=[geometry or shapely.box(0.05, 0.0, 0.1, 0.05)],
         crs="EPSG:4326",
     )
     shp = folder / "shp" / f"{name}.shp"
@@ -216,19 +219,7 @@ def test_the_vertex_limit_is_a_setting(
 def test_a_zipped_shapefile_of_two_million_vertices_is_refused(
     base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ring = circle(2_000_000)
-    frame = gpd.GeoDataFrame(
-        {"code": ["S-M2"], "name": ["巨大"], "parent": ["S"]},
-        geometry=[shapely.Polygon(ring)],
-        crs="EPSG:4326",
-    )
-    shp = tmp_path / "shp" / "huge.shp"
-    shp.parent.mkdir()
-    frame.to_file(shp)
-    archive = tmp_path / "huge.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as packed:
-        for part in sorted(shp.parent.iterdir()):
-            packed.write(part, part.name)
+    archive = shapefile_zip(tmp_path, shapely.Polygon(circle(2_000_000)), name="huge")
     assert_rejected(
         boundaries(archive, "micro_grid", *SHP_PARENT),
         ["features[0]", "2,000,001 vertices", "WANGGE_MAX_POLYGON_VERTICES"],
