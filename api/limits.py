@@ -54,11 +54,14 @@ class RequestLimits:
             await answer(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            answer = self._too_large(f"body of {int(declared)} bytes", scope)
-            await answer(scope, receive, send)
+        if declared is not None and declared.isdigit():
+            if int(declared) > self.max_body_bytes:
+                answer = self._too_large(f"body of {int(declared)} bytes", scope)
+                await answer(scope, receive, send)
+            else:  # the server holds the body to its declared length
+                await self.app(scope, receive, send)
             return
-        # a body without a (truthful) length: read it up to the limit, then replay it
+        # a body without a length (chunked): read it up to the limit, then replay it
         messages: list[Message] = []
         size = 0
         more = scope["method"] in ("POST", "PUT", "PATCH")

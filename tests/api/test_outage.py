@@ -18,7 +18,7 @@ from gis.settings import Settings
 from gis.store.cluster import Cluster
 from gis.store.db import make_engine
 from gis.store.migrate import upgrade
-from tests.conftest import ROOT, LiveServer
+from tests.conftest import ROOT, LiveServer, create_api_key
 from tests.fixtures import HALF, X0, Y0, load_small_street
 
 POINT = {"lon": X0 + HALF / 2, "lat": Y0 + HALF / 2}
@@ -95,9 +95,10 @@ def test_api_starts_while_the_database_is_away(cluster: Cluster, tmp_path: Path)
     settings = Settings(database_url=cluster.url(), index_check_seconds=CHECK_SECONDS)
     port = cluster.status().port
     assert port is not None
+    key = create_api_key(cluster.url())  # made while the database is still there
     cluster.stop()
     try:
-        with LiveServer(settings) as live, live.client(timeout=30) as http:
+        with LiveServer(settings, key=key) as live, live.client(timeout=30) as http:
             assert_unavailable(http.get("/healthz"), port)
             assert_unavailable(http.get("/v1/geocode", params={"address": "测试路1号"}), port)
             cluster.start()
