@@ -46,6 +46,8 @@ class Api:
 def database_state(url: str) -> dict[str, object]:
     """The shared snapshot plus every table a request could write to."""
     state = snapshot(url)
+    # the audit log grows by design: an admin's reads of residents' phones are recorded
+    state["sequences"] = [s for s in state["sequences"] if s[0] != "audit_log_id_seq"]  # type: ignore[attr-defined]
     engine = make_engine(url)
     try:
         with engine.connect() as c:
