@@ -265,7 +265,8 @@ def mask_staff(answer: Any) -> Any:
 
 def document(app: Any) -> None:
     """Wrap ``app.openapi``: every operation with a security requirement also documents its
-    401, 403 and 429 problems (the dependency, not the route, answers those)."""
+    401, 403 and 429 problems (the dependency, not the route, answers those), and every
+    operation with a body its 413 (the body-size limit, answered before the route)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -274,12 +275,17 @@ def document(app: Any) -> None:
         if not fresh:
             return doc
         extra = problem_responses(401, 403, 429)
+        too_large = problem_responses(413)[413]
         for methods in doc.get("paths", {}).values():
             for operation in methods.values():
-                if isinstance(operation, dict) and operation.get("security"):
-                    responses = operation.setdefault("responses", {})
+                if not isinstance(operation, dict):
+                    continue
+                responses = operation.setdefault("responses", {})
+                if operation.get("security"):
                     for status, entry in extra.items():
                         responses.setdefault(str(status), _as_openapi(entry))
+                if operation.get("requestBody"):  # the body-size limit applies to every body
+                    responses.setdefault("413", _as_openapi(too_large))
         return doc
 
     app.openapi = openapi

@@ -301,6 +301,8 @@ def test_openapi_declares_security_on_every_operation(site: Site) -> None:
     assert {"APIKeyHeader", "HTTPBearer", "APIKeyCookie"} <= set(schemes)
     for path, methods in doc["paths"].items():
         for method, operation in methods.items():
+            if "requestBody" in operation:
+                assert "413" in operation["responses"], (method, path)
             if path in open_paths:
                 continue
             assert operation.get("security"), f"{method.upper()} {path} has no security"
