@@ -36,6 +36,9 @@ from gis.security.roles import ANONYMOUS, Principal, mask_phone
 from gis.settings import Settings
 
 SESSION_COOKIE = "wangge_session"
+#: wrong keys one client address may send: this many at once, then this many per second
+FAILED_KEYS_BURST = 20
+FAILED_KEYS_PER_SECOND = 1.0
 #: how much of an Open311 form is searched for ``api_key``
 MAX_FORM_KEY_BYTES = 1 << 20
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -81,13 +84,24 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
+    def _tokens(self, who: str, now: float) -> float:
+        tokens, at = self._buckets.get(who, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - at) * self.rate)
+
+    def wait(self, who: str) -> float:
+        """The seconds until ``who`` may go again, without taking anything (0: now)."""
+        if self.rate <= 0:
+            return 0.0
+        with self._lock:
+            tokens = self._tokens(who, time.monotonic())
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def take(self, who: str) -> float:
         if self.rate <= 0:
             return 0.0
         now = time.monotonic()
         with self._lock:
-            tokens, at = self._buckets.get(who, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+            tokens = self._tokens(who, now)
             if tokens < 1:
                 self._buckets[who] = (tokens, now)
                 return (1 - tokens) / self.rate
@@ -101,6 +115,8 @@ def install(app: Any, settings: Settings) -> None:
     """The per-worker pieces: the rate limiter (the key verifier needs the engine, so the
     lifespan sets ``app.state.keys``)."""
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    # wrong keys cost a scrypt each: an address that keeps sending them is stopped before that
+    app.state.failed_keys = RateLimiter(FAILED_KEYS_PER_SECOND, FAILED_KEYS_BURST)
 
 
 def _verifier(request: Request) -> KeyVerifier:
@@ -122,7 +138,7 @@ def authenticate(
     token = api_key or (bearer.credentials if bearer else None)
     principal: Principal | None
     if token:
-        principal = _verifier(request).verify(token.strip())
+        principal = verify_or_count(request, token.strip())
         if principal is None:
             raise unauthenticated("the API key is not valid, or it was revoked")
     elif session and request.method in SAFE_METHODS:
@@ -151,6 +167,29 @@ def authenticate(
 
 
 Caller = Annotated[Principal, Depends(authenticate)]
+
+
+def verify_or_count(request: Request, token: str) -> Principal | None:
+    """The key's principal; a wrong key counts against the caller's address, and an address
+    over ``FAILED_KEYS_BURST`` wrong keys is refused (429) before any more are checked."""
+    verifier = _verifier(request)
+    known = verifier.remembered(token)
+    if known is not None:  # a good key is never held up by others' wrong ones
+        return known
+    failed: RateLimiter = request.app.state.failed_keys
+    address = client_of(request)
+    wait = failed.wait(address)
+    if wait > 0:
+        raise HttpProblem(
+            429,
+            "too many wrong API keys from this address; wait before trying again",
+            field="X-API-Key",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    principal = verifier.verify(token)
+    if principal is None:
+        failed.take(address)
+    return principal
 
 
 def permit(caller: Principal, permission: str | None) -> Principal:

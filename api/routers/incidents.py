@@ -173,7 +173,29 @@ def create_incident(
     feature, created = submit(engine, ctx, body.model_dump(exclude_none=True), within=caller.scope)
     if created:
         record(request, caller, "incident.create", f"incident/{feature['id']}")
+    elif not may_read(caller, feature):
+        feature = already_stored(feature)
     return GeoJSONResponse(feature, status_code=201 if created else 200)
+
+
+def may_read(caller: Principal, feature: dict[str, Any]) -> bool:
+    """Whether ``caller`` may read the stored incident ``feature``."""
+    chain = [c["code"] for c in feature["properties"].get("chain") or []]
+    return caller.can("incidents:read") and (caller.scope is None or caller.scope in chain)
+
+
+def already_stored(feature: dict[str, Any]) -> dict[str, Any]:
+    """The answer to a repeated ``external_id`` for a caller who may not read the incident
+    stored under it: that it is stored, and its id — nothing of its content."""
+    ident = feature["id"]
+    external = feature["properties"].get("external_id")
+    note = "already stored under this external_id; reading it needs incidents:read in its scope"
+    return {
+        "type": "Feature",
+        "id": ident,
+        "geometry": None,
+        "properties": {"id": ident, "external_id": external, "note": note},
+    }
 
 
 @router.post(
@@ -372,6 +394,7 @@ def fix_location(
             body.model_dump(exclude={"actor", "note"}),
             actor=body.actor,
             note=body.note,
+            within=caller.scope,
         )
     record(request, caller, "incident.location", f"incident/{incident_id}")
     return result

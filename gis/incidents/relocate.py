@@ -28,10 +28,12 @@ def relocate(
     *,
     actor: str,
     note: str = "",
+    within: str | None = None,
 ) -> dict[str, Any]:
     """Give the incident a new location (``lon``/``lat`` [+``crs``] or ``address``
     [+``district``]), re-assign it and record both owners. A reported incident that now has
-    an owner becomes ``assigned``. Returns ``{id, from, to, status}``."""
+    an owner becomes ``assigned``. With ``within`` (an API key's scope), a new place in an
+    area outside it is refused, as at intake. Returns ``{id, from, to, status}``."""
     actor, note = clean_text(actor, "actor", limit=100), clean_text(note, "note")
     if not actor:
         raise InvalidInput("name who makes the change", field="actor")
@@ -44,6 +46,9 @@ def relocate(
         {"category": row.category, **location}, now=now, categories={row.category}
     )
     [place] = place_many(ctx.assigner, [item], ctx.resolver)
+    if within is not None and place.owner_code is not None and within not in place.area_codes:
+        field = "address" if item.lon is None else "lon"
+        raise InvalidInput(f"outside your scope ({within})", field=field)
     before: dict[str, Any] = {"owner_code": row.owner_code, "generation": row.generation}
     if row.geom is not None:
         x, y = conn.execute(select(func.ST_X(row.geom), func.ST_Y(row.geom))).one()

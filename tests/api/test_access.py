@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from gis.incidents.categories import DEFAULT_FILE, import_categories
 from gis.security.keys import revoke_key
@@ -354,3 +355,65 @@ def test_scoped_intake_refuses_places_outside_the_scope(site: Site) -> None:
         stored = http.get("/v1/incidents", params={"limit": 1000}).json()["features"]
     external = {f["properties"]["external_id"] for f in stored}
     assert {"scoped-in", "b-in"} <= external and not {"scoped-out", "b-out"} & external
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    ["abcdefghij.\u00b2.x", "abcdefghij." + "9" * 5000 + ".x", "abcdefghij.4102444800.\u00e9"],
+)
+def test_malformed_session_cookies_are_401_not_500(site: Site, cookie: str) -> None:
+    with httpx.Client(base_url=site.live.url, timeout=30) as browser:
+        answer = browser.get("/v1/me", headers={"cookie": f"wangge_session={cookie}".encode()})
+    assert_problem(answer, 401, "cookie")
+
+
+def test_a_cookie_cannot_outlive_a_session(site: Site) -> None:
+    """Even with a valid signature, an expiry beyond the session length is refused."""
+    from gis.security.keys import _session_mac
+
+    key_id = site.keys["official"].split("_")[1]
+    engine = make_engine(site.url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT secret_hash FROM api_keys WHERE key_id = :k"), {"k": key_id}
+        ).scalar_one()
+    engine.dispose()
+    far = int(time.time()) + 10 * 365 * 86400
+    forged = f"{key_id}.{far}.{_session_mac(stored, key_id, far)}"
+    near = int(time.time()) + 3600
+    honest = f"{key_id}.{near}.{_session_mac(stored, key_id, near)}"
+    for cookie, status in ((honest, 200), (forged, 401)):
+        with httpx.Client(
+            base_url=site.live.url, timeout=30, cookies={"wangge_session": cookie}
+        ) as browser:
+            assert browser.get("/v1/me").status_code == status
+
+
+def test_a_repeated_external_id_tells_nothing_to_who_may_not_read_it(site: Site) -> None:
+    """Intake is idempotent by external_id, but a caller without incidents:read (or out of
+    scope) learns only that it is stored, not what."""
+    with site.client("integration") as http:
+        again = http.post("/v1/incidents", json=incident_body(IN_M2, "access-2"))
+    assert again.status_code == 200
+    properties = again.json()["properties"]
+    assert again.json()["id"] == site.in_g2 and "reporter" not in properties
+    assert "description" not in properties and again.json()["geometry"] is None
+    with site.client("admin") as http:
+        full = http.post("/v1/incidents", json=incident_body(IN_M2, "access-2")).json()
+    assert full["properties"]["description"] == "垃圾堆放"
+
+
+def test_a_field_worker_cannot_move_an_incident_out_of_her_scope(site: Site) -> None:
+    body = {**IN_M2, "actor": "王芳"}
+    with site.client("field_worker@G1") as http:
+        moved = http.post(f"/v1/incidents/{site.in_g1}/location", json=body)
+    assert "outside your scope" in assert_problem(moved, 422, "lon")["detail"]
+
+
+def test_wrong_keys_are_throttled_but_good_keys_are_not(site: Site) -> None:
+    with site.client("official") as good:
+        assert good.get("/v1/me").status_code == 200  # remembered by this worker
+        bad = {"X-API-Key": site.keys["official"][:-4] + "AAAA"}
+        statuses = [good.get("/v1/me", headers=bad).status_code for _ in range(25)]
+        assert statuses[:20] == [401] * 20 and 429 in statuses[20:]
+        assert good.get("/v1/me").status_code == 200
