@@ -5,6 +5,7 @@ cookie, rate limits and the public (anonymous) setting."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -411,9 +412,53 @@ def test_a_field_worker_cannot_move_an_incident_out_of_her_scope(site: Site) -> 
 
 
 def test_wrong_keys_are_throttled_but_good_keys_are_not(site: Site) -> None:
-    with site.client("official") as good:
+    # a server of its own: the throttle is per worker, and must not hold up the other tests
+    settings = Settings(database_url=site.url)
+    with LiveServer(settings, key=site.keys["official"]) as live, live.client() as good:
         assert good.get("/v1/me").status_code == 200  # remembered by this worker
         bad = {"X-API-Key": site.keys["official"][:-4] + "AAAA"}
         statuses = [good.get("/v1/me", headers=bad).status_code for _ in range(25)]
         assert statuses[:20] == [401] * 20 and 429 in statuses[20:]
+        throttled = good.get("/v1/me", headers=bad)
+        assert_problem(throttled, 429, "X-API-Key")
+        assert int(throttled.headers["retry-after"]) >= 1
         assert good.get("/v1/me").status_code == 200
+
+
+def test_map_pages_and_tiles_keep_to_the_scope(site: Site) -> None:
+    """Pages are drawn by the hierarchy, not by whatever touches the scope's boundary."""
+    with site.client("official@G1") as http:
+        page = http.get("/maps/overview").text
+        assert '"code":"M1"' in page and '"code":"M3"' in page
+        assert '"code":"M2"' not in page and '"code":"G2"' not in page
+        assert '"code":"S"' not in page
+        incident_page = http.get(f"/maps/incident/{site.in_g2}")
+        assert_problem(incident_page, 404, "id")
+    # building B1 straddles M1/M2 (south half of the street): nothing of it is in M3
+    tile = "/tiles/buildings/{}/{}/{}.pbf".format(*tile_of(X0 + HALF, Y0 + 0.00225, 16))
+    with site.client("admin") as http:
+        everything = http.get(tile).content
+    scoped_key = create_api_key(site.url, "official", "M3")
+    with httpx.Client(base_url=site.live.url, headers={"X-API-Key": scoped_key}) as http:
+        scoped = http.get(tile)
+    assert len(everything) > 0 and scoped.status_code == 200 and scoped.content == b""
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    """The XYZ (Web Mercator) tile holding a point."""
+    n = 2**z
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return z, int((lon + 180) / 360 * n), int(y)
+
+
+def test_anonymous_visitors_see_no_incident_points(site: Site) -> None:
+    settings = Settings(database_url=site.url, public_access=True)
+    with (
+        LiveServer(settings, key=site.keys["admin"]) as live,
+        httpx.Client(base_url=live.url, timeout=60) as anonymous,
+    ):
+        page = anonymous.get("/maps/overview").text
+        assert "垃圾堆放" not in page  # incident descriptions
+        assert_problem(anonymous.get("/tiles/incidents/14/13717/6694.pbf"), 401)
+        with live.client() as admin:
+            assert "垃圾堆放" in admin.get("/maps/overview").text
