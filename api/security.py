@@ -36,8 +36,7 @@ from gis.security.roles import ANONYMOUS, Principal, mask_phone
 from gis.settings import Settings
 
 SESSION_COOKIE = "wangge_session"
-#: wrong keys one client address may send: this many at once, then this many per second
-FAILED_KEYS_BURST = 20
+#: wrong keys one client address may send, per second, after its burst (a setting)
 FAILED_KEYS_PER_SECOND = 1.0
 #: how much of an Open311 form is searched for ``api_key``
 MAX_FORM_KEY_BYTES = 1 << 20
@@ -116,7 +115,7 @@ def install(app: Any, settings: Settings) -> None:
     lifespan sets ``app.state.keys``)."""
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     # wrong keys cost a scrypt each: an address that keeps sending them is stopped before that
-    app.state.failed_keys = RateLimiter(FAILED_KEYS_PER_SECOND, FAILED_KEYS_BURST)
+    app.state.failed_keys = RateLimiter(FAILED_KEYS_PER_SECOND, settings.failed_key_burst)
 
 
 def _verifier(request: Request) -> KeyVerifier:
@@ -171,7 +170,7 @@ Caller = Annotated[Principal, Depends(authenticate)]
 
 def verify_or_count(request: Request, token: str) -> Principal | None:
     """The key's principal; a wrong key counts against the caller's address, and an address
-    over ``FAILED_KEYS_BURST`` wrong keys is refused (429) before any more are checked."""
+    over ``WANGGE_FAILED_KEY_BURST`` wrong keys is refused (429) before more are checked."""
     verifier = _verifier(request)
     known = verifier.remembered(token)
     if known is not None:  # a good key is never held up by others' wrong ones

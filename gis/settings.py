@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests a key may make at once above the sustained rate.",
     )
+    failed_key_burst: int = Field(
+        default=20,
+        ge=1,
+        description="Wrong API keys one client address may send before it is refused (429) "
+        "without checking more; then one more per second.",
+    )
 
     # --- reliability under load (issue 16) ---
     shutdown_grace_seconds: int = Field(
