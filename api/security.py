@@ -273,6 +273,25 @@ def record(
     )
 
 
+def record_in(
+    conn: Connection,
+    request: Request,
+    caller: Principal,
+    action: str,
+    target: str = "",
+    **detail: Any,
+) -> None:
+    """One audit entry inside the write's own transaction: no write without its entry."""
+    audit.record_in(
+        conn,
+        caller,
+        action=action,
+        target=target,
+        client=client_of(request),
+        detail={k: v for k, v in detail.items() if v is not None} or None,
+    )
+
+
 def reveal_phones(request: Request, caller: Principal, target: str) -> bool:
     """Whether ``caller`` sees residents' phone numbers unmasked; each such read is audited."""
     if not caller.sees_phones:

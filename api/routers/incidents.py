@@ -33,7 +33,7 @@ from api.schemas.incidents import (
     TransitionIn,
     TransitionOut,
 )
-from api.security import record, require, reveal_phones
+from api.security import record, record_in, require, reveal_phones
 from gis.incidents.categories import load_categories
 from gis.incidents.export import check_export_size, export_csv, export_geojson
 from gis.incidents.intake import IntakeContext
@@ -366,7 +366,9 @@ def change_state(
             lat=body.location.lat if body.location else None,
             calendar=ctx.calendar,
         )
-    record(request, caller, "incident.transition", f"incident/{incident_id}", to=body.to)
+        record_in(
+            conn, request, caller, "incident.transition", f"incident/{incident_id}", to=body.to
+        )
     return result
 
 
@@ -396,7 +398,7 @@ def fix_location(
             note=body.note,
             within=caller.scope,
         )
-    record(request, caller, "incident.location", f"incident/{incident_id}")
+        record_in(conn, request, caller, "incident.location", f"incident/{incident_id}")
     return result
 
 
@@ -419,9 +421,17 @@ def set_duplicate(
         if body.of is not None:
             check_in_scope(conn, body.of, caller.scope)
         result = link_duplicate(
-            conn, incident_id, of=body.of, actor=body.actor, note=body.note, close=body.close
+            conn,
+            incident_id,
+            of=body.of,
+            actor=body.actor,
+            note=body.note,
+            close=body.close,
+            within=caller.scope,
         )
-    record(request, caller, "incident.duplicate", f"incident/{incident_id}", of=body.of)
+        record_in(
+            conn, request, caller, "incident.duplicate", f"incident/{incident_id}", of=body.of
+        )
     return result
 
 

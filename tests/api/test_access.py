@@ -462,3 +462,12 @@ def test_anonymous_visitors_see_no_incident_points(site: Site) -> None:
         assert_problem(anonymous.get("/tiles/incidents/14/13717/6694.pbf"), 401)
         with live.client() as admin:
             assert "垃圾堆放" in admin.get("/maps/overview").text
+
+
+def test_duplicate_links_stay_inside_the_scope(site: Site) -> None:
+    path = f"/v1/incidents/{site.in_g1}/duplicate"
+    with site.client("field_worker@G1") as http:
+        outside = http.post(path, json={"of": site.in_g2, "actor": "王芳"})
+        unknown = http.post(path, json={"of": 99999999, "actor": "王芳"})
+    a, b = assert_problem(outside, 422, "of"), assert_problem(unknown, 422, "of")
+    assert a["detail"].replace(str(site.in_g2), "X") == b["detail"].replace("99999999", "X")
