@@ -418,8 +418,6 @@ def set_duplicate(
     """``of`` null unlinks; a link always points at the root incident, never a chain."""
     with engine.begin() as conn:
         check_in_scope(conn, incident_id, caller.scope)
-        if body.of is not None:
-            check_in_scope(conn, body.of, caller.scope)
         result = link_duplicate(
             conn,
             incident_id,
