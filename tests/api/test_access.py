@@ -15,12 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from gis.incidents.categories import DEFAULT_FILE, import_categories
 from gis.security.keys import revoke_key
 from gis.settings import Settings
 from gis.store.db import make_engine
 from tests.conftest import LiveServer, create_api_key
-from tests.fixtures import HALF, X0, Y0, load_small_street
+from tests.fixtures import HALF, X0, Y0, small_street_with_categories
 
 IN_M1 = {"lon": X0 + HALF / 2, "lat": Y0 + HALF / 2}  # grid G1
 IN_M2 = {"lon": X0 + HALF * 1.5, "lat": Y0 + HALF / 2}  # grid G2
@@ -58,11 +57,7 @@ def site(
     new_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     url = new_database()
-    engine = make_engine(url)
-    load_small_street(engine, tmp_path_factory.mktemp("access"))
-    with engine.begin() as conn:
-        import_categories(conn, DEFAULT_FILE)
-    engine.dispose()
+    small_street_with_categories(url, tmp_path_factory.mktemp("access"))
     keys = {role: create_api_key(url, role) for role in ROLES}
     keys["field_worker@G1"] = create_api_key(url, "field_worker", "G1")
     keys["official@G1"] = create_api_key(url, "official", "G1")

@@ -15,11 +15,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from gis.incidents.categories import DEFAULT_FILE, import_categories
 from gis.settings import Settings
 from gis.store.db import make_engine
 from tests.conftest import LiveServer, snapshot
-from tests.fixtures import HALF, X0, Y0, load_small_street
+from tests.fixtures import HALF, X0, Y0, small_street_with_categories
 
 PROBLEM = "application/problem+json"
 INJECTIONS = (
@@ -66,12 +65,13 @@ def database_state(url: str) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def api(new_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     url = new_database()
-    engine = make_engine(url)
-    load_small_street(engine, tmp_path_factory.mktemp("hostile"))
-    with engine.begin() as conn:
-        import_categories(conn, DEFAULT_FILE)
-    engine.dispose()
-    settings = Settings(database_url=url, max_body_bytes=BODY_LIMIT, max_polygon_vertices=1000)
+    small_street_with_categories(url, tmp_path_factory.mktemp("hostile"))
+    settings = Settings(
+        database_url=url,
+        max_body_bytes=BODY_LIMIT,
+        max_polygon_vertices=1000,
+        rate_limit_per_second=0,  # a thousand requests in a few seconds, from one key
+    )
     with LiveServer(settings) as live, live.client(timeout=60) as http:
         stored = http.post(
             "/v1/incidents",

@@ -12,12 +12,11 @@ import pytest
 from pyproj import CRS, Transformer
 from sqlalchemy import text
 
-from gis.incidents.categories import DEFAULT_FILE, import_categories
 from gis.limits import bbox_area_km2
 from gis.settings import Settings
 from gis.store.db import is_timeout, make_engine
 from tests.conftest import LiveServer
-from tests.fixtures import HALF, X0, Y0, load_small_street
+from tests.fixtures import HALF, X0, Y0, small_street_with_categories
 
 PROBLEM = "application/problem+json"
 PAGE = 100  # the smallest a deployment may set: the default page
@@ -33,11 +32,7 @@ def api(
     new_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[httpx.Client, str]]:
     url = new_database()
-    engine = make_engine(url)
-    load_small_street(engine, tmp_path_factory.mktemp("limits"))
-    with engine.begin() as conn:
-        import_categories(conn, DEFAULT_FILE)
-    engine.dispose()
+    small_street_with_categories(url, tmp_path_factory.mktemp("limits"))
     settings = Settings(
         database_url=url,
         max_page_size=PAGE,
