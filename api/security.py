@@ -300,14 +300,6 @@ def reveal_phones(request: Request, caller: Principal, target: str) -> bool:
     return True
 
 
-def mask_reporter(feature: dict[str, Any]) -> dict[str, Any]:
-    """An incident Feature with the reporter's phone masked (in place; returned)."""
-    reporter = feature.get("properties", {}).get("reporter")
-    if isinstance(reporter, dict) and reporter.get("phone"):
-        reporter["phone"] = mask_phone(reporter["phone"])
-    return feature
-
-
 def mask_staff(answer: Any) -> Any:
     """Staff phone numbers masked anywhere in an answer (for anonymous callers)."""
     if isinstance(answer, dict):
