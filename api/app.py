@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems, security
+from api import limits, problems, security
 from api.openapi_categories import document_categories
 from api.routers import access, areas, assign, coverage, geocode, health, heatmap, maps, tiles
 from api.routers import incidents as incident_routes
@@ -48,7 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(database_url(settings))
+        engine = make_engine(
+            database_url(settings), statement_timeout_s=settings.statement_timeout_s
+        )
         app.state.engine = engine
         app.state.keys = KeyVerifier(engine, check_seconds=settings.index_check_seconds)
         app.state.assigner = Assigner(engine, check_seconds=settings.index_check_seconds)
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(heatmap.router)
     maps.install(app)
+    limits.install(app, settings)  # issue 16: body size, NUL bytes, page size in the document
     return app
 
 

@@ -25,7 +25,7 @@ from gis.errors import (
     Unavailable,
     WanggeError,
 )
-from gis.store.db import UNREACHABLE, is_connection_error
+from gis.store.db import UNREACHABLE, is_bad_value, is_connection_error, is_timeout
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
@@ -230,6 +230,28 @@ def install(app: FastAPI) -> None:
         if is_connection_error(exc):
             return problem(
                 503, "Service unavailable", UNREACHABLE, field="database", instance=request.url.path
+            )
+        if is_timeout(exc):
+            # statement_timeout: a heavy request and a loaded database look the same from
+            # here, so the answer is the retryable one; the detail says how to lighten it
+            return problem(
+                503,
+                "Service unavailable",
+                "the query ran longer than the statement timeout (WANGGE_STATEMENT_TIMEOUT_S); "
+                "retry later or narrow the request",
+                field="database",
+                instance=request.url.path,
+            )
+        if is_bad_value(exc):
+            # a value the database cannot hold (a NUL byte in text, a number out of range)
+            # that no validation caught: the request's fault, and no driver text leaks
+            return problem(
+                422,
+                "Invalid input",
+                "a value of the request cannot be stored or compared (NUL byte, number out "
+                "of range or malformed text)",
+                field="request",
+                instance=request.url.path,
             )
         return _internal_error(request)
 

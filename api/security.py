@@ -36,6 +36,8 @@ from gis.security.roles import ANONYMOUS, Principal, mask_phone
 from gis.settings import Settings
 
 SESSION_COOKIE = "wangge_session"
+#: wrong keys one client address may send, per second, after its burst (a setting)
+FAILED_KEYS_PER_SECOND = 1.0
 #: how much of an Open311 form is searched for ``api_key``
 MAX_FORM_KEY_BYTES = 1 << 20
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -81,13 +83,24 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
+    def _tokens(self, who: str, now: float) -> float:
+        tokens, at = self._buckets.get(who, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - at) * self.rate)
+
+    def wait(self, who: str) -> float:
+        """The seconds until ``who`` may go again, without taking anything (0: now)."""
+        if self.rate <= 0:
+            return 0.0
+        with self._lock:
+            tokens = self._tokens(who, time.monotonic())
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def take(self, who: str) -> float:
         if self.rate <= 0:
             return 0.0
         now = time.monotonic()
         with self._lock:
-            tokens, at = self._buckets.get(who, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+            tokens = self._tokens(who, now)
             if tokens < 1:
                 self._buckets[who] = (tokens, now)
                 return (1 - tokens) / self.rate
@@ -101,6 +114,8 @@ def install(app: Any, settings: Settings) -> None:
     """The per-worker pieces: the rate limiter (the key verifier needs the engine, so the
     lifespan sets ``app.state.keys``)."""
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    # wrong keys cost a scrypt each: an address that keeps sending them is stopped before that
+    app.state.failed_keys = RateLimiter(FAILED_KEYS_PER_SECOND, settings.failed_key_burst)
 
 
 def _verifier(request: Request) -> KeyVerifier:
@@ -122,7 +137,7 @@ def authenticate(
     token = api_key or (bearer.credentials if bearer else None)
     principal: Principal | None
     if token:
-        principal = _verifier(request).verify(token.strip())
+        principal = verify_or_count(request, token.strip())
         if principal is None:
             raise unauthenticated("the API key is not valid, or it was revoked")
     elif session and request.method in SAFE_METHODS:
@@ -151,6 +166,29 @@ def authenticate(
 
 
 Caller = Annotated[Principal, Depends(authenticate)]
+
+
+def verify_or_count(request: Request, token: str) -> Principal | None:
+    """The key's principal; a wrong key counts against the caller's address, and an address
+    over ``WANGGE_FAILED_KEY_BURST`` wrong keys is refused (429) before more are checked."""
+    verifier = _verifier(request)
+    known = verifier.remembered(token)
+    if known is not None:  # a good key is never held up by others' wrong ones
+        return known
+    failed: RateLimiter = request.app.state.failed_keys
+    address = client_of(request)
+    wait = failed.wait(address)
+    if wait > 0:
+        raise HttpProblem(
+            429,
+            "too many wrong API keys from this address; wait before trying again",
+            field="X-API-Key",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    principal = verifier.verify(token)
+    if principal is None:
+        failed.take(address)
+    return principal
 
 
 def permit(caller: Principal, permission: str | None) -> Principal:
@@ -241,6 +279,25 @@ def audit_entry(request: Request, caller: Principal, action: str) -> audit.Entry
     return audit.Entry(caller, action, client_of(request))
 
 
+def record_in(
+    conn: Connection,
+    request: Request,
+    caller: Principal,
+    action: str,
+    target: str = "",
+    **detail: Any,
+) -> None:
+    """One audit entry inside the write's own transaction: no write without its entry."""
+    audit.record_in(
+        conn,
+        caller,
+        action=action,
+        target=target,
+        client=client_of(request),
+        detail={k: v for k, v in detail.items() if v is not None} or None,
+    )
+
+
 def reveal_phones(request: Request, caller: Principal, target: str) -> bool:
     """Whether ``caller`` sees residents' phone numbers unmasked; each such read is audited."""
     if not caller.sees_phones:
@@ -271,7 +328,8 @@ def mask_staff(answer: Any) -> Any:
 
 def document(app: Any) -> None:
     """Wrap ``app.openapi``: every operation with a security requirement also documents its
-    401, 403 and 429 problems (the dependency, not the route, answers those)."""
+    401, 403 and 429 problems (the dependency, not the route, answers those), and every
+    operation with a body its 413 (the body-size limit, answered before the route)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -280,12 +338,17 @@ def document(app: Any) -> None:
         if not fresh:
             return doc
         extra = problem_responses(401, 403, 429)
+        too_large = problem_responses(413)[413]
         for methods in doc.get("paths", {}).values():
             for operation in methods.values():
-                if isinstance(operation, dict) and operation.get("security"):
-                    responses = operation.setdefault("responses", {})
+                if not isinstance(operation, dict):
+                    continue
+                responses = operation.setdefault("responses", {})
+                if operation.get("security"):
                     for status, entry in extra.items():
                         responses.setdefault(str(status), _as_openapi(entry))
+                if operation.get("requestBody"):  # the body-size limit applies to every body
+                    responses.setdefault("413", _as_openapi(too_large))
         return doc
 
     app.openapi = openapi

@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gis import limits
+
 
 class Settings(BaseSettings):
     """wangge settings; every field can be set as ``WANGGE_<NAME>`` in the environment."""
@@ -99,6 +101,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests a key may make at once above the sustained rate.",
     )
+    failed_key_burst: int = Field(
+        default=20,
+        ge=1,
+        description="Wrong API keys one client address may send before it is refused (429) "
+        "without checking more; then one more per second.",
+    )
 
     # --- reliability under load (issue 16) ---
     shutdown_grace_seconds: int = Field(
@@ -107,6 +115,54 @@ class Settings(BaseSettings):
         le=3600,
         description="On SIGTERM/Ctrl-C, `wangge serve` stops accepting connections and lets "
         "requests in flight finish for up to this many seconds before closing them.",
+    )
+
+    # --- security limits (issue 16) ---
+    max_page_size: int = Field(
+        default=limits.MAX_PAGE_SIZE,
+        ge=limits.DEFAULT_PAGE_SIZE,
+        le=limits.PAGE_SIZE_CEILING,
+        description="Largest `limit` of every paged list (areas, incidents, review queue, OGC "
+        "items) and the most requests Open311 lists at once; at least 100, the default page.",
+    )
+    max_bbox_km2: float = Field(
+        default=limits.MAX_BBOX_KM2,
+        gt=0,
+        description="Largest area a `bbox` parameter may cover (km², on the sphere): areas, "
+        "incidents, stats, exports, heatmap, OGC items.",
+    )
+    max_export_rows: int = Field(
+        default=limits.MAX_EXPORT_ROWS,
+        ge=1,
+        description="Most incidents one CSV/GeoJSON export may hold; more is refused (413) "
+        "before anything is streamed.",
+    )
+    max_polygon_vertices: int = Field(
+        default=limits.MAX_POLYGON_VERTICES,
+        ge=4,
+        description="Most vertices one polygon feature may have, in imported files and in "
+        "`POST /v1/assign/buildings`.",
+    )
+    max_archive_bytes: int = Field(
+        default=limits.MAX_ARCHIVE_BYTES,
+        ge=1,
+        description="Largest total uncompressed size of an imported .zip (zip-bomb guard).",
+    )
+    max_archive_ratio: float = Field(
+        default=limits.MAX_ARCHIVE_RATIO,
+        gt=1,
+        description="Largest compression ratio of a .zip member over 1 MiB (zip-bomb guard).",
+    )
+    geocode_batch_max: int = Field(
+        default=limits.GEOCODE_BATCH_MAX,
+        ge=1,
+        description="Most addresses one geocoding batch may carry.",
+    )
+    statement_timeout_s: float = Field(
+        default=limits.STATEMENT_TIMEOUT_S,
+        ge=0,
+        description="PostgreSQL statement_timeout of every API query (0: none); a query "
+        "cancelled by it answers 503 with Retry-After.",
     )
 
     def resolved_home(self) -> Path:

@@ -87,6 +87,16 @@ def _geom(column: str) -> str:
     return f"ST_AsMVTGeom(ST_Transform({column}, 3857), env.m, {EXTENT}, {BUFFER}, true) AS geom"
 
 
+def _inside_scope(alias: str, req: TileRequest) -> str:
+    """Buildings and facilities have no owner: a scoped key sees those inside its boundary."""
+    if req.within is None:
+        return ""
+    return (
+        f"AND ST_Intersects({alias}.geom, (SELECT ST_Union(k.geom) FROM areas k "
+        "WHERE k.code = :within AND k.valid @> CAST(:generation AS int)))"
+    )
+
+
 def render_tile(conn: Connection, req: TileRequest) -> bytes:
     """The MVT bytes of ``req`` (possibly empty: a tile with no features)."""
     req.check()
@@ -105,12 +115,12 @@ def render_tile(conn: Connection, req: TileRequest) -> bytes:
     elif req.layer == "buildings":
         select = (
             f"SELECT {building_columns()}, {_geom('b.geom')} FROM buildings b, env "
-            "WHERE b.geom && env.g"
+            f"WHERE b.geom && env.g {_inside_scope('b', req)}"
         )
     elif req.layer == "facilities":
         select = (
             f"SELECT f.code, f.kind, f.name, {_geom('f.geom')} FROM facilities f, env "
-            "WHERE f.geom && env.g"
+            f"WHERE f.geom && env.g {_inside_scope('f', req)}"
         )
     else:
         if not table_exists(conn, "incidents"):

@@ -7,6 +7,7 @@ import contextlib
 import json
 import math
 import warnings
+import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,13 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyogrio
 import shapely
 from geopandas import GeoDataFrame
 from pyproj import Geod
 
+from gis.archives import check_archive
 from gis.crs import CrsSpec, geometry_to_wgs84, parse_crs
-from gis.errors import InvalidInput
+from gis.errors import InvalidInput, PayloadTooLarge
+from gis.limits import FileLimits, vertex_limit, vertex_problem
+from gis.settings import Settings
 
 GEOD = Geod(ellps="WGS84")
 POLYGONAL = ("Polygon", "MultiPolygon")
@@ -93,16 +98,25 @@ def _vsi_path(path: Path) -> str:
 
 
 def read_vector(
-    path: Path, *, crs: str | None = None, layer: str | None = None, geometry: bool = True
+    path: Path,
+    *,
+    crs: str | None = None,
+    layer: str | None = None,
+    geometry: bool = True,
+    limits: FileLimits | None = None,
 ) -> Frame:
     """Read a GeoJSON / GPKG / Shapefile (also .zip) / CSV; convert geometry to WGS-84.
 
     ``crs`` (wgs84, gcj02, bd09, EPSG:n) overrides the file's own CRS. A file without a CRS
-    is taken as WGS-84 only if it is GeoJSON (which is WGS-84 by definition).
+    is taken as WGS-84 only if it is GeoJSON (which is WGS-84 by definition). A zip archive
+    and the vertices per feature are checked against ``limits`` (default: the settings).
     """
     spec = parse_crs(crs, field="crs") if crs else None
     if not path.exists():
         raise InvalidInput(f"{path}: no such file", field="file")
+    limits = limits or FileLimits.from_settings(Settings())
+    if path.suffix.lower() == ".zip" or (path.is_file() and zipfile.is_zipfile(path)):
+        check_archive(path, limits)
     try:
         with warnings.catch_warnings():
             # a column of mixed JSON types (e.g. 10 and "many") is read as text; the values
@@ -110,6 +124,15 @@ def read_vector(
             warnings.filterwarnings("ignore", message="Could not parse column .* as JSON")
             data = pyogrio.read_dataframe(_vsi_path(path), layer=layer, read_geometry=geometry)
     except Exception as exc:  # pyogrio raises several DataSourceError types and GDAL errors
+        if "too complex/large" in str(exc):
+            # GDAL's own guard on one GeoJSON object's parsed size (OGR_GEOJSON_MAX_OBJ_SIZE)
+            # stops a feature of millions of vertices before wangge can count them
+            raise PayloadTooLarge(
+                f"{path}: a feature is too large to read; "
+                + vertex_limit(limits.max_polygon_vertices),
+                field="geometry",
+                limit=limits.max_polygon_vertices,
+            ) from exc
         raise InvalidInput(f"{path}: cannot read as a vector file: {exc}", field="file") from exc
     for column in _json_columns(path, layer):
         if column in data:
@@ -122,6 +145,7 @@ def read_vector(
         spec = _file_crs(path, data)
     geoms = np.asarray(data.geometry.values, dtype=object)
     present = ~shapely.is_missing(geoms)
+    _check_vertices(path, geoms, limits.max_polygon_vertices)
     geoms = shapely.force_2d(geoms)
     if spec.name != "wgs84":
         geoms[present] = geometry_to_wgs84(geoms[present], spec)
@@ -147,6 +171,19 @@ def read_vector(
             )
         )
     return frame
+
+
+def _check_vertices(path: Path, geoms: npt.NDArray[np.object_], maximum: int) -> None:
+    """Refuse the file if a feature has more than ``maximum`` vertices, before the costly
+    validation and reprojection of such a geometry."""
+    counts = shapely.get_num_coordinates(geoms)
+    over = np.flatnonzero(counts > maximum)
+    if len(over):
+        first = int(over[0])
+        reason = vertex_problem(int(counts[first]), maximum=maximum)
+        raise PayloadTooLarge(
+            f"{path}: features[{first}] has {reason}", field="geometry", limit=maximum
+        )
 
 
 def _file_crs(path: Path, data: GeoDataFrame) -> CrsSpec:

@@ -143,3 +143,18 @@ def redraw_micro_grids(folder: Path) -> Path:
     ]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     return path
+
+
+def small_street_with_categories(url: str, folder: Path) -> None:
+    """The small street and the default incident categories in the database at ``url``
+    (what every incident HTTP test starts from)."""
+    from gis.incidents.categories import DEFAULT_FILE, import_categories
+    from gis.store.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        load_small_street(engine, folder)
+        with engine.begin() as conn:
+            import_categories(conn, DEFAULT_FILE)
+    finally:
+        engine.dispose()

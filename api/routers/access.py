@@ -108,12 +108,15 @@ _PAGE = {"text/html": {"schema": {"type": "string"}}}
 )
 async def signin(request: Request) -> Response:
     """Form fields ``key`` and ``next``; success redirects (303) with the cookie set."""
-    raw = await request.body()
-    if len(raw) > MAX_FORM_BYTES:
-        return HTMLResponse(signin_page("/maps/", "the form is too large"), status_code=413)
+    raw = b""
+    async for chunk in request.stream():  # never more than the form can hold
+        raw += chunk
+        if len(raw) > MAX_FORM_BYTES:
+            return HTMLResponse(signin_page("/maps/", "the form is too large"), status_code=413)
     form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
     target = safe_next(form.get("next"))
-    wait = request.app.state.rate_limiter.take(f"signin {client_of(request)}")
+    failed = request.app.state.failed_keys
+    wait = failed.wait(client_of(request))
     if wait > 0:
         return HTMLResponse(
             signin_page(target, "too many attempts; wait a moment"),
@@ -123,6 +126,7 @@ async def signin(request: Request) -> Response:
     verifier: KeyVerifier = request.app.state.keys
     session = verifier.start_session(form.get("key", "").strip())
     if session is None:
+        failed.take(client_of(request))
         page = signin_page(target, "this key is not valid, or it was revoked")
         return HTMLResponse(page, status_code=401)
     answer = RedirectResponse(target, status_code=303)

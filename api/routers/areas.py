@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
-from api.deps import Conn, GenerationNumber
+from api.deps import Conn, GenerationNumber, get_settings
+from api.limits import PageLimit
 from api.problems import problem_responses
 from api.responses import GeoJSONResponse, page_links
 from api.schemas.areas import AreaCollection, AreaDetail
 from api.schemas.common import MAX_OFFSET, LevelName
 from api.security import in_scope, require
-from gis.areas.query import MAX_PAGE, BBox, get_area, list_areas
+from gis.areas.query import BBox, get_area, list_areas
 from gis.errors import NotFound
 from gis.security.roles import Principal
+from gis.settings import Settings
 
 BBOX_PATTERN = r"^\s*-?\d+(\.\d+)?(\s*,\s*-?\d+(\.\d+)?){3}\s*$"
 
@@ -33,6 +35,7 @@ def areas(
     caller: Annotated[Principal, require("areas:read")],
     conn: Conn,
     generation: GenerationNumber,
+    settings: Annotated[Settings, Depends(get_settings)],
     level: Annotated[
         LevelName | None,
         Query(description="district, street, community, grid, micro_grid, block or corridor"),
@@ -47,7 +50,7 @@ def areas(
             pattern=BBOX_PATTERN,
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size, 1..{MAX_PAGE}.")] = 100,
+    limit: PageLimit = 100,
     offset: Annotated[
         int, Query(ge=0, le=MAX_OFFSET, description=f"Features to skip, 0..{MAX_OFFSET:,}.")
     ] = 0,
@@ -58,10 +61,11 @@ def areas(
         generation=generation,
         level=level,
         parent=parent,
-        bbox=BBox.parse(bbox) if bbox else None,
+        bbox=BBox.parse(bbox, max_km2=settings.max_bbox_km2) if bbox else None,
         limit=limit,
         offset=offset,
         within=caller.scope,
+        max_limit=settings.max_page_size,
     )
     links = page_links(
         request,

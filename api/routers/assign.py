@@ -201,5 +201,6 @@ async def assign_building_polygons(
         as_of=as_of,
         max_features=settings.batch_max_points,
         within=caller.scope,
+        max_vertices=settings.max_polygon_vertices,
     )
     return FastJSONResponse(result)

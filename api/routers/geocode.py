@@ -90,7 +90,7 @@ def geocode(
     response_model=BatchResponse,
     response_class=FastJSONResponse,
     responses=problem_responses(413, 422, 503),
-    summary=f"Up to {BATCH_MAX:,} addresses, results in input order",
+    summary=f"Up to {BATCH_MAX:,} addresses (WANGGE_GEOCODE_BATCH_MAX), results in input order",
     openapi_extra=body_schema(BatchRequest, "GeocodeBatchRequest", example=BATCH_EXAMPLE),
 )
 async def geocode_many(
@@ -100,7 +100,14 @@ async def geocode_many(
     item gets ``error`` naming its field while the others are answered."""
     settings: Settings = request.app.state.settings
     body = await read_json_body(request, settings)
-    result = await run_in_threadpool(geocode_batch, gazetteer, assigner, body, caller.scope)
+    result = await run_in_threadpool(
+        geocode_batch,
+        gazetteer,
+        assigner,
+        body,
+        caller.scope,
+        max_items=settings.geocode_batch_max,
+    )
     return FastJSONResponse(result)
 
 

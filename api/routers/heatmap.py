@@ -71,6 +71,7 @@ HeatFilters = Annotated[HeatQuery, Depends(heat_filters)]
 def heatmap_route(
     caller: Annotated[Principal, require("maps")],
     conn: Conn,
+    settings: Annotated[Settings, Depends(get_settings)],
     generation: GenerationNumber,
     filters: HeatFilters,
     res: Annotated[int, Query(ge=0, le=15, description="H3 resolution")] = 9,
@@ -82,5 +83,6 @@ def heatmap_route(
 ) -> Any:
     """Hexagons holding incidents and their 1-ring, with the hotspot rule stated."""
     area = scoped_area(conn, caller, area, generation=generation)
-    query = replace(filters, res=res, bbox=BBox.parse(bbox) if bbox else None, area=area)
+    box = BBox.parse(bbox, max_km2=settings.max_bbox_km2) if bbox else None
+    query = replace(filters, res=res, bbox=box, area=area)
     return GeoJSONResponse(heatmap(conn, query, generation=generation))

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 
-from api.deps import Conn, get_engine
+from api.deps import Conn, get_engine, get_settings
+from api.limits import PageLimit
 from api.problems import problem, problem_responses
 from api.responses import GeoJSONResponse, page_links
 from api.routers.assign import FastJSONResponse
@@ -32,12 +33,12 @@ from api.schemas.incidents import (
     TransitionIn,
     TransitionOut,
 )
-from api.security import audit_entry, record, require, reveal_phones
+from api.security import audit_entry, record_in, require, reveal_phones
 from gis.incidents.categories import load_categories
-from gis.incidents.export import export_csv, export_geojson
+from gis.incidents.export import check_export_size, export_csv, export_geojson
 from gis.incidents.intake import IntakeContext
 from gis.incidents.lifecycle import transition
-from gis.incidents.query import MAX_PAGE, Filters, check_in_scope, get_incident, list_incidents
+from gis.incidents.query import Filters, check_in_scope, get_incident, list_incidents
 from gis.incidents.relocate import link_duplicate, relocate
 from gis.incidents.service import submit, submit_batch
 from gis.incidents.stats import stats
@@ -68,6 +69,7 @@ IncidentId = Annotated[
 
 
 def get_filters(
+    settings: Annotated[Settings, Depends(get_settings)],
     status: Annotated[
         str | None, Query(description="Comma list of states", examples=["assigned,in_progress"])
     ] = None,
@@ -104,6 +106,7 @@ def get_filters(
         overdue=overdue,
         location_status=location_status,
         duplicates=duplicates,
+        max_bbox_km2=settings.max_bbox_km2,
     )
 
 
@@ -123,7 +126,8 @@ def scoped(filters: Filters, caller: Principal) -> Filters:
     return replace(filters, scope=caller.scope)
 
 
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+Limit = PageLimit
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
@@ -173,7 +177,29 @@ def create_incident(
         within=caller.scope,
         audit=audit_entry(request, caller, "incident.create"),
     )
+    if not created and not may_read(caller, feature):
+        feature = already_stored(feature)
     return GeoJSONResponse(feature, status_code=201 if created else 200)
+
+
+def may_read(caller: Principal, feature: dict[str, Any]) -> bool:
+    """Whether ``caller`` may read the stored incident ``feature``."""
+    chain = [c["code"] for c in feature["properties"].get("chain") or []]
+    return caller.can("incidents:read") and (caller.scope is None or caller.scope in chain)
+
+
+def already_stored(feature: dict[str, Any]) -> dict[str, Any]:
+    """The answer to a repeated ``external_id`` for a caller who may not read the incident
+    stored under it: that it is stored, and its id — nothing of its content."""
+    ident = feature["id"]
+    external = feature["properties"].get("external_id")
+    note = "already stored under this external_id; reading it needs incidents:read in its scope"
+    return {
+        "type": "Feature",
+        "id": ident,
+        "geometry": None,
+        "properties": {"id": ident, "external_id": external, "note": note},
+    }
 
 
 @router.post(
@@ -210,6 +236,7 @@ def incidents(
     caller: Reader,
     conn: Conn,
     filters: FiltersDep,
+    settings: SettingsDep,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Any:
@@ -219,6 +246,7 @@ def incidents(
         scoped(filters, caller),
         limit=limit,
         offset=offset,
+        max_limit=settings.max_page_size,
         reveal_phones=reveal_phones(request, caller, "incidents"),
     )
     return _page(request, page, limit, offset)
@@ -236,6 +264,7 @@ def review_queue(
     caller: Reader,
     conn: Conn,
     filters: FiltersDep,
+    settings: SettingsDep,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Any:
@@ -248,6 +277,7 @@ def review_queue(
         limit=limit,
         offset=offset,
         oldest_first=True,
+        max_limit=settings.max_page_size,
         reveal_phones=reveal_phones(request, caller, "incidents/review"),
     )
     return _page(request, page, limit, offset)
@@ -256,14 +286,19 @@ def review_queue(
 @router.get(
     "/v1/incidents/export.csv",
     response_class=StreamingResponse,
-    responses=_with({200: {"content": {"text/csv": {}}}}, 422, 503),
+    responses=_with({200: {"content": {"text/csv": {}}}}, 413, 422, 503),
     summary="Export matching incidents as CSV (streamed)",
 )
-def export_incidents_csv(caller: Reader, engine: EngineDep, filters: FiltersDep) -> Any:
+def export_incidents_csv(
+    caller: Reader, engine: EngineDep, filters: FiltersDep, settings: SettingsDep
+) -> Any:
     """Every matching incident ordered by id, streamed from a server-side cursor (no
-    reporter names or phones)."""
+    reporter names or phones); more than the configured maximum (WANGGE_MAX_EXPORT_ROWS) is
+    a 413 before anything is sent."""
+    filters = scoped(filters, caller)
+    check_export_size(engine, filters, max_rows=settings.max_export_rows)
     return StreamingResponse(
-        export_csv(engine, scoped(filters, caller)),
+        export_csv(engine, filters),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="incidents.csv"'},
     )
@@ -272,16 +307,23 @@ def export_incidents_csv(caller: Reader, engine: EngineDep, filters: FiltersDep)
 @router.get(
     "/v1/incidents/export.geojson",
     response_class=StreamingResponse,
-    responses=_with({200: {"content": {"application/geo+json": {}}}}, 422, 503),
+    responses=_with({200: {"content": {"application/geo+json": {}}}}, 413, 422, 503),
     summary="Export matching incidents as GeoJSON (streamed)",
 )
 def export_incidents_geojson(
-    request: Request, caller: Reader, engine: EngineDep, filters: FiltersDep
+    request: Request,
+    caller: Reader,
+    engine: EngineDep,
+    filters: FiltersDep,
+    settings: SettingsDep,
 ) -> Any:
-    """A FeatureCollection of every matching incident, streamed feature by feature."""
+    """A FeatureCollection of every matching incident, streamed feature by feature; more
+    than the configured maximum (WANGGE_MAX_EXPORT_ROWS) is a 413 before anything is sent."""
+    filters = scoped(filters, caller)
+    check_export_size(engine, filters, max_rows=settings.max_export_rows)
     reveal = reveal_phones(request, caller, "incidents/export.geojson")
     return StreamingResponse(
-        export_geojson(engine, scoped(filters, caller), reveal_phones=reveal),
+        export_geojson(engine, filters, reveal_phones=reveal),
         media_type="application/geo+json",
     )
 
@@ -331,7 +373,9 @@ def change_state(
             lat=body.location.lat if body.location else None,
             calendar=ctx.calendar,
         )
-    record(request, caller, "incident.transition", f"incident/{incident_id}", to=body.to)
+        record_in(
+            conn, request, caller, "incident.transition", f"incident/{incident_id}", to=body.to
+        )
     return result
 
 
@@ -359,8 +403,9 @@ def fix_location(
             body.model_dump(exclude={"actor", "note"}),
             actor=body.actor,
             note=body.note,
+            within=caller.scope,
         )
-    record(request, caller, "incident.location", f"incident/{incident_id}")
+        record_in(conn, request, caller, "incident.location", f"incident/{incident_id}")
     return result
 
 
@@ -380,12 +425,18 @@ def set_duplicate(
     """``of`` null unlinks; a link always points at the root incident, never a chain."""
     with engine.begin() as conn:
         check_in_scope(conn, incident_id, caller.scope)
-        if body.of is not None:
-            check_in_scope(conn, body.of, caller.scope)
         result = link_duplicate(
-            conn, incident_id, of=body.of, actor=body.actor, note=body.note, close=body.close
+            conn,
+            incident_id,
+            of=body.of,
+            actor=body.actor,
+            note=body.note,
+            close=body.close,
+            within=caller.scope,
         )
-    record(request, caller, "incident.duplicate", f"incident/{incident_id}", of=body.of)
+        record_in(
+            conn, request, caller, "incident.duplicate", f"incident/{incident_id}", of=body.of
+        )
     return result
 
 

@@ -79,6 +79,7 @@ def _options(request: Request, caller: Principal, basemap: str, generation: int)
         geocode_url=_geocoder(request) if caller.can("geocode") else None,
         within=caller.scope,
         mask_staff_phones=caller.role == "anonymous",
+        show_incidents=caller.can("incidents:read"),
     )
 
 

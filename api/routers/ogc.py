@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from api import ogc_html as h
 from api import ogc_views as v
-from api.deps import Conn
+from api.deps import Conn, get_settings
+from api.limits import PageLimit
 from api.ogc_openapi import OPENAPI_30, ogc_openapi
 from api.problems import HttpProblem, problem_responses
 from api.responses import GeoJSONResponse
@@ -29,8 +30,9 @@ from api.schemas.ogc import (
 from api.security import require
 from gis.errors import InvalidInput
 from gis.features.catalog import get_collection, list_collections
-from gis.features.items import MAX_LIMIT, MAX_OFFSET, ItemsQuery, get_item, get_items
+from gis.features.items import MAX_OFFSET, ItemsQuery, get_item, get_items
 from gis.security.roles import Principal
+from gis.settings import Settings
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 AnyKey = Annotated[Principal, require(None)]
@@ -223,7 +225,8 @@ def items(
     caller: Reader,
     conn: Conn,
     collection_id: CollectionId,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Features per page")] = 100,
+    settings: Annotated[Settings, Depends(get_settings)],
+    limit: PageLimit = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Features to skip")] = 0,
     bbox: Annotated[
         str | None,
@@ -243,7 +246,17 @@ def items(
     """Ordered by id; follow the `next` link. Any queryable filters by equality
     (`?parent_code=310107016007`, `?status=reported`); other parameters are a 422."""
     filters = {k: val for k, val in request.query_params.items() if k not in _ITEM_PARAMS}
-    query = ItemsQuery(limit, offset, bbox, bbox_crs, datetime, crs, filters)
+    query = ItemsQuery(
+        limit,
+        offset,
+        bbox,
+        bbox_crs,
+        datetime,
+        crs,
+        filters,
+        max_limit=settings.max_page_size,
+        max_bbox_km2=settings.max_bbox_km2,
+    )
     may_read(caller, collection_id)
     result = get_items(conn, collection_id, query, within=caller.scope)
     return v.items_response(

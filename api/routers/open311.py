@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from api.deps import get_engine
+from api.deps import get_engine, get_settings
 from api.problems import PROBLEM_JSON, problem, status_of
 from api.routers.incidents import IntakeDep
 from api.schemas.open311 import Created, Open311Error, Service, ServiceDefinition, ServiceRequest
@@ -22,6 +22,7 @@ from gis.errors import WanggeError
 from gis.incidents import open311
 from gis.incidents.service import submit
 from gis.security.roles import Principal
+from gis.settings import Settings
 
 AnyKey = Annotated[Principal, require(None)]
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -112,6 +113,7 @@ def requests(
     caller: Annotated[Principal, require("incidents:read")],
     fmt: Fmt,
     engine: EngineDep,
+    settings: Annotated[Settings, Depends(get_settings)],
     service_request_id: Annotated[str | None, Query(description="Comma list of ids")] = None,
     service_code: Annotated[str | None, Query(description="Comma list of codes")] = None,
     start_date: Annotated[str | None, Query(description="w3 time, e.g. 2026-11-01T00:00Z")] = None,
@@ -129,6 +131,7 @@ def requests(
                 end_date=end_date,
                 status=status,
                 within=caller.scope,
+                max_requests=settings.max_page_size,
             )
 
     return _answer(run)

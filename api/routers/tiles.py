@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import Conn, GenerationNumber
 from api.problems import problem_responses
-from api.security import require
+from api.security import permit, require
 from gis.security.roles import Principal
 from gis.tiles import MAX_ZOOM, TileRequest, render_tile, tile_etag
 
@@ -40,6 +40,8 @@ def tile(
     category: Annotated[str | None, Query(description="incidents: only this category")] = None,
 ) -> Response:
     """One tile in Web Mercator (XYZ); the ETag changes with the generation and the data."""
+    if layer == "incidents":  # their points and text are incident data
+        permit(caller, "incidents:read")
     req = TileRequest(
         layer,
         z,

@@ -11,9 +11,10 @@ from gis.errors import InvalidInput, NotFound
 from gis.features.source import feature_columns, page_features, to_feature
 from gis.features.tables import AREA_SOURCE
 from gis.levels import check_level
+from gis.limits import MAX_PAGE_SIZE, check_bbox_area, check_page_size
 from gis.store.models import AREAS, STAFF
 
-MAX_PAGE = 1000
+MAX_PAGE = MAX_PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,9 @@ class BBox:
     north: float
 
     @classmethod
-    def parse(cls, text: str, *, field: str = "bbox") -> BBox:
-        """Parse ``west,south,east,north``; raise InvalidInput naming ``field`` if malformed."""
+    def parse(cls, text: str, *, field: str = "bbox", max_km2: float | None = None) -> BBox:
+        """Parse ``west,south,east,north``; raise InvalidInput naming ``field`` if malformed
+        or (given ``max_km2``) covering more than ``max_km2`` km²."""
         try:
             values = [float(v) for v in text.split(",")]
         except ValueError:
@@ -38,6 +40,10 @@ class BBox:
         if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
             raise InvalidInput(
                 "need -180 ≤ west ≤ east ≤ 180 and -90 ≤ south ≤ north ≤ 90", field=field
+            )
+        if max_km2 is not None:
+            check_bbox_area(
+                west=west, south=south, east=east, north=north, max_km2=max_km2, field=field
             )
         return cls(west, south, east, north)
 
@@ -114,10 +120,11 @@ def list_areas(
     limit: int = 100,
     offset: int = 0,
     within: str | None = None,
+    max_limit: int = MAX_PAGE,
 ) -> AreaPage:
-    """Areas of ``generation`` ordered by code, filtered by level, parent and bbox."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    """Areas of ``generation`` ordered by code, filtered by level, parent and bbox; ``limit``
+    at most ``max_limit`` (the configured page size)."""
+    check_page_size(limit, maximum=max_limit)
     if offset < 0:
         raise InvalidInput("offset must be ≥ 0", field="offset")
     envelope = (

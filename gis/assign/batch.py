@@ -65,7 +65,9 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
         raise InvalidInput(f"'{key}' is empty", field=key)
     if len(items) > max_points:
         raise PayloadTooLarge(
-            f"{len(items)} points; at most {max_points} per request", field=key, limit=max_points
+            f"{len(items)} points; at most {max_points} per request (WANGGE_BATCH_MAX_POINTS)",
+            field=key,
+            limit=max_points,
         )
     n = len(items)
     ids: list[Any] = [None] * n

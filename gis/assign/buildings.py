@@ -11,6 +11,7 @@ from gis.assign.batch import feature_id
 from gis.assign.service import Assigner, positions_within, share_value
 from gis.crs import geometry_to_wgs84, parse_crs
 from gis.errors import InvalidInput, PayloadTooLarge
+from gis.limits import MAX_POLYGON_VERTICES, vertex_problem
 
 
 def assign_buildings(
@@ -21,11 +22,14 @@ def assign_buildings(
     as_of: Any = None,
     max_features: int = 100_000,
     within: str | None = None,
+    max_vertices: int = MAX_POLYGON_VERTICES,
 ) -> dict[str, Any]:
     """Owner (largest share) and every share for each polygon of a FeatureCollection.
 
     Bad features (missing, non-polygonal or invalid geometry) get ``error``; the rest are
-    answered, in input order. Only areas at or below ``within`` count, if given.
+    answered, in input order. Only areas at or below ``within`` count, if given. A feature
+    over ``max_vertices`` vertices refuses the whole request (PayloadTooLarge, like too many
+    features): it is a limit, not bad data.
     """
     if not isinstance(body, dict) or body.get("type") != "FeatureCollection":
         raise InvalidInput("expected a GeoJSON FeatureCollection of polygons", field="body")
@@ -33,7 +37,11 @@ def assign_buildings(
     if not isinstance(features, list) or not features:
         raise InvalidInput("'features' must be a non-empty list", field="features")
     if len(features) > max_features:
-        raise PayloadTooLarge(f"{len(features)} features; at most {max_features}", field="features")
+        raise PayloadTooLarge(
+            f"{len(features)} features; at most {max_features} (WANGGE_BATCH_MAX_POINTS)",
+            field="features",
+            limit=max_features,
+        )
     crs = body.get("crs", "wgs84")
     if not isinstance(crs, str):
         raise InvalidInput("must be a string such as wgs84, gcj02, bd09 or EPSG:4490", field="crs")
@@ -52,6 +60,9 @@ def assign_buildings(
             geoms.append(None)
             errors.append("geometry: missing or not GeoJSON")
             continue
+        reason = vertex_problem(shapely.get_num_coordinates(geom), maximum=max_vertices)
+        if reason is not None:
+            raise PayloadTooLarge(reason, field=f"features[{i}].geometry", limit=max_vertices)
         if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
             geoms.append(None)
             errors.append(f"geometry: {geom.geom_type} is not a non-empty polygon")

@@ -19,9 +19,16 @@ from gis.features.crs import OutputCrs, output_crs, parse_crs_uri
 from gis.features.source import FeaturePage, Source, page_features
 from gis.features.tables import AREA_SOURCE
 from gis.features.time import TimeFilter, generations_during, parse_datetime
+from gis.limits import (
+    MAX_BBOX_KM2,
+    MAX_PAGE_SIZE,
+    PAGE_SIZE_CEILING,
+    check_bbox_area,
+    check_page_size,
+)
 from gis.store.models import AREAS, INCIDENTS
 
-MAX_LIMIT: Final = 10_000
+MAX_LIMIT: Final = PAGE_SIZE_CEILING  # the route's bound; the configured one is checked
 MAX_OFFSET: Final = 10_000_000
 _JSON_TYPES: Final = {"integer": int, "number": float}
 
@@ -38,6 +45,8 @@ class ItemsQuery:
     datetime: str | None = None
     crs: str | None = None
     filters: dict[str, str] = field(default_factory=dict)
+    max_limit: int = MAX_PAGE_SIZE
+    max_bbox_km2: float = MAX_BBOX_KM2
 
 
 @dataclass(frozen=True)
@@ -49,8 +58,9 @@ class ItemsPage:
     crs: OutputCrs
 
 
-def _envelope(text: str, crs: OutputCrs) -> Any:
-    """An EPSG:4326 polygon for ``bbox`` given in ``crs`` (in that CRS's axis order)."""
+def _envelope(text: str, crs: OutputCrs, max_km2: float = MAX_BBOX_KM2) -> Any:
+    """An EPSG:4326 polygon for ``bbox`` given in ``crs`` (in that CRS's axis order); a box
+    covering more than ``max_km2`` km² is refused."""
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
@@ -64,14 +74,38 @@ def _envelope(text: str, crs: OutputCrs) -> Any:
     if crs.flip:
         values = [values[1], values[0], values[3], values[2]]
     if crs.srid == 4326:
-        box = BBox.parse(",".join(str(v) for v in values))
+        box = BBox.parse(",".join(str(v) for v in values), max_km2=max_km2)
         return func.ST_MakeEnvelope(box.west, box.south, box.east, box.north, 4326)
     x0, y0, x1, y1 = values
     if x0 > x1 or y0 > y1:
         raise InvalidInput("the lower corner must not exceed the upper corner", field="bbox")
+    _check_projected_area(values, crs.srid, max_km2)
     # segmentized so that the curved edges of a projected box are followed closely
     projected = func.ST_MakeEnvelope(x0, y0, x1, y1, crs.srid)
     return func.ST_Transform(func.ST_Segmentize(projected, (x1 - x0) / 16 or 1), 4326)
+
+
+def _check_projected_area(values: list[float], srid: int, max_km2: float) -> None:
+    """Refuse a projected box whose WGS-84 bounds cover more than ``max_km2`` km²."""
+    from pyproj import Transformer
+
+    x0, y0, x1, y1 = values
+    to_wgs84 = Transformer.from_crs(srid, 4326, always_xy=True)
+    # edges sampled, since a projected box is curved in lon/lat
+    xs = [x0 + (x1 - x0) * i / 8 for i in range(9)]
+    ys = [y0 + (y1 - y0) * i / 8 for i in range(9)]
+    ring_x = xs + [x1] * 9 + xs + [x0] * 9
+    ring_y = [y0] * 9 + ys + [y1] * 9 + ys
+    lons, lats = to_wgs84.transform(ring_x, ring_y)
+    if not all(math.isfinite(v) for v in (*lons, *lats)):
+        raise InvalidInput("the box is outside the CRS's area of use", field="bbox")
+    check_bbox_area(
+        west=max(min(lons), -180),
+        south=max(min(lats), -90),
+        east=min(max(lons), 180),
+        north=min(max(lats), 90),
+        max_km2=max_km2,
+    )
 
 
 def _equals(source: Source, filters: dict[str, str]) -> dict[str, Any]:
@@ -170,10 +204,9 @@ def _time_conditions(collection: Collection, text: str) -> list[ColumnElement[bo
     return out
 
 
-def check_page(limit: int, offset: int) -> None:
+def check_page(limit: int, offset: int, *, max_limit: int = MAX_PAGE_SIZE) -> None:
     """Raise InvalidInput naming ``limit``/``offset`` when out of range."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    check_page_size(limit, maximum=max_limit)
     if not 0 <= offset <= MAX_OFFSET:
         raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET}", field="offset")
 
@@ -189,12 +222,14 @@ def get_items(
     once per version, with id ``code@first_generation``). Raises NotFound for an unknown
     collection and InvalidInput naming the parameter for anything malformed.
     """
-    check_page(query.limit, query.offset)
+    check_page(query.limit, query.offset, max_limit=query.max_limit)
     collection = get_collection(conn, collection_id, extents=False)
     crs = _pick_crs(collection, query.crs, "crs")
     envelope = None
     if query.bbox is not None:
-        envelope = _envelope(query.bbox, _pick_crs(collection, query.bbox_crs, "bbox-crs"))
+        envelope = _envelope(
+            query.bbox, _pick_crs(collection, query.bbox_crs, "bbox-crs"), query.max_bbox_km2
+        )
     elif query.bbox_crs is not None:
         _pick_crs(collection, query.bbox_crs, "bbox-crs")
     if collection.versioned:

@@ -25,8 +25,9 @@ from gis.crs import parse_crs, points_to_wgs84
 from gis.errors import InvalidInput, NotFound, PayloadTooLarge
 from gis.geocode.cache import GazetteerCache
 from gis.geocode.results import GeocodeResult
+from gis.limits import GEOCODE_BATCH_MAX
 
-BATCH_MAX = 10_000
+BATCH_MAX = GEOCODE_BATCH_MAX  # the default of WANGGE_GEOCODE_BATCH_MAX
 REVERSE_MAX = 20
 ADDRESS_MAX_CHARS = 500
 
@@ -103,17 +104,22 @@ def _with_owners(
     return out
 
 
-def parse_batch_items(body: Any) -> tuple[list[BatchItem], str | None]:
+def parse_batch_items(
+    body: Any, *, max_items: int = BATCH_MAX
+) -> tuple[list[BatchItem], str | None]:
     """The items of ``{"addresses": [{"id", "address", "district"} | "text", …],
-    "district": default}``; raises on a malformed envelope (items are checked one by one)."""
+    "district": default}``; raises on a malformed envelope (items are checked one by one)
+    and on more than ``max_items`` items."""
     if not isinstance(body, dict):
         raise InvalidInput("send a JSON object with an 'addresses' list", field="body")
     items = body.get("addresses")
     if not isinstance(items, list):
         raise InvalidInput("must be a list of addresses", field="addresses")
-    if len(items) > BATCH_MAX:
+    if len(items) > max_items:
         raise PayloadTooLarge(
-            f"{len(items)} addresses; at most {BATCH_MAX}", field="addresses", limit=BATCH_MAX
+            f"{len(items)} addresses; at most {max_items} (WANGGE_GEOCODE_BATCH_MAX)",
+            field="addresses",
+            limit=max_items,
         )
     default = body.get("district")
     if default is not None and not isinstance(default, str):
@@ -128,11 +134,17 @@ def parse_batch_items(body: Any) -> tuple[list[BatchItem], str | None]:
 
 
 def geocode_batch(
-    cache: GazetteerCache, assigner: Assigner | None, body: Any, within: str | None = None
+    cache: GazetteerCache,
+    assigner: Assigner | None,
+    body: Any,
+    within: str | None = None,
+    *,
+    max_items: int = BATCH_MAX,
 ) -> dict[str, Any]:
     """Every address of a batch, in input order; a bad item gets ``error`` (naming its field)
-    and the others are answered (owners only at or below ``within``, if given)."""
-    items, default = parse_batch_items(body)
+    and the others are answered (owners only at or below ``within``, if given); more than
+    ``max_items`` is PayloadTooLarge."""
+    items, default = parse_batch_items(body, max_items=max_items)
     gazetteer = cache.get()
     results: list[GeocodeResult] = []
     where: list[int] = []

@@ -10,9 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
-from gis.incidents.query import Filters, feature, select_for_export
+from gis.incidents.query import Filters, feature, select_for_export, where
+from gis.limits import MAX_EXPORT_ROWS, check_export_rows
+from gis.store.db import database_errors
+from gis.store.models import INCIDENTS
 
 CHUNK = 5000
 CSV_COLUMNS = (
@@ -38,6 +41,29 @@ CSV_COLUMNS = (
     "duplicate_of",
     "description",
 )
+
+
+def check_export_size(
+    engine: Engine,
+    filters: Filters,
+    *,
+    max_rows: int = MAX_EXPORT_ROWS,
+    now: datetime | None = None,
+) -> int:
+    """The number of incidents ``filters`` match; PayloadTooLarge if over ``max_rows``.
+
+    Run before streaming starts, so that a refusal (or a bad filter value the database
+    rejects) is still a proper answer rather than a cut-off download.
+    """
+    now = now or datetime.now(UTC)
+    with database_errors(), engine.connect() as conn:
+        matched = int(
+            conn.execute(
+                select(func.count()).select_from(INCIDENTS).where(where(filters, now))
+            ).scalar_one()
+        )
+    check_export_rows(matched, maximum=max_rows)
+    return matched
 
 
 def _rows(engine: Engine, filters: Filters, now: datetime) -> Iterator[list[Any]]:

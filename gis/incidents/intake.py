@@ -98,7 +98,8 @@ def intake(
     one that cannot be located yet is stored for review as usual."""
     if len(bodies) > ctx.max_batch:
         raise PayloadTooLarge(
-            f"{len(bodies)} incidents; at most {ctx.max_batch} per batch",
+            f"{len(bodies)} incidents; at most {ctx.max_batch} per batch "
+            "(WANGGE_INCIDENT_BATCH_MAX)",
             field="incidents",
             limit=ctx.max_batch,
         )

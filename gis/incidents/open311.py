@@ -17,9 +17,10 @@ from gis.errors import InvalidInput, NotFound
 from gis.incidents.categories import load_categories
 from gis.incidents.parse import parse_time
 from gis.incidents.query import Filters, columns, where
+from gis.limits import MAX_PAGE_SIZE
 from gis.store.models import INCIDENTS
 
-MAX_REQUESTS = 1000
+MAX_REQUESTS = MAX_PAGE_SIZE
 MAX_ID = 2**63
 DEFAULT_DAYS = 90
 
@@ -94,10 +95,12 @@ def get_requests(
     end_date: str | None = None,
     status: str | None = None,
     within: str | None = None,
+    max_requests: int = MAX_REQUESTS,
 ) -> list[dict[str, Any]]:
     """GET requests: by ids (overrides everything else), else by codes, date range (default
-    the last 90 days) and status, newest first, at most 1000; only those at or below area
-    ``within`` (an API key's scope), if given."""
+    the last 90 days) and status, newest first, at most ``max_requests`` (the configured
+    page size; the spec's default is 1000); only those at or below area ``within`` (an API
+    key's scope), if given."""
     now = datetime.now(UTC)
     query = select(*columns(now)).where(where(Filters(scope=within), now))
     if service_request_id:
@@ -125,7 +128,7 @@ def get_requests(
             elif wanted == {"closed"}:
                 query = query.where(INCIDENTS.c.status.in_(("resolved", "closed")))
     rows = conn.execute(
-        query.order_by(INCIDENTS.c.reported_at.desc(), INCIDENTS.c.id.desc()).limit(MAX_REQUESTS)
+        query.order_by(INCIDENTS.c.reported_at.desc(), INCIDENTS.c.id.desc()).limit(max_requests)
     )
     departments = _departments(conn)
     return [as_request(r, departments) for r in rows]

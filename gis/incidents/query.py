@@ -24,10 +24,11 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 from gis.areas.query import BBox
 from gis.errors import InvalidInput, NotFound
 from gis.incidents.parse import parse_time
+from gis.limits import MAX_PAGE_SIZE, check_page_size
 from gis.security.roles import mask_phone
 from gis.store.models import INCIDENT_EVENTS, INCIDENT_STATES, INCIDENTS
 
-MAX_PAGE = 1000
+MAX_PAGE = MAX_PAGE_SIZE
 C = INCIDENTS.c
 
 
@@ -61,8 +62,10 @@ class Filters:
         overdue: bool | None = None,
         location_status: str | None = None,
         duplicates: bool | None = None,
+        max_bbox_km2: float | None = None,
     ) -> Filters:
-        """Filters from query-string values (comma lists for status and category)."""
+        """Filters from query-string values (comma lists for status and category); a
+        ``bbox`` over ``max_bbox_km2`` km² is refused."""
         states = tuple(s for s in (status or "").split(",") if s)
         for s in states:
             if s not in INCIDENT_STATES:
@@ -84,7 +87,7 @@ class Filters:
             status=states,
             category=tuple(c for c in (category or "").split(",") if c),
             area=area or None,
-            bbox=BBox.parse(bbox) if bbox else None,
+            bbox=BBox.parse(bbox, max_km2=max_bbox_km2) if bbox else None,
             start=start,
             end=end,
             overdue=overdue,
@@ -202,10 +205,11 @@ def list_incidents(
     oldest_first: bool = False,
     now: datetime | None = None,
     reveal_phones: bool = False,
+    max_limit: int = MAX_PAGE,
 ) -> IncidentPage:
-    """One page of incidents (newest report first, or oldest first for the review queue)."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"must be 1..{MAX_PAGE}", field="limit")
+    """One page of incidents (newest report first, or oldest first for the review queue);
+    ``limit`` at most ``max_limit`` (the configured page size)."""
+    check_page_size(limit, maximum=max_limit)
     now = now or datetime.now(UTC)
     cond = where(filters, now)
     total = conn.execute(select(func.count()).select_from(INCIDENTS).where(cond)).scalar_one()

@@ -28,10 +28,12 @@ def relocate(
     *,
     actor: str,
     note: str = "",
+    within: str | None = None,
 ) -> dict[str, Any]:
     """Give the incident a new location (``lon``/``lat`` [+``crs``] or ``address``
     [+``district``]), re-assign it and record both owners. A reported incident that now has
-    an owner becomes ``assigned``. Returns ``{id, from, to, status}``."""
+    an owner becomes ``assigned``. With ``within`` (an API key's scope), a new place in an
+    area outside it is refused, as at intake. Returns ``{id, from, to, status}``."""
     actor, note = clean_text(actor, "actor", limit=100), clean_text(note, "note")
     if not actor:
         raise InvalidInput("name who makes the change", field="actor")
@@ -44,6 +46,9 @@ def relocate(
         {"category": row.category, **location}, now=now, categories={row.category}
     )
     [place] = place_many(ctx.assigner, [item], ctx.resolver)
+    if within is not None and place.owner_code is not None and within not in place.area_codes:
+        field = "address" if item.lon is None else "lon"
+        raise InvalidInput(f"outside your scope ({within})", field=field)
     before: dict[str, Any] = {"owner_code": row.owner_code, "generation": row.generation}
     if row.geom is not None:
         x, y = conn.execute(select(func.ST_X(row.geom), func.ST_Y(row.geom))).one()
@@ -189,9 +194,12 @@ def link_duplicate(
     actor: str,
     note: str = "",
     close: bool = False,
+    within: str | None = None,
 ) -> dict[str, Any]:
     """Mark the incident a duplicate of ``of`` (merge: with ``close``, also close it), or
-    unlink it (``of`` None). Returns ``{id, duplicate_of, status}``."""
+    unlink it (``of`` None). Returns ``{id, duplicate_of, status}``. With ``within`` (an API
+    key's scope), every incident the link touches — the root it points at and the incidents
+    re-pointed from this one — must lie at or below that area (else: not found)."""
     actor, note = clean_text(actor, "actor", limit=100), clean_text(note, "note")
     if not actor:
         raise InvalidInput("name who makes the change", field="actor")
@@ -207,6 +215,22 @@ def link_duplicate(
         of = target.duplicate_of or of  # link to the root, never build chains
         if of == incident_id:
             raise Conflict(f"incident {target.id} is a duplicate of {incident_id}", field="of")
+        if within is not None:
+            touched = conn.execute(
+                select(INCIDENTS.c.id, INCIDENTS.c.area_codes).where(
+                    (INCIDENTS.c.id == of) | (INCIDENTS.c.duplicate_of == incident_id)
+                )
+            ).all()
+            for other in touched:
+                if within in (other.area_codes or []):
+                    continue
+                if other.id == of:  # the very answer an unknown ``of`` gets
+                    raise InvalidInput(f"no incident {target.id}", field="of")
+                raise Conflict(
+                    "incidents outside your scope are duplicates of this one; someone whose "
+                    "key covers them must link it",
+                    field="id",
+                )
     now = datetime.now(UTC)
     conn.execute(update(INCIDENTS).where(INCIDENTS.c.id == incident_id).values(duplicate_of=of))
     if of is not None:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gis.maps.basemaps import Basemap, features_from_wkb
-from gis.maps.sql import CLOSED_STATUSES, area_columns, building_columns
+from gis.maps.sql import CLOSED_STATUSES, area_columns, building_columns, subtree_sql
 from gis.store.schema import table_exists
 
 
@@ -19,9 +19,29 @@ class Scope:
     generation: int
     within: str | None = None  # an area code
     reach_m: float = 0.0  # also what lies this close to it (metres, on the ellipsoid)
+    #: an API key's scope (an area code), by the hierarchy: areas at or below it, incidents
+    #: owned there; buildings and facilities (no owner) inside its boundary
+    key_scope: str | None = None
 
     def where(self, alias: str) -> str:
-        """A condition on ``alias.geom`` (bound parameters ``:within``, ``:generation``)."""
+        """A condition on ``alias`` (bound parameters ``:within``, ``:generation``,
+        ``:key_scope``); ``alias`` is ``a`` (areas), ``i`` (incidents), ``b`` or ``f``."""
+        if self.key_scope is None:
+            return self._near(alias)
+        return f"{self._near(alias)} AND {self._key_condition(alias)}"
+
+    def _key_condition(self, alias: str) -> str:
+        if alias == "a":
+            return f"a.code IN ({subtree_sql('key_scope')})"
+        if alias == "i":
+            return "i.area_codes @> ARRAY[CAST(:key_scope AS text)]"
+        boundary = (
+            "(SELECT ST_Union(k.geom) FROM areas k WHERE k.code = :key_scope "
+            "AND k.valid @> CAST(:generation AS int))"
+        )
+        return f"ST_Intersects({alias}.geom, {boundary})"
+
+    def _near(self, alias: str) -> str:
         if self.within is None:
             return "TRUE"
         area = (
@@ -33,7 +53,12 @@ class Scope:
         return f"ST_Intersects({alias}.geom, {area})"
 
     def params(self) -> dict[str, Any]:
-        return {"generation": self.generation, "within": self.within, "reach_m": self.reach_m}
+        return {
+            "generation": self.generation,
+            "within": self.within,
+            "reach_m": self.reach_m,
+            "key_scope": self.key_scope,
+        }
 
 
 def has_incidents(conn: Connection) -> bool:

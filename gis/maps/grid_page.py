@@ -40,7 +40,7 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
     if not boundary:
         raise NotFound(f"no area with code {code!r} in generation {opts.generation}", field="code")
     page = Page(f"wangge · {code}", opts.basemap, zoom=17)
-    scope = data.Scope(opts.generation, within=code)
+    scope = data.Scope(opts.generation, within=code, key_scope=opts.within)
     style = {"color": "#ff7f00", "weight": 4, "fillOpacity": 0.03}
     page.geojson(
         "边界 boundary",
@@ -57,6 +57,7 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
         "show": False,
     }
     near = data.Scope(opts.generation, within=code, reach_m=max(SERVICE_RADIUS_M.values()))
+    # facilities nearby serve the grid wherever they are: not limited to the key's scope
     facilities = data.facilities(conn, near, opts.basemap, radius_m=SERVICE_RADIUS_M)
     page.geojson("服务半径 service radius", facilities, radius)
     points = {
@@ -65,11 +66,11 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
         "popup": FACILITY_TIP,
     }
     page.geojson("设施 facilities", facilities, points)
-    if data.has_incidents(conn):
+    if not data.has_incidents(conn):
+        page.notes.append("open incidents: not available yet (no incidents table)")
+    elif opts.show_incidents:
         incidents = data.incidents(conn, scope, opts.basemap)
         page.geojson("事件 open incidents", incidents, INCIDENT_OPTS)
-    else:
-        page.notes.append("open incidents: not available yet (no incidents table)")
     staff = data.staff(conn, code)
     if opts.mask_staff_phones:
         staff = [{**s, "phone": mask_phone(s["phone"])} for s in staff]

@@ -150,12 +150,12 @@ def add_incidents(page: Page, conn: Connection, scope: data.Scope, opts: MapOpti
 def overview_page(conn: Connection, opts: MapOptions) -> str:
     """The whole generation: street, communities, grids, micro-grids, buildings."""
     page = Page("wangge · overview", opts.basemap)
-    scope = data.Scope(opts.generation, within=opts.within)
+    scope = data.Scope(opts.generation, key_scope=opts.within)
     page.call("wg.search({map}, " + js_json(opts.geocode_url) + ");")
     for level in LEVEL_STYLES:
         add_area_layer(page, conn, scope, opts, level, fit=level == "street")
     add_buildings(page, conn, scope, opts)
-    if data.has_incidents(conn):
+    if data.has_incidents(conn) and opts.show_incidents:
         add_incidents(page, conn, scope, opts)
     legend = [{"label": LEVEL_NAMES[lv], "color": s["color"]} for lv, s in LEVEL_STYLES.items()]
     legend.append({"label": "楼 building", "color": "#666666", "fill": "#999999"})

@@ -70,6 +70,8 @@ class MapOptions:
     within: str | None = None
     #: staff phone numbers masked (anonymous visitors of a public deployment)
     mask_staff_phones: bool = False
+    #: incident points and their text (anonymous visitors of a public deployment: no)
+    show_incidents: bool = True
 
 
 class _Script(MacroElement):

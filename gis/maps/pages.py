@@ -75,7 +75,7 @@ def grid(conn: Connection, opts: MapOptions, code: str) -> str:
 def coverage(conn: Connection, opts: MapOptions) -> str:
     """Every coverage finding in its severity colour, its message in the popup, a legend."""
     page = Page("wangge · coverage", opts.basemap)
-    scope = data.Scope(opts.generation, within=opts.within)
+    scope = data.Scope(opts.generation, key_scope=opts.within)
     add_area_layer(page, conn, scope, opts, "street", fit=True)
     add_area_layer(page, conn, scope, opts, "micro_grid")
     findings = _findings(conn, opts)
@@ -128,7 +128,7 @@ def incident(conn: Connection, opts: MapOptions, incident_id: str) -> str:
     """One incident: its location, its owner area and its timeline."""
     if not data.has_incidents(conn):
         raise NotFound("no incidents yet: the incidents table does not exist", field="id")
-    scope = data.Scope(opts.generation, within=opts.within)
+    scope = data.Scope(opts.generation, key_scope=opts.within)
     found = data.incidents(conn, scope, opts.basemap, open_only=False, incident_id=incident_id)
     if not found:
         raise NotFound(f"no incident with id {incident_id!r}", field="id")

@@ -6,12 +6,18 @@ bound parameter. Incident counts are included only when the incidents table exis
 
 from __future__ import annotations
 
+
 #: The codes of area ``:within`` and of every area below it, any generation (an API key's
 #: scope; the same tree as :func:`gis.areas.query.subtree_codes`).
-SUBTREE_SQL = (
-    "WITH RECURSIVE t(code) AS (SELECT CAST(:within AS text) UNION "
-    "SELECT c.code FROM areas c JOIN t ON c.parent_code = t.code) SELECT code FROM t"
-)
+def subtree_sql(param: str = "within") -> str:
+    """The codes of the area bound to ``:param`` and of every area below it."""
+    return (
+        f"WITH RECURSIVE t(code) AS (SELECT CAST(:{param} AS text) UNION "
+        "SELECT c.code FROM areas c JOIN t ON c.parent_code = t.code) SELECT code FROM t"
+    )
+
+
+SUBTREE_SQL = subtree_sql("within")
 
 #: Statuses after which an incident no longer needs anyone.
 CLOSED_STATUSES = ("resolved", "closed")

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -34,6 +35,10 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 LAST_USED_EVERY = timedelta(minutes=1)
 #: How long a browser sign-in lasts.
 SESSION_TTL = timedelta(hours=12)
+#: ``<key id>.<expiry, unix seconds>.<HMAC-SHA256, base64url>``: ASCII only, fixed lengths
+_SESSION = re.compile(
+    r"(?P<key_id>[A-Za-z0-9]{10})\.(?P<expires>[0-9]{1,12})\.(?P<mac>[A-Za-z0-9_-]{43})"
+)
 
 
 def _b64(data: bytes) -> str:
@@ -171,6 +176,15 @@ class KeyVerifier:
                 self._rows.clear()
                 self._version = int(version or 0)
 
+    def remembered(self, token: str) -> Principal | None:
+        """The principal of a key this worker verified before (and keys have not changed
+        since), without any hashing; None when it would have to be checked."""
+        self._refresh()
+        principal = self._verified.get(hashlib.sha256(token.encode()).hexdigest())
+        if principal is not None:
+            self._touch(principal.key_id or "")
+        return principal
+
     def verify(self, token: str) -> Principal | None:
         """The principal of a valid, unrevoked key; None for anything else."""
         parts = split_key(token)
@@ -180,11 +194,13 @@ class KeyVerifier:
         fingerprint = hashlib.sha256(token.encode()).hexdigest()
         principal = self._verified.get(fingerprint)
         if principal is None:
+            version = self._version
             principal = self._check(*parts)
             if principal is None:
                 return None
             with self._lock:
-                self._verified[fingerprint] = principal
+                if version == self._version:  # not if keys changed (a revocation) meanwhile
+                    self._verified[fingerprint] = principal
         self._touch(principal.key_id or "")
         return principal
 
@@ -193,6 +209,7 @@ class KeyVerifier:
         known = self._rows.get(key_id)
         if known is not None:
             return known
+        version = self._version
         with database_errors(), self.engine.connect() as conn:
             row = conn.execute(
                 select(
@@ -203,7 +220,8 @@ class KeyVerifier:
             return None
         principal = Principal(key_id=key_id, name=row.name, role=row.role, scope=row.scope)
         with self._lock:
-            self._rows[key_id] = (principal, row.secret_hash)
+            if version == self._version:
+                self._rows[key_id] = (principal, row.secret_hash)
         return principal, row.secret_hash
 
     def _check(self, key_id: str, secret: str) -> Principal | None:
@@ -226,19 +244,21 @@ class KeyVerifier:
         return f"{principal.key_id}.{expires}.{_session_mac(found[1], principal.key_id, expires)}"
 
     def verify_session(self, cookie: str) -> Principal | None:
-        """The principal of a sign-in cookie made by :meth:`start_session`, if still valid."""
-        key_id, _, rest = cookie.partition(".")
-        expires_text, _, mac = rest.partition(".")
-        if len(key_id) != 10 or not expires_text.isdigit() or not mac:
+        """The principal of a sign-in cookie made by :meth:`start_session`, if still valid
+        (anything malformed, expired, or expiring later than a session can is refused)."""
+        match = _SESSION.fullmatch(cookie)
+        if match is None:
             return None
-        expires = int(expires_text)
-        if expires < time.time():
+        key_id, expires = match["key_id"], int(match["expires"])
+        mac = match["mac"]
+        now = time.time()
+        if not now <= expires <= now + SESSION_TTL.total_seconds() + 60:
             return None
         self._refresh()
         found = self._row(key_id)
         if found is None:
             return None
-        if not hmac.compare_digest(mac, _session_mac(found[1], key_id, expires)):
+        if not hmac.compare_digest(mac.encode(), _session_mac(found[1], key_id, expires).encode()):
             return None
         self._touch(key_id)
         return found[0]

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
 from gis.errors import Unavailable
 from gis.settings import Settings
@@ -26,15 +26,22 @@ def database_url(settings: Settings, *, start: bool = True, progress: Progress =
     return cluster.start(progress) if start else cluster.url()
 
 
-def make_engine(url: str) -> Engine:
-    """A SQLAlchemy engine with wangge's pool settings for ``url``."""
+def make_engine(url: str, *, statement_timeout_s: float = 0) -> Engine:
+    """A SQLAlchemy engine with wangge's pool settings for ``url``.
+
+    ``statement_timeout_s`` > 0 sets PostgreSQL's ``statement_timeout`` on every connection:
+    a statement running longer is cancelled (SQLSTATE 57014, see :func:`is_timeout`).
+    """
+    connect_args: dict[str, object] = {"connect_timeout": 10}
+    if statement_timeout_s > 0:
+        connect_args["options"] = f"-c statement_timeout={round(statement_timeout_s * 1000)}"
     return create_engine(
         url,
         pool_pre_ping=True,
         # FastAPI runs sync endpoints on a 40-thread pool: keep enough connections open
         pool_size=10,
         max_overflow=30,
-        connect_args={"connect_timeout": 10},
+        connect_args=connect_args,
     )
 
 
@@ -44,9 +51,26 @@ UNREACHABLE = "the database is unreachable; try again shortly"
 def is_connection_error(exc: BaseException) -> bool:
     """Whether a SQLAlchemy error means the database is away (refused, dropped, restarting),
     as opposed to a bad statement."""
+    if is_timeout(exc):  # psycopg's QueryCanceled is an OperationalError, but no outage
+        return False
     return isinstance(exc, OperationalError | InterfaceError) or (
         isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
     )
+
+
+QUERY_CANCELED = "57014"  # statement_timeout (or a cancel request) stopped the statement
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """Whether a SQLAlchemy error is a statement cancelled by ``statement_timeout``."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED
+
+
+def is_bad_value(exc: BaseException) -> bool:
+    """Whether a SQLAlchemy error is PostgreSQL refusing a value the caller sent (SQLSTATE
+    class 22, data exception: a number out of range, bad text for a type), or the driver
+    refusing one before sending it (a NUL byte in text)."""
+    return isinstance(exc, DataError)
 
 
 @contextlib.contextmanager

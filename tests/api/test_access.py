@@ -5,6 +5,7 @@ cookie, rate limits and the public (anonymous) setting."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -12,13 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
-from gis.incidents.categories import DEFAULT_FILE, import_categories
 from gis.security.keys import revoke_key
 from gis.settings import Settings
 from gis.store.db import make_engine
 from tests.conftest import LiveServer, create_api_key
-from tests.fixtures import HALF, X0, Y0, load_small_street
+from tests.fixtures import HALF, X0, Y0, small_street_with_categories
 
 IN_M1 = {"lon": X0 + HALF / 2, "lat": Y0 + HALF / 2}  # grid G1
 IN_M2 = {"lon": X0 + HALF * 1.5, "lat": Y0 + HALF / 2}  # grid G2
@@ -56,11 +57,7 @@ def site(
     new_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     url = new_database()
-    engine = make_engine(url)
-    load_small_street(engine, tmp_path_factory.mktemp("access"))
-    with engine.begin() as conn:
-        import_categories(conn, DEFAULT_FILE)
-    engine.dispose()
+    small_street_with_categories(url, tmp_path_factory.mktemp("access"))
     keys = {role: create_api_key(url, role) for role in ROLES}
     keys["field_worker@G1"] = create_api_key(url, "field_worker", "G1")
     keys["official@G1"] = create_api_key(url, "official", "G1")
@@ -301,6 +298,8 @@ def test_openapi_declares_security_on_every_operation(site: Site) -> None:
     assert {"APIKeyHeader", "HTTPBearer", "APIKeyCookie"} <= set(schemes)
     for path, methods in doc["paths"].items():
         for method, operation in methods.items():
+            if "requestBody" in operation:
+                assert "413" in operation["responses"], (method, path)
             if path in open_paths:
                 continue
             assert operation.get("security"), f"{method.upper()} {path} has no security"
@@ -352,3 +351,118 @@ def test_scoped_intake_refuses_places_outside_the_scope(site: Site) -> None:
         stored = http.get("/v1/incidents", params={"limit": 1000}).json()["features"]
     external = {f["properties"]["external_id"] for f in stored}
     assert {"scoped-in", "b-in"} <= external and not {"scoped-out", "b-out"} & external
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    ["abcdefghij.\u00b2.x", "abcdefghij." + "9" * 5000 + ".x", "abcdefghij.4102444800.\u00e9"],
+)
+def test_malformed_session_cookies_are_401_not_500(site: Site, cookie: str) -> None:
+    with httpx.Client(base_url=site.live.url, timeout=30) as browser:
+        answer = browser.get("/v1/me", headers={"cookie": f"wangge_session={cookie}".encode()})
+    assert_problem(answer, 401, "cookie")
+
+
+def test_a_cookie_cannot_outlive_a_session(site: Site) -> None:
+    """Even with a valid signature, an expiry beyond the session length is refused."""
+    from gis.security.keys import _session_mac
+
+    key_id = site.keys["official"].split("_")[1]
+    engine = make_engine(site.url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT secret_hash FROM api_keys WHERE key_id = :k"), {"k": key_id}
+        ).scalar_one()
+    engine.dispose()
+    far = int(time.time()) + 10 * 365 * 86400
+    forged = f"{key_id}.{far}.{_session_mac(stored, key_id, far)}"
+    near = int(time.time()) + 3600
+    honest = f"{key_id}.{near}.{_session_mac(stored, key_id, near)}"
+    for cookie, status in ((honest, 200), (forged, 401)):
+        with httpx.Client(
+            base_url=site.live.url, timeout=30, cookies={"wangge_session": cookie}
+        ) as browser:
+            assert browser.get("/v1/me").status_code == status
+
+
+def test_a_repeated_external_id_tells_nothing_to_who_may_not_read_it(site: Site) -> None:
+    """Intake is idempotent by external_id, but a caller without incidents:read (or out of
+    scope) learns only that it is stored, not what."""
+    with site.client("integration") as http:
+        again = http.post("/v1/incidents", json=incident_body(IN_M2, "access-2"))
+    assert again.status_code == 200
+    properties = again.json()["properties"]
+    assert again.json()["id"] == site.in_g2 and "reporter" not in properties
+    assert "description" not in properties and again.json()["geometry"] is None
+    with site.client("admin") as http:
+        full = http.post("/v1/incidents", json=incident_body(IN_M2, "access-2")).json()
+    assert full["properties"]["description"] == "垃圾堆放"
+
+
+def test_a_field_worker_cannot_move_an_incident_out_of_her_scope(site: Site) -> None:
+    body = {**IN_M2, "actor": "王芳"}
+    with site.client("field_worker@G1") as http:
+        moved = http.post(f"/v1/incidents/{site.in_g1}/location", json=body)
+    assert "outside your scope" in assert_problem(moved, 422, "lon")["detail"]
+
+
+def test_wrong_keys_are_throttled_but_good_keys_are_not(site: Site) -> None:
+    # a server of its own: the throttle is per worker, and must not hold up the other tests
+    settings = Settings(database_url=site.url)
+    with LiveServer(settings, key=site.keys["official"]) as live, live.client() as good:
+        assert good.get("/v1/me").status_code == 200  # remembered by this worker
+        bad = {"X-API-Key": site.keys["official"][:-4] + "AAAA"}
+        statuses = [good.get("/v1/me", headers=bad).status_code for _ in range(25)]
+        assert statuses[:20] == [401] * 20 and 429 in statuses[20:]
+        throttled = good.get("/v1/me", headers=bad)
+        assert_problem(throttled, 429, "X-API-Key")
+        assert int(throttled.headers["retry-after"]) >= 1
+        assert good.get("/v1/me").status_code == 200
+
+
+def test_map_pages_and_tiles_keep_to_the_scope(site: Site) -> None:
+    """Pages are drawn by the hierarchy, not by whatever touches the scope's boundary."""
+    with site.client("official@G1") as http:
+        page = http.get("/maps/overview").text
+        assert '"code":"M1"' in page and '"code":"M3"' in page
+        assert '"code":"M2"' not in page and '"code":"G2"' not in page
+        assert '"code":"S"' not in page
+        incident_page = http.get(f"/maps/incident/{site.in_g2}")
+        assert_problem(incident_page, 404, "id")
+    # building B1 straddles M1/M2 (south half of the street): nothing of it is in M3
+    tile = "/tiles/buildings/{}/{}/{}.pbf".format(*tile_of(X0 + HALF, Y0 + 0.00225, 16))
+    with site.client("admin") as http:
+        everything = http.get(tile).content
+    scoped_key = create_api_key(site.url, "official", "M3")
+    with httpx.Client(base_url=site.live.url, headers={"X-API-Key": scoped_key}) as http:
+        scoped = http.get(tile)
+    assert len(everything) > 0 and scoped.status_code == 200 and scoped.content == b""
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    """The XYZ (Web Mercator) tile holding a point."""
+    n = 2**z
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return z, int((lon + 180) / 360 * n), int(y)
+
+
+def test_anonymous_visitors_see_no_incident_points(site: Site) -> None:
+    settings = Settings(database_url=site.url, public_access=True)
+    with (
+        LiveServer(settings, key=site.keys["admin"]) as live,
+        httpx.Client(base_url=live.url, timeout=60) as anonymous,
+    ):
+        page = anonymous.get("/maps/overview").text
+        assert "垃圾堆放" not in page  # incident descriptions
+        assert_problem(anonymous.get("/tiles/incidents/14/13717/6694.pbf"), 401)
+        with live.client() as admin:
+            assert "垃圾堆放" in admin.get("/maps/overview").text
+
+
+def test_duplicate_links_stay_inside_the_scope(site: Site) -> None:
+    path = f"/v1/incidents/{site.in_g1}/duplicate"
+    with site.client("field_worker@G1") as http:
+        outside = http.post(path, json={"of": site.in_g2, "actor": "王芳"})
+        unknown = http.post(path, json={"of": 99999999, "actor": "王芳"})
+    a, b = assert_problem(outside, 422, "of"), assert_problem(unknown, 422, "of")
+    assert a["detail"].replace(str(site.in_g2), "X") == b["detail"].replace("99999999", "X")

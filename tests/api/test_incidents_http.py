@@ -9,11 +9,9 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from gis.incidents.categories import DEFAULT_FILE, import_categories
 from gis.settings import Settings
-from gis.store.db import make_engine
 from tests.conftest import LiveServer
-from tests.fixtures import load_small_street
+from tests.fixtures import small_street_with_categories
 
 PROBLEM = "application/problem+json"
 
@@ -23,11 +21,7 @@ def http(
     new_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[httpx.Client]:
     url = new_database()
-    engine = make_engine(url)
-    load_small_street(engine, tmp_path_factory.mktemp("incidents-api"))
-    with engine.begin() as conn:
-        import_categories(conn, DEFAULT_FILE)
-    engine.dispose()
+    small_street_with_categories(url, tmp_path_factory.mktemp("incidents-api"))
     with (
         LiveServer(Settings(database_url=url, incident_batch_max=50)) as live,
         live.client(timeout=30) as client,

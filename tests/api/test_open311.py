@@ -9,11 +9,9 @@ import pytest
 import requests
 from georeport import GeoReport
 
-from gis.incidents.categories import DEFAULT_FILE, import_categories
 from gis.settings import Settings
-from gis.store.db import make_engine
 from tests.conftest import LiveServer
-from tests.fixtures import load_small_street
+from tests.fixtures import small_street_with_categories
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +19,7 @@ def live(
     new_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     url = new_database()
-    engine = make_engine(url)
-    load_small_street(engine, tmp_path_factory.mktemp("open311"))
-    with engine.begin() as conn:
-        import_categories(conn, DEFAULT_FILE)
-    engine.dispose()
+    small_street_with_categories(url, tmp_path_factory.mktemp("open311"))
     with LiveServer(Settings(database_url=url)) as server:
         yield server
 
