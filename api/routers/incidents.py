@@ -33,7 +33,7 @@ from api.schemas.incidents import (
     TransitionIn,
     TransitionOut,
 )
-from api.security import record, record_in, require, reveal_phones
+from api.security import audit_entry, record_in, require, reveal_phones
 from gis.incidents.categories import load_categories
 from gis.incidents.export import check_export_size, export_csv, export_geojson
 from gis.incidents.intake import IntakeContext
@@ -170,10 +170,14 @@ def create_incident(
     """201 with the stored incident; the same ``external_id`` again answers 200 with the
     incident already stored (safe retries). An address that cannot be resolved, or a point
     outside every micro-grid, is stored with ``location_status: needs_review``."""
-    feature, created = submit(engine, ctx, body.model_dump(exclude_none=True), within=caller.scope)
-    if created:
-        record(request, caller, "incident.create", f"incident/{feature['id']}")
-    elif not may_read(caller, feature):
+    feature, created = submit(
+        engine,
+        ctx,
+        body.model_dump(exclude_none=True),
+        within=caller.scope,
+        audit=audit_entry(request, caller, "incident.create"),
+    )
+    if not created and not may_read(caller, feature):
         feature = already_stored(feature)
     return GeoJSONResponse(feature, status_code=201 if created else 200)
 
@@ -210,10 +214,13 @@ def create_incidents(
     """Each item is shaped like ``POST /v1/incidents``; a bad item gets ``error`` naming
     the field while the others are stored; a known ``external_id`` answers ``created:
     false`` with the stored id."""
-    answer = submit_batch(engine, ctx, body.incidents, within=caller.scope)
-    ids = [r["id"] for r in answer.get("results", []) if r.get("created")]
-    if ids:
-        record(request, caller, "incident.create_batch", f"{len(ids)} incidents", ids=ids)
+    answer = submit_batch(
+        engine,
+        ctx,
+        body.incidents,
+        within=caller.scope,
+        audit=audit_entry(request, caller, "incident.create_batch"),
+    )
     return FastJSONResponse(answer)
 
 

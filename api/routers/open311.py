@@ -17,7 +17,7 @@ from api.deps import get_engine, get_settings
 from api.problems import PROBLEM_JSON, problem, status_of
 from api.routers.incidents import IntakeDep
 from api.schemas.open311 import Created, Open311Error, Service, ServiceDefinition, ServiceRequest
-from api.security import open311_reporter, record, require
+from api.security import audit_entry, open311_reporter, require
 from gis.errors import WanggeError
 from gis.incidents import open311
 from gis.incidents.service import submit
@@ -217,9 +217,13 @@ async def create_request(
 
     def run() -> Any:
         _fmt(fmt)
-        feature, created = submit(engine, ctx, open311.incident_body(form), within=caller.scope)
-        if created:
-            record(request, caller, "incident.create", f"incident/{feature['id']}")
+        feature, _ = submit(
+            engine,
+            ctx,
+            open311.incident_body(form),
+            within=caller.scope,
+            audit=audit_entry(request, caller, "incident.create"),
+        )
         notice = feature["properties"]["review_reason"] or ""
         return open311.created(feature["id"], notice)
 

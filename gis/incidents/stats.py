@@ -1,10 +1,19 @@
-"""The figures officials are judged on, computed in SQL in one scan: per group (category,
-owning area or local day) and overall — counts, resolution rate, median and p90 time to
-assignment and to resolution (seconds from the report), overdue and open counts.
+"""The figures officials are judged on, in one scan: per group (category, owning area or
+local day) and overall — counts, resolution rate, median and p90 time to assignment and to
+resolution (seconds from the report), overdue and open counts.
 
 Resolved means ``resolved_at`` is set (a reopened incident counts again only once
 re-resolved); the rate is resolved / all matched. Duplicates count like any incident and are
 also counted apart.
+
+Why not ``percentile_cont`` in SQL: four ordered-set aggregates per group made PostgreSQL sort
+the matched rows by group and then every group's durations twice (5–9 s over 1M incidents on
+a 2-core box). Instead one hash-aggregated scan counts in SQL and hands each group's durations
+over as packed big-endian float8 bytes (``string_agg(float8send(...))``, no per-value Python
+object); numpy picks the order statistics with ``np.partition`` and interpolates with
+PostgreSQL's own formula, so the figures are bit-for-bit those of ``percentile_cont`` over the
+same values (the tests compare with a direct SQL computation). Nothing is pre-aggregated,
+so an answer is never stale and overdue counts use this call's ``now``.
 """
 
 from __future__ import annotations
@@ -12,7 +21,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, tuple_
+import numpy as np
+from sqlalchemy import Connection, LargeBinary, func, select, text, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from gis.errors import InvalidInput
@@ -22,14 +32,39 @@ from gis.store.models import INCIDENTS
 
 GROUPS = ("category", "area", "day")
 C = INCIDENTS.c
+#: enough for the per-group byte strings to stay in memory (16 bytes per incident)
+WORK_MEM = "128MB"
 
 
-def _seconds(later: Any) -> Any:
-    return func.extract("epoch", later - C.reported_at)
+def _packed_seconds(later: Any) -> Any:
+    """Seconds from the report to ``later`` (``date_part('epoch', interval)``, float8: the
+    numeric ``extract`` cost more than the whole rest of the scan), packed per group as
+    big-endian float8 bytes; NULLs left out, as percentile_cont leaves them out."""
+    seconds = func.date_part("epoch", later - C.reported_at)
+    return func.string_agg(func.float8send(seconds), type_coerce(b"", LargeBinary))
 
 
-def _pct(p: float, expr: Any) -> Any:
-    return func.percentile_cont(p).within_group(expr)
+def percentiles(values: np.ndarray, ps: tuple[float, ...]) -> list[float | None]:
+    """``percentile_cont(p)`` of ``values`` for each p, computed as PostgreSQL does (rows
+    ``floor`` and ``ceil`` of p·(n−1), ``lo + (hi − lo)·fraction``); None when empty."""
+    n = len(values)
+    if n == 0:
+        return [None] * len(ps)
+    ranks = sorted(
+        {int(np.floor(p * (n - 1))) for p in ps} | {int(np.ceil(p * (n - 1))) for p in ps}
+    )
+    ordered = np.partition(values, ranks)
+    out: list[float | None] = []
+    for p in ps:
+        at = p * (n - 1)
+        lo_row, hi_row = int(np.floor(at)), int(np.ceil(at))
+        lo, hi = float(ordered[lo_row]), float(ordered[hi_row])
+        out.append(lo if lo_row == hi_row else lo + (hi - lo) * (at - lo_row))
+    return out
+
+
+def _durations(packed: bytes | None) -> np.ndarray:
+    return np.frombuffer(packed or b"", dtype=">f8")
 
 
 def stats(
@@ -50,66 +85,65 @@ def stats(
     elif group_by == "area":
         key = C.owner_code
     else:
-        key = func.to_char(func.timezone(timezone, C.reported_at), "YYYY-MM-DD")
-    assign_s, resolve_s = _seconds(C.assigned_at), _seconds(C.resolved_at)
-    grouped = func.grouping(key).label("is_total")
+        # a date, formatted here: to_char per row costs more than the rest of the scan
+        key = func.date(func.timezone(timezone, C.reported_at))
     q = (
         select(
             key.label("key"),
-            grouped,
             func.count().label("n"),
             func.count(C.resolved_at).label("resolved"),
             func.count().filter(C.status.in_(OPEN_STATES)).label("open"),
             func.count().filter(overdue_expr(now)).label("overdue"),
             func.count(C.duplicate_of).label("duplicates"),
             func.count().filter(C.location_status == "needs_review").label("needs_review"),
-            _pct(0.5, assign_s).label("assign_median_s"),
-            _pct(0.9, assign_s).label("assign_p90_s"),
-            _pct(0.5, resolve_s).label("resolve_median_s"),
-            _pct(0.9, resolve_s).label("resolve_p90_s"),
+            _packed_seconds(C.assigned_at).label("assign_s"),
+            _packed_seconds(C.resolved_at).label("resolve_s"),
         )
         .where(where(filters, now))
-        .group_by(func.grouping_sets(tuple_(key), tuple_()))
+        .group_by(key)
     )
+    conn.execute(text("SELECT set_config('work_mem', :m, true)"), {"m": WORK_MEM})
+    rows = conn.execute(q).all()
     groups: list[dict[str, Any]] = []
-    total: dict[str, Any] = _empty()
-    for r in conn.execute(q):
-        figures = {
-            "count": r.n,
-            "resolved": r.resolved,
-            "resolution_rate": round(r.resolved / r.n, 4) if r.n else None,
-            "open": r.open,
-            "overdue": r.overdue,
-            "duplicates": r.duplicates,
-            "needs_review": r.needs_review,
-            "assign_median_s": _round(r.assign_median_s),
-            "assign_p90_s": _round(r.assign_p90_s),
-            "resolve_median_s": _round(r.resolve_median_s),
-            "resolve_p90_s": _round(r.resolve_p90_s),
-        }
-        if r.is_total:
-            total = figures
-        else:
-            groups.append({"key": r.key, **figures})
+    counts = np.zeros(6, dtype=np.int64)
+    assign_all, resolve_all = [], []
+    for r in rows:
+        assign_s, resolve_s = _durations(r.assign_s), _durations(r.resolve_s)
+        assign_all.append(assign_s)
+        resolve_all.append(resolve_s)
+        c = (r.n, r.resolved, r.open, r.overdue, r.duplicates, r.needs_review)
+        counts += np.array(c, dtype=np.int64)
+        key_text = r.key.isoformat() if group_by == "day" else r.key
+        groups.append({"key": key_text, **_figures(c, assign_s, resolve_s)})
+    total = _figures(
+        tuple(int(v) for v in counts),
+        np.concatenate(assign_all) if assign_all else _durations(None),
+        np.concatenate(resolve_all) if resolve_all else _durations(None),
+    )
     groups.sort(key=lambda g: (g["key"] is None, g["key"] or ""))
     return {"group_by": group_by, "total": total, "groups": groups}
 
 
+def _figures(
+    counts: tuple[int, ...], assign_s: np.ndarray, resolve_s: np.ndarray
+) -> dict[str, Any]:
+    n, resolved, open_, overdue, duplicates, needs_review = counts
+    assign_median, assign_p90 = percentiles(assign_s, (0.5, 0.9))
+    resolve_median, resolve_p90 = percentiles(resolve_s, (0.5, 0.9))
+    return {
+        "count": n,
+        "resolved": resolved,
+        "resolution_rate": round(resolved / n, 4) if n else None,
+        "open": open_,
+        "overdue": overdue,
+        "duplicates": duplicates,
+        "needs_review": needs_review,
+        "assign_median_s": _round(assign_median),
+        "assign_p90_s": _round(assign_p90),
+        "resolve_median_s": _round(resolve_median),
+        "resolve_p90_s": _round(resolve_p90),
+    }
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 1)
-
-
-def _empty() -> dict[str, Any]:
-    return {
-        "count": 0,
-        "resolved": 0,
-        "resolution_rate": None,
-        "open": 0,
-        "overdue": 0,
-        "duplicates": 0,
-        "needs_review": 0,
-        "assign_median_s": None,
-        "assign_p90_s": None,
-        "resolve_median_s": None,
-        "resolve_p90_s": None,
-    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +50,27 @@ def record_in(
             detail=detail or {},
         )
     )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An audit entry the caller decided on, written by the function doing the change inside
+    its own transaction (one commit for both; the entry exists exactly when the change does)."""
+
+    principal: Principal
+    action: str
+    client: str = ""
+
+    def write(self, conn: Connection, target: str, **detail: Any) -> None:
+        """Write this entry about ``target`` in ``conn``'s transaction (None details left out)."""
+        record_in(
+            conn,
+            self.principal,
+            action=self.action,
+            target=target,
+            client=self.client,
+            detail={k: v for k, v in detail.items() if v is not None} or None,
+        )
 
 
 def command_line_user() -> tuple[Principal, str]:
