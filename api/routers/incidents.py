@@ -168,8 +168,9 @@ def create_incident(
     request: Request, caller: Reporter, body: IncidentCreate, engine: EngineDep, ctx: IntakeDep
 ) -> Any:
     """201 with the stored incident; the same ``external_id`` again answers 200 with the
-    incident already stored (safe retries). An address that cannot be resolved, or a point
-    outside every micro-grid, is stored with ``location_status: needs_review``."""
+    incident already stored (safe retries) — only its id, to a key that may not read it. An
+    address that cannot be resolved, or a point outside every micro-grid, is stored with
+    ``location_status: needs_review``."""
     feature, created = submit(
         engine,
         ctx,
