@@ -233,7 +233,8 @@ class KeyVerifier:
     def start_session(self, token: str, *, ttl: timedelta = SESSION_TTL) -> str | None:
         """A sign-in cookie value for a valid key: ``<key id>.<expiry>.<HMAC>``, keyed by the
         key's stored hash (server-side only), so it never holds the key, stops working when
-        the key is revoked, and cannot be forged or extended."""
+        the key is revoked, and cannot be made or extended without that hash (whoever can
+        read the ``api_keys`` table could; expiries beyond one session are refused anyway)."""
         principal = self.verify(token)
         if principal is None or principal.key_id is None:
             return None
