@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterable
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -229,10 +228,10 @@ async def open311_reporter(
     return permit(authenticate(request, api_key, bearer, session), "incidents:create")
 
 
-def in_scope(caller: Principal, codes: Iterable[str], missing: NotFound) -> None:
+def in_scope(caller: Principal, codes: list[str], missing: NotFound) -> None:
     """Raise ``missing`` (the very error an unknown object gets, so nothing tells the two
     apart) when an object whose owning chain is ``codes`` lies outside the caller's scope."""
-    if caller.scope is not None and caller.scope not in set(codes):
+    if not caller.covers(codes):
         raise missing
 
 

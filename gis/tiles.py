@@ -15,7 +15,13 @@ from sqlalchemy import Connection, text
 
 from gis.errors import InvalidInput, NotFound
 from gis.levels import check_level
-from gis.maps.sql import CLOSED_STATUSES, SUBTREE_SQL, area_columns, building_columns
+from gis.maps.sql import (
+    CLOSED_STATUSES,
+    SUBTREE_SQL,
+    area_columns,
+    building_columns,
+    inside_boundary_sql,
+)
 from gis.store.schema import data_version, table_exists
 
 LAYERS = ("areas", "buildings", "facilities", "incidents")
@@ -89,12 +95,7 @@ def _geom(column: str) -> str:
 
 def _inside_scope(alias: str, req: TileRequest) -> str:
     """Buildings and facilities have no owner: a scoped key sees those inside its boundary."""
-    if req.within is None:
-        return ""
-    return (
-        f"AND ST_Intersects({alias}.geom, (SELECT ST_Union(k.geom) FROM areas k "
-        "WHERE k.code = :within AND k.valid @> CAST(:generation AS int)))"
-    )
+    return "" if req.within is None else f"AND {inside_boundary_sql(alias, 'within')}"
 
 
 def render_tile(conn: Connection, req: TileRequest) -> bytes:

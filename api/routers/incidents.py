@@ -3,12 +3,14 @@ reading and statistics. Thin: parse, call ``gis.incidents``, shape the response.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from api.deps import Conn, get_engine, get_settings
 from api.limits import PageLimit
@@ -121,6 +123,24 @@ Reporter = Annotated[Principal, require("incidents:create")]
 Updater = Annotated[Principal, require("incidents:update")]
 
 
+@contextmanager
+def update_of(
+    engine: Engine,
+    request: Request,
+    caller: Principal,
+    incident_id: int,
+    action: str,
+    **detail: Any,
+) -> Iterator[Connection]:
+    """The transaction of one update of incident ``incident_id``: not found outside the
+    caller's scope, and audited as ``action`` in the same transaction when the update
+    succeeds."""
+    with engine.begin() as conn:
+        check_in_scope(conn, incident_id, caller.scope)
+        yield conn
+        record_in(conn, request, caller, action, f"incident/{incident_id}", **detail)
+
+
 def scoped(filters: Filters, caller: Principal) -> Filters:
     """``filters`` limited to the caller's scope."""
     return replace(filters, scope=caller.scope)
@@ -186,7 +206,7 @@ def create_incident(
 def may_read(caller: Principal, feature: dict[str, Any]) -> bool:
     """Whether ``caller`` may read the stored incident ``feature``."""
     chain = [c["code"] for c in feature["properties"].get("chain") or []]
-    return caller.can("incidents:read") and (caller.scope is None or caller.scope in chain)
+    return caller.can("incidents:read") and caller.covers(chain)
 
 
 def already_stored(feature: dict[str, Any]) -> dict[str, Any]:
@@ -338,11 +358,9 @@ def export_incidents_geojson(
 )
 def incident(request: Request, caller: Reader, incident_id: IncidentId, conn: Conn) -> Any:
     """The incident as a Feature; ``properties.timeline`` lists every event, oldest first."""
-    check_in_scope(conn, incident_id, caller.scope)
-    reveal = reveal_phones(request, caller, f"incident/{incident_id}")
-    return GeoJSONResponse(
-        get_incident(conn, incident_id, reveal_phones=reveal, within=caller.scope)
-    )
+    found = get_incident(conn, incident_id, reveal_phones=caller.sees_phones, within=caller.scope)
+    reveal_phones(request, caller, f"incident/{incident_id}")  # audited once the read is done
+    return GeoJSONResponse(found)
 
 
 @router.post(
@@ -361,9 +379,9 @@ def change_state(
 ) -> Any:
     """``extended`` needs a ``note`` (the reason) and takes ``hours`` (default: the
     category's SLA); every transition becomes an event of the timeline."""
-    with engine.begin() as conn:
-        check_in_scope(conn, incident_id, caller.scope)
-        result = transition(
+    action = update_of(engine, request, caller, incident_id, "incident.transition", to=body.to)
+    with action as conn:
+        return transition(
             conn,
             incident_id,
             to=body.to,
@@ -374,10 +392,6 @@ def change_state(
             lat=body.location.lat if body.location else None,
             calendar=ctx.calendar,
         )
-        record_in(
-            conn, request, caller, "incident.transition", f"incident/{incident_id}", to=body.to
-        )
-    return result
 
 
 @router.post(
@@ -395,9 +409,8 @@ def fix_location(
     ctx: IntakeDep,
 ) -> Any:
     """Body: ``lon``/``lat`` (+``crs``) or ``address`` (+``district``), and ``actor``."""
-    with engine.begin() as conn:
-        check_in_scope(conn, incident_id, caller.scope)
-        result = relocate(
+    with update_of(engine, request, caller, incident_id, "incident.location") as conn:
+        return relocate(
             conn,
             ctx,
             incident_id,
@@ -406,8 +419,6 @@ def fix_location(
             note=body.note,
             within=caller.scope,
         )
-        record_in(conn, request, caller, "incident.location", f"incident/{incident_id}")
-    return result
 
 
 @router.post(
@@ -424,9 +435,9 @@ def set_duplicate(
     engine: EngineDep,
 ) -> Any:
     """``of`` null unlinks; a link always points at the root incident, never a chain."""
-    with engine.begin() as conn:
-        check_in_scope(conn, incident_id, caller.scope)
-        result = link_duplicate(
+    action = update_of(engine, request, caller, incident_id, "incident.duplicate", of=body.of)
+    with action as conn:
+        return link_duplicate(
             conn,
             incident_id,
             of=body.of,
@@ -435,10 +446,6 @@ def set_duplicate(
             close=body.close,
             within=caller.scope,
         )
-        record_in(
-            conn, request, caller, "incident.duplicate", f"incident/{incident_id}", of=body.of
-        )
-    return result
 
 
 @router.get(

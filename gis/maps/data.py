@@ -8,7 +8,13 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gis.maps.basemaps import Basemap, features_from_wkb
-from gis.maps.sql import CLOSED_STATUSES, area_columns, building_columns, subtree_sql
+from gis.maps.sql import (
+    CLOSED_STATUSES,
+    area_columns,
+    building_columns,
+    inside_boundary_sql,
+    subtree_sql,
+)
 from gis.store.schema import table_exists
 
 
@@ -35,11 +41,7 @@ class Scope:
             return f"a.code IN ({subtree_sql('key_scope')})"
         if alias == "i":
             return "i.area_codes @> ARRAY[CAST(:key_scope AS text)]"
-        boundary = (
-            "(SELECT ST_Union(k.geom) FROM areas k WHERE k.code = :key_scope "
-            "AND k.valid @> CAST(:generation AS int))"
-        )
-        return f"ST_Intersects({alias}.geom, {boundary})"
+        return inside_boundary_sql(alias, "key_scope")
 
     def _near(self, alias: str) -> str:
         if self.within is None:

@@ -19,6 +19,16 @@ def subtree_sql(param: str = "within") -> str:
 
 SUBTREE_SQL = subtree_sql("within")
 
+
+def inside_boundary_sql(alias: str, param: str) -> str:
+    """``alias.geom`` meets the current boundary of the area bound to ``:param`` (how an API
+    key's scope reaches buildings and facilities, which have no owner in the hierarchy)."""
+    return (
+        f"ST_Intersects({alias}.geom, (SELECT ST_Union(k.geom) FROM areas k "
+        f"WHERE k.code = :{param} AND k.valid @> CAST(:generation AS int)))"
+    )
+
+
 #: Statuses after which an incident no longer needs anyone.
 CLOSED_STATUSES = ("resolved", "closed")
 
