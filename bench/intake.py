@@ -56,6 +56,7 @@ from _common import (
     postgis_version,
     table,
     throwaway_db,
+    uvicorn_command,
 )
 
 DAILY = SHARED_DATA / "shanghai_covid2022_case_address_reports_daily.csv"
@@ -187,45 +188,94 @@ def bench_batch(url: str, bbox: Any, addresses: list[str], n: int) -> dict[str, 
 async def _load(
     api: ApiServer, rate: float, seconds: float, items: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    """Open-loop POSTs of ``items`` at ``rate`` per second: 3 s of warm-up (discarded), then
+    ``seconds``; latency from request start to response end, and end to end from the time
+    the request was scheduled (a client or server falling behind shows there)."""
     import httpx
     import numpy as np
 
-    async with httpx.AsyncClient(base_url=api.base, headers=api.headers, timeout=30) as client:
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(
+        base_url=api.base, headers=api.headers, timeout=30, limits=limits
+    ) as client:
 
-        async def phase(first: int, count: int) -> tuple[list[float], list[int]]:
+        async def phase(first: int, count: int) -> dict[str, Any]:
             lat: list[float] = [float("nan")] * count
+            e2e: list[float] = [float("nan")] * count
             status = [0] * count
 
-            async def one(k: int) -> None:
+            async def one(k: int, scheduled: float) -> None:
                 t0 = time.perf_counter()
                 try:
                     r = await client.post("/v1/incidents", json=items[first + k])
                     status[k] = r.status_code
                 except httpx.HTTPError:
                     status[k] = -1
-                lat[k] = time.perf_counter() - t0
+                done = time.perf_counter()
+                lat[k], e2e[k] = done - t0, done - scheduled
 
             tasks = []
             t0 = time.perf_counter()
             for k in range(count):
-                delay = t0 + k / rate - time.perf_counter()
+                scheduled = t0 + k / rate
+                delay = scheduled - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(k)))
+                tasks.append(asyncio.create_task(one(k, scheduled)))
+            sent_s = time.perf_counter() - t0
             await asyncio.gather(*tasks)
-            return lat, status
+            return {"lat": lat, "e2e": e2e, "status": status, "sent_s": sent_s}
 
         warm = int(rate * 3)
         await phase(0, warm)
-        lat, status = await phase(warm, int(rate * seconds))
-    ok = [v for v, s in zip(lat, status, strict=True) if s == 201] or [float("nan")]
+        run = await phase(warm, int(rate * seconds))
+    ok = [k for k, s in enumerate(run["status"]) if s == 201] or [0]
+
+    def pct(values: list[float], q: float) -> float:
+        return 1e3 * float(np.percentile([values[k] for k in ok], q))
+
+    statuses: dict[int, int] = {}
+    for s in run["status"]:
+        statuses[s] = statuses.get(s, 0) + 1
+    n = len(run["status"])
     return {
-        "n": len(lat),
-        "ok": len(ok),
-        "p50_ms": 1e3 * float(np.percentile(ok, 50)),
-        "p99_ms": 1e3 * float(np.percentile(ok, 99)),
-        "max_ms": 1e3 * max(ok),
+        "n": n,
+        "ok": sum(s == 201 for s in run["status"]),
+        "statuses": statuses,
+        "achieved": (n - 1) / run["sent_s"] if run["sent_s"] > 0 else float("nan"),
+        "p50_ms": pct(run["lat"], 50),
+        "p95_ms": pct(run["lat"], 95),
+        "p99_ms": pct(run["lat"], 99),
+        "max_ms": pct(run["lat"], 100),
+        "e2e_p99_ms": pct(run["e2e"], 99),
     }
+
+
+def workers_command(workers: int) -> Any:
+    """``uvicorn_command`` with ``workers`` worker processes."""
+
+    def command(port: int) -> list[str]:
+        return [*uvicorn_command(port), "--workers", str(workers)]
+
+    return command
+
+
+def bench_single(
+    url: str, bbox: Any, addresses: list[str], rate: float, seconds: float, workers: int
+) -> str:
+    """The single-request line for one server of ``workers`` uvicorn workers."""
+    command = uvicorn_command if workers == 1 else workers_command(workers)
+    with api_server(url, command=command) as api:
+        items = bodies(int(rate * (seconds + 3)), bbox, addresses, 99, f"h{workers}")
+        h = asyncio.run(_load(api, rate, seconds, items))
+    shown = " ".join(f"{k}:{v}" for k, v in sorted(h["statuses"].items()))
+    return (
+        f"single POST /v1/incidents at {rate:.0f}/s for {seconds:.0f} s, {workers} worker"
+        f"{'s' if workers > 1 else ''}: p50 {h['p50_ms']:.1f} ms, p95 {h['p95_ms']:.1f} ms, "
+        f"p99 {h['p99_ms']:.1f} ms (target < 20 ms), max {h['max_ms']:.1f} ms, p99 from "
+        f"schedule {h['e2e_p99_ms']:.1f} ms; sent at {h['achieved']:.1f}/s, "
+        f"{h['ok']}/{h['n']} answered 201 ({shown})"
+    )
 
 
 def bench_replay(admin: str | None) -> dict[str, Any]:
@@ -418,77 +468,119 @@ def bench_export_stats(url: str, rows: int, http: bool) -> dict[str, Any]:
     return out
 
 
+def export_lines(e: dict[str, Any]) -> list[str]:
+    """The printed lines of the export and stats part."""
+    lines: list[str] = []
+    lines.append(f"generated {e['rows']:,} incidents in {e['generate_s']:.1f} s")
+    for kind in ("wangge", "pandas"):
+        x = e[kind]
+        if "error" in x:
+            lines.append(f"export {kind}: failed: {x['error']}")
+        else:
+            lines.append(
+                f"export CSV {kind}: {x['s']:.1f} s, peak RSS {x['peak_mb']:.0f} MB "
+                f"(after imports {x['base_mb']:.0f} MB; getrusage's ru_maxrss would say "
+                f"{max(x['inherited_mb'], x['peak_mb']):.0f} MB, the parent's peak "
+                f"inherited through fork), {x['lines'] - 1:,} rows"
+            )
+    w, p = e["wangge"], e["pandas"]
+    if "error" not in w and "error" not in p:
+        lines.append(
+            f"export peak memory wangge/pandas: {w['peak_mb']:.0f}/{p['peak_mb']:.0f} MB "
+            f"(target < 200 MB); time ratio pandas/wangge {p['s'] / w['s']:.2f}×"
+        )
+    rows = [
+        [g, f"{v['median']:.3f}", fmt_times(v["times"]), str(v["groups"]), f"{v['count']:,}"]
+        for g, v in e["stats"].items()
+    ]
+    lines.append(
+        f"stats over {e['rows']:,} incidents (target < 0.5 s):\n"
+        + table(["group_by", "median s", "repeats", "groups", "count"], rows)
+    )
+    lines.append(f"stats with area filter G01 (1/30 of rows): {e['stats_area_filter_s']:.3f} s")
+    if "stats_http" in e:
+        lines.append(f"GET /v1/stats?group_by=category over HTTP: {e['stats_http']:.3f} s median")
+    return lines
+
+
+PARTS = ("batch", "single", "export", "replay")
+
+
+def fill(url: str, bbox: Any, addresses: list[str], n: int) -> None:
+    """``n`` incidents through the batch intake, untimed: the single-request part alone
+    (``--only single``) then runs against a table like the one the batch part leaves."""
+    from gis.assign.service import Assigner
+    from gis.geocode.cache import GazetteerCache
+    from gis.incidents.intake import IntakeContext, intake
+    from gis.incidents.locating import gazetteer_resolver
+    from gis.incidents.worktime import WorkCalendar
+    from gis.store.db import make_engine
+
+    engine = make_engine(url)
+    ctx = IntakeContext(
+        Assigner(engine), WorkCalendar(), gazetteer_resolver(GazetteerCache(engine)), max_batch=n
+    )
+    with engine.begin() as conn:
+        intake(conn, ctx, bodies(n, bbox, addresses, seed=3, tag="fill"))
+    engine.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=10_000)
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument(
+        "--workers",
+        default="1",
+        help="comma list of uvicorn worker counts for the single-request part (e.g. 1,2)",
+    )
     ap.add_argument("--export-rows", type=int, default=1_000_000)
+    ap.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="run only this part (repeatable); e.g. --only single",
+    )
     ap.add_argument("--skip-replay", action="store_true")
     ap.add_argument("--skip-http", action="store_true")
     args = ap.parse_args()
+    parts = set(args.only or PARTS)
+    if args.skip_replay:
+        parts.discard("replay")
+    if args.skip_http:
+        parts.discard("single")
+    http = not args.skip_http
     print(machine_line(), flush=True)
     lines: list[str] = []
     with throwaway_db("intake") as url:
         print(postgis_version(url), flush=True)
         bbox, addresses = load_street(url)
-        b = bench_batch(url, bbox, addresses, args.batch)
-        rate = b["n"] / b["median"]
-        peer_rate = b["n"] / b["peer"]
-        lines.append(
-            f"batch intake of {b['n']:,}: {b['median']:.3f} s median {fmt_times(b['times'])} = "
-            f"{rate:,.0f} incidents/s (target ≥ 5,000/s); plain COPY of the same rows: "
-            f"{b['peer']:.3f} s {fmt_times(b['peer_times'])} = {peer_rate:,.0f} rows/s; "
-            f"intake/COPY time ratio {b['median'] / b['peer']:.1f}×  "
-            f"({b['created']} stored, {b['duplicates']} linked as duplicates, "
-            f"{b['needs_review']} for review, {b['events']} events)"
-        )
-        print(lines[-1], flush=True)
-        if not args.skip_http:
-            with api_server(url) as api:
-                items = bodies(int(args.rate * (args.seconds + 3)), bbox, addresses, 99, "h")
-                h = asyncio.run(_load(api, args.rate, args.seconds, items))
+        if "batch" in parts:
+            b = bench_batch(url, bbox, addresses, args.batch)
+            rate = b["n"] / b["median"]
+            peer_rate = b["n"] / b["peer"]
             lines.append(
-                f"single POST /v1/incidents at {args.rate:.0f}/s for {args.seconds:.0f} s: "
-                f"p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms (target < 20 ms), max "
-                f"{h['max_ms']:.1f} ms, {h['ok']}/{h['n']} answered 201"
+                f"batch intake of {b['n']:,}: {b['median']:.3f} s median "
+                f"{fmt_times(b['times'])} = {rate:,.0f} incidents/s (target ≥ 5,000/s); plain "
+                f"COPY of the same rows: {b['peer']:.3f} s {fmt_times(b['peer_times'])} = "
+                f"{peer_rate:,.0f} rows/s; intake/COPY time ratio {b['median'] / b['peer']:.1f}×"
+                f"  ({b['created']} stored, {b['duplicates']} linked as duplicates, "
+                f"{b['needs_review']} for review, {b['events']} events)"
             )
             print(lines[-1], flush=True)
-        e = bench_export_stats(url, args.export_rows, not args.skip_http)
-        lines.append(f"generated {e['rows']:,} incidents in {e['generate_s']:.1f} s")
-        for kind in ("wangge", "pandas"):
-            x = e[kind]
-            if "error" in x:
-                lines.append(f"export {kind}: failed: {x['error']}")
-            else:
-                lines.append(
-                    f"export CSV {kind}: {x['s']:.1f} s, peak RSS {x['peak_mb']:.0f} MB "
-                    f"(after imports {x['base_mb']:.0f} MB; getrusage's ru_maxrss would say "
-                    f"{max(x['inherited_mb'], x['peak_mb']):.0f} MB, the parent's peak "
-                    f"inherited through fork), {x['lines'] - 1:,} rows"
-                )
-        w, p = e["wangge"], e["pandas"]
-        if "error" not in w and "error" not in p:
-            lines.append(
-                f"export peak memory wangge/pandas: {w['peak_mb']:.0f}/{p['peak_mb']:.0f} MB "
-                f"(target < 200 MB); time ratio pandas/wangge {p['s'] / w['s']:.2f}×"
-            )
-        rows = [
-            [g, f"{v['median']:.3f}", fmt_times(v["times"]), str(v["groups"]), f"{v['count']:,}"]
-            for g, v in e["stats"].items()
-        ]
-        lines.append(
-            f"stats over {e['rows']:,} incidents (target < 0.5 s):\n"
-            + table(["group_by", "median s", "repeats", "groups", "count"], rows)
-        )
-        lines.append(f"stats with area filter G01 (1/30 of rows): {e['stats_area_filter_s']:.3f} s")
-        if "stats_http" in e:
-            lines.append(
-                f"GET /v1/stats?group_by=category over HTTP: {e['stats_http']:.3f} s median"
-            )
-        for line in lines[-6:]:
-            print(line, flush=True)
-    if not args.skip_replay:
+        elif "single" in parts:
+            fill(url, bbox, addresses, args.batch)
+        if "single" in parts:
+            for workers in (int(w) for w in args.workers.split(",")):
+                lines.append(bench_single(url, bbox, addresses, args.rate, args.seconds, workers))
+                print(lines[-1], flush=True)
+        if "export" in parts:
+            shown = export_lines(bench_export_stats(url, args.export_rows, http))
+            lines.extend(shown)
+            for line in shown:
+                print(line, flush=True)
+    if "replay" in parts:
         r = bench_replay(None)
         rep = r["report"]
         lines.append(
