@@ -7,11 +7,12 @@ A category names its SLA (hours on a ``working`` or ``calendar`` clock), the dup
 from __future__ import annotations
 
 import csv
-from dataclasses import asdict, dataclass
+import threading
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from gis.errors import InvalidInput, NotFound
@@ -185,3 +186,56 @@ def ensure_categories(conn: Connection) -> None:
     """Load the shipped category file when no category exists yet (first intake, demo)."""
     if not load_categories(conn):
         import_categories(conn, DEFAULT_FILE)
+
+
+@dataclass(frozen=True)
+class CategorySet:
+    """The stored categories as of one ``incident_categories`` data version."""
+
+    version: int
+    by_code: dict[str, Category]
+    codes: frozenset[str]
+
+
+_LOAD_VERSIONED = text(
+    "SELECT v.version, c.* FROM data_versions v LEFT JOIN incident_categories c ON true "
+    "WHERE v.name = 'incident_categories' ORDER BY c.code"
+)
+
+
+def load_versioned(conn: Connection) -> CategorySet:
+    """Every stored category with the data version they belong to (one query, one snapshot)."""
+    version, by_code = 0, {}
+    for r in conn.execute(_LOAD_VERSIONED):
+        version = int(r.version)
+        if r.code is not None:
+            row = r._asdict()
+            del row["version"]
+            by_code[r.code] = Category(**row)
+    return CategorySet(version, by_code, frozenset(by_code))
+
+
+@dataclass
+class CategoryCache:
+    """The categories for one process, kept until their data version changes. Whoever uses
+    them checks the version in the statement that depends on them (see
+    :mod:`gis.incidents.single`) and calls :meth:`reload` when it moved, so a changed category
+    is never applied late."""
+
+    _current: CategorySet | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, conn: Connection) -> CategorySet:
+        """The cached set (loaded through ``conn`` the first time)."""
+        current = self._current
+        return current if current is not None else self.reload(conn)
+
+    def reload(self, conn: Connection) -> CategorySet:
+        """Read the categories again (they changed, or an unknown code may be new)."""
+        fresh = load_versioned(conn)
+        with self._lock:
+            current = self._current
+            if current is not None and current.version > fresh.version:
+                return current  # a concurrent reload read a later version
+            self._current = fresh
+            return fresh

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
@@ -137,3 +138,51 @@ def find_duplicates(
         else:
             add(cat, _Entry(ids[i], x, y, at))
     return out
+
+
+#: The incident one new incident duplicates, as SQL (the rule of :func:`find_duplicates` for a
+#: single item, with the same arithmetic: equirectangular metres at the item's latitude, both
+#: window ends inclusive, nearest first, then the smallest id); its parameters come from
+#: :func:`nearest_params`. No row when the category does not link duplicates.
+NEAREST_SQL = f"""
+SELECT id FROM incidents
+WHERE %(dup_check)s
+  AND status NOT IN ({", ".join(f"'{s}'" for s in CLOSED)})
+  AND duplicate_of IS NULL
+  AND category = %(category)s
+  AND reported_at BETWEEN %(dup_from)s AND %(dup_to)s
+  AND geom && ST_MakeEnvelope(%(dup_west)s, %(dup_south)s, %(dup_east)s, %(dup_north)s, 4326)
+  AND (ST_X(geom) * %(dup_kx)s * {M_PER_DEG_LON_EQ!r}::float8 - %(dup_x)s) ^ 2
+      + (ST_Y(geom) * {M_PER_DEG_LAT!r}::float8 - %(dup_y)s) ^ 2 <= %(dup_r2)s
+ORDER BY (ST_X(geom) * %(dup_kx)s * {M_PER_DEG_LON_EQ!r}::float8 - %(dup_x)s) ^ 2
+      + (ST_Y(geom) * {M_PER_DEG_LAT!r}::float8 - %(dup_y)s) ^ 2, id
+LIMIT 1
+"""
+
+
+def nearest_params(item: IncidentIn, place: Placement, category: Category) -> dict[str, Any]:
+    """The parameters of :data:`NEAREST_SQL` for one item located at ``place`` (WGS-84)."""
+    lon, lat = place.lon, place.lat
+    radius, hours = category.duplicate_radius_m, category.duplicate_window_hours
+    if lon is None or lat is None or radius <= 0 or hours <= 0:
+        lon = lat = radius = hours = 0.0
+        check = False
+    else:
+        check = True
+    cos0 = math.cos(math.radians(lat))
+    window = timedelta(hours=hours)
+    lat_pad = radius / M_PER_DEG_LAT
+    lon_pad = radius / (M_PER_DEG_LON_EQ * math.cos(math.radians(abs(lat))))
+    return {
+        "dup_check": check,
+        "dup_from": item.reported_at - window,
+        "dup_to": item.reported_at + window,
+        "dup_west": lon - lon_pad,
+        "dup_south": lat - lat_pad,
+        "dup_east": lon + lon_pad,
+        "dup_north": lat + lat_pad,
+        "dup_kx": cos0,
+        "dup_x": lon * cos0 * M_PER_DEG_LON_EQ,
+        "dup_y": lat * M_PER_DEG_LAT,
+        "dup_r2": radius**2,
+    }

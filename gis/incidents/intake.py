@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from gis.assign.service import Assigner
 from gis.errors import InvalidInput, PayloadTooLarge
-from gis.incidents.categories import load_categories
+from gis.incidents.categories import CategoryCache, load_categories
 from gis.incidents.duplicates import find_duplicates
 from gis.incidents.locating import Placement, Resolver, no_geocoder, place_many
 from gis.incidents.parse import IncidentIn, parse_incident
@@ -75,6 +75,8 @@ class IntakeContext:
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     resolver: Resolver = no_geocoder
     max_batch: int = 10_000
+    #: categories for the one-statement path of single requests (:mod:`gis.incidents.single`)
+    categories: CategoryCache = field(default_factory=CategoryCache)
 
 
 def _ewkt(lon: float | None, lat: float | None) -> str | None:
@@ -153,8 +155,8 @@ def intake(
         owned = place.owner_code is not None
         assigned_at = (now if assign_at == "intake" else item.reported_at) if owned else None
         due = ctx.calendar.due(item.reported_at, cat.sla_hours, cat.clock)
-        rows.append(_row(ids[k], item, place, due, dups[k], assigned_at, now))
-        events.extend(_first_events(ids[k], item, place, dups[k], assigned_at, actor))
+        rows.append(incident_row(ids[k], item, place, due, dups[k], assigned_at, now))
+        events.extend(first_events(ids[k], item, place, dups[k], assigned_at, actor))
         t = taken[i]
         t.id, t.created, t.status = ids[k], True, "assigned" if owned else "reported"
         t.location_status, t.owner_code = place.location_status, place.owner_code
@@ -214,7 +216,7 @@ def _allocate_ids(conn: Connection, n: int) -> list[int]:
     ]
 
 
-def _row(
+def incident_row(
     ident: int,
     item: IncidentIn,
     place: Placement,
@@ -223,6 +225,8 @@ def _row(
     assigned_at: datetime | None,
     now: datetime,
 ) -> dict[str, Any]:
+    """The ``incidents`` row of one new incident (JSON columns as Python values, geometry as
+    EWKT)."""
     return {
         "id": ident,
         "external_id": item.external_id,
@@ -250,7 +254,7 @@ def _row(
     }
 
 
-def _first_events(
+def first_events(
     ident: int,
     item: IncidentIn,
     place: Placement,
@@ -258,6 +262,7 @@ def _first_events(
     assigned_at: datetime | None,
     actor: str,
 ) -> list[dict[str, Any]]:
+    """The first events of a new incident: reported, linked as a duplicate, assigned."""
     geom = _ewkt(place.lon, place.lat)
     note = "" if place.review_reason is None else f"needs review: {place.review_reason}"
     events = [_event(ident, "reported", None, "reported", actor, note, item.reported_at, geom, {})]
@@ -317,7 +322,7 @@ def _event(
 
 
 #: columns of ``incidents`` written by intake, in COPY order
-_COLUMNS = (
+COLUMNS = (
     "id",
     "external_id",
     "category",
@@ -349,7 +354,7 @@ _COLUMNS = (
     "created_at",
     "assigned_at",
 )
-_JSON = {"geocode", "attachments", "chain", "staff", "details"}
+JSON_COLUMNS = {"geocode", "attachments", "chain", "staff", "details"}
 _EVENT_COLUMNS = (
     "incident_id",
     "kind",
@@ -373,7 +378,9 @@ def _copy(
         for row in rows:
             copy.write_row(
                 [
-                    orjson.dumps(row[c]).decode() if c in _JSON and row[c] is not None else row[c]
+                    orjson.dumps(row[c]).decode()
+                    if c in JSON_COLUMNS and row[c] is not None
+                    else row[c]
                     for c in columns
                 ]
             )
@@ -399,8 +406,8 @@ def _insert(conn: Connection, rows: list[dict[str, Any]]) -> set[int]:
         )
     )
     conn.execute(text("DELETE FROM incidents_incoming"))  # an earlier batch of this transaction
-    _copy(conn, "incidents_incoming", _COLUMNS, rows)
-    names = ", ".join(_COLUMNS)
+    _copy(conn, "incidents_incoming", COLUMNS, rows)
+    names = ", ".join(COLUMNS)
     inserted = conn.execute(
         text(
             f"INSERT INTO incidents ({names}) SELECT {names} FROM incidents_incoming "

@@ -1,0 +1,206 @@
+"""One incident taken in with one SQL statement: the request path of ``POST /v1/incidents``.
+
+What needs no database runs in the process first: validation against the cached categories,
+location and assignment from the in-memory index, the SLA due time. Then one statement, its
+own transaction (autocommit), does everything else: it looks for an incident stored under
+the same ``external_id``, finds the incident this one duplicates, inserts the incident, its
+first events and the caller's audit entry, and returns the stored row with its timeline. One
+round trip instead of about ten, and the ``incidents`` data-version row (which every insert
+bumps, so concurrent intakes queue on it) stays locked only while that statement runs.
+
+The statement also checks that the categories it was validated against are still current
+(their data version); when they changed, they are read again and the request runs once more.
+Anything unusual — another request storing the same ``external_id`` at the same moment, an
+incident placed outside the caller's scope, categories changing twice in a row — is left to
+:func:`gis.incidents.intake.intake` (the caller falls back to it), which handles every case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine
+from sqlalchemy.dialects import postgresql
+
+from gis.errors import InvalidInput
+from gis.incidents.categories import CategorySet
+from gis.incidents.duplicates import NEAREST_SQL, nearest_params
+from gis.incidents.intake import COLUMNS, JSON_COLUMNS, IntakeContext, first_events, incident_row
+from gis.incidents.locating import place_many
+from gis.incidents.parse import parse_incident
+from gis.incidents.query import feature, get_incident
+from gis.security.audit import Entry
+from gis.store.models import INCIDENTS
+
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+#: the columns the statement writes (the id comes from the identity; duplicate_of from SQL)
+_WRITTEN = tuple(c for c in COLUMNS if c not in ("id", "duplicate_of"))
+
+
+def _typed(column: str) -> str:
+    """The parameter of ``column`` cast to its type (a NULL must be typed in a SELECT)."""
+    return f"%({column})s::{INCIDENTS.c[column].type.compile(dialect=_PG)}"
+
+
+_READ = ", ".join(f"ins.{c.name}" for c in INCIDENTS.c if c.name != "geom")
+
+STATEMENT = f"""
+WITH prior AS (
+    SELECT id FROM incidents WHERE external_id = %(external_id)s::text
+), dup AS ({NEAREST_SQL}
+), ins AS (
+    INSERT INTO incidents ({", ".join(_WRITTEN)}, duplicate_of)
+    SELECT {", ".join(_typed(c) for c in _WRITTEN)}, (SELECT id FROM dup)
+    WHERE NOT EXISTS (SELECT FROM prior)
+      AND (SELECT version FROM data_versions WHERE name = 'incident_categories')
+          = %(categories_version)s::bigint
+    ON CONFLICT (external_id) DO NOTHING
+    RETURNING *
+), ev AS (
+    INSERT INTO incident_events
+        (incident_id, kind, from_status, to_status, actor, note, at, geom, details)
+    SELECT ins.id, e.kind, e.from_status, e.to_status, e.actor,
+           coalesce(e.note, 'duplicate of incident ' || ins.duplicate_of), e.at,
+           CASE WHEN e.n = 1 THEN ins.geom END,
+           coalesce(e.details, jsonb_build_object('duplicate_of', ins.duplicate_of))
+    FROM ins CROSS JOIN (VALUES
+        (1, 'reported', NULL::text, 'reported', %(actor)s::text, %(reported_note)s::text,
+         %(reported_at)s::timestamptz, '{{}}'::jsonb),
+        (2, 'duplicate_linked', NULL, NULL, 'system', NULL, %(reported_at)s::timestamptz, NULL),
+        (3, 'transition', 'reported', 'assigned', 'system', %(assigned_note)s::text,
+         %(assigned_at)s::timestamptz, %(assigned_details)s::jsonb)
+    ) AS e (n, kind, from_status, to_status, actor, note, at, details)
+    WHERE (e.n <> 2 OR ins.duplicate_of IS NOT NULL) AND (e.n <> 3 OR ins.assigned_at IS NOT NULL)
+    ORDER BY e.n
+    RETURNING id, kind, from_status, to_status, actor, note, at, details,
+              ST_X(geom) AS lon, ST_Y(geom) AS lat
+), audited AS (
+    INSERT INTO audit_log (key_id, key_name, role, action, target, client, detail)
+    SELECT %(audit_key_id)s::text, %(audit_key_name)s::text, %(audit_role)s::text,
+           %(audit_action)s::text, 'incident/' || ins.id, %(audit_client)s::text, '{{}}'::jsonb
+    FROM ins WHERE %(audit)s::boolean
+)
+SELECT (SELECT id FROM prior) AS prior_id,
+       (SELECT version FROM data_versions WHERE name = 'incident_categories')
+           AS categories_version,
+       {_READ},
+       ST_X(ins.geom) AS lon, ST_Y(ins.geom) AS lat,
+       ins.due_at < coalesce(ins.resolved_at, ins.closed_at, %(created_at)s::timestamptz)
+           AS overdue,
+       ev.kind AS event_kind, ev.from_status AS event_from, ev.to_status AS event_to,
+       ev.actor AS event_actor, ev.note AS event_note, ev.at AS event_at,
+       ev.details AS event_details, ev.lon AS event_lon, ev.lat AS event_lat
+FROM (VALUES (1)) AS one (n) LEFT JOIN ins ON true LEFT JOIN ev ON true
+ORDER BY ev.at, ev.id
+"""
+
+
+def take_one(
+    engine: Engine,
+    ctx: IntakeContext,
+    body: Any,
+    *,
+    within: str | None = None,
+    audit: Entry | None = None,
+    actor: str = "intake",
+) -> tuple[dict[str, Any], bool] | None:
+    """Take one incident in; (the stored incident as a Feature, True if newly created), or
+    None when the general path must decide (see the module docstring). A bad body raises
+    InvalidInput naming the field, as :func:`gis.incidents.service.submit` does."""
+    now = datetime.now(UTC)
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        categories = ctx.categories.get(conn)
+        for attempt in range(2):
+            answer = _attempt(conn, ctx, body, categories, now, within, audit, actor, attempt)
+            if not isinstance(answer, CategorySet):
+                return answer
+            categories = answer
+    return None
+
+
+def _attempt(
+    conn: Connection,
+    ctx: IntakeContext,
+    body: Any,
+    categories: CategorySet,
+    now: datetime,
+    within: str | None,
+    audit: Entry | None,
+    actor: str,
+    attempt: int,
+) -> tuple[dict[str, Any], bool] | CategorySet | None:
+    """One try: the answer, None for the general path, or fresher categories to try again
+    with (they changed since they were cached)."""
+    try:
+        item = parse_incident(body, now=now, categories=set(categories.codes))
+    except InvalidInput as exc:
+        if exc.field == "category" and attempt == 0:
+            fresh = ctx.categories.reload(conn)  # imported since they were cached?
+            if fresh.version != categories.version:
+                return fresh
+        raise
+    [place] = place_many(ctx.assigner, [item], ctx.resolver)
+    if within is not None and place.owner_code is not None and within not in place.area_codes:
+        return None  # refused, unless a stored incident has this external_id: intake() knows
+    category = categories.by_code[item.category]
+    due = ctx.calendar.due(item.reported_at, category.sla_hours, category.clock)
+    assigned_at = now if place.owner_code is not None else None
+    row = incident_row(0, item, place, due, None, assigned_at, now)
+    events = first_events(0, item, place, None, assigned_at, actor)
+    params: dict[str, Any] = {
+        c: orjson.dumps(row[c]).decode() if c in JSON_COLUMNS and row[c] is not None else row[c]
+        for c in _WRITTEN
+    }
+    params.update(nearest_params(item, place, category))
+    params["categories_version"] = categories.version
+    params["actor"] = actor
+    params["reported_note"] = events[0]["note"]
+    assigned = events[-1] if assigned_at is not None else None
+    params["assigned_note"] = assigned["note"] if assigned else None
+    params["assigned_details"] = orjson.dumps(assigned["details"]).decode() if assigned else None
+    params.update(_audit_params(audit))
+    rows = conn.exec_driver_sql(STATEMENT, params).all()
+    first = rows[0]
+    if first.id is not None:
+        return _feature(rows), True
+    if first.prior_id is not None:
+        return get_incident(conn, int(first.prior_id)), False
+    if first.categories_version != categories.version and attempt == 0:
+        return ctx.categories.reload(conn)
+    return None  # another request stored this external_id just now: intake() answers it
+
+
+def _audit_params(audit: Entry | None) -> dict[str, Any]:
+    who = audit.principal if audit is not None else None
+    return {
+        "audit": audit is not None,
+        "audit_key_id": who.key_id if who else None,
+        "audit_key_name": who.name if who else None,
+        "audit_role": who.role if who else None,
+        "audit_action": audit.action if audit else None,
+        "audit_client": audit.client if audit else None,
+    }
+
+
+def _feature(rows: Sequence[Any]) -> dict[str, Any]:
+    """The stored incident as :func:`gis.incidents.query.get_incident` shows it."""
+    out = feature(rows[0])
+    out["properties"]["timeline"] = [
+        {
+            "kind": r.event_kind,
+            "from": r.event_from,
+            "to": r.event_to,
+            "actor": r.event_actor,
+            "note": r.event_note,
+            "at": r.event_at.isoformat(),
+            "location": None if r.event_lon is None else {"lon": r.event_lon, "lat": r.event_lat},
+            "details": r.event_details,
+        }
+        for r in rows
+        if r.event_kind is not None
+    ]
+    return out
