@@ -19,7 +19,7 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:  # async: no thread hand-off to read state
     engine: Engine = request.app.state.engine
     return engine
 

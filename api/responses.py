@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
@@ -12,6 +13,14 @@ class GeoJSONResponse(JSONResponse):
     """JSON with the GeoJSON media type (RFC 7946)."""
 
     media_type = "application/geo+json"
+
+
+class FastGeoJSONResponse(GeoJSONResponse):
+    """GeoJSON rendered by orjson (a few times faster than json for one feature): for hot
+    single-object answers whose content is plain JSON (str keys, finite numbers)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def page_links(

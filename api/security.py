@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection
 
@@ -122,13 +123,18 @@ def _verifier(request: Request) -> KeyVerifier:
     return verifier
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     api_key: Annotated[str | None, Depends(_api_key)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
     session: Annotated[str | None, Depends(_cookie)] = None,
 ) -> Principal:
-    """The caller of this request (once per request), rate-limited."""
+    """The caller of this request (once per request), rate-limited.
+
+    A key this worker has verified is recognised in the event loop (a hash lookup, no
+    database); whatever may touch the database or hash a secret (a new key, the periodic
+    check for revocations, the last-used time, a sign-in cookie) runs in the thread pool, so
+    it never holds up other requests. An async dependency costs no thread hand-off."""
     known: Principal | None = getattr(request.state, "principal", None)
     if known is not None:
         return known
@@ -136,11 +142,14 @@ def authenticate(
     token = api_key or (bearer.credentials if bearer else None)
     principal: Principal | None
     if token:
-        principal = verify_or_count(request, token.strip())
+        token = token.strip()
+        principal = _verifier(request).cached(token)
+        if principal is None:
+            principal = await run_in_threadpool(verify_or_count, request, token)
         if principal is None:
             raise unauthenticated("the API key is not valid, or it was revoked")
     elif session and request.method in SAFE_METHODS:
-        principal = _verifier(request).verify_session(session)
+        principal = await run_in_threadpool(_verifier(request).verify_session, session)
         if principal is None:
             raise unauthenticated("your sign-in has expired; sign in again at /signin", "cookie")
     elif settings.public_access:
@@ -207,7 +216,7 @@ def permit(caller: Principal, permission: str | None) -> Principal:
 def require(permission: str | None) -> Any:
     """A dependency: the caller, who must hold ``permission`` (None: any key will do)."""
 
-    def check(caller: Caller) -> Principal:
+    async def check(caller: Caller) -> Principal:  # async: no thread hand-off for a check
         return permit(caller, permission)
 
     return Depends(check)
@@ -225,7 +234,7 @@ async def open311_reporter(
         form = parse_qs((await request.body())[:MAX_FORM_KEY_BYTES].decode("utf-8", "replace"))
         keys = form.get("api_key")
         api_key = keys[0] if keys else None
-    return permit(authenticate(request, api_key, bearer, session), "incidents:create")
+    return permit(await authenticate(request, api_key, bearer, session), "incidents:create")
 
 
 def in_scope(caller: Principal, codes: list[str], missing: NotFound) -> None:

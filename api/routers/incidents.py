@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 from api.deps import Conn, get_engine, get_settings
 from api.limits import PageLimit
 from api.problems import problem, problem_responses
-from api.responses import GeoJSONResponse, page_links
+from api.responses import FastGeoJSONResponse, GeoJSONResponse, page_links
 from api.routers.assign import FastJSONResponse
 from api.schemas.incidents import (
     MAX_ID,
@@ -52,7 +52,7 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 MAX_OFFSET = 10_000_000
 
 
-def get_intake(request: Request) -> IntakeContext:
+async def get_intake(request: Request) -> IntakeContext:  # async: no thread hand-off
     ctx: IntakeContext = request.app.state.intake
     return ctx
 
@@ -200,7 +200,7 @@ def create_incident(
     )
     if not created and not may_read(caller, feature):
         feature = already_stored(feature)
-    return GeoJSONResponse(feature, status_code=201 if created else 200)
+    return FastGeoJSONResponse(feature, status_code=201 if created else 200)
 
 
 def may_read(caller: Principal, feature: dict[str, Any]) -> bool:

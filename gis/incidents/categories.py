@@ -225,6 +225,11 @@ class CategoryCache:
     _current: CategorySet | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def current(self) -> CategorySet | None:
+        """The cached set (None before the first :meth:`reload`)."""
+        return self._current
+
     def get(self, conn: Connection) -> CategorySet:
         """The cached set (loaded through ``conn`` the first time)."""
         current = self._current

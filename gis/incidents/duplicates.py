@@ -145,18 +145,15 @@ def find_duplicates(
 #: window ends inclusive, nearest first, then the smallest id); its parameters come from
 #: :func:`nearest_params`. No row when the category does not link duplicates.
 NEAREST_SQL = f"""
-SELECT id FROM incidents
-WHERE %(dup_check)s
-  AND status NOT IN ({", ".join(f"'{s}'" for s in CLOSED)})
-  AND duplicate_of IS NULL
-  AND category = %(category)s
-  AND reported_at BETWEEN %(dup_from)s AND %(dup_to)s
-  AND geom && ST_MakeEnvelope(%(dup_west)s, %(dup_south)s, %(dup_east)s, %(dup_north)s, 4326)
-  AND (ST_X(geom) * %(dup_kx)s * {M_PER_DEG_LON_EQ!r}::float8 - %(dup_x)s) ^ 2
-      + (ST_Y(geom) * {M_PER_DEG_LAT!r}::float8 - %(dup_y)s) ^ 2 <= %(dup_r2)s
-ORDER BY (ST_X(geom) * %(dup_kx)s * {M_PER_DEG_LON_EQ!r}::float8 - %(dup_x)s) ^ 2
-      + (ST_Y(geom) * {M_PER_DEG_LAT!r}::float8 - %(dup_y)s) ^ 2, id
-LIMIT 1
+SELECT id FROM (
+    SELECT id, (ST_X(geom) * %(dup_kx)s * {M_PER_DEG_LON_EQ!r}::float8 - %(dup_x)s) ^ 2
+        + (ST_Y(geom) * {M_PER_DEG_LAT!r}::float8 - %(dup_y)s) ^ 2 AS d2
+    FROM incidents
+    WHERE %(dup_check)s AND category = %(category)s AND duplicate_of IS NULL
+      AND status NOT IN ({", ".join(f"'{s}'" for s in CLOSED)})
+      AND reported_at BETWEEN %(dup_from)s AND %(dup_to)s
+      AND geom && ST_MakeEnvelope(%(dup_west)s, %(dup_south)s, %(dup_east)s, %(dup_north)s, 4326)
+) near WHERE d2 <= %(dup_r2)s ORDER BY d2, id LIMIT 1
 """
 
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql
 
 from gis.errors import InvalidInput
@@ -44,8 +44,6 @@ def _typed(column: str) -> str:
     """The parameter of ``column`` cast to its type (a NULL must be typed in a SELECT)."""
     return f"%({column})s::{INCIDENTS.c[column].type.compile(dialect=_PG)}"
 
-
-_READ = ", ".join(f"ins.{c.name}" for c in INCIDENTS.c if c.name != "geom")
 
 STATEMENT = f"""
 WITH prior AS (
@@ -81,12 +79,12 @@ WITH prior AS (
     INSERT INTO audit_log (key_id, key_name, role, action, target, client, detail)
     SELECT %(audit_key_id)s::text, %(audit_key_name)s::text, %(audit_role)s::text,
            %(audit_action)s::text, 'incident/' || ins.id, %(audit_client)s::text, '{{}}'::jsonb
-    FROM ins WHERE %(audit)s::boolean
+    FROM ins WHERE %(audit_action)s::text IS NOT NULL
 )
 SELECT (SELECT id FROM prior) AS prior_id,
        (SELECT version FROM data_versions WHERE name = 'incident_categories')
            AS categories_version,
-       {_READ},
+       ins.*,
        ST_X(ins.geom) AS lon, ST_Y(ins.geom) AS lat,
        ins.due_at < coalesce(ins.resolved_at, ins.closed_at, %(created_at)s::timestamptz)
            AS overdue,
@@ -96,6 +94,8 @@ SELECT (SELECT id FROM prior) AS prior_id,
 FROM (VALUES (1)) AS one (n) LEFT JOIN ins ON true LEFT JOIN ev ON true
 ORDER BY ev.at, ev.id
 """
+# psycopg caches the parsing of a statement up to 4,096 characters: keep it under that
+STATEMENT = " ".join(STATEMENT.split())
 
 
 def take_one(
@@ -111,19 +111,41 @@ def take_one(
     None when the general path must decide (see the module docstring). A bad body raises
     InvalidInput naming the field, as :func:`gis.incidents.service.submit` does."""
     now = datetime.now(UTC)
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-        categories = ctx.categories.get(conn)
-        for attempt in range(2):
-            answer = _attempt(conn, ctx, body, categories, now, within, audit, actor, attempt)
-            if not isinstance(answer, CategorySet):
-                return answer
-            categories = answer
+    categories = ctx.categories.current or _reload(engine, ctx)
+    for attempt in range(2):
+        try:
+            params = _params(ctx, body, categories, now, within, audit, actor)
+        except InvalidInput as exc:
+            if exc.field != "category" or attempt:
+                raise
+            fresh = _reload(engine, ctx)  # a category imported since they were cached?
+            if fresh.version == categories.version:
+                raise
+            categories = fresh
+            continue
+        if params is None:
+            return None
+        # the connection is held for this one statement only (placement ran before)
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            rows = conn.exec_driver_sql(STATEMENT, params).all()
+            first = rows[0]
+            if first.id is not None:
+                return _feature(rows), True
+            if first.prior_id is not None:
+                return get_incident(conn, int(first.prior_id)), False
+        if first.categories_version == categories.version:
+            return None  # another request stored this external_id just now: intake() answers
+        categories = _reload(engine, ctx)
     return None
 
 
-def _attempt(
-    conn: Connection,
+def _reload(engine: Engine, ctx: IntakeContext) -> CategorySet:
+    with engine.connect() as conn:
+        return ctx.categories.reload(conn)
+
+
+def _params(
     ctx: IntakeContext,
     body: Any,
     categories: CategorySet,
@@ -131,18 +153,10 @@ def _attempt(
     within: str | None,
     audit: Entry | None,
     actor: str,
-    attempt: int,
-) -> tuple[dict[str, Any], bool] | CategorySet | None:
-    """One try: the answer, None for the general path, or fresher categories to try again
-    with (they changed since they were cached)."""
-    try:
-        item = parse_incident(body, now=now, categories=set(categories.codes))
-    except InvalidInput as exc:
-        if exc.field == "category" and attempt == 0:
-            fresh = ctx.categories.reload(conn)  # imported since they were cached?
-            if fresh.version != categories.version:
-                return fresh
-        raise
+) -> dict[str, Any] | None:
+    """The statement's parameters for ``body``: validated, located, assigned, its SLA due
+    time computed; None when intake() must decide (a place outside ``within``)."""
+    item = parse_incident(body, now=now, categories=set(categories.codes))
     [place] = place_many(ctx.assigner, [item], ctx.resolver)
     if within is not None and place.owner_code is not None and within not in place.area_codes:
         return None  # refused, unless a stored incident has this external_id: intake() knows
@@ -163,21 +177,12 @@ def _attempt(
     params["assigned_note"] = assigned["note"] if assigned else None
     params["assigned_details"] = orjson.dumps(assigned["details"]).decode() if assigned else None
     params.update(_audit_params(audit))
-    rows = conn.exec_driver_sql(STATEMENT, params).all()
-    first = rows[0]
-    if first.id is not None:
-        return _feature(rows), True
-    if first.prior_id is not None:
-        return get_incident(conn, int(first.prior_id)), False
-    if first.categories_version != categories.version and attempt == 0:
-        return ctx.categories.reload(conn)
-    return None  # another request stored this external_id just now: intake() answers it
+    return params
 
 
 def _audit_params(audit: Entry | None) -> dict[str, Any]:
     who = audit.principal if audit is not None else None
     return {
-        "audit": audit is not None,
         "audit_key_id": who.key_id if who else None,
         "audit_key_name": who.name if who else None,
         "audit_role": who.role if who else None,

@@ -185,6 +185,22 @@ class KeyVerifier:
             self._touch(principal.key_id or "")
         return principal
 
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a key this worker verified, when that answer needs no database
+        at all (keys were checked for changes within ``check_seconds`` and the key's
+        last-used time is not due): cheap enough for an event loop. None means: ask
+        :meth:`remembered` or :meth:`verify`, which may read or write the database."""
+        now = time.monotonic()
+        if now - self._checked_at >= self.check_seconds:
+            return None
+        principal = self._verified.get(hashlib.sha256(token.encode()).hexdigest())
+        if principal is None:
+            return None
+        used = self._used_at.get(principal.key_id or "", float("-inf"))
+        if now - used >= LAST_USED_EVERY.total_seconds():
+            return None
+        return principal
+
     def verify(self, token: str) -> Principal | None:
         """The principal of a valid, unrevoked key; None for anything else."""
         parts = split_key(token)
