@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import select
 from collections.abc import Iterator
+from typing import Any
 
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+import psycopg
+from psycopg.pq import ConnStatus
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
 
 from gis.errors import Unavailable
 from gis.settings import Settings
@@ -35,14 +45,41 @@ def make_engine(url: str, *, statement_timeout_s: float = 0) -> Engine:
     connect_args: dict[str, object] = {"connect_timeout": 10}
     if statement_timeout_s > 0:
         connect_args["options"] = f"-c statement_timeout={round(statement_timeout_s * 1000)}"
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
+        # no round-trip ping on every checkout: _check_idle_connection finds the connections a
+        # server restart closed without one (see there)
+        pool_pre_ping=False,
         # FastAPI runs sync endpoints on a 40-thread pool: keep enough connections open
         pool_size=10,
         max_overflow=30,
         connect_args=connect_args,
     )
+    event.listen(engine, "checkout", _check_idle_connection)
+    return engine
+
+
+def _check_idle_connection(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Refuse a pooled connection the server has closed, without a round trip.
+
+    A server that stops or restarts ends each session with a FATAL message and closes the
+    socket, so an idle connection whose socket has anything to read (or is closed) is dead
+    (nothing else arrives unasked on an idle connection here: no LISTEN). Raising
+    DisconnectionError makes the pool discard it and check out another (or connect anew),
+    as ``pool_pre_ping`` would, but without a ``SELECT 1`` per request (a round trip, and
+    two more context switches, on every request). A connection lost silently (a network
+    cut) fails on use instead: 503 and discarded, like one lost mid-statement."""
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None:
+        return  # not psycopg: nothing to look at
+    if dbapi_connection.closed or pgconn.status != ConnStatus.OK:
+        raise DisconnectionError("the connection is closed")
+    try:
+        readable, _, _ = select.select([pgconn.socket], [], [], 0)
+    except (OSError, ValueError, psycopg.Error) as exc:
+        raise DisconnectionError("the connection's socket is gone") from exc
+    if readable:
+        raise DisconnectionError("the server ended the session")
 
 
 UNREACHABLE = "the database is unreachable; try again shortly"
