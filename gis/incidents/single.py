@@ -22,10 +22,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql
 
-from gis.errors import InvalidInput
+from gis.errors import InvalidInput, Unavailable
 from gis.incidents.categories import CategorySet
 from gis.incidents.duplicates import NEAREST_SQL, nearest_params
 from gis.incidents.intake import COLUMNS, JSON_COLUMNS, IntakeContext, first_events, incident_row
@@ -33,6 +35,7 @@ from gis.incidents.locating import place_many
 from gis.incidents.parse import parse_incident
 from gis.incidents.query import feature, get_incident
 from gis.security.audit import Entry
+from gis.store.db import UNREACHABLE
 from gis.store.models import INCIDENTS
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -125,19 +128,46 @@ def take_one(
             continue
         if params is None:
             return None
-        # the connection is held for this one statement only (placement ran before)
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
-            rows = conn.exec_driver_sql(STATEMENT, params).all()
-            first = rows[0]
-            if first.id is not None:
-                return _feature(rows), True
-            if first.prior_id is not None:
+        rows = _run(engine, params)
+        if rows is None:
+            return None  # a database error: intake() meets it again and reports it as usual
+        first = rows[0]
+        if first.id is not None:
+            return _feature(rows), True
+        if first.prior_id is not None:
+            with engine.connect() as conn:
                 return get_incident(conn, int(first.prior_id)), False
         if first.categories_version == categories.version:
             return None  # another request stored this external_id just now: intake() answers
         categories = _reload(engine, ctx)
     return None
+
+
+def _run(engine: Engine, params: dict[str, Any]) -> list[Any] | None:
+    """The statement's rows, run on a pooled connection of ``engine`` in autocommit (the
+    statement is its own transaction), straight through the driver: the connection is held
+    for this statement only, and SQLAlchemy's per-execution bookkeeping is skipped. None on
+    any database error: one statement is all or nothing, so nothing was written."""
+    try:
+        pooled = engine.raw_connection()
+    except psycopg.OperationalError as exc:  # the pool does not wrap a failed connect
+        raise Unavailable(UNREACHABLE, field="database") from exc
+    try:
+        connection: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
+        connection.autocommit = True
+        try:
+            with connection.cursor(row_factory=namedtuple_row) as cursor:
+                cursor.execute(STATEMENT, params)
+                return cursor.fetchall()
+        except psycopg.Error:
+            if connection.broken or connection.closed:
+                pooled.invalidate()  # lost: never hand it out again
+            return None
+        finally:
+            if not connection.closed:
+                connection.autocommit = False
+    finally:
+        pooled.close()  # back to the pool
 
 
 def _reload(engine: Engine, ctx: IntakeContext) -> CategorySet:
