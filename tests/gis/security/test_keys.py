@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from gis.errors import InvalidInput, NotFound
 from gis.security.audit import read_audit, record
 from gis.security.keys import (
+    LAST_USED_EVERY,
     KeyVerifier,
     check_secret,
     create_key,
@@ -67,6 +68,29 @@ def test_create_verify_revoke(engine: Engine) -> None:
         revoke_key(conn, made.key_id)
     with engine.begin() as conn, pytest.raises(NotFound):
         revoke_key(conn, "nosuchkey0")
+
+
+def test_cached_answers_only_without_the_database(engine: Engine) -> None:
+    """``cached`` (used in the event loop) answers a key this worker verified while keys were
+    checked for changes within check_seconds and its last-used time is not due; else None,
+    and the caller goes through verify/remembered, which may use the database."""
+    with engine.begin() as conn:
+        made = create_key(conn, role="official", name="cache test")
+    verifier = KeyVerifier(engine, check_seconds=3600.0)
+    assert verifier.cached(made.key) is None  # never verified here
+    principal = verifier.verify(made.key)
+    assert principal is not None and verifier.cached(made.key) == principal
+    assert verifier.cached(made.key + "x") is None
+    verifier._used_at[made.key_id] -= LAST_USED_EVERY.total_seconds()  # last-used write due
+    assert verifier.cached(made.key) is None
+    assert verifier.remembered(made.key) == principal  # writes it, so cached answers again
+    assert verifier.cached(made.key) == principal
+    with engine.begin() as conn:
+        revoke_key(conn, made.key_id)
+    verifier._checked_at -= 3600.0  # the revocation check is due: never from memory
+    assert verifier.cached(made.key) is None
+    assert verifier.remembered(made.key) is None and verifier.verify(made.key) is None
+    assert verifier.cached(made.key) is None
 
 
 @pytest.mark.parametrize(
