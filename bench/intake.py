@@ -4,6 +4,7 @@ latency at a fixed rate over real HTTP; the 84k-row replay end to end; a streame
 
     .venv/bin/python bench/intake.py [--batch 10000] [--rate 100] [--seconds 20]
                                      [--export-rows 1000000] [--skip-replay] [--skip-http]
+                                     [--only batch|single|export|replay ...] [--workers 1,2]
 
 * Data: the demo street (data/boundaries) and the shipped categories in a throwaway database;
   for the replay, the 252 Shanghai townships and ../shared/data's daily report file (84,322
@@ -13,9 +14,12 @@ latency at a fixed rate over real HTTP; the 84k-row replay end to end; a streame
   vectorised assignment + duplicate links + SLA + insert with snapshot + events, COMMIT;
   median of 3 (rows deleted between runs, untimed). Peer: COPY (binary) of the very rows the
   intake stored into a table ``LIKE incidents INCLUDING ALL``, COMMIT.
-* single requests: uvicorn (1 worker) in a subprocess; an open-loop asyncio + httpx client
-  POSTs /v1/incidents at ``--rate`` for ``--seconds`` (after 3 s of warm-up); latency =
-  request start to response end.
+* single requests: uvicorn (1 worker; ``--workers 1,2`` measures each count in turn) in a
+  subprocess; an open-loop asyncio + httpx client POSTs /v1/incidents at ``--rate`` for
+  ``--seconds`` (after 3 s of warm-up); latency = request start to response end (p50, p95,
+  p99, max over the 201 answers), and p99 from the scheduled send time; the rate the client
+  achieved and the answers by status are printed. ``--only single`` first fills the table
+  with ``--batch`` incidents (untimed), as the batch part would have.
 * replay: ``wangge replay``'s function over the whole daily file against the townships.
   Peer: COPY of the raw CSV into a text table.
 * export: 1,000,000 synthetic incidents (SQL generate_series, fixed seed). Each exporter runs
