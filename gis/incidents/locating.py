@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gis.assign.service import Assigner, locate
+from gis.assign.service import Assigner
 from gis.crs import parse_crs, points_to_wgs84
 from gis.errors import NotFound
 from gis.geocode.cache import GazetteerCache
@@ -154,12 +154,14 @@ def assign_places(
         return
     x = np.array([places[i].lon for i in located], np.float64)
     y = np.array([places[i].lat for i in located], np.float64)
-    found = locate(level_index, lon=x, lat=y, errors=[None] * len(located))
+    # the owner is all a snapshot needs: the index's lookup alone (locate() would also search
+    # the nearest area for every point outside them all, a projection per call)
+    owners = level_index.index.lookup(lon=x, lat=y).owner.tolist()
     refs, chains = level_index.refs, level_index.chain_json
     for k, i in enumerate(located):
         place = places[i]
         place.generation = number
-        owner = found.owner[k]
+        owner = owners[k]
         if owner < 0:
             place.location_status = "needs_review"
             place.review_reason = f"outside every {level_index.level}"
