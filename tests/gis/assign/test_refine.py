@@ -47,13 +47,12 @@ def crowded(draw: st.DrawFn) -> tuple[list[str], list[Polygon | MultiPolygon]]:
 def sub_cell_border_points(index: AreaIndex, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """Points exactly on the sub-grid lines of refined cells (and ulps off them)."""
     g = index._grid
-    nm = g.R[0]
-    node_cell, sub_k = nm[: g.n_nodes0, 7], nm[: g.n_nodes0, 5]
+    cells, sides = g.refined_cells
     xs, ys = [], []
-    for b in np.flatnonzero(sub_k > 0)[:20].tolist():
-        row, col = divmod(int(node_cell[b]), g.ncols)
+    for b in range(min(20, cells.shape[0])):
+        row, col = divmod(int(cells[b]), g.ncols)
         w, h = g.G[2], g.G[3]
-        k = int(sub_k[b])
+        k = int(sides[b])
         x0, y0 = g.gx0 + col * w, g.gy0 + row * h
         t = rng.integers(0, k + 1, 30)
         u = rng.uniform(0, 1, 30)
