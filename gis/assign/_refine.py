@@ -565,6 +565,14 @@ def pack_nodes(
             n_sub += 1
     SI = np.empty((n_sub, 4), np.int64)
     SF = np.empty((n_sub, 4), np.float64)
+    # the edges interleaved first: one cache line per listed edge below, not four
+    E = np.empty((x1.shape[0], 5), np.float64)
+    for g in range(x1.shape[0]):
+        E[g, 0] = x1[g]
+        E[g, 1] = y1[g]
+        E[g, 2] = x2[g]
+        E[g, 3] = y2[g]
+        E[g, 4] = area[g]
     s = 0
     for t in range(n):
         o = off[t]
@@ -591,11 +599,11 @@ def pack_nodes(
         e = o + _HEAD
         for j in range(nl):
             g = lst_edge[lst_ptr[t] + j]
-            B[e + 4 * j] = x1[g]
-            B[e + 4 * j + 1] = y1[g]
-            B[e + 4 * j + 2] = x2[g]
-            B[e + 4 * j + 3] = y2[g]
-            B[e + 4 * nl + j] = area[g]
+            B[e + 4 * j] = E[g, 0]
+            B[e + 4 * j + 1] = E[g, 1]
+            B[e + 4 * j + 2] = E[g, 2]
+            B[e + 4 * j + 3] = E[g, 3]
+            B[e + 4 * nl + j] = E[g, 4]
         if ns:
             for j in range(ns):
                 B[e + 5 * nl + j] = set_members[set_ptr[rset[t]] + j]

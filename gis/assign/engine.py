@@ -66,7 +66,7 @@ from shapely import MultiPolygon, Polygon, STRtree
 
 from gis.assign import _kernels as K
 from gis.assign import _refine as RF
-from gis.assign.nearest import SegmentIndex, ring_segments
+from gis.assign.nearest import Rings, SegmentIndex
 from gis.crs import local_metric_crs
 from gis.errors import InvalidInput
 
@@ -238,18 +238,23 @@ class AreaIndex:
         self._geoms.setflags(write=False)
         b = shapely.total_bounds(self._geoms)
         self._bounds = (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
-        self._grid = _build_grid(self._geoms, self._bounds)
+        # one pass over the coordinates serves the grid, the metric copy and the segments
+        rings = Rings.of(self._geoms)
+        wa, wb, area = rings.segments()
+        self._grid = _build_grid(wa, wb, area, len(code_list), self._bounds)
         self._tree = STRtree(self._geoms)
         cx = (self._bounds[0] + self._bounds[2]) / 2.0
         cy = (self._bounds[1] + self._bounds[3]) / 2.0
         self._to_metric = Transformer.from_crs(
             "EPSG:4326", local_metric_crs(lon=cx, lat=cy), always_xy=True
         )
-        self._metric_geoms = self._project(self._geoms)
+        mxy = np.column_stack(self._to_metric.transform(rings.xy[:, 0], rings.xy[:, 1]))
+        self._metric_geoms = rings.geometries(mxy)
         self._metric_tree = STRtree(self._metric_geoms)
-        self._segments = SegmentIndex.build(
-            self._metric_geoms, self._geoms, self._to_metric.transform
-        )
+        ma, mb, _ = rings.segments(mxy)
+        wmid = 0.5 * (wa + wb)
+        mid = self._to_metric.transform(wmid[:, 0], wmid[:, 1])
+        self._segments = SegmentIndex.from_segments(ma, mb, area, mid)
         self._warm()
         _release_free_memory()
         return self
@@ -498,10 +503,9 @@ def _plausible(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.boo
 
 
 def _edges(
-    geoms: NDArray[np.object_],
+    a: _F64, b: _F64, area: NDArray[np.int32]
 ) -> tuple[_F64, _F64, _F64, _F64, NDArray[np.int32]]:
-    """All ring segments (shells and holes of all parts), lower end first, zero-length dropped."""
-    a, b, area = ring_segments(geoms)
+    """Ring segments ``a -> b`` as edges, lower end first, zero-length dropped."""
     keep = (a[:, 0] != b[:, 0]) | (a[:, 1] != b[:, 1])
     a, b, area = a[keep], b[keep], area[keep]
     swap = (a[:, 1] > b[:, 1]) | ((a[:, 1] == b[:, 1]) & (a[:, 0] > b[:, 0]))
@@ -516,9 +520,11 @@ def _edges(
     )
 
 
-def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, float]) -> _Grid:
-    x1, y1, x2, y2, area = _edges(geoms)
-    n_areas = geoms.shape[0]
+def _build_grid(
+    a: _F64, b: _F64, area: NDArray[np.int32], n_areas: int,
+    bounds: tuple[float, float, float, float],
+) -> _Grid:  # fmt: skip
+    x1, y1, x2, y2, area = _edges(a, b, area)
     minx, miny, maxx, maxy = bounds
     # margins: far above the rounding error of any coordinate arithmetic below
     m_abs = 1e-12 * (1.0 + max(abs(minx), abs(maxx), abs(miny), abs(maxy)))
