@@ -369,6 +369,14 @@ def refine(
     sub_k = np.zeros(nb, np.int32)
     sub_val = np.empty(16, np.int32)
     nsub = 0
+    dense = False
+    for b in range(nb):
+        if lst_ptr[b + 1] - lst_ptr[b] > DENSE and node_set[b] >= 0:
+            dense = True
+            break
+    if not dense:  # nothing to refine: no copies (they would raise the build's peak memory)
+        return (lst_ptr, lst_edge, node_rx, node_ry, node_set, set_ptr, set_members, sub_base,
+                sub_k, sub_val[:0].copy())  # fmt: skip
     # growable copies
     cap_nodes = nb + 16
     lp = np.empty(cap_nodes + 1, np.int64)

@@ -238,23 +238,29 @@ class AreaIndex:
         self._geoms.setflags(write=False)
         b = shapely.total_bounds(self._geoms)
         self._bounds = (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
-        # one pass over the coordinates serves the grid, the metric copy and the segments
-        rings = Rings.of(self._geoms)
-        wa, wb, area = rings.segments()
-        self._grid = _build_grid(wa, wb, area, len(code_list), self._bounds)
-        self._tree = STRtree(self._geoms)
         cx = (self._bounds[0] + self._bounds[2]) / 2.0
         cy = (self._bounds[1] + self._bounds[3]) / 2.0
         self._to_metric = Transformer.from_crs(
             "EPSG:4326", local_metric_crs(lon=cx, lat=cy), always_xy=True
         )
+        # one pass over the coordinates serves the grid, the metric copy and the segments
+        # (scratch arrays are dropped as soon as they are used: the build's peak is what a
+        # worker needs)
+        rings = Rings.of(self._geoms)
+        wa, wb, area = rings.segments()
+        wmid = 0.5 * (wa + wb)
+        mid = self._to_metric.transform(wmid[:, 0], wmid[:, 1])
+        del wmid
+        self._grid = _build_grid(wa, wb, area, len(code_list), self._bounds)
+        del wa, wb
+        self._tree = STRtree(self._geoms)
         mxy = np.column_stack(self._to_metric.transform(rings.xy[:, 0], rings.xy[:, 1]))
         self._metric_geoms = rings.geometries(mxy)
         self._metric_tree = STRtree(self._metric_geoms)
         ma, mb, _ = rings.segments(mxy)
-        wmid = 0.5 * (wa + wb)
-        mid = self._to_metric.transform(wmid[:, 0], wmid[:, 1])
+        del rings, mxy
         self._segments = SegmentIndex.from_segments(ma, mb, area, mid)
+        del ma, mb, mid
         self._warm()
         _release_free_memory()
         return self
@@ -571,6 +577,8 @@ def _build_grid(
             break
     if status != 0:  # pragma: no cover - would be a bug (or four 64-bit hash collisions)
         raise RuntimeError(f"area index build failed (status {status})")
+    # scratch goes as soon as it is used: the build's peak memory is what a worker needs
+    del row_run_ptr, run_c0, run_c1, run_ptr, run_edges, ey1, ey2, earea, _run_label
     lab_ptr = np.ascontiguousarray(lab_ptr)
     lab_members = np.ascontiguousarray(lab_members)
     sizes = np.diff(lab_ptr)
@@ -585,6 +593,7 @@ def _build_grid(
     )  # fmt: skip
     if status != 0:  # pragma: no cover - would be a bug (rings that are not closed)
         raise RuntimeError(f"area index build failed (reference sweep status {status})")
+    del pe, pr, pc0, pc1, node_run
     lst_ptr, lst_edge, rx, ry, rset, set_ptr, set_members, sub_base, sub_k, sub_val = RF.refine(
         lst_ptr, lst_edge, node_cell, rx, ry, rset, set_ptr, set_members, x1, y1, x2, y2, area,
         gx0, gy0, w, h, ncols, m_abs, n_areas,
@@ -609,6 +618,6 @@ def _build_grid(
         max_touch=max_touch,
         G=(gx0, gy0, w, h, ncols),
         R=R,
-        n_nodes0=int(node_run.shape[0]),
+        n_nodes0=int(node_cell.shape[0]),
         n_refined=int((sub_k > 0).sum()),
     )
