@@ -192,6 +192,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@gc_paused()  # many small result objects, none of them cyclic
 def assign_batch(
     assigner: Assigner,
     batch: PointBatch,
@@ -218,8 +219,7 @@ def assign_batch(
     )
     found = limit_to_scope(level_index, found, within)
     build = _full_results if batch.detail == "full" else _compact_results
-    with gc_paused():
-        results, used = build(level_index, found, batch)
+    results, used = build(level_index, found, batch)
     out: dict[str, Any] = {
         "generation": number,
         "level": level_index.level,
