@@ -133,12 +133,15 @@ def _simple_polygons(features: list[Any]) -> tuple[list[int], NDArray[np.object_
         coords = np.array(flat, dtype=np.float64)
     except (TypeError, ValueError):  # a point that is not two numbers: read one by one
         return none
-    if coords.ndim != 2 or coords.shape[1] != 2:
-        return none
+    if coords.ndim != 2 or coords.shape[1] != 2 or not np.isfinite(coords).all():
+        return none  # NaN, infinities: the general reader names the problem
     offsets = (np.array([0, *ring_ends], np.int64), np.array([0, *poly_ends], np.int64))
-    polygons: NDArray[np.object_] = shapely.from_ragged_array(
-        shapely.GeometryType.POLYGON, coords, offsets
-    )
+    try:
+        polygons: NDArray[np.object_] = shapely.from_ragged_array(
+            shapely.GeometryType.POLYGON, coords, offsets
+        )
+    except shapely.errors.GEOSException:
+        return none
     return positions, polygons
 
 

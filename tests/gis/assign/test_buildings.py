@@ -11,6 +11,9 @@ from gis.errors import PayloadTooLarge
 SQUARE = [[[121.0, 31.0], [121.001, 31.0], [121.001, 31.001], [121.0, 31.001], [121.0, 31.0]]]
 
 
+NAN_CORNER = [float("nan"), 31.0]  # one object: the ring's ends compare equal
+
+
 def feature(geometry: object) -> dict[str, object]:
     return {"type": "Feature", "properties": {}, "geometry": geometry}
 
@@ -25,6 +28,7 @@ def test_every_footprint_is_read_or_gets_its_reason() -> None:
         feature({"type": "Polygon", "coordinates": "nonsense"}),
         feature({"type": "Point", "coordinates": [121.0, 31.0]}),
         feature({"type": "Polygon", "coordinates": []}),
+        feature({"type": "Polygon", "coordinates": [[NAN_CORNER, *SQUARE[0][1:-1], NAN_CORNER]]}),
         feature(  # a bow tie
             {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
         ),
@@ -36,7 +40,8 @@ def test_every_footprint_is_read_or_gets_its_reason() -> None:
     assert errors[3] == errors[4] == errors[5] == "geometry: missing or not GeoJSON"
     assert errors[6] == "geometry: Point is not a non-empty polygon"
     assert errors[7] == "geometry: Polygon is not a non-empty polygon"
-    assert errors[8] is not None and errors[8].startswith("geometry: invalid (Self-intersection")
+    assert errors[8] is not None and errors[8].startswith("geometry:")
+    assert errors[9] is not None and errors[9].startswith("geometry: invalid (Self-intersection")
 
 
 def test_a_footprint_over_the_vertex_limit_refuses_the_request() -> None:
