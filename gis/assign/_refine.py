@@ -74,6 +74,37 @@ def crosses(
     return 0 if o3 == o4 else 1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def crosses_ref(
+    px: float,
+    py: float,
+    rx: float,
+    ry: float,
+    ax: float,
+    ay: float,
+    bx: float,
+    by: float,
+    side_r: int,
+) -> int:
+    """:func:`crosses` with ``side_r = _orient(a, b, r)`` known in advance (the reference
+    point is fixed per record): most edges are then settled by one orientation, ``p`` on the
+    same side of the edge's line as ``r`` (then the segment cannot meet the edge)."""
+    if max(ax, bx) < min(px, rx) or min(ax, bx) > max(px, rx):
+        return 0
+    if max(ay, by) < min(py, ry) or min(ay, by) > max(py, ry):
+        return 0
+    o3 = _orient(ax, ay, bx, by, px, py)
+    if o3 != 0 and o3 == side_r:
+        return 0
+    o1 = _orient(px, py, rx, ry, ax, ay)
+    o2 = _orient(px, py, rx, ry, bx, by)
+    if o1 != 0 and o1 == o2:
+        return 0
+    if o1 == 0 or o2 == 0 or o3 == 0 or side_r == 0:
+        return -1
+    return 1  # o3 and side_r are certified and differ
+
+
 # --------------------------------------------------------------------------------------------
 # growable arrays (numba has no realloc)
 # --------------------------------------------------------------------------------------------
@@ -549,7 +580,9 @@ def pack_nodes(
 
     Record at offset ``o``: ``rx, ry`` (NaN: no certified reference point), the list length
     ``nl``, the set length ``ns`` (or ``-(s + 1)``: the node has sub-grid ``s``), then ``nl``
-    edges (x1, y1, x2, y2), their ``nl`` areas, and the ``ns`` areas of the reference set;
+    edges (x1, y1, x2, y2), their ``nl`` areas as ``4 * area + side + 1`` (``side``: the
+    reference point's orientation to the edge, 0 if not certified), and the ``ns`` areas of
+    the reference set;
     integers are stored exactly as doubles. ``cell`` is rewritten in place: a boundary cell
     holds ``-(o + 1)``. ``sub_val`` is rewritten too: a sub-cell's node is ``-(o + 2)``.
 
@@ -588,6 +621,7 @@ def pack_nodes(
         ns = set_ptr[rset[t] + 1] - set_ptr[rset[t]] if rset[t] >= 0 else 0
         B[o] = rx[t] if rset[t] >= 0 else np.nan
         B[o + 1] = ry[t]
+        nsr = rset[t] >= 0  # a reference point: each edge keeps the side it lies on
         B[o + 2] = nl
         B[o + 3] = ns
         if t < nb and sub_k[t] > 0:
@@ -611,7 +645,8 @@ def pack_nodes(
             B[e + 4 * j + 1] = E[g, 1]
             B[e + 4 * j + 2] = E[g, 2]
             B[e + 4 * j + 3] = E[g, 3]
-            B[e + 4 * nl + j] = E[g, 4]
+            side = _orient(E[g, 0], E[g, 1], E[g, 2], E[g, 3], B[o], B[o + 1]) if nsr else 0
+            B[e + 4 * nl + j] = 4.0 * E[g, 4] + (side + 1)
         if ns:
             for j in range(ns):
                 B[e + 5 * nl + j] = set_members[set_ptr[rset[t]] + j]
@@ -657,11 +692,12 @@ def eval_point(x: float, y: float, o: int, R: Any, touched: Any, tpar: Any) -> i
     e = o + _HEAD
     for j in range(nl):
         q = e + 4 * j
-        c = crosses(x, y, rx, ry, B[q], B[q + 1], B[q + 2], B[q + 3])
+        code = int(B[e + 4 * nl + j])  # area * 4 + side of the reference point + 1
+        c = crosses_ref(x, y, rx, ry, B[q], B[q + 1], B[q + 2], B[q + 3], (code & 3) - 1)
         if c < 0:
             return -1
         if c:
-            nt = _flip(int(B[e + 4 * nl + j]), touched, tpar, nt)
+            nt = _flip(code >> 2, touched, tpar, nt)
     for j in range(ns):
         nt = _flip(int(B[e + 5 * nl + j]), touched, tpar, nt)
     return nt
