@@ -341,7 +341,7 @@ print(f"{{time.perf_counter() - t0}} {{base}} {{peak}} {{n}} {{inherited}}")
 """
 
 
-def bench_export_stats(url: str, rows: int, http: bool) -> dict[str, Any]:
+def bench_export_stats(url: str, rows: int, http: bool, export: bool = True) -> dict[str, Any]:
     from sqlalchemy import delete
 
     from gis.incidents.query import Filters
@@ -366,7 +366,7 @@ def bench_export_stats(url: str, rows: int, http: bool) -> dict[str, Any]:
     generated = time.perf_counter() - t0
     out: dict[str, Any] = {"rows": rows, "generate_s": generated}
     script = EXPORTER.format(root=str(ROOT))
-    for kind in ("wangge", "pandas"):
+    for kind in ("wangge", "pandas") if export else ():
         proc = subprocess.run(
             [sys.executable, "-c", script, kind, url], capture_output=True, text=True, timeout=900
         )
@@ -418,6 +418,21 @@ def bench_export_stats(url: str, rows: int, http: bool) -> dict[str, Any]:
     return out
 
 
+def _stats_lines(e: dict[str, Any]) -> list[str]:
+    rows = [
+        [g, f"{v['median']:.3f}", fmt_times(v["times"]), str(v["groups"]), f"{v['count']:,}"]
+        for g, v in e["stats"].items()
+    ]
+    lines = [
+        f"stats over {e['rows']:,} incidents (target < 0.5 s):\n"
+        + table(["group_by", "median s", "repeats", "groups", "count"], rows),
+        f"stats with area filter G01 (1/30 of rows): {e['stats_area_filter_s']:.3f} s",
+    ]
+    if "stats_http" in e:
+        lines.append(f"GET /v1/stats?group_by=category over HTTP: {e['stats_http']:.3f} s median")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=10_000)
@@ -426,12 +441,23 @@ def main() -> None:
     ap.add_argument("--export-rows", type=int, default=1_000_000)
     ap.add_argument("--skip-replay", action="store_true")
     ap.add_argument("--skip-http", action="store_true")
+    ap.add_argument(
+        "--only",
+        choices=("all", "stats"),
+        default="all",
+        help="stats: only generate the rows and time stats (no intake, export or replay)",
+    )
     args = ap.parse_args()
+    only_stats = args.only == "stats"
     print(machine_line(), flush=True)
     lines: list[str] = []
     with throwaway_db("intake") as url:
         print(postgis_version(url), flush=True)
         bbox, addresses = load_street(url)
+        if only_stats:
+            e = bench_export_stats(url, args.export_rows, not args.skip_http, export=False)
+            print("\n".join(_stats_lines(e)), flush=True)
+            return
         b = bench_batch(url, bbox, addresses, args.batch)
         rate = b["n"] / b["median"]
         peer_rate = b["n"] / b["peer"]
@@ -473,19 +499,7 @@ def main() -> None:
                 f"export peak memory wangge/pandas: {w['peak_mb']:.0f}/{p['peak_mb']:.0f} MB "
                 f"(target < 200 MB); time ratio pandas/wangge {p['s'] / w['s']:.2f}×"
             )
-        rows = [
-            [g, f"{v['median']:.3f}", fmt_times(v["times"]), str(v["groups"]), f"{v['count']:,}"]
-            for g, v in e["stats"].items()
-        ]
-        lines.append(
-            f"stats over {e['rows']:,} incidents (target < 0.5 s):\n"
-            + table(["group_by", "median s", "repeats", "groups", "count"], rows)
-        )
-        lines.append(f"stats with area filter G01 (1/30 of rows): {e['stats_area_filter_s']:.3f} s")
-        if "stats_http" in e:
-            lines.append(
-                f"GET /v1/stats?group_by=category over HTTP: {e['stats_http']:.3f} s median"
-            )
+        lines.extend(_stats_lines(e))
         for line in lines[-6:]:
             print(line, flush=True)
     if not args.skip_replay:
