@@ -9,8 +9,7 @@ in PostgreSQL's binary format: no per-row Python object, no hex decoding.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -32,16 +31,26 @@ US_PER_HOUR, US_PER_DAY = 3_600_000_000, 86_400_000_000
 DENSE_SPAN = 4_000_000
 
 
-@dataclass(frozen=True)
 class Facts:
-    """The matching incidents as columns (one entry per incident)."""
+    """The matching incidents as columns, one entry per incident: the late ones first."""
 
-    cell: np.ndarray  # int32 cell id (category, owner, area chain)
-    flags: np.ndarray  # int16: OPEN | DUPLICATE | NEEDS_REVIEW
-    us: np.ndarray  # int64 reported_at, microseconds since 1970-01-01 UTC
-    assign: np.ndarray  # float64 seconds to assignment, NaN when not assigned
-    resolve: np.ndarray  # float64 seconds to resolution, NaN when not resolved
-    late: np.ndarray  # bool: overdue at ``now``
+    def __init__(self, late: bytes | None, on_time: bytes | None) -> None:
+        self._parts = [np.frombuffer(b or b"", dtype=PACKED) for b in (late, on_time)]
+        self.n_late = len(self._parts[0])
+        self.size = self.n_late + len(self._parts[1])
+        self.late = np.arange(self.size) < self.n_late
+        self.cell = self.column("cell", np.int32)  # cell id: category, owner, area chain
+        self.flags = self.column("flags", np.int16)  # OPEN | DUPLICATE | NEEDS_REVIEW
+        self.assign = self.column("assign", np.float64)  # seconds to assignment, or NaN
+        self.resolve = self.column("resolve", np.float64)  # seconds to resolution, or NaN
+
+    def column(self, name: str, dtype: type[np.generic]) -> np.ndarray:
+        """One field of every fact in native byte order (``us``: reported_at in
+        microseconds since 1970-01-01 UTC)."""
+        out = np.empty(self.size, dtype=dtype)
+        out[: self.n_late] = self._parts[0][name]
+        out[self.n_late :] = self._parts[1][name]
+        return out
 
 
 def supports(filters: Filters) -> bool:
@@ -90,18 +99,7 @@ def read_facts(conn: Connection, filters: Filters, now: datetime) -> Facts:
         late_bytes, on_time_bytes = cursor.execute(compiled.string, compiled.params).fetchone()
     finally:
         cursor.close()
-    parts = [np.frombuffer(b or b"", dtype=PACKED) for b in (late_bytes, on_time_bytes)]
-    rows = np.concatenate(parts)
-    is_late = np.zeros(len(rows), dtype=bool)
-    is_late[: len(parts[0])] = True
-    return Facts(
-        cell=rows["cell"].astype(np.int32),
-        flags=rows["flags"].astype(np.int16),
-        us=rows["us"].astype(np.int64),
-        assign=rows["assign"].astype(np.float64),
-        resolve=rows["resolve"].astype(np.float64),
-        late=is_late,
-    )
+    return Facts(late_bytes, on_time_bytes)
 
 
 def cells(conn: Connection) -> list[Any]:
@@ -126,35 +124,45 @@ def dense(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(present).astype(np.int64) + low, index[offset]
 
 
-def local_days(conn: Connection, us: np.ndarray, timezone: str) -> np.ndarray:
-    """PostgreSQL's ``date(timezone(timezone, t))`` of each instant (µs since 1970 UTC) as
-    days since 1970-01-01. PostgreSQL gives the UTC offset at the start and at the last
-    microsecond of every distinct UTC hour; an hour with one offset at both ends maps its
-    instants by that offset (the tz database never changes an offset twice within an hour),
-    and the instants of an hour with an offset change ask PostgreSQL one by one."""
+def local_days(conn: Connection, us: np.ndarray, timezone: str) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct local dates as days since 1970-01-01, each instant's index among them) of
+    instants in µs since 1970 UTC: PostgreSQL's ``date(timezone(timezone, t))``.
+
+    PostgreSQL gives the UTC offset at the start and at the last microsecond of every
+    distinct UTC hour. An hour with one offset at both ends (the tz database never changes an
+    offset twice within an hour) and one local date at both ends maps all its instants to that
+    date; the instants of an hour across local midnight (an offset that is not whole hours)
+    are mapped one by one with its offset, and those of an hour with an offset change are
+    asked of PostgreSQL one by one."""
     if len(us) == 0:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     hours, index = dense(us // US_PER_HOUR)
+    # the hours as one int8[] literal: a list of Python ints costs more to send than to use
+    hours_literal = "{" + ",".join(map(str, hours.tolist())) + "}"
     packed = conn.execute(
         text(
-            "SELECT string_agg(int4send(o.start) || int4send(o.last), '' ORDER BY u.k) "
-            "FROM unnest(CAST(:hours AS int8[])) WITH ORDINALITY AS u(h, k), LATERAL ("
-            "  SELECT to_timestamp(u.h * 3600) AS t) AS s, LATERAL ("
-            "  SELECT extract(epoch FROM timezone(:tz, s.t) - timezone('UTC', s.t))::int4"
-            "         AS start,"
-            "         extract(epoch FROM timezone(:tz, s.t + interval '3599.999999 s')"
-            "                 - timezone('UTC', s.t + interval '3599.999999 s'))::int4 AS last"
-            ") AS o"
+            "SELECT string_agg(int4send(date_part('epoch', timezone(:tz, t) - timezone('UTC', t))"
+            "::int4) || int4send(date_part('epoch', timezone(:tz, t + :last) "
+            "- timezone('UTC', t + :last))::int4), '' ORDER BY k) "
+            "FROM unnest(CAST(:hours AS int8[])) WITH ORDINALITY AS u(h, k), "
+            "LATERAL to_timestamp(u.h * 3600) AS t"
         ),
-        {"hours": hours.tolist(), "tz": timezone},
+        {"hours": hours_literal, "tz": timezone, "last": timedelta(microseconds=US_PER_HOUR - 1)},
     ).scalar_one()
-    offsets = np.frombuffer(packed, dtype=">i4").reshape(-1, 2).astype(np.int64)
-    changes = offsets[:, 0] != offsets[:, 1]
-    days: np.ndarray = (us + offsets[index, 0] * 1_000_000) // US_PER_DAY
-    odd = changes[index]
-    if odd.any():
-        days[odd] = _days_one_by_one(conn, us[odd], timezone)
-    return days
+    offsets = np.frombuffer(packed, dtype=">i4").reshape(-1, 2).astype(np.int64) * 1_000_000
+    first = (hours * US_PER_HOUR + offsets[:, 0]) // US_PER_DAY
+    last = (hours * US_PER_HOUR + US_PER_HOUR - 1 + offsets[:, 1]) // US_PER_DAY
+    uniform = (offsets[:, 0] == offsets[:, 1]) & (first == last)
+    if uniform.all():
+        days, day_of_hour = dense(first)
+        return days, day_of_hour[index]
+    by_row: np.ndarray = first[index]
+    split = ~uniform[index]
+    by_row[split] = (us[split] + offsets[index[split], 0]) // US_PER_DAY
+    changed = (offsets[:, 0] != offsets[:, 1])[index]
+    if changed.any():
+        by_row[changed] = _days_one_by_one(conn, us[changed], timezone)
+    return dense(by_row)
 
 
 def _days_one_by_one(conn: Connection, us: np.ndarray, timezone: str) -> np.ndarray:

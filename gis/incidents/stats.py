@@ -148,6 +148,7 @@ def fact_stats(
     def count(mask: np.ndarray | None = None) -> np.ndarray:
         return np.bincount(group if mask is None else group[mask], minlength=size)
 
+    assigned = ~np.isnan(f.assign)
     counts = np.stack(
         [
             count(),
@@ -156,18 +157,19 @@ def fact_stats(
             count(f.late),
             count((f.flags & fact_store.DUPLICATE) != 0),
             count((f.flags & fact_store.NEEDS_REVIEW) != 0),
+            count(assigned),
         ]
     )
-    assign_all, assign_by = _by_group(group, f.assign, size)
-    resolve_all, resolve_by = _by_group(group, f.resolve, size)
+    # one stable sort by group (radix below 2**15 groups); dropping the NaNs of the sorted
+    # durations keeps them grouped, the groups' sizes being the assigned/resolved counts
+    order = np.argsort(group.astype(np.int16 if size < 2**15 else np.int32), kind="stable")
+    assign_all, assign_by = _split(f.assign[order], counts[6])
+    resolve_all, resolve_by = _split(f.resolve[order], counts[1])
     groups = [
-        {
-            "key": keys[i],
-            **_figures(tuple(int(v) for v in counts[:, i]), assign_by[i], resolve_by[i]),
-        }
+        {"key": keys[i], **_figures(counts[:6, i], assign_by[i], resolve_by[i])}
         for i in range(size)
     ]
-    total = _figures(tuple(int(v) for v in counts.sum(axis=1)), assign_all, resolve_all)
+    total = _figures(counts[:6].sum(axis=1), assign_all, resolve_all)
     return {"group_by": group_by, "total": total, "groups": groups}
 
 
@@ -177,7 +179,7 @@ def _groups(
     """The keys of the groups that have incidents, in order (no key last), and each
     incident's group index."""
     if group_by == "day":
-        days, index = fact_store.dense(fact_store.local_days(conn, f.us, timezone))
+        days, index = fact_store.local_days(conn, f.column("us", np.int64), timezone)
         return [str(d) for d in days.astype("datetime64[D]")], index
     cells = fact_store.cells(conn)
     names = {c.category if group_by == "category" else c.owner_code for c in cells}
@@ -192,23 +194,17 @@ def _groups(
     return [k for k, p in zip(ordered, present, strict=True) if p], renumber[group]
 
 
-def _by_group(
-    group: np.ndarray, values: np.ndarray, size: int
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The non-NaN ``values`` (all of them, and split by group), grouped by one stable
-    radix/tim sort of the group indices."""
-    valid = ~np.isnan(values)
-    g, v = group[valid], values[valid]
-    order = np.argsort(g.astype(np.int16 if size < 2**15 else np.int32), kind="stable")
-    ordered = v[order]
-    bounds = np.cumsum(np.bincount(g, minlength=size))[:-1]
-    return ordered, np.split(ordered, bounds) if size else []
+def _split(grouped: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The non-NaN values of group-ordered ``grouped``, all and split into groups of
+    ``sizes`` values."""
+    valid = grouped[~np.isnan(grouped)]
+    return valid, np.split(valid, np.cumsum(sizes)[:-1]) if len(sizes) else []
 
 
-def _figures(
-    counts: tuple[int, ...], assign_s: np.ndarray, resolve_s: np.ndarray
-) -> dict[str, Any]:
-    n, resolved, open_, overdue, duplicates, needs_review = counts
+def _figures(counts: Any, assign_s: np.ndarray, resolve_s: np.ndarray) -> dict[str, Any]:
+    """The figures of one group: counts (count, resolved, open, overdue, duplicates, needs
+    review) and durations (seconds, no NaN)."""
+    n, resolved, open_, overdue, duplicates, needs_review = (int(v) for v in counts)
     assign_median, assign_p90 = percentiles(assign_s, (0.5, 0.9))
     resolve_median, resolve_p90 = percentiles(resolve_s, (0.5, 0.9))
     return {

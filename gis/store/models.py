@@ -396,14 +396,14 @@ class IncidentFact(Base):
 
     __tablename__ = "incident_facts"
 
+    late_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    packed: Mapped[bytes] = mapped_column(LargeBinary)
     incident_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     cell_id: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(Text)
-    late_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     needs_review: Mapped[bool] = mapped_column(Boolean)
     duplicate: Mapped[bool] = mapped_column(Boolean)
-    packed: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(Text)
 
 
 INCIDENT_FACT_CELLS = _table(IncidentFactCell)
