@@ -141,25 +141,11 @@ def fact_stats(
     conn: Connection, filters: Filters, *, group_by: str, timezone: str, now: datetime
 ) -> dict[str, Any]:
     """``stats`` from the incident facts (every filter but a bbox)."""
-    f = fact_store.read_facts(conn, filters, now)
+    f = fact_store.read_facts(conn, filters, now, with_times=group_by == "day")
     keys, group = _groups(conn, f, group_by, timezone)
     size = len(keys)
 
-    def count(mask: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(group if mask is None else group[mask], minlength=size)
-
-    assigned = ~np.isnan(f.assign)
-    counts = np.stack(
-        [
-            count(),
-            count(~np.isnan(f.resolve)),
-            count((f.flags & fact_store.OPEN) != 0),
-            count(f.late),
-            count((f.flags & fact_store.DUPLICATE) != 0),
-            count((f.flags & fact_store.NEEDS_REVIEW) != 0),
-            count(assigned),
-        ]
-    )
+    counts = _counts(f, group, size)
     # one stable sort by group (radix below 2**15 groups); dropping the NaNs of the sorted
     # durations keeps them grouped, the groups' sizes being the assigned/resolved counts
     order = np.argsort(group.astype(np.int16 if size < 2**15 else np.int32), kind="stable")
@@ -171,6 +157,34 @@ def fact_stats(
     ]
     total = _figures(counts[:6].sum(axis=1), assign_all, resolve_all)
     return {"group_by": group_by, "total": total, "groups": groups}
+
+
+#: the bits of a fact's code: open, duplicate, needs review (the packed flags), then late,
+#: resolved, assigned; the rows of the counts _counts makes after the total
+_BITS = ("open", "duplicate", "needs_review", "late", "resolved", "assigned")
+
+
+def _counts(f: fact_store.Facts, group: np.ndarray, size: int) -> np.ndarray:
+    """Per group (columns): count, resolved, open, overdue, duplicates, needs review,
+    assigned — one bincount over (group, 6-bit code) pairs."""
+    code = (f.flags & 7).astype(np.int64)
+    code |= f.late.astype(np.int64) << 3
+    code |= (~np.isnan(f.resolve)).astype(np.int64) << 4
+    code |= (~np.isnan(f.assign)).astype(np.int64) << 5
+    table = np.bincount(group * 64 + code, minlength=size * 64).reshape(size, 64)
+    bits = (np.arange(64)[:, None] >> np.arange(len(_BITS))) & 1
+    by_bit = dict(zip(_BITS, (table @ bits).T, strict=True))
+    return np.stack(
+        [
+            table.sum(axis=1),
+            by_bit["resolved"],
+            by_bit["open"],
+            by_bit["late"],
+            by_bit["duplicate"],
+            by_bit["needs_review"],
+            by_bit["assigned"],
+        ]
+    )
 
 
 def _groups(

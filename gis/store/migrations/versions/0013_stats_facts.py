@@ -5,12 +5,13 @@ relocation, reassignment, duplicate links, demo load, replay, raw SQL).
 
 ``incident_fact_cells`` is a dictionary of (category, owner, area chain) so a fact carries
 one integer for its category and its place, and the ``area``/``category`` filters become one
-hashed lookup per row. ``packed`` is what ``gis.incidents.stats`` reads (big-endian, 30
-bytes): cell id int4, flags int2 (1 open, 2 duplicate, 4 needs review), reported_at as int8
-microseconds since 1970 UTC, and the float8 seconds from the report to assignment and to
-resolution (NaN when not yet), computed with the very ``date_part`` expression the direct
-SQL uses. ``late_at`` makes "overdue" a comparison with the time of the request: the due
-time while the incident is open, -infinity if it ended late, +infinity if it ended in time.
+hashed lookup per row. ``packed`` is what ``gis.incidents.stats`` reads (big-endian, 22
+bytes): cell id int4, flags int2 (1 open, 2 duplicate, 4 needs review) and the float8
+seconds from the report to assignment and to resolution (NaN when not yet), computed with
+the very ``date_part`` expression the direct SQL uses; ``reported_us`` (reported_at as int8
+microseconds since 1970 UTC) is read only to group by day. ``late_at`` makes "overdue" a
+comparison with the time of the request: the due time while the incident is open, -infinity
+if it ended late, +infinity if it ended in time.
 
 Revision ID: 0013_stats_facts
 Revises: 0004_incidents
@@ -28,7 +29,10 @@ depends_on = None
 # The fact of one incident row ``n`` joined to its cell ``c`` (open = not resolved/closed,
 # as gis.incidents.lifecycle.OPEN_STATES; a test checks the two agree).
 _ENDED = "coalesce(n.resolved_at, n.closed_at)"
-FACT_COLUMNS = "late_at, packed, incident_id, reported_at, cell_id, needs_review, duplicate, status"
+FACT_COLUMNS = (
+    "late_at, packed, reported_us, incident_id, reported_at, cell_id, needs_review, duplicate, "
+    "status"
+)
 FACT_VALUES = f"""
     CASE WHEN {_ENDED} IS NULL THEN n.due_at
          WHEN n.due_at < {_ENDED} THEN '-infinity'::timestamptz
@@ -37,9 +41,9 @@ FACT_VALUES = f"""
     || int2send(((n.status NOT IN ('resolved', 'closed'))::int
                  + 2 * (n.duplicate_of IS NOT NULL)::int
                  + 4 * (n.location_status = 'needs_review')::int)::int2)
-    || int8send((extract(epoch FROM n.reported_at) * 1000000)::int8)
     || float8send(coalesce(date_part('epoch', n.assigned_at - n.reported_at), 'NaN'))
     || float8send(coalesce(date_part('epoch', n.resolved_at - n.reported_at), 'NaN')),
+    int8send((extract(epoch FROM n.reported_at) * 1000000)::int8),
     n.id, n.reported_at, c.id, n.location_status = 'needs_review', n.duplicate_of IS NOT NULL,
     n.status
 """
@@ -60,7 +64,7 @@ UPSERT_FACTS = f"""
     SELECT {FACT_VALUES} FROM {{rows}} n JOIN incident_fact_cells c ON {_CELL_MATCH}
     ON CONFLICT (incident_id) DO UPDATE SET
         reported_at = EXCLUDED.reported_at, cell_id = EXCLUDED.cell_id,
-        status = EXCLUDED.status, late_at = EXCLUDED.late_at,
+        status = EXCLUDED.status, late_at = EXCLUDED.late_at, reported_us = EXCLUDED.reported_us,
         needs_review = EXCLUDED.needs_review, duplicate = EXCLUDED.duplicate,
         packed = EXCLUDED.packed
     WHERE incident_facts.packed IS DISTINCT FROM EXCLUDED.packed
@@ -95,6 +99,7 @@ def upgrade() -> None:
         CREATE TABLE incident_facts (
             late_at timestamptz NOT NULL,
             packed bytea NOT NULL,
+            reported_us bytea NOT NULL,
             incident_id bigint PRIMARY KEY,
             reported_at timestamptz NOT NULL,
             cell_id integer NOT NULL,
@@ -106,7 +111,8 @@ def upgrade() -> None:
     )
     # the two columns every stats scan reads come first, at fixed offsets (a column after a
     # variable-length one is found by walking the row); packed is stored as is: 30 bytes
-    op.execute("ALTER TABLE incident_facts ALTER COLUMN packed SET STORAGE PLAIN")
+    for column in ("packed", "reported_us"):
+        op.execute(f"ALTER TABLE incident_facts ALTER COLUMN {column} SET STORAGE PLAIN")
     op.execute(
         f"""
         CREATE FUNCTION wangge_incident_facts_upsert() RETURNS trigger LANGUAGE plpgsql AS $$
