@@ -349,7 +349,7 @@ def bench_export_stats(url: str, rows: int, http: bool, export: bool = True) -> 
     from sqlalchemy import delete
 
     from gis.incidents.query import Filters
-    from gis.incidents.stats import stats
+    from gis.incidents.stats import direct_stats, fact_stats, stats
     from gis.store.db import make_engine
     from gis.store.models import INCIDENT_EVENTS, INCIDENTS
 
@@ -392,18 +392,32 @@ def bench_export_stats(url: str, rows: int, http: bool, export: bool = True) -> 
         }
     out["stats"] = {}
     for group_by in ("category", "area", "day"):
-        times = []
+        times, peer = [], []
         with engine.connect() as conn:
             stats(conn, Filters(), group_by=group_by)  # warm the cache
             for _ in range(5):
                 t1 = time.perf_counter()
                 result = stats(conn, Filters(), group_by=group_by)
                 times.append(time.perf_counter() - t1)
+            # peer: the direct scan of incidents (the bbox path; before the facts, every path)
+            for _ in range(3):
+                t1 = time.perf_counter()
+                now = datetime.now(UTC)
+                direct = direct_stats(
+                    conn, Filters(), group_by=group_by, timezone="Asia/Shanghai", now=now
+                )
+                peer.append(time.perf_counter() - t1)
+                same = direct == fact_stats(
+                    conn, Filters(), group_by=group_by, timezone="Asia/Shanghai", now=now
+                )
         out["stats"][group_by] = {
             "median": statistics.median(times),
             "times": times,
             "groups": len(result["groups"]),
             "count": result["total"]["count"],
+            "peer": statistics.median(peer),
+            "peer_times": peer,
+            "identical": same,
         }
     with engine.connect() as conn:
         t1 = time.perf_counter()
@@ -429,12 +443,22 @@ def bench_export_stats(url: str, rows: int, http: bool, export: bool = True) -> 
 
 def _stats_lines(e: dict[str, Any]) -> list[str]:
     rows = [
-        [g, f"{v['median']:.3f}", fmt_times(v["times"]), str(v["groups"]), f"{v['count']:,}"]
+        [
+            g,
+            f"{v['median']:.3f}",
+            fmt_times(v["times"]),
+            str(v["groups"]),
+            f"{v['count']:,}",
+            f"{v['peer']:.3f} {fmt_times(v['peer_times'])}",
+            f"{v['peer'] / v['median']:.1f}×",
+            "yes" if v["identical"] else "NO",
+        ]
         for g, v in e["stats"].items()
     ]
+    header = ["group_by", "median s", "repeats", "groups", "count", "direct scan s", "ratio"]
     lines = [
-        f"stats over {e['rows']:,} incidents (target < 0.5 s):\n"
-        + table(["group_by", "median s", "repeats", "groups", "count"], rows),
+        f"stats over {e['rows']:,} incidents (target < 0.5 s), from the facts vs the direct "
+        "scan of incidents:\n" + table([*header, "same answer"], rows),
         f"stats with area filter G01 (1/30 of rows): {e['stats_area_filter_s']:.3f} s",
     ]
     if "stats_http" in e:
