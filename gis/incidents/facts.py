@@ -1,5 +1,6 @@
 """Reading the statistics facts (migration 0013_stats_facts): the matching incidents' packed
-30-byte facts in one narrow scan, decoded into numpy columns.
+22-byte facts (and, to group by day, their report times) in one narrow scan, decoded into
+numpy columns.
 
 The triggers on ``incidents`` keep ``incident_facts`` current in the writing transaction, so
 what is read here is exactly what a direct query over ``incidents`` would see. The scan
