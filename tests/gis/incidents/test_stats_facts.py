@@ -4,6 +4,7 @@ call in another transaction, and the local days of any time zone equal PostgreSQ
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -100,6 +101,45 @@ def test_stats_never_stale_across_transactions(street_engine: Engine, ctx: Intak
     finally:
         with street_engine.begin() as conn:
             conn.execute(text("DELETE FROM incidents WHERE external_id = :t"), {"t": tag})
+
+
+def test_concurrent_writers_share_new_cells(street_engine: Engine, ctx: IntakeContext) -> None:
+    """Four transactions storing incidents of the same new (category, owner) cells at once:
+    all stored, one cell each, no deadlock."""
+    tag = "cells-race"
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def post(k: int) -> None:
+        items = _bodies(8, 40 + k)
+        for j, b in enumerate(items):
+            b.update(category="thrown_from_height", external_id=f"{tag}-{k}-{j}")
+        try:
+            with street_engine.begin() as conn:
+                barrier.wait()
+                intake(conn, ctx, items[::-1] if k % 2 else items, now=NOW)
+        except BaseException as e:  # reported by the assertion below
+            errors.append(e)
+
+    threads = [threading.Thread(target=post, args=(k,)) for k in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with street_engine.connect() as conn:
+            cells = conn.execute(
+                text(
+                    "SELECT count(*), count(DISTINCT (owner_code, area_codes)) "
+                    "FROM incident_fact_cells WHERE category = 'thrown_from_height'"
+                )
+            ).one()
+            assert cells[0] == cells[1] > 0
+            assert assert_facts_current(conn, NOW) >= 32
+    finally:
+        with street_engine.begin() as conn:
+            conn.execute(text("DELETE FROM incidents WHERE external_id LIKE :t"), {"t": tag + "%"})
 
 
 def test_bbox_filter_takes_the_direct_path(sconn: Connection, ctx: IntakeContext) -> None:
