@@ -395,6 +395,10 @@ class IncidentFact(Base):
     """One narrow row per incident for /v1/stats, written by the incidents triggers only."""
 
     __tablename__ = "incident_facts"
+    __table_args__ = (
+        Index("incident_facts_cell_idx", "cell_id"),
+        Index("incident_facts_reported_at_idx", "reported_at"),
+    )
 
     late_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     packed: Mapped[bytes] = mapped_column(LargeBinary)

@@ -113,6 +113,9 @@ def upgrade() -> None:
     # variable-length one is found by walking the row); packed is stored as is: 30 bytes
     for column in ("packed", "reported_us"):
         op.execute(f"ALTER TABLE incident_facts ALTER COLUMN {column} SET STORAGE PLAIN")
+    # a small area or a recent period reads its facts only, not the whole table
+    op.execute("CREATE INDEX incident_facts_cell_idx ON incident_facts (cell_id)")
+    op.execute("CREATE INDEX incident_facts_reported_at_idx ON incident_facts (reported_at)")
     op.execute(
         f"""
         CREATE FUNCTION wangge_incident_facts_upsert() RETURNS trigger LANGUAGE plpgsql AS $$
