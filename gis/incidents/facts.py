@@ -24,8 +24,8 @@ from gis.store.models import INCIDENT_FACT_CELLS, INCIDENT_FACTS
 F = INCIDENT_FACTS.c
 CELL = INCIDENT_FACT_CELLS.c
 PACKED = np.dtype([("cell", ">i4"), ("flags", ">i2"), ("assign", ">f8"), ("resolve", ">f8")])
-#: reported_us: reported_at in microseconds since 1970-01-01 UTC
-REPORTED = np.dtype([("us", ">i8")])
+#: packed_day: packed, then reported_at in microseconds since 1970-01-01 UTC
+PACKED_DAY = np.dtype([*PACKED.descr, ("us", ">i8")])
 OPEN, DUPLICATE, NEEDS_REVIEW = 1, 2, 4
 US_PER_HOUR, US_PER_DAY = 3_600_000_000, 86_400_000_000
 #: bincount-based dense ids up to this span, np.unique (a sort) beyond
@@ -35,9 +35,9 @@ DENSE_SPAN = 4_000_000
 class Facts:
     """The matching incidents as columns, one entry per incident: the late ones first."""
 
-    def __init__(self, packed: list[bytes | None], reported: list[bytes | None]) -> None:
-        self._parts = [np.frombuffer(b or b"", dtype=PACKED) for b in packed]
-        self._reported = [np.frombuffer(b or b"", dtype=REPORTED) for b in reported]
+    def __init__(self, late: bytes | None, on_time: bytes | None, *, with_times: bool) -> None:
+        dtype = PACKED_DAY if with_times else PACKED
+        self._parts = [np.frombuffer(b or b"", dtype=dtype) for b in (late, on_time)]
         self.n_late = len(self._parts[0])
         self.size = self.n_late + len(self._parts[1])
         self.late = np.arange(self.size) < self.n_late
@@ -49,10 +49,9 @@ class Facts:
     def column(self, name: str, dtype: type[np.generic]) -> np.ndarray:
         """One field of every fact in native byte order (``us``: reported_at in
         microseconds since 1970-01-01 UTC, when read ``with_times``)."""
-        parts = self._reported if name == "us" else self._parts
         out = np.empty(self.size, dtype=dtype)
-        out[: self.n_late] = parts[0][name]
-        out[self.n_late :] = parts[1][name]
+        out[: self.n_late] = self._parts[0][name]
+        out[self.n_late :] = self._parts[1][name]
         return out
 
 
@@ -93,23 +92,19 @@ def read_facts(
     ``now`` (late: the due time passed before resolution, closure or ``now``); their report
     times too ``with_times``."""
     empty = coerce(b"", LargeBinary)
-    late, on_time = F.late_at < now, F.late_at >= now
-    columns = [F.packed, F.reported_us] if with_times else [F.packed]
+    column = F.packed_day if with_times else F.packed
     q = select(
-        *(
-            func.string_agg(column, empty).filter(cond)
-            for column in columns
-            for cond in (late, on_time)
-        )
+        func.string_agg(column, empty).filter(F.late_at < now),
+        func.string_agg(column, empty).filter(F.late_at >= now),
     ).where(_where(filters, now))
     compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     # the driver's binary result format: 22 MB of bytea per million incidents arrive as is
     cursor = conn.connection.driver_connection.cursor(binary=True)  # type: ignore[union-attr]
     try:
-        row = cursor.execute(compiled.string, compiled.params).fetchone()
+        late, on_time = cursor.execute(compiled.string, compiled.params).fetchone()
     finally:
         cursor.close()
-    return Facts(list(row[:2]), list(row[2:]) if with_times else [None, None])
+    return Facts(late, on_time, with_times=with_times)
 
 
 def cells(conn: Connection) -> list[Any]:

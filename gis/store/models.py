@@ -402,7 +402,7 @@ class IncidentFact(Base):
 
     late_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     packed: Mapped[bytes] = mapped_column(LargeBinary)
-    reported_us: Mapped[bytes] = mapped_column(LargeBinary)
+    packed_day: Mapped[bytes] = mapped_column(LargeBinary)
     incident_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     cell_id: Mapped[int] = mapped_column(Integer)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy import Connection, text
 
-from gis.incidents.facts import DUPLICATE, NEEDS_REVIEW, OPEN, PACKED, REPORTED
+from gis.incidents.facts import DUPLICATE, NEEDS_REVIEW, OPEN, PACKED, PACKED_DAY
 from gis.incidents.lifecycle import OPEN_STATES
 from gis.incidents.query import Filters
 from gis.incidents.stats import GROUPS, direct_stats, fact_stats
@@ -31,7 +31,7 @@ WHERE i.id IS NULL OR f.incident_id IS NULL
        WHERE (f.late_at < t) <> (i.due_at < coalesce(i.resolved_at, i.closed_at, t)))
 """
 _ROWS = """
-SELECT f.packed, f.reported_us, f.cell_id, i.status, i.duplicate_of IS NOT NULL AS duplicate,
+SELECT f.packed, f.packed_day, f.cell_id, i.status, i.duplicate_of IS NOT NULL AS duplicate,
        i.location_status = 'needs_review' AS needs_review,
        (extract(epoch FROM i.reported_at) * 1000000)::int8 AS us,
        date_part('epoch', i.assigned_at - i.reported_at) AS assign_s,
@@ -60,7 +60,8 @@ def assert_facts_current(conn: Connection, now: datetime | None = None) -> int:
         assert bool(flags & OPEN) == (r.status in OPEN_STATES), r.status
         assert bool(flags & DUPLICATE) == r.duplicate
         assert bool(flags & NEEDS_REVIEW) == r.needs_review
-        assert int(np.frombuffer(r.reported_us, dtype=REPORTED)[0]["us"]) == r.us
+        [day] = np.frombuffer(r.packed_day, dtype=PACKED_DAY)
+        assert r.packed_day[: PACKED.itemsize] == r.packed and int(day["us"]) == r.us
         assert _same(float(fact["assign"]), r.assign_s)
         assert _same(float(fact["resolve"]), r.resolve_s)
     for group_by in GROUPS:
