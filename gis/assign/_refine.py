@@ -556,11 +556,7 @@ def pack_nodes(
     node_cell: Any,
     lst_ptr: Any,
     lst_edge: Any,
-    x1: Any,
-    y1: Any,
-    x2: Any,
-    y2: Any,
-    area: Any,
+    E: Any,
     rx: Any,
     ry: Any,
     rset: Any,
@@ -583,8 +579,10 @@ def pack_nodes(
     edges (x1, y1, x2, y2), their ``nl`` areas as ``4 * area + side + 1`` (``side``: the
     reference point's orientation to the edge, 0 if not certified), and the ``ns`` areas of
     the reference set;
-    integers are stored exactly as doubles. ``cell`` is rewritten in place: a boundary cell
-    holds ``-(o + 1)``. ``sub_val`` is rewritten too: a sub-cell's node is ``-(o + 2)``.
+    integers are stored exactly as doubles. ``E``: the edges (x1, y1, x2, y2, area), one row
+    each, so a listed edge costs one cache line here. ``cell`` is rewritten in place: a
+    boundary cell holds ``-(o + 1)``. ``sub_val`` is rewritten too: a sub-cell's node is
+    ``-(o + 2)``.
 
     Returns ``(B, SI, SF, sub_val, set_ptr, set_members)`` with ``SI[s] = (sub-grid base,
     k, parent's set length, first-level cell)`` and ``SF[s] = (x0, y0, k / w, k / h)``.
@@ -606,14 +604,6 @@ def pack_nodes(
             n_sub += 1
     SI = np.empty((n_sub, 4), np.int64)
     SF = np.empty((n_sub, 4), np.float64)
-    # the edges interleaved first: one cache line per listed edge below, not four
-    E = np.empty((x1.shape[0], 5), np.float64)
-    for g in range(x1.shape[0]):
-        E[g, 0] = x1[g]
-        E[g, 1] = y1[g]
-        E[g, 2] = x2[g]
-        E[g, 3] = y2[g]
-        E[g, 4] = area[g]
     s = 0
     for t in range(n):
         o = off[t]

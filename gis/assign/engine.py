@@ -247,12 +247,12 @@ class AreaIndex:
         # (scratch arrays are dropped as soon as they are used: the build's peak is what a
         # worker needs)
         rings = Rings.of(self._geoms)
+        self._grid = _build_grid(rings, len(code_list), self._bounds)
         wa, wb, area = rings.segments()
         wmid = 0.5 * (wa + wb)
+        del wa, wb
         mid = self._to_metric.transform(wmid[:, 0], wmid[:, 1])
         del wmid
-        self._grid = _build_grid(wa, wb, area, len(code_list), self._bounds)
-        del wa, wb
         self._tree = STRtree(self._geoms)
         mxy = np.column_stack(self._to_metric.transform(rings.xy[:, 0], rings.xy[:, 1]))
         self._metric_geoms = rings.geometries(mxy)
@@ -526,11 +526,8 @@ def _edges(
     )
 
 
-def _build_grid(
-    a: _F64, b: _F64, area: NDArray[np.int32], n_areas: int,
-    bounds: tuple[float, float, float, float],
-) -> _Grid:  # fmt: skip
-    x1, y1, x2, y2, area = _edges(a, b, area)
+def _build_grid(rings: Rings, n_areas: int, bounds: tuple[float, float, float, float]) -> _Grid:
+    x1, y1, x2, y2, area = _edges(*rings.segments())
     minx, miny, maxx, maxy = bounds
     # margins: far above the rounding error of any coordinate arithmetic below
     m_abs = 1e-12 * (1.0 + max(abs(minx), abs(maxx), abs(miny), abs(maxy)))
@@ -598,9 +595,12 @@ def _build_grid(
         lst_ptr, lst_edge, node_cell, rx, ry, rset, set_ptr, set_members, x1, y1, x2, y2, area,
         gx0, gy0, w, h, ncols, m_abs, n_areas,
     )  # fmt: skip
+    # the edges interleaved replace the five arrays (peak memory), one row per edge
+    E = np.column_stack([x1, y1, x2, y2, area.astype(np.float64)])
+    del x1, y1, x2, y2, area
     R = RF.pack_nodes(
-        cell, node_cell, lst_ptr, lst_edge, x1, y1, x2, y2, area, rx, ry, rset, set_ptr,
-        set_members, sub_base, sub_k, sub_val, gx0, gy0, w, h, ncols,
+        cell, node_cell, lst_ptr, lst_edge, E, rx, ry, rset, set_ptr, set_members, sub_base,
+        sub_k, sub_val, gx0, gy0, w, h, ncols,
     )  # fmt: skip
     return _Grid(
         gx0=gx0,
