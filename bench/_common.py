@@ -233,7 +233,8 @@ def api_server(
     quiet: bool = False,
 ) -> Iterator[ApiServer]:
     """The API against database ``url`` in a subprocess on a free port, with a new admin key
-    in that database (made before the server starts). Stopped (this process only: terminate,
+    in that database (made before the server starts) and no per-key rate limit (a benchmark
+    drives one key far past it; ``env`` may set one). Stopped (this process only: terminate,
     then kill after 60 s) on exit."""
     import httpx
 
@@ -243,6 +244,7 @@ def api_server(
         **os.environ,
         "WANGGE_DATABASE_URL": url,
         "WANGGE_PORT": str(port),
+        "WANGGE_RATE_LIMIT_PER_SECOND": "0",
         **(env or {}),
     }
     out = subprocess.DEVNULL if quiet else None

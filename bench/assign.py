@@ -530,6 +530,8 @@ def bench_http(
             {"id": i, "lon": float(a), "lat": float(b)}
             for i, (a, b) in enumerate(zip(bx.tolist(), by.tolist(), strict=True))
         ]
+        from gis.assign.batch import gc_paused
+
         with httpx.Client(base_url=base, headers=api.headers, timeout=120) as client:
 
             def once() -> tuple[dict[str, Any], float, float, float, int]:
@@ -541,7 +543,8 @@ def bench_http(
                 )
                 t2 = time.perf_counter()
                 r.raise_for_status()
-                data = orjson.loads(r.content)
+                with gc_paused():  # as a lean client would (see assign_scale.post)
+                    data = orjson.loads(r.content)
                 t3 = time.perf_counter()
                 return data, t1 - t0, t2 - t1, t3 - t2, len(r.content)
 

@@ -471,7 +471,7 @@ def points_to_wgs84(
     """
     x_in, y_in = _as_pair(lon, lat)
     reasons: list[str | None] = list(errors) if errors is not None else [None] * len(x_in)
-    usable = np.array([r is None for r in reasons], dtype=bool)
+    usable = np.fromiter((r is None for r in reasons), dtype=bool, count=len(reasons))
     for i in np.flatnonzero(usable & ~(np.isfinite(x_in) & np.isfinite(y_in))).tolist():
         reasons[i] = (
             "lon: not a finite number" if not np.isfinite(x_in[i]) else ("lat: not a finite number")
@@ -482,14 +482,16 @@ def points_to_wgs84(
     if usable.any():
         x[usable], y[usable] = to_wgs84(lon=x_in[usable], lat=y_in[usable], crs=crs)
     after = "" if crs.is_wgs84 else f" (after conversion from {crs.name})"
-    for i in np.flatnonzero(usable).tolist():
+    with np.errstate(invalid="ignore"):
+        suspect = usable & ~((np.abs(x) <= 180.0) & (np.abs(y) <= 90.0))
+    for i in np.flatnonzero(suspect).tolist():  # only the few bad points, not every point
         if not (np.isfinite(x[i]) and np.isfinite(y[i])):
             reasons[i] = f"lon: cannot be converted from {crs.name}"
         elif abs(x[i]) > 180:
             reasons[i] = f"lon: outside -180..180{after}"
         elif abs(y[i]) > 90:
             reasons[i] = f"lat: outside -90..90{after}"
-    bad = np.array([r is not None for r in reasons], dtype=bool)
+    bad = np.fromiter((r is not None for r in reasons), dtype=bool, count=len(reasons))
     x[bad] = np.nan
     y[bad] = np.nan
     return x, y, reasons

@@ -74,6 +74,37 @@ def crosses(
     return 0 if o3 == o4 else 1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def crosses_ref(
+    px: float,
+    py: float,
+    rx: float,
+    ry: float,
+    ax: float,
+    ay: float,
+    bx: float,
+    by: float,
+    side_r: int,
+) -> int:
+    """:func:`crosses` with ``side_r = _orient(a, b, r)`` known in advance (the reference
+    point is fixed per record): most edges are then settled by one orientation, ``p`` on the
+    same side of the edge's line as ``r`` (then the segment cannot meet the edge)."""
+    if max(ax, bx) < min(px, rx) or min(ax, bx) > max(px, rx):
+        return 0
+    if max(ay, by) < min(py, ry) or min(ay, by) > max(py, ry):
+        return 0
+    o3 = _orient(ax, ay, bx, by, px, py)
+    if o3 != 0 and o3 == side_r:
+        return 0
+    o1 = _orient(px, py, rx, ry, ax, ay)
+    o2 = _orient(px, py, rx, ry, bx, by)
+    if o1 != 0 and o1 == o2:
+        return 0
+    if o1 == 0 or o2 == 0 or o3 == 0 or side_r == 0:
+        return -1
+    return 1  # o3 and side_r are certified and differ
+
+
 # --------------------------------------------------------------------------------------------
 # growable arrays (numba has no realloc)
 # --------------------------------------------------------------------------------------------
@@ -369,6 +400,14 @@ def refine(
     sub_k = np.zeros(nb, np.int32)
     sub_val = np.empty(16, np.int32)
     nsub = 0
+    dense = False
+    for b in range(nb):
+        if lst_ptr[b + 1] - lst_ptr[b] > DENSE and node_set[b] >= 0:
+            dense = True
+            break
+    if not dense:  # nothing to refine: no copies (they would raise the build's peak memory)
+        return (lst_ptr, lst_edge, node_rx, node_ry, node_set, set_ptr, set_members, sub_base,
+                sub_k, sub_val[:0].copy())  # fmt: skip
     # growable copies
     cap_nodes = nb + 16
     lp = np.empty(cap_nodes + 1, np.int64)
@@ -506,31 +545,18 @@ def _flip(a: int, touched: Any, tpar: Any, nt: int) -> int:
     return nt + 1
 
 
+#: header doubles per node record: reference point x, y, list length, set length (or, for a
+#: node with a sub-grid, ``-(s + 1)`` with ``s`` its row in the sub-grid tables)
+_HEAD = 4
+
+
 @njit(cache=True, nogil=True)
-def _gather(lst_edge: Any, x1: Any, y1: Any, x2: Any, y2: Any, area: Any) -> Any:
-    """Each list entry's edge coordinates (n x 4) and area, copied contiguously."""
-    n = lst_edge.shape[0]
-    lxy = np.empty((n, 4), np.float64)
-    la = np.empty(n, np.int32)
-    for j in range(n):
-        e = lst_edge[j]
-        lxy[j, 0] = x1[e]
-        lxy[j, 1] = y1[e]
-        lxy[j, 2] = x2[e]
-        lxy[j, 3] = y2[e]
-        la[j] = area[e]
-    return lxy, la
-
-
-def lookup_layout(
+def pack_nodes(
+    cell: Any,
     node_cell: Any,
     lst_ptr: Any,
     lst_edge: Any,
-    x1: Any,
-    y1: Any,
-    x2: Any,
-    y2: Any,
-    area: Any,
+    E: Any,
     rx: Any,
     ry: Any,
     rset: Any,
@@ -539,60 +565,103 @@ def lookup_layout(
     sub_base: Any,
     sub_k: Any,
     sub_val: Any,
-) -> tuple[Any, ...]:
-    """The refinement as the lookup reads it: one record per node and the list's edge
-    coordinates copied contiguously, so a point costs a few cache lines, not one per array.
+    gx0: float,
+    gy0: float,
+    w: float,
+    h: float,
+    ncols: int,
+) -> Any:
+    """The refinement as the lookup reads it: each node is ONE record in a float64 array, so
+    a point in a boundary cell costs one or two cache lines after the cell itself.
 
-    ``NM[n]`` = (list start, list end, set start (-1: no reference point), set end, sub-grid
-    base (-1: none), sub-grid side, unused, first-level cell); ``NF[n]`` = reference point;
-    ``L[j]`` = (x1, y1, x2, y2) and ``LA[j]`` = area of list entry ``j``.
+    Record at offset ``o``: ``rx, ry`` (NaN: no certified reference point), the list length
+    ``nl``, the set length ``ns`` (or ``-(s + 1)``: the node has sub-grid ``s``), then ``nl``
+    edges (x1, y1, x2, y2), their ``nl`` areas as ``4 * area + side + 1`` (``side``: the
+    reference point's orientation to the edge, 0 if not certified), and the ``ns`` areas of
+    the reference set;
+    integers are stored exactly as doubles. ``E``: the edges (x1, y1, x2, y2, area), one row
+    each, so a listed edge costs one cache line here. ``cell`` is rewritten in place: a
+    boundary cell holds ``-(o + 1)``. ``sub_val`` is rewritten too: a sub-cell's node is
+    ``-(o + 2)``.
+
+    Returns ``(B, SI, SF, sub_val, set_ptr, set_members)`` with ``SI[s] = (sub-grid base,
+    k, parent's set length, first-level cell)`` and ``SF[s] = (x0, y0, k / w, k / h)``.
+    Raises ``ValueError`` if the records would not fit ``int32`` offsets (16 GB).
     """
     n = rx.shape[0]
     nb = sub_k.shape[0]
-    big = max(
-        int(lst_ptr[-1]), int(set_ptr[-1]), int(sub_val.shape[0]), int(node_cell.max(initial=0))
-    )
-    nm = np.full((n, 8), -1, np.int32 if big < 2**31 - 1 else np.int64)
-    nm[:, 0] = lst_ptr[:-1]
-    nm[:, 1] = lst_ptr[1:]
-    has = rset >= 0
-    nm[has, 2] = set_ptr[rset[has]]
-    nm[has, 3] = set_ptr[rset[has] + 1]
-    nm[:nb, 4] = np.where(sub_k > 0, sub_base, -1)
-    nm[:nb, 5] = sub_k
-    nm[:nb, 7] = node_cell
-    nf = np.ascontiguousarray(np.column_stack([rx, ry]))
-    lxy, la = _gather(lst_edge, x1, y1, x2, y2, area)
-    return (nm, nf, lxy, la, set_ptr, set_members, sub_val)
+    off = np.empty(n + 1, np.int64)
+    off[0] = 0
+    for t in range(n):
+        ns = set_ptr[rset[t] + 1] - set_ptr[rset[t]] if rset[t] >= 0 else 0
+        off[t + 1] = off[t] + _HEAD + 5 * (lst_ptr[t + 1] - lst_ptr[t]) + ns
+    if off[n] >= 2**31 - 2:
+        raise ValueError("area index too large: node records exceed 2**31 doubles")
+    B = np.empty(off[n], np.float64)
+    n_sub = 0
+    for b in range(nb):
+        if sub_k[b] > 0:
+            n_sub += 1
+    SI = np.empty((n_sub, 4), np.int64)
+    SF = np.empty((n_sub, 4), np.float64)
+    s = 0
+    for t in range(n):
+        o = off[t]
+        nl = lst_ptr[t + 1] - lst_ptr[t]
+        ns = set_ptr[rset[t] + 1] - set_ptr[rset[t]] if rset[t] >= 0 else 0
+        B[o] = rx[t] if rset[t] >= 0 else np.nan
+        B[o + 1] = ry[t]
+        nsr = rset[t] >= 0  # a reference point: each edge keeps the side it lies on
+        B[o + 2] = nl
+        B[o + 3] = ns
+        if t < nb and sub_k[t] > 0:
+            k = sub_k[t]
+            row = node_cell[t] // ncols
+            col = node_cell[t] - row * ncols
+            SI[s, 0] = sub_base[t]
+            SI[s, 1] = k
+            SI[s, 2] = ns
+            SI[s, 3] = node_cell[t]
+            SF[s, 0] = gx0 + col * w
+            SF[s, 1] = gy0 + row * h
+            SF[s, 2] = k / w
+            SF[s, 3] = k / h
+            B[o + 3] = -(s + 1)
+            s += 1
+        e = o + _HEAD
+        for j in range(nl):
+            g = lst_edge[lst_ptr[t] + j]
+            B[e + 4 * j] = E[g, 0]
+            B[e + 4 * j + 1] = E[g, 1]
+            B[e + 4 * j + 2] = E[g, 2]
+            B[e + 4 * j + 3] = E[g, 3]
+            side = _orient(E[g, 0], E[g, 1], E[g, 2], E[g, 3], B[o], B[o + 1]) if nsr else 0
+            B[e + 4 * nl + j] = 4.0 * E[g, 4] + (side + 1)
+        if ns:
+            for j in range(ns):
+                B[e + 5 * nl + j] = set_members[set_ptr[rset[t]] + j]
+    for b in range(nb):
+        cell[node_cell[b]] = -(off[b] + 1)
+    sv = sub_val.copy()
+    for j in range(sv.shape[0]):
+        if sv[j] <= -2:
+            sv[j] = -(off[-sv[j] - 2] + 2)
+    return B, SI, SF, sv, set_ptr, set_members
 
 
 @njit(cache=True, nogil=True, inline="always")
-def eval_point(
-    x: float,
-    y: float,
-    b: int,
-    G: Any,
-    R: Any,
-    touched: Any,
-    tpar: Any,
-) -> int:
-    """Covering set of a point in level-0 node ``b``: areas ``touched[j]`` with ``tpar[j]``
-    1 cover it; returns the number of ``touched`` entries, or -1 if uncertain.
-
-    ``G``: ``(gx0, gy0, w, h, ncols)`` of the first-level grid, ``R``: :func:`lookup_layout`'s
-    tuple. A node without a certified reference point answers -1 (rare: GEOS decides).
-    """
-    gx0, gy0, w, h, ncols = G
-    nm, nf, lxy, la, set_ptr, set_members, sub_val = R
-    t = b
-    k = nm[b, 5]
+def eval_point(x: float, y: float, o: int, R: Any, touched: Any, tpar: Any) -> int:
+    """Covering set of a point in the boundary cell whose node record is at ``o``: areas
+    ``touched[j]`` with ``tpar[j]`` 1 cover it; returns the number of ``touched`` entries, or
+    -1 if uncertain (GEOS then decides). ``R``: :func:`pack_nodes`'s tuple."""
+    B, SI, SF, sub_val, set_ptr, set_members = R
+    f = B[o + 3]
     nt = 0
-    if k > 0:
-        row = nm[b, 7] // ncols
-        col = nm[b, 7] - row * ncols
-        sr = _cell_of(y, gy0 + row * h, k / h, k)
-        sc = _cell_of(x, gx0 + col * w, k / w, k)
-        v = sub_val[nm[b, 4] + sr * k + sc]
+    if f < 0.0:  # a sub-grid
+        s = int(-f) - 1
+        k = SI[s, 1]
+        v = sub_val[SI[s, 0] + _cell_of(y, SF[s, 1], SF[s, 3], k) * k
+                    + _cell_of(x, SF[s, 0], SF[s, 2], k)]  # fmt: skip
         if v >= 0:  # a uniform sub-cell
             for j in range(set_ptr[v], set_ptr[v + 1]):
                 touched[nt] = set_members[j]
@@ -600,20 +669,27 @@ def eval_point(
                 nt += 1
             return nt
         if v <= -2:
-            t = -v - 2
-    s0 = nm[t, 2]
-    if s0 < 0:  # no certified reference point (rare): GEOS decides
+            o = -v - 2
+            f = B[o + 3]
+        else:
+            f = SI[s, 2]
+    rx = B[o]
+    if rx != rx:  # no certified reference point (rare)
         return -1
-    rx = nf[t, 0]
-    ry = nf[t, 1]
-    for j in range(nm[t, 0], nm[t, 1]):
-        c = crosses(x, y, rx, ry, lxy[j, 0], lxy[j, 1], lxy[j, 2], lxy[j, 3])
+    ry = B[o + 1]
+    nl = int(B[o + 2])
+    ns = int(f)
+    e = o + _HEAD
+    for j in range(nl):
+        q = e + 4 * j
+        code = int(B[e + 4 * nl + j])  # area * 4 + side of the reference point + 1
+        c = crosses_ref(x, y, rx, ry, B[q], B[q + 1], B[q + 2], B[q + 3], (code & 3) - 1)
         if c < 0:
             return -1
         if c:
-            nt = _flip(la[j], touched, tpar, nt)
-    for j in range(s0, nm[t, 3]):
-        nt = _flip(set_members[j], touched, tpar, nt)
+            nt = _flip(code >> 2, touched, tpar, nt)
+    for j in range(ns):
+        nt = _flip(int(B[e + 5 * nl + j]), touched, tpar, nt)
     return nt
 
 
@@ -633,36 +709,70 @@ def lookup_pass1(
     max_touch: int,
     G: Any,
     R: Any,
-    perm: Any,
     owner: Any,
     count: Any,
 ) -> int:
     """Owner (smallest covering index, -1 none, ``UNRESOLVED``) and covering count per point.
 
+    Two sweeps: points in uniform cells are answered at once (a short loop, so the CPU
+    overlaps their memory reads); points in boundary cells are then evaluated in cell order
+    (a counting sort over buckets of cells), so each node's record is read from cache.
     Returns the number of unresolved points.
     """
     gx0, gy0, ncols = G[0], G[1], G[4]
-    touched = np.empty(max_touch, np.int32)
-    tpar = np.empty(max_touch, np.uint8)
-    n_unresolved = 0
-    sorted_walk = perm.shape[0] == lon.shape[0]  # an empty perm: input order
-    for q in range(lon.shape[0]):
-        i = perm[q] if sorted_walk else q
+    n = lon.shape[0]
+    bpt = np.empty(n, np.int64)
+    bcell = np.empty(n, np.int64)
+    nb = 0
+    for i in range(n):
         x = lon[i]
         y = lat[i]
         if not (x >= gx0 and x <= gx1 and y >= gy0 and y <= gy1):
             owner[i] = -1
             count[i] = 0
             continue
-        v = cell[_cell_of(y, gy0, inv_h, nrows) * ncols + _cell_of(x, gx0, inv_w, ncols)]
+        c = _cell_of(y, gy0, inv_h, nrows) * ncols + _cell_of(x, gx0, inv_w, ncols)
+        v = cell[c]
         if v >= 0:
             owner[i] = lab_owner[v]
             count[i] = lab_ptr[v + 1] - lab_ptr[v]
-            continue
-        nt = eval_point(x, y, -v - 1, G, R, touched, tpar)
+        else:
+            bpt[nb] = i
+            bcell[nb] = c
+            nb += 1
+    # the boundary points, copied in cell order (a counting sort over buckets of 2**shift
+    # consecutive cells, no more buckets than points): the second sweep then reads points
+    # and node records sequentially
+    shift = 0
+    while (ncols * nrows) >> shift > max(nb, 1024):
+        shift += 1
+    nbucket = ((ncols * nrows) >> shift) + 1
+    start = np.zeros(nbucket + 1, np.int64)
+    for q in range(nb):
+        start[(bcell[q] >> shift) + 1] += 1
+    for k in range(nbucket):
+        start[k + 1] += start[k]
+    si = np.empty(nb, np.int64)
+    sx = np.empty(nb, np.float64)
+    sy = np.empty(nb, np.float64)
+    so = np.empty(nb, np.int64)
+    for q in range(nb):
+        k = bcell[q] >> shift
+        d = start[k]
+        start[k] = d + 1
+        i = bpt[q]
+        si[d] = i
+        sx[d] = lon[i]
+        sy[d] = lat[i]
+        so[d] = -cell[bcell[q]] - 1
+    touched = np.empty(max_touch, np.int32)
+    tpar = np.empty(max_touch, np.uint8)
+    n_unresolved = 0
+    for q in range(nb):
+        nt = eval_point(sx[q], sy[q], so[q], R, touched, tpar)
         if nt < 0:
-            owner[i] = UNRESOLVED
-            count[i] = 0
+            so[q] = UNRESOLVED
+            sx[q] = 0.0
             n_unresolved += 1
             continue
         best = -1
@@ -673,8 +783,13 @@ def lookup_pass1(
                 m += 1
                 if best < 0 or a < best:
                     best = a
-        owner[i] = best
-        count[i] = m
+        so[q] = best
+        sx[q] = m
+    # scattered back in a loop of its own, so the CPU overlaps the cache misses
+    for q in range(nb):
+        i = si[q]
+        owner[i] = so[q]
+        count[i] = int(sx[q])
     return n_unresolved
 
 
@@ -692,7 +807,6 @@ def lookup_pass2(
     max_touch: int,
     G: Any,
     R: Any,
-    perm: Any,
     owner: Any,
     indptr: Any,
     indices: Any,
@@ -701,9 +815,7 @@ def lookup_pass2(
     gx0, gy0, ncols = G[0], G[1], G[4]
     touched = np.empty(max_touch, np.int32)
     tpar = np.empty(max_touch, np.uint8)
-    sorted_walk = perm.shape[0] == lon.shape[0]  # an empty perm: input order
-    for q in range(lon.shape[0]):
-        i = perm[q] if sorted_walk else q
+    for i in range(lon.shape[0]):
         o = owner[i]
         if o < 0:
             continue
@@ -719,52 +831,10 @@ def lookup_pass2(
             for j in range(m):
                 indices[a0 + j] = lab_members[lab_ptr[v] + j]
             continue
-        nt = eval_point(x, y, -v - 1, G, R, touched, tpar)
+        nt = eval_point(x, y, -v - 1, R, touched, tpar)
         p = a0
         for j in range(nt):
             if tpar[j]:
                 indices[p] = touched[j]
                 p += 1
         indices[a0 : a0 + m].sort()
-
-
-@njit(cache=True, nogil=True)
-def cell_order(
-    lon: Any,
-    lat: Any,
-    gx0: float,
-    gy0: float,
-    inv_w: float,
-    inv_h: float,
-    ncols: int,
-    nrows: int,
-) -> Any:
-    """Point indices sorted by first-level cell (counting sort, stable; points outside the
-    grid or NaN go to the clamped cell). Walking points in this order keeps the index's
-    memory in cache when the index is larger than the cache."""
-    n = lon.shape[0]
-    # buckets of 2**shift consecutive cells of a row, no more buckets than points: the
-    # counting sort then costs O(n), not O(cells)
-    shift = 0
-    while (ncols * nrows) >> shift > max(n, 4096):
-        shift += 1
-    ncell = ((ncols * nrows) >> shift) + 1
-    key = np.empty(n, np.int64)
-    counts = np.zeros(ncell + 1, np.int64)
-    for i in range(n):
-        x = lon[i]
-        y = lat[i]
-        if x != x or y != y:
-            k = 0
-        else:
-            k = (_cell_of(y, gy0, inv_h, nrows) * ncols + _cell_of(x, gx0, inv_w, ncols)) >> shift
-        key[i] = k
-        counts[k + 1] += 1
-    for c in range(ncell):
-        counts[c + 1] += counts[c]
-    perm = np.empty(n, np.int64)
-    for i in range(n):
-        k = key[i]
-        perm[counts[k]] = i
-        counts[k] += 1
-    return perm

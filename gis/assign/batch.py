@@ -70,21 +70,12 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
             limit=max_points,
         )
     n = len(items)
-    ids: list[Any] = [None] * n
-    lon = np.full(n, np.nan)
-    lat = np.full(n, np.nan)
     errors: list[str | None] = [None] * n
-    for i, item in enumerate(items):
-        try:
-            if is_geojson:
-                ids[i] = feature_id(item, i)
-                lon[i], lat[i] = _feature_point(item)
-            else:
-                ids[i] = item.get("id", i) if isinstance(item, dict) else i
-                lon[i] = _number(item["lon"])
-                lat[i] = _number(item["lat"])
-        except (KeyError, TypeError, AttributeError) as exc:
-            errors[i] = _item_error(item, exc, is_geojson)
+    fast = None if is_geojson else _well_formed_points(items)
+    if fast is not None:
+        ids, lon, lat = fast
+    else:
+        ids, lon, lat = _points_one_by_one(items, is_geojson, errors)
     crs = body.get("crs", "wgs84")
     if not isinstance(crs, str):
         raise InvalidInput("must be a string such as wgs84, gcj02, bd09 or EPSG:4490", field="crs")
@@ -113,6 +104,46 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
         max_distance_m=max_distance,
         detail=detail,
     )
+
+
+def _well_formed_points(
+    items: list[Any],
+) -> tuple[list[Any], NDArray[np.float64], NDArray[np.float64]] | None:
+    """``(ids, lon, lat)`` when every item is an object with numeric ``lon`` and ``lat`` (the
+    usual batch, read with list comprehensions), else None: then each item is read on its own
+    and the bad ones get their own error."""
+    try:
+        lon = [item["lon"] for item in items]
+        lat = [item["lat"] for item in items]
+    except (KeyError, TypeError):
+        return None
+    numbers = (float, int)  # not bool: type(True) is bool
+    if not all(type(v) in numbers for v in lon) or not all(type(v) in numbers for v in lat):
+        return None
+    ids = [item.get("id", i) for i, item in enumerate(items)]
+    return ids, np.array(lon, np.float64), np.array(lat, np.float64)
+
+
+def _points_one_by_one(
+    items: list[Any], is_geojson: bool, errors: list[str | None]
+) -> tuple[list[Any], NDArray[np.float64], NDArray[np.float64]]:
+    """``(ids, lon, lat)`` item by item; a bad item gets NaN and its reason in ``errors``."""
+    n = len(items)
+    ids: list[Any] = [None] * n
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    for i, item in enumerate(items):
+        try:
+            if is_geojson:
+                ids[i] = feature_id(item, i)
+                lon[i], lat[i] = _feature_point(item)
+            else:
+                ids[i] = item.get("id", i) if isinstance(item, dict) else i
+                lon[i] = _number(item["lon"])
+                lat[i] = _number(item["lat"])
+        except (KeyError, TypeError, AttributeError) as exc:
+            errors[i] = _item_error(item, exc, is_geojson)
+    return ids, lon, lat
 
 
 def feature_id(item: Any, i: int) -> Any:
@@ -161,6 +192,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@gc_paused()  # many small result objects, none of them cyclic
 def assign_batch(
     assigner: Assigner,
     batch: PointBatch,
@@ -187,8 +219,7 @@ def assign_batch(
     )
     found = limit_to_scope(level_index, found, within)
     build = _full_results if batch.detail == "full" else _compact_results
-    with gc_paused():
-        results, used = build(level_index, found, batch)
+    results, used = build(level_index, found, batch)
     out: dict[str, Any] = {
         "generation": number,
         "level": level_index.level,
@@ -218,28 +249,23 @@ def _compact_results(
     codes = level_index.index.codes
     owner, indptr, indices = found.owner, found.indptr, found.indices
     near, dist = found.nearest, found.distance_m
-    used: set[int] = set()
     results: list[dict[str, Any]] = []
-    for i, ident in enumerate(batch.ids):
-        error = batch.errors[i]
+    append = results.append
+    for i, (ident, error, o) in enumerate(zip(batch.ids, batch.errors, owner, strict=True)):
         if error is not None:
-            results.append({"id": ident, "error": error})
-            continue
-        o, start, end = owner[i], indptr[i], indptr[i + 1]
-        also = indices[start + 1 : end] if end - start > 1 else []
-        item: dict[str, Any] = {
-            "id": ident,
-            "owner": codes[o] if o >= 0 else None,
-            "also_covered_by": [codes[j] for j in also],
-            "nearest": None,
-        }
-        if o >= 0:
-            used.add(o)
-            used.update(also)
+            append({"id": ident, "error": error})
+        elif o >= 0:
+            start, end = indptr[i], indptr[i + 1]
+            also = [codes[j] for j in indices[start + 1 : end]] if end - start > 1 else []
+            append({"id": ident, "owner": codes[o], "also_covered_by": also, "nearest": None})
         elif near[i] >= 0:
-            item["nearest"] = {"code": codes[near[i]], "distance_m": round(dist[i], 2)}
-            used.add(near[i])
-        results.append(item)
+            nearest = {"code": codes[near[i]], "distance_m": round(dist[i], 2)}
+            append({"id": ident, "owner": None, "also_covered_by": [], "nearest": nearest})
+        else:
+            append({"id": ident, "owner": None, "also_covered_by": [], "nearest": None})
+    # every area named above: owners, coverers and nearest areas (-1: none)
+    used = set(owner) | set(indices) | set(near)
+    used.discard(-1)
     return results, used
 
 

@@ -15,31 +15,37 @@ owner of a point is simply the smallest covering index.
 
 How :meth:`AreaIndex.lookup` is exact *and* fast
 ------------------------------------------------
-A regular grid (up to ~1M cells, sized from the number of edges, cells roughly square on the
+A regular grid (up to ~4M cells, sized from the number of edges, cells roughly square on the
 ground) covers the data bounding box. Every cell that some ring edge may touch (computed
 conservatively, with margins far above rounding error) is a *boundary* cell; every other cell
 is *uniform*: all its points are covered by the same set of areas, labelled at build time by a
 scan-line sweep that needs no floating-point predicate at all. A point in a uniform cell is
-answered with two array reads. A point in a boundary cell casts a horizontal ray to the right,
-but only across its run of consecutive boundary cells (whose edges are stored per run, sorted
-by decreasing ``xmax``); beyond the run lies a uniform cell with a known label, so the covering
-set is that label XOR the crossing parity of the run's edges. Each orientation sign is
-certified with Shewchuk's error bound A; a point with an uncertain sign (exactly on an edge or
-vertex, or within a few ulps of one) is settled by GEOS (``STRtree.query(...,
-predicate="covered_by")``, robust predicates). Results are therefore identical to
-``shapely.covers`` for every input, including points exactly on shared borders and vertices.
+answered with two array reads. A boundary cell holds one record (``_refine.pack_nodes``): a
+reference point whose covering set is known exactly, and the edges touching the cell; a
+point's set is the reference set XOR the areas of the edges that the segment point ->
+reference crosses. Cells with many edges get a sub-grid of such records (``_refine.refine``).
+Each orientation sign is certified with Shewchuk's error bound A; a point with an uncertain
+sign (exactly on an edge or vertex, or within a few ulps of one) is settled by GEOS
+(``STRtree.query(..., predicate="covered_by")``, robust predicates). Results are therefore
+identical to ``shapely.covers`` for every input, including points exactly on shared borders
+and vertices.
+
+A lookup makes two sweeps: points in uniform cells are answered at once; the points in
+boundary cells are copied out in cell order (a counting sort) and evaluated record by record,
+so a big index is read from cache instead of one cache miss per array per point.
 
 Costs (one core, numba kernels already compiled: they are cached on disk by ``cache=True``;
-a cold compile takes ~10 s once per machine/version):
+a cold compile takes ~10 s once per machine/version; figures from ``bench/assign.py`` and
+``bench/assign_scale.py``, which print them beside geopandas):
 
-* build: 252 Shanghai townships (59k vertices, 1144x917 grid): ~50 ms, ~0.25 s for the first
-  build in a process (loading the cached kernels, PROJ); 300 micro-grids: ~25 ms. The grid,
-  labels and runs take ~40 % of that; validity checks, the metric-CRS copy and two STR-trees
-  the rest.
-* memory: 4 bytes per grid cell (<= ~4.3 MB) plus 44 bytes per (edge, grid row) pair: ~9 MB
-  for the townships, ~7 MB for 300 micro-grids, plus the geometries and their metric copies.
-* lookup of 1M uniform random points: ~25-45 M points/s on the townships, ~65 M/s on 300
-  micro-grids (geopandas ``sjoin(predicate="within")``: ~0.7 M/s). It releases the GIL.
+* build: 252 Shanghai townships (59k vertices): ~0.1 s; 300 micro-grids: ~30 ms; 100,000
+  polygons with 1M vertices: ~2.5 s (a third of it the GEOS/PROJ work: validity, the
+  metric copy, STR-trees, the nearest-segment index).
+* memory: 4 bytes per grid cell plus, per boundary cell, 32 bytes and 40 bytes per listed
+  edge: ~12 MB for the townships, ~6 MB for 300 micro-grids, ~200 MB for 100,000 polygons.
+* lookup of 1M points (90 % uniform over the bbox, 10 % within a metre of an edge): ~30 ms
+  on 300 micro-grids, ~40 ms on the townships, ~0.15 s on 100,000 polygons (geopandas
+  ``sjoin(predicate="within")``: ~0.8-1.8 s). It releases the GIL.
 """
 
 from __future__ import annotations
@@ -60,7 +66,7 @@ from shapely import MultiPolygon, Polygon, STRtree
 
 from gis.assign import _kernels as K
 from gis.assign import _refine as RF
-from gis.assign.nearest import SegmentIndex, ring_segments
+from gis.assign.nearest import Rings, SegmentIndex
 from gis.crs import local_metric_crs
 from gis.errors import InvalidInput
 
@@ -74,10 +80,6 @@ _ENTRIES_PER_EDGE = 6
 _MIN_CELLS = 4096
 _CELLS_PER_EDGE = 256
 _MAX_SIDE = 4096
-#: lookups of at least this many points in an index of at least this many bytes walk the
-#: points in cell order (a counting sort, ~10 ns a point) so the index stays in cache
-_SORT_POINTS = 20_000
-_SORT_BYTES = 32 << 20
 #: segments per quarter circle for :meth:`AreaIndex.circle_shares` (area error < 2e-5)
 _CIRCLE_QUAD_SEGS = 128
 
@@ -129,9 +131,15 @@ class _Grid:
     lab_owner: NDArray[np.int32]
     max_touch: int
     G: tuple[float, float, float, float, int]  # gx0, gy0, w, h, ncols for the kernels
-    R: tuple[Any, ...]  # per-cell lists, reference points and sub-grids
+    R: tuple[Any, ...]  # node records and sub-grids (RF.pack_nodes)
     n_nodes0: int  # boundary cells
     n_refined: int  # boundary cells with a sub-grid
+
+    @property
+    def refined_cells(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """``(first-level cell, sub-grid side)`` of every refined boundary cell (diagnostics)."""
+        sub = self.R[1]
+        return sub[:, 3], sub[:, 1]
 
     @property
     def nbytes(self) -> int:
@@ -230,18 +238,29 @@ class AreaIndex:
         self._geoms.setflags(write=False)
         b = shapely.total_bounds(self._geoms)
         self._bounds = (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
-        self._grid = _build_grid(self._geoms, self._bounds)
-        self._tree = STRtree(self._geoms)
         cx = (self._bounds[0] + self._bounds[2]) / 2.0
         cy = (self._bounds[1] + self._bounds[3]) / 2.0
         self._to_metric = Transformer.from_crs(
             "EPSG:4326", local_metric_crs(lon=cx, lat=cy), always_xy=True
         )
-        self._metric_geoms = self._project(self._geoms)
+        # one pass over the coordinates serves the grid, the metric copy and the segments
+        # (scratch arrays are dropped as soon as they are used: the build's peak is what a
+        # worker needs)
+        rings = Rings.of(self._geoms)
+        self._grid = _build_grid(rings, len(code_list), self._bounds)
+        wa, wb, area = rings.segments()
+        wmid = 0.5 * (wa + wb)
+        del wa, wb
+        mid = self._to_metric.transform(wmid[:, 0], wmid[:, 1])
+        del wmid
+        self._tree = STRtree(self._geoms)
+        mxy = np.column_stack(self._to_metric.transform(rings.xy[:, 0], rings.xy[:, 1]))
+        self._metric_geoms = rings.geometries(mxy)
         self._metric_tree = STRtree(self._metric_geoms)
-        self._segments = SegmentIndex.build(
-            self._metric_geoms, self._geoms, self._to_metric.transform
-        )
+        ma, mb, _ = rings.segments(mxy)
+        del rings, mxy
+        self._segments = SegmentIndex.from_segments(ma, mb, area, mid)
+        del ma, mb, mid
         self._warm()
         _release_free_memory()
         return self
@@ -250,12 +269,9 @@ class AreaIndex:
         """Run every lookup kernel once, so the numba code is loaded (from the on-disk cache,
         or compiled) now and the first request pays nothing."""
         b = self._bounds
-        x = np.full(_SORT_POINTS, (b[0] + b[2]) / 2.0)
-        y = np.full(_SORT_POINTS, (b[1] + b[3]) / 2.0)
-        g = self._grid
-        RF.cell_order(x, y, g.gx0, g.gy0, g.inv_w, g.inv_h, g.ncols, g.nrows)
-        self.lookup(lon=x[:2], lat=y[:2])
-        self.nearest(lon=np.array([b[0] - 0.01, x[0]]), lat=np.array([b[1] - 0.01, y[0]]))
+        x, y = (b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0
+        self.lookup(lon=np.array([x, x]), lat=np.array([y, y]))
+        self.nearest(lon=np.array([b[0] - 0.01, x]), lat=np.array([b[1] - 0.01, y]))
 
     # ----------------------------------------------------------------------------- properties
 
@@ -307,14 +323,9 @@ class AreaIndex:
         n = x.shape[0]
         owner = np.empty(n, np.int32)
         count = np.empty(n, np.int64)
-        if n >= _SORT_POINTS and g.nbytes >= _SORT_BYTES:
-            # an index larger than the cache: visit the points cell by cell
-            perm = RF.cell_order(x, y, g.gx0, g.gy0, g.inv_w, g.inv_h, g.ncols, g.nrows)
-        else:
-            perm = np.empty(0, np.int64)  # input order
         n_unresolved = RF.lookup_pass1(
             x, y, g.gx1, g.gy1, g.inv_w, g.inv_h, g.nrows, g.cell, g.lab_ptr, g.lab_owner,
-            len(self), g.max_touch, g.G, g.R, perm, owner, count,
+            len(self), g.max_touch, g.G, g.R, owner, count,
         )  # fmt: skip
         flagged = fl_pts = fl_areas = np.empty(0, np.int64)
         if n_unresolved:
@@ -331,7 +342,7 @@ class AreaIndex:
         indices = np.empty(int(indptr[-1]), np.int32)
         RF.lookup_pass2(
             x, y, g.inv_w, g.inv_h, g.nrows, g.cell, g.lab_ptr, g.lab_members, len(self),
-            g.max_touch, g.G, g.R, perm, owner, indptr, indices,
+            g.max_touch, g.G, g.R, owner, indptr, indices,
         )  # fmt: skip
         if n_unresolved:
             owner[flagged] = -1
@@ -498,10 +509,9 @@ def _plausible(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.boo
 
 
 def _edges(
-    geoms: NDArray[np.object_],
+    a: _F64, b: _F64, area: NDArray[np.int32]
 ) -> tuple[_F64, _F64, _F64, _F64, NDArray[np.int32]]:
-    """All ring segments (shells and holes of all parts), lower end first, zero-length dropped."""
-    a, b, area = ring_segments(geoms)
+    """Ring segments ``a -> b`` as edges, lower end first, zero-length dropped."""
     keep = (a[:, 0] != b[:, 0]) | (a[:, 1] != b[:, 1])
     a, b, area = a[keep], b[keep], area[keep]
     swap = (a[:, 1] > b[:, 1]) | ((a[:, 1] == b[:, 1]) & (a[:, 0] > b[:, 0]))
@@ -516,9 +526,8 @@ def _edges(
     )
 
 
-def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, float]) -> _Grid:
-    x1, y1, x2, y2, area = _edges(geoms)
-    n_areas = geoms.shape[0]
+def _build_grid(rings: Rings, n_areas: int, bounds: tuple[float, float, float, float]) -> _Grid:
+    x1, y1, x2, y2, area = _edges(*rings.segments())
     minx, miny, maxx, maxy = bounds
     # margins: far above the rounding error of any coordinate arithmetic below
     m_abs = 1e-12 * (1.0 + max(abs(minx), abs(maxx), abs(miny), abs(maxy)))
@@ -565,6 +574,8 @@ def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, f
             break
     if status != 0:  # pragma: no cover - would be a bug (or four 64-bit hash collisions)
         raise RuntimeError(f"area index build failed (status {status})")
+    # scratch goes as soon as it is used: the build's peak memory is what a worker needs
+    del row_run_ptr, run_c0, run_c1, run_ptr, run_edges, ey1, ey2, earea, _run_label
     lab_ptr = np.ascontiguousarray(lab_ptr)
     lab_members = np.ascontiguousarray(lab_members)
     sizes = np.diff(lab_ptr)
@@ -579,13 +590,17 @@ def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, f
     )  # fmt: skip
     if status != 0:  # pragma: no cover - would be a bug (rings that are not closed)
         raise RuntimeError(f"area index build failed (reference sweep status {status})")
+    del pe, pr, pc0, pc1, node_run
     lst_ptr, lst_edge, rx, ry, rset, set_ptr, set_members, sub_base, sub_k, sub_val = RF.refine(
         lst_ptr, lst_edge, node_cell, rx, ry, rset, set_ptr, set_members, x1, y1, x2, y2, area,
         gx0, gy0, w, h, ncols, m_abs, n_areas,
     )  # fmt: skip
-    R = RF.lookup_layout(
-        node_cell, lst_ptr, lst_edge, x1, y1, x2, y2, area, rx, ry, rset, set_ptr,
-        set_members, sub_base, sub_k, sub_val,
+    # the edges interleaved replace the five arrays (peak memory), one row per edge
+    E = np.column_stack([x1, y1, x2, y2, area.astype(np.float64)])
+    del x1, y1, x2, y2, area
+    R = RF.pack_nodes(
+        cell, node_cell, lst_ptr, lst_edge, E, rx, ry, rset, set_ptr, set_members, sub_base,
+        sub_k, sub_val, gx0, gy0, w, h, ncols,
     )  # fmt: skip
     return _Grid(
         gx0=gx0,
@@ -603,6 +618,6 @@ def _build_grid(geoms: NDArray[np.object_], bounds: tuple[float, float, float, f
         max_touch=max_touch,
         G=(gx0, gy0, w, h, ncols),
         R=R,
-        n_nodes0=int(node_run.shape[0]),
+        n_nodes0=int(node_cell.shape[0]),
         n_refined=int((sub_k > 0).sum()),
     )

@@ -19,8 +19,13 @@ only happen within the chord's sagitta of an edge, so every segment carries a ``
 its measured mid-point deviation, plus the rounding tolerance); a point that comes within the
 band of any segment is flagged, and the caller settles it with GEOS.
 
-Costs: build ~0.2 s and ~45 bytes per segment (1M segments: ~45 MB); a query visits a few
-dozen nodes: ~1-3 µs a point on one core, independent of how far the point is from the data.
+A batch is answered in Morton order of its points, and each query starts with the previous
+point's nearest segment as its bound (a real candidate, so ties and answers are unchanged):
+neighbouring points then share the cached part of the tree and prune most of it at once.
+
+Costs: build ~0.1 s and ~45 bytes per segment (1M segments: ~45 MB); ~0.6 µs a point on one
+core for a batch spread over a city (52k points outside the 252 townships: ~32 ms), a few µs
+for a lone point, independent of how far the point is from the data.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import shapely
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["FANOUT", "SegmentIndex", "ring_segments"]
+__all__ = ["FANOUT", "Rings", "SegmentIndex", "ring_segments"]
 
 FANOUT = 8
 
@@ -73,16 +78,27 @@ class SegmentIndex:
         size each segment's sagitta band; without them the bands are the rounding tolerance.
         """
         a, b, area = ring_segments(metric_geoms)
+        mid = None
+        if geoms is not None and project is not None and a.shape[0]:
+            wa, wb, _ = ring_segments(geoms)
+            wmid = 0.5 * (wa + wb)
+            mid = project(wmid[:, 0], wmid[:, 1])
+        return cls.from_segments(a, b, area, mid)
+
+    @classmethod
+    def from_segments(
+        cls, a: _F64, b: _F64, area: NDArray[np.int32], mid: tuple[Any, Any] | None = None
+    ) -> SegmentIndex:
+        """Index metric segments ``a -> b`` (n x 2, metres) of areas ``area``; ``mid``: the
+        projected midpoints of the same segments before projection (x, y), which size each
+        segment's sagitta band (without them the bands are the rounding tolerance)."""
         scale = float(np.abs(a).max(initial=0.0)) if a.size else 0.0
         # pruning slack: far above the rounding error of a distance in coordinates this large
         tol = 1e-9 * (1.0 + scale)
         band = np.full(a.shape[0], tol)
-        if geoms is not None and project is not None and a.shape[0]:
-            wa, wb, _ = ring_segments(geoms)
-            wmid = 0.5 * (wa + wb)
-            mx, my = project(wmid[:, 0], wmid[:, 1])
-            dev = np.hypot(np.asarray(mx) - 0.5 * (a[:, 0] + b[:, 0]),
-                           np.asarray(my) - 0.5 * (a[:, 1] + b[:, 1]))  # fmt: skip
+        if mid is not None:
+            dev = np.hypot(np.asarray(mid[0]) - 0.5 * (a[:, 0] + b[:, 0]),
+                           np.asarray(mid[1]) - 0.5 * (a[:, 1] + b[:, 1]))  # fmt: skip
             band += 2.0 * np.where(np.isfinite(dev), dev, np.inf)
         mx = 0.5 * (a[:, 0] + b[:, 0])
         my = 0.5 * (a[:, 1] + b[:, 1])
@@ -116,23 +132,67 @@ class SegmentIndex:
         if n == 0 or self.ax.shape[0] == 0:
             return idx, dist, flag
         limit = math.inf if max_distance is None else float(max_distance)
+        px = np.ascontiguousarray(px, np.float64)
+        py = np.ascontiguousarray(py, np.float64)
+        # neighbours in turn: the tree stays in cache, and each point starts from the segment
+        # nearest to the previous one (a tight bound that prunes most of the tree at once)
+        finite = np.isfinite(px) & np.isfinite(py)
+        order = np.flatnonzero(finite)
+        order = order[np.argsort(_morton(px[order], py[order]), kind="stable")]
         _query(
-            np.ascontiguousarray(px, np.float64), np.ascontiguousarray(py, np.float64), limit,
-            self.tol, self.ax, self.ay, self.bx, self.by, self.area, self.band, self.level_ptr,
-            self.nminx, self.nminy, self.nmaxx, self.nmaxy, self.nband, idx, dist, flag,
+            px, py, order, limit, self.tol, self.ax, self.ay, self.bx, self.by, self.area,
+            self.band, self.level_ptr, self.nminx, self.nminy, self.nmaxx, self.nmaxy,
+            self.nband, idx, dist, flag,
         )  # fmt: skip
         return idx, dist, flag
+
+
+@dataclass(frozen=True, slots=True)
+class Rings:
+    """The rings of a set of (multi)polygons from one pass over their coordinates
+    (``shapely.to_ragged_array``): the coordinates, and each segment as the index of its
+    first point, with the index of the geometry it belongs to. The same structure rebuilds
+    the geometries from transformed coordinates (:meth:`geometries`)."""
+
+    kind: shapely.GeometryType
+    xy: _F64  # every coordinate (n x 2), rings closed
+    offsets: tuple[NDArray[np.int64], ...]
+    start: NDArray[np.int64]  # segment k runs from xy[start[k]] to xy[start[k] + 1]
+    area: NDArray[np.int32]
+
+    @classmethod
+    def of(cls, geoms: NDArray[np.object_]) -> Rings:
+        """Rings of non-empty Polygons / MultiPolygons (geometry ``i`` is area ``i``)."""
+        kind, xy, offsets = shapely.to_ragged_array(geoms, include_z=False)
+        ring_ptr = offsets[0]
+        n_rings = ring_ptr.shape[0] - 1
+        # ring -> polygon -> geometry
+        ring_geom = np.repeat(np.arange(offsets[1].shape[0] - 1), np.diff(offsets[1]))
+        if kind == shapely.GeometryType.MULTIPOLYGON:
+            poly_geom = np.repeat(np.arange(offsets[2].shape[0] - 1), np.diff(offsets[2]))
+            ring_geom = poly_geom[ring_geom]
+        ring_of = np.repeat(np.arange(n_rings), np.diff(ring_ptr))
+        start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
+        area = ring_geom[ring_of[start]].astype(np.int32)
+        return cls(kind, xy, tuple(offsets), start, area)
+
+    def segments(self, xy: _F64 | None = None) -> tuple[_F64, _F64, NDArray[np.int32]]:
+        """Start points, end points (n x 2) and areas of every segment, in ring order;
+        ``xy``: the coordinates transformed (same shape), else the originals."""
+        c = self.xy if xy is None else xy
+        return c[self.start], c[self.start + 1], self.area
+
+    def geometries(self, xy: _F64) -> NDArray[np.object_]:
+        """The geometries again, with transformed coordinates ``xy`` (MultiPolygons if any
+        input was one)."""
+        out: NDArray[np.object_] = shapely.from_ragged_array(self.kind, xy, self.offsets)
+        return out
 
 
 def ring_segments(geoms: NDArray[np.object_]) -> tuple[_F64, _F64, NDArray[np.int32]]:
     """Every ring segment (shells and holes of all parts) in ring order: start points,
     end points (n x 2) and the index of the geometry it belongs to."""
-    polys, poly_area = shapely.get_parts(geoms, return_index=True)
-    rings, ring_poly = shapely.get_rings(polys, return_index=True)
-    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-    same = ring_of[1:] == ring_of[:-1]
-    area = poly_area[ring_poly[ring_of[:-1][same]]].astype(np.int32)
-    return xy[:-1][same], xy[1:][same], area
+    return Rings.of(geoms).segments()
 
 
 def _morton(x: _F64, y: _F64) -> NDArray[np.uint64]:
@@ -214,6 +274,7 @@ def _box_distance(px: float, py: float, x0: float, y0: float, x1: float, y1: flo
 def _query(
     px: Any,
     py: Any,
+    order: Any,
     limit: float,
     tol: float,
     ax: Any,
@@ -243,14 +304,19 @@ def _query(
     ch_lb = np.empty(FANOUT, np.float64)
     top = nlev - 1
     ntop = level_ptr[nlev] - level_ptr[top]
-    for i in range(px.shape[0]):
+    prev = -1  # the previous point's nearest segment
+    for q in range(order.shape[0]):
+        i = order[q]
         x = px[i]
         y = py[i]
-        if not (math.isfinite(x) and math.isfinite(y)):
-            continue
         best = math.inf
         best_a = -1
+        best_k = -1
         flag = False
+        if prev >= 0:  # a real candidate: the search below keeps or beats it
+            best = _point_to_segment(x, y, ax[prev], ay[prev], bx[prev], by[prev])
+            best_a = area[prev]
+            best_k = prev
         sp = 0
         for j in range(ntop - 1, -1, -1):
             g = level_ptr[top] + j
@@ -275,6 +341,7 @@ def _query(
                     if d < best or (d == best and a < best_a):
                         best = d
                         best_a = a
+                        best_k = k
                 continue
             # children, nearest popped first
             c0 = node * FANOUT
@@ -301,6 +368,7 @@ def _query(
                 st_band[sp] = nband[level_ptr[lev - 1] + ch_node[q]]
                 sp += 1
         out_flag[i] = flag
+        prev = best_k
         if best_a >= 0 and best <= limit:
             out_idx[i] = best_a
             out_dist[i] = best

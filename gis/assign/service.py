@@ -218,6 +218,10 @@ class Assigner:
                     cached = self._build(generation, level)
                 with self._lock:
                     self._cache[key] = cached
+                    # the default level and its own name share one index, not two copies
+                    alias = _alias(key, cached)
+                    if alias is not None:
+                        self._cache.setdefault(alias, cached)
                     while len(self._cache) > CACHE_SIZE:
                         self._cache.popitem(last=False)
                     self._build_locks.pop(key, None)
@@ -283,6 +287,18 @@ _POLL_QUERY = select(
     select(DATA_VERSIONS.c.version).where(DATA_VERSIONS.c.name == "areas").scalar_subquery(),
     select(DATA_VERSIONS.c.version).where(DATA_VERSIONS.c.name == "staff").scalar_subquery(),
 )
+
+
+def _alias(key: IndexKey, built: LevelIndex) -> IndexKey | None:
+    """The other cache key that names the same index: a default-level index is also its
+    level's (unless it fell back to a deeper level, and says so in its note), and the
+    micro_grid index is also the default one."""
+    generation, level, version = key
+    if level == "" and built.note is None:
+        return (generation, built.level, version)
+    if level == DEFAULT_LEVEL:
+        return (generation, "", version)
+    return None
 
 
 def _now() -> datetime:

@@ -13,12 +13,14 @@ from typing import Any, cast
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Table,
     Text,
     func,
@@ -372,3 +374,42 @@ class Address(Base):
 
 
 ADDRESSES = _table(Address)
+
+
+# -- statistics facts (issue 13, migration 0013_stats_facts): kept by triggers on incidents --
+
+
+class IncidentFactCell(Base):
+    """A (category, owner, area chain) that incidents share: the dictionary behind a fact's
+    ``cell_id`` (never changed, never deleted)."""
+
+    __tablename__ = "incident_fact_cells"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    category: Mapped[str] = mapped_column(Text)
+    owner_code: Mapped[str | None] = mapped_column(Text)
+    area_codes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+
+
+class IncidentFact(Base):
+    """One narrow row per incident for /v1/stats, written by the incidents triggers only."""
+
+    __tablename__ = "incident_facts"
+    __table_args__ = (
+        Index("incident_facts_cell_idx", "cell_id"),
+        Index("incident_facts_reported_at_idx", "reported_at"),
+    )
+
+    late_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    packed: Mapped[bytes] = mapped_column(LargeBinary)
+    packed_day: Mapped[bytes] = mapped_column(LargeBinary)
+    incident_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cell_id: Mapped[int] = mapped_column(Integer)
+    needs_review: Mapped[bool] = mapped_column(Boolean)
+    duplicate: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(Text)
+
+
+INCIDENT_FACT_CELLS = _table(IncidentFactCell)
+INCIDENT_FACTS = _table(IncidentFact)

@@ -174,3 +174,33 @@ def test_nul_characters_and_huge_ids_are_422_not_500(http: httpx.Client) -> None
     problem(bad, 422, "in_progress.actor")  # the union branch, then the field
     old = http.post("/v1/incidents", json=incident(reported_at="0001-01-01T00:00:00Z"))
     problem(old, 422, "reported_at")
+
+
+def test_stats_reflect_each_write_at_once(http: httpx.Client) -> None:
+    """/v1/stats reads facts the incidents triggers keep (issue 13): the call right after an
+    intake, a transition, a relocation and a duplicate link already counts it."""
+    query = "/v1/stats?group_by=area&category=facility_damage"
+
+    def total() -> dict:
+        return http.get(query).json()["total"]
+
+    before = total()
+    a = http.post("/v1/incidents", json=incident(category="facility_damage")).json()["id"]
+    b = http.post("/v1/incidents", json=incident(category="facility_damage")).json()["id"]
+    taken = total()
+    assert taken["count"] == before["count"] + 2 and taken["open"] == before["open"] + 2
+    for to in ("in_progress", "resolved"):
+        moved = http.post(f"/v1/incidents/{a}/transitions", json={"to": to, "actor": "李强"})
+        assert moved.status_code == 200, moved.text
+    resolved = total()
+    assert resolved["resolved"] == taken["resolved"] + 1 and resolved["open"] == before["open"] + 1
+    where = http.get(query).json()["groups"]
+    fixed = http.post(
+        f"/v1/incidents/{b}/location", json={"lon": 121.4075, "lat": 31.2575, "actor": "调度"}
+    )
+    assert fixed.status_code == 200, fixed.text
+    after_move = {g["key"]: g["count"] for g in http.get(query).json()["groups"]}
+    assert after_move.get("M4", 0) == {g["key"]: g["count"] for g in where}.get("M4", 0) + 1
+    linked = http.post(f"/v1/incidents/{b}/duplicate", json={"of": a, "actor": "王芳"})
+    assert linked.status_code == 200, linked.text
+    assert total()["duplicates"] == before["duplicates"] + 1

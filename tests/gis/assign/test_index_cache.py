@@ -84,3 +84,17 @@ def test_concurrent_requests_with_evictions(small: Engine, monkeypatch: pytest.M
         t.join()
     assert failures == [] and wrong == []
     assert len(assigner.cached_keys()) == 1
+
+
+def test_the_default_level_and_micro_grid_share_one_index(small: Engine) -> None:
+    # a worker must not hold two copies of its biggest index (one per way of naming it)
+    assigner = Assigner(small, check_seconds=0.0)
+    generation = assigner.current_generation()
+    default = assigner.index(generation=generation)
+    assert default.level == "micro_grid"
+    assert assigner.index(generation=generation, level="micro_grid") is default
+    other = Assigner(small, check_seconds=0.0)
+    named = other.index(generation=generation, level="micro_grid")
+    assert other.index(generation=generation) is named
+    # another level is its own index
+    assert other.index(generation=generation, level="grid") is not named

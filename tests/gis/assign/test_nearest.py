@@ -115,6 +115,27 @@ def test_ties_go_to_the_smallest_code() -> None:
     assert [index.codes[i] for i in got][1] in ("b", "d")
 
 
+def test_a_batch_answers_each_point_as_if_it_were_alone() -> None:
+    # a query starts from the previous point's nearest segment: that must never change an
+    # answer, ties included (the gap cross's centre lines are equidistant from two squares)
+    codes = ["d", "b", "c", "a"]
+    geoms = [sq(0, 0), sq(2, 0), sq(0, 2), sq(2, 2)]
+    rng = np.random.default_rng(5)
+    x, y = outside_points(geoms, rng)
+    line = rng.integers(0, 4, 80) * U / 2
+    x = np.concatenate([x, X0 + 1.5 * U + 0 * line, X0 - U + line])
+    y = np.concatenate([y, Y0 - U + line, Y0 + 1.5 * U + 0 * line])
+    perm = rng.permutation(x.shape[0])
+    x, y = x[perm], y[perm]
+    index = AreaIndex.build(codes, geoms)
+    got_idx, got_dist = index.nearest(lon=x, lat=y)
+    for i in range(x.shape[0]):
+        one_idx, one_dist = index.nearest(lon=x[i : i + 1], lat=y[i : i + 1])
+        assert (got_idx[i], got_dist[i]) == (one_idx[0], one_dist[0]) or (
+            math.isnan(got_dist[i]) and math.isnan(one_dist[0]) and got_idx[i] == one_idx[0]
+        )
+
+
 def test_many_segments_and_far_points() -> None:
     # a 20,000-vertex circle and a far exclave: deep tree, points far from everything
     circle = shapely.buffer(shapely.Point(X0, Y0), 0.01, quad_segs=5000)

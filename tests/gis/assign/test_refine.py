@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 from shapely import MultiPolygon, Polygon
 
 from gis.assign.engine import AreaIndex
-from tests.gis.test_assign_engine import X0, Y0, U, assert_matches_reference, probe_points, sq
+from tests.gis.test_assign_engine import (
+    X0,
+    Y0,
+    U,
+    assert_matches_reference,
+    probe_points,
+    sq,
+    tilings,
+)
 
 
 @st.composite
@@ -47,13 +55,12 @@ def crowded(draw: st.DrawFn) -> tuple[list[str], list[Polygon | MultiPolygon]]:
 def sub_cell_border_points(index: AreaIndex, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """Points exactly on the sub-grid lines of refined cells (and ulps off them)."""
     g = index._grid
-    nm = g.R[0]
-    node_cell, sub_k = nm[: g.n_nodes0, 7], nm[: g.n_nodes0, 5]
+    cells, sides = g.refined_cells
     xs, ys = [], []
-    for b in np.flatnonzero(sub_k > 0)[:20].tolist():
-        row, col = divmod(int(node_cell[b]), g.ncols)
+    for b in range(min(20, cells.shape[0])):
+        row, col = divmod(int(cells[b]), g.ncols)
         w, h = g.G[2], g.G[3]
-        k = int(sub_k[b])
+        k = int(sides[b])
         x0, y0 = g.gx0 + col * w, g.gy0 + row * h
         t = rng.integers(0, k + 1, 30)
         u = rng.uniform(0, 1, 30)
@@ -122,3 +129,25 @@ def test_one_wavy_polygon_with_many_vertices_matches_shapely() -> None:
     x, y = probe_points([ring], rng, n_random=2000)
     pick = rng.choice(len(x), size=4000, replace=False)
     assert_matches_reference(index, codes, geoms, x[pick], y[pick])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiling=tilings(), seed=st.integers(0, 2**32 - 1))
+def test_points_on_first_level_cell_borders_match_shapely(
+    tiling: tuple[list[str], list[Polygon | MultiPolygon]], seed: int
+) -> None:
+    # a point exactly on a grid line (or an ulp either side) is looked up in one of the two
+    # cells it touches: the answer must not depend on which
+    codes, geoms = tiling
+    index = AreaIndex.build(codes, geoms)
+    g = index._grid
+    rng = np.random.default_rng(seed)
+    w, h = g.G[2], g.G[3]
+    cols = rng.integers(0, g.ncols + 1, 150)
+    rows = rng.integers(0, g.nrows + 1, 150)
+    u = rng.uniform(0.0, 1.0, 150)
+    x = np.concatenate([g.gx0 + cols * w, g.gx0 + u * (g.gx1 - g.gx0), g.gx0 + cols * w])
+    y = np.concatenate([g.gy0 + u * (g.gy1 - g.gy0), g.gy0 + rows * h, g.gy0 + rows * h])
+    x = np.concatenate([x, np.nextafter(x, np.inf), np.nextafter(x, -np.inf), x, x])
+    y = np.concatenate([y, y, y, np.nextafter(y, np.inf), np.nextafter(y, -np.inf)])
+    assert_matches_reference(index, codes, geoms, x, y)

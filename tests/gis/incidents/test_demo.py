@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from gis.incidents.demo import DAYS, load_demo_incidents
 from gis.store.db import make_engine
 from gis.store.models import INCIDENT_STATES, INCIDENTS
+from tests.gis.incidents.facts_check import assert_facts_current
 from tests.gis.test_demo_load import wangge
 
 
@@ -63,6 +64,7 @@ def test_demo_history(
             )
         ).all()
         assert all(status == to for status, to in last)
+        assert assert_facts_current(conn) == total  # the stats facts (issue 13 performance)
     again = load_demo_incidents(engine)
     engine.dispose()
     assert again.created == 0 and again.existing == total

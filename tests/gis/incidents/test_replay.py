@@ -17,6 +17,7 @@ from gis.store.db import make_engine
 from gis.store.models import INCIDENTS
 from tests.conftest import shared
 from tests.gis.areas.test_import_errors import run
+from tests.gis.incidents.facts_check import assert_facts_current
 
 ROWS = 1500
 
@@ -86,6 +87,7 @@ def test_replay_slice_every_row_stored_or_linked(
                 )
             ).all()
         )
+        assert assert_facts_current(conn) == ROWS  # the stats facts (issue 13 performance)
     engine.dispose()
     assert stored == ROWS and linked == report["duplicates"]
     # nearly every real address lies in a Shanghai township (the rest wait for review)
@@ -130,5 +132,6 @@ def test_reassign_reports_every_change(
     assert done["changes"] == dry["changes"]
     with engine.connect() as conn:
         moved = conn.execute(select(func.count()).where(INCIDENTS.c.generation == 2)).scalar_one()
+        assert_facts_current(conn)  # reassigned incidents' facts follow (issue 13 performance)
     engine.dispose()
     assert moved == done["changed"]
