@@ -1,10 +1,12 @@
-"""Incident benchmark: batch intake vs a plain COPY of the same rows; single-request intake
+"""Incident benchmark: geocoding of 100,000 messy addresses vs a naive rapidfuzz peer (the
+``bench/geocode.py`` run, in a process of its own); batch intake vs a plain COPY of the same
+rows; single-request intake
 latency at a fixed rate over real HTTP; the 84k-row replay end to end; a streamed export of
 1,000,000 incidents (peak memory) vs pandas read_sql + to_csv; /v1/stats over 1,000,000.
 
     .venv/bin/python bench/intake.py [--batch 10000] [--rate 100] [--seconds 20]
                                      [--export-rows 1000000] [--skip-replay] [--skip-http]
-                                     [--only batch|single|export|stats|replay ...]
+                                     [--only geocode|batch|single|export|stats|replay ...]
                                      [--workers 1,2]
 
 * Data: the demo street (data/boundaries) and the shipped categories in a throwaway database;
@@ -545,7 +547,7 @@ def export_lines(e: dict[str, Any]) -> list[str]:
     return lines
 
 
-PARTS = ("batch", "single", "export", "stats", "replay")
+PARTS = ("geocode", "batch", "single", "export", "stats", "replay")
 
 
 def fill(url: str, bbox: Any, addresses: list[str], n: int) -> None:
@@ -565,6 +567,17 @@ def fill(url: str, bbox: Any, addresses: list[str], n: int) -> None:
     with engine.begin() as conn:
         intake(conn, ctx, bodies(n, bbox, addresses, seed=3, tag="fill"))
     engine.dispose()
+
+
+def bench_geocode() -> list[str]:
+    """The geocoding part: ``bench/geocode.py`` (100,000 messy addresses against the 26,105
+    real ones, beside a naive rapidfuzz extractOne) in a process of its own; its lines."""
+    script = Path(__file__).resolve().parent / "geocode.py"
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+    shown = [line for line in out.stdout.splitlines() if line.strip()][:-1]  # not its machine
+    for line in shown:
+        print(line, flush=True)
+    return shown
 
 
 def main() -> None:
@@ -595,6 +608,8 @@ def main() -> None:
     http = not args.skip_http
     print(machine_line(), flush=True)
     lines: list[str] = []
+    if "geocode" in parts:
+        lines.extend(bench_geocode())
     with throwaway_db("intake") as url:
         print(postgis_version(url), flush=True)
         bbox, addresses = load_street(url)
