@@ -752,10 +752,10 @@ def lookup_pass1(
         start[(bcell[q] >> shift) + 1] += 1
     for k in range(nbucket):
         start[k + 1] += start[k]
-    si = np.empty(nb, np.int64)
+    si = np.empty(nb, np.int64)  # point index
     sx = np.empty(nb, np.float64)
     sy = np.empty(nb, np.float64)
-    so = np.empty(nb, np.int64)
+    so = np.empty(nb, np.int64)  # offset of its cell's record
     for q in range(nb):
         k = bcell[q] >> shift
         d = start[k]
@@ -767,12 +767,14 @@ def lookup_pass1(
         so[d] = -cell[bcell[q]] - 1
     touched = np.empty(max_touch, np.int32)
     tpar = np.empty(max_touch, np.uint8)
+    s_owner = np.empty(nb, np.int32)
+    s_count = np.empty(nb, np.int64)
     n_unresolved = 0
     for q in range(nb):
         nt = eval_point(sx[q], sy[q], so[q], R, touched, tpar)
         if nt < 0:
-            so[q] = UNRESOLVED
-            sx[q] = 0.0
+            s_owner[q] = UNRESOLVED
+            s_count[q] = 0
             n_unresolved += 1
             continue
         best = -1
@@ -783,13 +785,13 @@ def lookup_pass1(
                 m += 1
                 if best < 0 or a < best:
                     best = a
-        so[q] = best
-        sx[q] = m
+        s_owner[q] = best
+        s_count[q] = m
     # scattered back in a loop of its own, so the CPU overlaps the cache misses
     for q in range(nb):
         i = si[q]
-        owner[i] = so[q]
-        count[i] = int(sx[q])
+        owner[i] = s_owner[q]
+        count[i] = s_count[q]
     return n_unresolved
 
 
