@@ -252,20 +252,32 @@ def get_incident(
         .where(E.incident_id == incident_id)
         .order_by(E.at, E.id)
     )
-    out["properties"]["timeline"] = [
-        {
-            "kind": e.kind,
-            "from": e.from_status,
-            "to": e.to_status,
-            "actor": e.actor,
-            "note": e.note,
-            "at": _iso(e.at),
-            "location": None if e.lon is None else {"lon": e.lon, "lat": e.lat},
-            "details": e.details,
-        }
-        for e in events
-    ]
+    out["properties"]["timeline"] = [timeline_entry(*e) for e in events]
     return out
+
+
+def timeline_entry(
+    kind: str,
+    from_status: str | None,
+    to_status: str | None,
+    actor: str | None,
+    note: str | None,
+    at: datetime,
+    details: Any,
+    lon: float | None,
+    lat: float | None,
+) -> dict[str, Any]:
+    """One event of an incident's timeline as JSON (the columns in this order)."""
+    return {
+        "kind": kind,
+        "from": from_status,
+        "to": to_status,
+        "actor": actor,
+        "note": note,
+        "at": _iso(at),
+        "location": None if lon is None else {"lon": lon, "lat": lat},
+        "details": details,
+    }
 
 
 def check_in_scope(conn: Connection, incident_id: int, within: str | None) -> None:

@@ -33,7 +33,7 @@ from gis.incidents.duplicates import NEAREST_SQL, nearest_params
 from gis.incidents.intake import COLUMNS, JSON_COLUMNS, IntakeContext, first_events, incident_row
 from gis.incidents.locating import place_many
 from gis.incidents.parse import parse_incident
-from gis.incidents.query import feature, get_incident
+from gis.incidents.query import feature, get_incident, timeline_entry
 from gis.security.audit import Entry
 from gis.store.db import UNREACHABLE
 from gis.store.models import INCIDENTS
@@ -225,16 +225,17 @@ def _feature(rows: Sequence[Any]) -> dict[str, Any]:
     """The stored incident as :func:`gis.incidents.query.get_incident` shows it."""
     out = feature(rows[0])
     out["properties"]["timeline"] = [
-        {
-            "kind": r.event_kind,
-            "from": r.event_from,
-            "to": r.event_to,
-            "actor": r.event_actor,
-            "note": r.event_note,
-            "at": r.event_at.isoformat(),
-            "location": None if r.event_lon is None else {"lon": r.event_lon, "lat": r.event_lat},
-            "details": r.event_details,
-        }
+        timeline_entry(
+            r.event_kind,
+            r.event_from,
+            r.event_to,
+            r.event_actor,
+            r.event_note,
+            r.event_at,
+            r.event_details,
+            r.event_lon,
+            r.event_lat,
+        )
         for r in rows
         if r.event_kind is not None
     ]
