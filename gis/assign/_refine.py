@@ -53,28 +53,6 @@ def _orient(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) ->
 
 
 @njit(cache=True, nogil=True, inline="always")
-def crosses(
-    px: float, py: float, rx: float, ry: float, ax: float, ay: float, bx: float, by: float
-) -> int:
-    """1 if segment p-r properly crosses edge a-b, 0 if certainly not, -1 if uncertain."""
-    if max(ax, bx) < min(px, rx) or min(ax, bx) > max(px, rx):
-        return 0
-    if max(ay, by) < min(py, ry) or min(ay, by) > max(py, ry):
-        return 0
-    o1 = _orient(px, py, rx, ry, ax, ay)
-    o2 = _orient(px, py, rx, ry, bx, by)
-    if o1 != 0 and o1 == o2:
-        return 0
-    if o1 == 0 or o2 == 0:
-        return -1
-    o3 = _orient(ax, ay, bx, by, px, py)
-    o4 = _orient(ax, ay, bx, by, rx, ry)
-    if o3 == 0 or o4 == 0:
-        return -1
-    return 0 if o3 == o4 else 1
-
-
-@njit(cache=True, nogil=True, inline="always")
 def crosses_ref(
     px: float,
     py: float,
@@ -86,9 +64,10 @@ def crosses_ref(
     by: float,
     side_r: int,
 ) -> int:
-    """:func:`crosses` with ``side_r = _orient(a, b, r)`` known in advance (the reference
-    point is fixed per record): most edges are then settled by one orientation, ``p`` on the
-    same side of the edge's line as ``r`` (then the segment cannot meet the edge)."""
+    """1 if segment p-r properly crosses edge a-b, 0 if certainly not, -1 if uncertain;
+    ``side_r = _orient(a, b, r)`` is given (a record's reference point is fixed, so it is
+    kept per listed edge): most edges are then settled by one orientation, ``p`` strictly on
+    the same side of the edge's line as ``r`` (then the segment cannot meet the edge)."""
     if max(ax, bx) < min(px, rx) or min(ax, bx) > max(px, rx):
         return 0
     if max(ay, by) < min(py, ry) or min(ay, by) > max(py, ry):
@@ -103,6 +82,14 @@ def crosses_ref(
     if o1 == 0 or o2 == 0 or o3 == 0 or side_r == 0:
         return -1
     return 1  # o3 and side_r are certified and differ
+
+
+@njit(cache=True, nogil=True, inline="always")
+def crosses(
+    px: float, py: float, rx: float, ry: float, ax: float, ay: float, bx: float, by: float
+) -> int:
+    """1 if segment p-r properly crosses edge a-b, 0 if certainly not, -1 if uncertain."""
+    return crosses_ref(px, py, rx, ry, ax, ay, bx, by, _orient(ax, ay, bx, by, rx, ry))
 
 
 # --------------------------------------------------------------------------------------------
