@@ -454,6 +454,13 @@ def metric_transformers(*, lon: float, lat: float) -> tuple[Transformer, Transfo
 # --- Input points: the one path from any supported CRS to checked WGS-84 ---------------------
 
 
+def in_lon_lat_range(x: FloatArray, y: FloatArray) -> npt.NDArray[np.bool_]:
+    """Whether each point is a coordinate at all: -180 ≤ lon ≤ 180 and -90 ≤ lat ≤ 90
+    (NaN is not)."""
+    out: npt.NDArray[np.bool_] = (np.abs(x) <= 180.0) & (np.abs(y) <= 90.0)
+    return out
+
+
 def points_to_wgs84(
     *,
     lon: Coords,
@@ -483,7 +490,7 @@ def points_to_wgs84(
         x[usable], y[usable] = to_wgs84(lon=x_in[usable], lat=y_in[usable], crs=crs)
     after = "" if crs.is_wgs84 else f" (after conversion from {crs.name})"
     with np.errstate(invalid="ignore"):
-        suspect = usable & ~((np.abs(x) <= 180.0) & (np.abs(y) <= 90.0))
+        suspect = usable & ~in_lon_lat_range(x, y)
     for i in np.flatnonzero(suspect).tolist():  # only the few bad points, not every point
         if not (np.isfinite(x[i]) and np.isfinite(y[i])):
             reasons[i] = f"lon: cannot be converted from {crs.name}"

@@ -67,7 +67,7 @@ from shapely import MultiPolygon, Polygon, STRtree
 from gis.assign import _kernels as K
 from gis.assign import _refine as RF
 from gis.assign.nearest import Rings, SegmentIndex
-from gis.crs import local_metric_crs
+from gis.crs import in_lon_lat_range, local_metric_crs
 from gis.errors import InvalidInput
 
 __all__ = ["AreaIndex", "Lookup"]
@@ -373,7 +373,7 @@ class AreaIndex:
         x, y = _coords(lon, lat)
         idx = self.lookup(lon=x, lat=y).owner
         dist = np.where(idx >= 0, 0.0, np.nan)
-        todo = np.flatnonzero((idx < 0) & _plausible(x, y))
+        todo = np.flatnonzero((idx < 0) & in_lon_lat_range(x, y))
         if todo.size == 0 or max_distance_m == 0:
             return idx, dist
         px, py = self._to_metric.transform(x[todo], y[todo])
@@ -425,7 +425,7 @@ class AreaIndex:
         """
         if not (math.isfinite(radius_m) and radius_m > 0.0):
             raise InvalidInput("must be a positive number of metres", field="radius_m")
-        if not _plausible(np.array([lon], np.float64), np.array([lat], np.float64))[0]:
+        if not in_lon_lat_range(np.array([lon], np.float64), np.array([lat], np.float64))[0]:
             raise InvalidInput("not a WGS-84 coordinate", field="lon")
         cx, cy = self._to_metric.transform(lon, lat)
         circle = shapely.buffer(shapely.Point(cx, cy), radius_m, quad_segs=_CIRCLE_QUAD_SEGS)
@@ -501,11 +501,6 @@ def _coords(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArra
     if x.shape != y.shape:
         raise InvalidInput(f"{x.shape[0]} lon values for {y.shape[0]} lat values", field="lat")
     return x, y
-
-
-def _plausible(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.bool_]:
-    out: NDArray[np.bool_] = (np.abs(x) <= 180.0) & (np.abs(y) <= 90.0)
-    return out
 
 
 def _edges(
