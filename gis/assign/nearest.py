@@ -31,7 +31,6 @@ for a lone point, independent of how far the point is from the data.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,24 +65,10 @@ class SegmentIndex:
     tol: float
 
     @classmethod
-    def build(
-        cls,
-        metric_geoms: NDArray[np.object_],
-        geoms: NDArray[np.object_] | None = None,
-        project: Callable[[_F64, _F64], tuple[Any, Any]] | None = None,
-    ) -> SegmentIndex:
-        """Index the rings of ``metric_geoms`` (area ``i`` = ``metric_geoms[i]``, metres).
-
-        ``geoms`` (the same areas before projection) and ``project`` (lon/lat -> metres)
-        size each segment's sagitta band; without them the bands are the rounding tolerance.
-        """
-        a, b, area = ring_segments(metric_geoms)
-        mid = None
-        if geoms is not None and project is not None and a.shape[0]:
-            wa, wb, _ = ring_segments(geoms)
-            wmid = 0.5 * (wa + wb)
-            mid = project(wmid[:, 0], wmid[:, 1])
-        return cls.from_segments(a, b, area, mid)
+    def build(cls, metric_geoms: NDArray[np.object_]) -> SegmentIndex:
+        """Index the rings of ``metric_geoms`` (area ``i`` = ``metric_geoms[i]``, metres), with
+        the rounding tolerance as every band (:meth:`from_segments` takes the sagittas)."""
+        return cls.from_segments(*ring_segments(metric_geoms))
 
     @classmethod
     def from_segments(
