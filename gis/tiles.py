@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gis.errors import InvalidInput, NotFound
+from gis.errors import InvalidInput
 from gis.levels import check_level
 from gis.maps.sql import (
     CLOSED_STATUSES,
@@ -22,7 +22,7 @@ from gis.maps.sql import (
     building_columns,
     inside_boundary_sql,
 )
-from gis.store.schema import data_version, table_exists
+from gis.store.schema import data_version
 
 LAYERS = ("areas", "buildings", "facilities", "incidents")
 MAX_ZOOM = 22
@@ -108,9 +108,8 @@ def render_tile(conn: Connection, req: TileRequest) -> bytes:
         if req.within is not None:
             level += f" AND a.code IN ({SUBTREE_SQL})"
         params["level"] = req.level
-        with_incidents = table_exists(conn, "incidents")
         select = (
-            f"SELECT {area_columns(with_incidents)}, {_geom('a.geom')} FROM areas a, env "
+            f"SELECT {area_columns()}, {_geom('a.geom')} FROM areas a, env "
             f"WHERE a.valid @> CAST(:generation AS int) AND a.geom && env.g {level}"
         )
     elif req.layer == "buildings":
@@ -124,8 +123,6 @@ def render_tile(conn: Connection, req: TileRequest) -> bytes:
             f"WHERE f.geom && env.g {_inside_scope('f', req)}"
         )
     else:
-        if not table_exists(conn, "incidents"):
-            raise NotFound("no incidents yet: the incidents table does not exist", field="layer")
         status = "AND i.status NOT IN (:closed1, :closed2)" if req.status == "open" else ""
         category = "AND i.category = :category" if req.category else ""
         if req.within is not None:

@@ -20,7 +20,6 @@ from gis.areas.query import BBox
 from gis.errors import InvalidInput, NotFound
 from gis.heat.cells import cell_ids, cell_polygons, check_resolution, count_cells, points_to_cells
 from gis.heat.hotspots import gi_star, study_region, z_critical
-from gis.store.schema import table_exists
 
 #: Most cells one answer may carry (a city at res 9 with its rings stays below it).
 MAX_CELLS = 100_000
@@ -163,9 +162,7 @@ def _coords(conn: Connection, sql: str, params: dict[str, Any]) -> list[npt.NDAr
 def incident_coords(
     conn: Connection, query: HeatQuery, *, generation: int
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Lon and lat arrays of the incidents ``query`` selects (empty without an incidents table)."""
-    if not table_exists(conn, "incidents"):
-        return np.zeros(0), np.zeros(0)
+    """Lon and lat arrays of the incidents ``query`` selects."""
     where, params = _where(query, generation)
     where += " AND t.geom IS NOT NULL"
     if query.start is not None:
@@ -207,10 +204,6 @@ def heatmap(conn: Connection, query: HeatQuery, *, generation: int) -> dict[str,
             "rule": f"hotspot when Gi* z > {threshold} ({query.confidence} %, two-sided)",
         },
     }
-    if not table_exists(conn, "incidents"):
-        answer.update(total=0, note="no incidents yet: the incidents table does not exist")
-        answer["features"] = []
-        return answer
     lon, lat = incident_coords(conn, query, generation=generation)
     households = None
     if query.normalize == "households":

@@ -15,7 +15,6 @@ from gis.maps.sql import (
     inside_boundary_sql,
     subtree_sql,
 )
-from gis.store.schema import table_exists
 
 
 @dataclass(frozen=True)
@@ -63,11 +62,6 @@ class Scope:
         }
 
 
-def has_incidents(conn: Connection) -> bool:
-    """Whether incidents exist as a table yet (another feature adds it)."""
-    return table_exists(conn, "incidents")
-
-
 def count_areas(conn: Connection, scope: Scope, level: str) -> int:
     """How many areas of ``level`` the scope holds."""
     sql = (
@@ -89,7 +83,7 @@ def areas(
     level_sql = "AND a.level = :level" if level else ""
     code_sql = "AND a.code = :code" if code else ""
     sql = (
-        f"SELECT {area_columns(has_incidents(conn))}, ST_AsBinary(a.geom) AS wkb FROM areas a "
+        f"SELECT {area_columns()}, ST_AsBinary(a.geom) AS wkb FROM areas a "
         f"WHERE a.valid @> CAST(:generation AS int) {level_sql} {code_sql} "
         f"AND {scope.where('a')} ORDER BY a.code"
     )
@@ -144,9 +138,7 @@ def staff(conn: Connection, code: str) -> list[dict[str, Any]]:
 
 
 def count_open_incidents(conn: Connection, scope: Scope) -> int:
-    """How many located, open incidents the scope holds (0 without an incidents table)."""
-    if not has_incidents(conn):
-        return 0
+    """How many located, open incidents the scope holds."""
     sql = (
         "SELECT count(*) FROM incidents i WHERE i.geom IS NOT NULL "
         f"AND i.status NOT IN (:closed1, :closed2) AND {scope.where('i')}"
@@ -164,8 +156,6 @@ def incidents(
     incident_id: Any = None,
 ) -> list[dict[str, Any]]:
     """Incidents (open ones by default) with category, status, description and times."""
-    if not has_incidents(conn):
-        return []
     status = "AND i.status NOT IN (:closed1, :closed2)" if open_only else ""
     one = "AND i.id::text = :incident_id" if incident_id is not None else ""
     sql = (

@@ -19,7 +19,6 @@ from gis.maps.index import index_html
 from gis.maps.overview import AREA_TIP, INCIDENT_OPTS, add_area_layer, overview_page
 from gis.maps.page import MapOptions, Page, js_json
 from gis.maps.sql import SUBTREE_SQL
-from gis.store.schema import table_exists
 
 PAGES = ("index", "overview", "heat", "coverage", "grid", "incident")
 
@@ -51,10 +50,7 @@ def index(conn: Connection, *, generation: int, within: str | None = None) -> st
         .scalars()
         .all()
     )
-    notes = []
-    if not data.has_incidents(conn):
-        notes.append("incidents (heat, incident pages, open-incident counts): no incidents table")
-    return index_html(grid_codes=list(codes), notes=notes)
+    return index_html(grid_codes=list(codes), notes=[])
 
 
 def overview(conn: Connection, opts: MapOptions) -> str:
@@ -126,8 +122,6 @@ def _shift_features(opts: MapOptions, features: list[dict[str, Any]]) -> list[di
 
 def incident(conn: Connection, opts: MapOptions, incident_id: str) -> str:
     """One incident: its location, its owner area and its timeline."""
-    if not data.has_incidents(conn):
-        raise NotFound("no incidents yet: the incidents table does not exist", field="id")
     scope = data.Scope(opts.generation, key_scope=opts.within)
     found = data.incidents(conn, scope, opts.basemap, open_only=False, incident_id=incident_id)
     if not found:
@@ -146,8 +140,6 @@ def incident(conn: Connection, opts: MapOptions, incident_id: str) -> str:
 
 
 def _timeline(conn: Connection, incident_id: str) -> list[dict[str, Any]]:
-    if not table_exists(conn, "incident_events"):
-        return []
     rows = (
         conn.execute(
             text(
