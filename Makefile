@@ -10,7 +10,7 @@ LOCK   := requirements.lock
 LOCK_ARGS := pyproject.toml --extra dev --universal --generate-hashes --python-version 3.11 \
 	--index-url https://pypi.org/simple -o $(LOCK)
 
-.PHONY: setup system-packages lock demo test lint typecheck bench clean
+.PHONY: setup system-packages lock demo test lint typecheck imports bench clean
 
 setup: system-packages $(STAMP)
 
@@ -37,8 +37,11 @@ demo: setup
 	$(BIN)/wangge demo keys
 	$(BIN)/wangge serve
 
-test: setup lint typecheck
-	$(BIN)/pytest
+# The suite's wall time (and the machine's load) is printed last.
+test: setup lint typecheck imports
+	@start=$$(date +%s); $(BIN)/pytest; rc=$$?; \
+	echo "make test: pytest took $$(( $$(date +%s) - start )) s wall time on $$(nproc) cores" \
+	     "(load average $$(cut -d' ' -f1-3 /proc/loadavg) at the end)"; exit $$rc
 
 lint: setup
 	$(BIN)/ruff check .
@@ -46,6 +49,10 @@ lint: setup
 
 typecheck: setup
 	$(BIN)/mypy gis api
+
+# The import contracts of pyproject.toml ([tool.importlinter]) over the whole graph.
+imports: setup
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python bench/import.py
