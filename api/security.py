@@ -3,7 +3,7 @@
 A caller proves who they are with an API key in ``X-API-Key`` (or ``Authorization: Bearer``),
 or, in a browser, with the cookie ``/signin`` sets (read-only requests only, so a page on another
 site cannot make a signed-in browser write). Each route declares the permission it needs with
-``require("incidents:read")`` (:mod:`gis.security.roles` says which role grants what); the
+``require("incidents:read")`` (:mod:`gis.access.roles` says which role grants what); the
 OpenAPI document shows it as the route's security requirement.
 
 - no key, or a key that is unknown or revoked: 401 problem+json (a browser asking for a page
@@ -27,12 +27,12 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from sqlalchemy import Connection
 
 from api.problems import HttpProblem, problem_responses
+from gis.access.roles import ANONYMOUS, Principal, mask_phone
 from gis.areas.generations import current_generation
 from gis.areas.query import check_within
 from gis.errors import NotFound
 from gis.security import audit
 from gis.security.keys import KeyVerifier
-from gis.security.roles import ANONYMOUS, Principal, mask_phone
 from gis.settings import Settings
 
 SESSION_COOKIE = "wangge_session"

@@ -13,9 +13,9 @@ from api.responses import GeoJSONResponse, page_links
 from api.schemas.areas import AreaCollection, AreaDetail
 from api.schemas.common import MAX_OFFSET, LevelName
 from api.security import in_scope, require
+from gis.access.roles import Principal
 from gis.areas.query import BBox, get_area, list_areas
 from gis.errors import NotFound
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 BBOX_PATTERN = r"^\s*-?\d+(\.\d+)?(\s*,\s*-?\d+(\.\d+)?){3}\s*$"

@@ -22,11 +22,11 @@ from api.schemas.assign import (
 )
 from api.schemas.common import GenerationParam, IsoDateTime, LevelName
 from api.security import mask_staff, require
+from gis.access.roles import Principal
 from gis.assign.batch import assign_batch, gc_paused, parse_batch
 from gis.assign.buildings import assign_buildings
 from gis.assign.service import MAX_ACCURACY_M, MAX_DISTANCE_M, Assigner, assign_point
 from gis.errors import InvalidInput, PayloadTooLarge
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(prefix="/v1/assign", tags=["assignment"])

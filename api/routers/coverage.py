@@ -11,8 +11,8 @@ from api.problems import problem_responses
 from api.responses import GeoJSONResponse
 from api.schemas.coverage import CoverageReportModel
 from api.security import require, scoped_area
+from gis.access.roles import Principal
 from gis.coverage import CoverageReport, run_coverage
-from gis.security.roles import Principal
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
 

@@ -20,6 +20,7 @@ from api.schemas.geocode import (
     Reversed,
 )
 from api.security import require
+from gis.access.roles import Principal
 from gis.geocode.cache import GazetteerCache
 from gis.geocode.service import (
     ADDRESS_MAX_CHARS,
@@ -29,7 +30,6 @@ from gis.geocode.service import (
     geocode_batch,
     reverse_geocode,
 )
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(tags=["geocoding"])

@@ -12,9 +12,9 @@ from api.problems import problem_responses
 from api.responses import GeoJSONResponse
 from api.schemas.maps import Heatmap
 from api.security import require, scoped_area
+from gis.access.roles import Principal
 from gis.areas.query import BBox
 from gis.heat.service import HeatQuery, heatmap, parse_instant
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["maps"])

@@ -36,6 +36,7 @@ from api.schemas.incidents import (
     TransitionOut,
 )
 from api.security import audit_entry, record_in, require, reveal_phones
+from gis.access.roles import Principal
 from gis.incidents.categories import load_categories
 from gis.incidents.export import check_export_size, export_csv, export_geojson
 from gis.incidents.intake import IntakeContext
@@ -44,7 +45,6 @@ from gis.incidents.query import Filters, check_in_scope, get_incident, list_inci
 from gis.incidents.relocate import link_duplicate, relocate
 from gis.incidents.service import submit, submit_batch
 from gis.incidents.stats import stats
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(tags=["incidents"])

@@ -17,11 +17,11 @@ from api.problems import problem_responses
 from api.routers.heatmap import HeatFilters
 from api.schemas.maps import RootLinks
 from api.security import require
+from gis.access.roles import Principal
 from gis.maps import pages
 from gis.maps.basemaps import basemap as pick_basemap
 from gis.maps.cache import PageCache
 from gis.maps.page import STATIC_DIR, MapOptions
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(tags=["maps"])

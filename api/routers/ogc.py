@@ -28,10 +28,10 @@ from api.schemas.ogc import (
     Queryables,
 )
 from api.security import require
+from gis.access.roles import Principal
 from gis.errors import InvalidInput
 from gis.features.catalog import get_collection, list_collections
 from gis.features.items import MAX_OFFSET, ItemsQuery, get_item, get_items
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])

@@ -18,10 +18,10 @@ from api.problems import PROBLEM_JSON, problem, status_of
 from api.routers.incidents import IntakeDep
 from api.schemas.open311 import Created, Open311Error, Service, ServiceDefinition, ServiceRequest
 from api.security import audit_entry, open311_reporter, require
+from gis.access.roles import Principal
 from gis.errors import WanggeError
 from gis.incidents import open311
 from gis.incidents.service import submit
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 AnyKey = Annotated[Principal, require(None)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from api.deps import Conn, GenerationNumber
 from api.problems import problem_responses
 from api.security import permit, require
-from gis.security.roles import Principal
+from gis.access.roles import Principal
 from gis.tiles import MAX_ZOOM, TileRequest, render_tile, tile_etag
 
 router = APIRouter(tags=["maps"])

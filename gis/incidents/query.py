@@ -21,11 +21,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, array
 
+from gis.access.roles import mask_phone
 from gis.areas.query import BBox
 from gis.errors import InvalidInput, NotFound
 from gis.incidents.parse import parse_time
 from gis.limits import MAX_PAGE_SIZE, check_page_size
-from gis.security.roles import mask_phone
 from gis.store.models import INCIDENT_EVENTS, INCIDENT_STATES, INCIDENTS
 
 MAX_PAGE = MAX_PAGE_SIZE

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from gis.access.roles import mask_phone
 from gis.areas.query import check_within
 from gis.errors import NotFound
 from gis.maps import data
 from gis.maps.overview import AREA_TIP, INCIDENT_OPTS, add_buildings
 from gis.maps.page import MapOptions, Page, js_json
-from gis.security.roles import mask_phone
 
 #: Walking reach of each kind of facility in metres (the 15-minute community life circle:
 #: daily needs within 5 minutes ≈ 300 m, weekly within 10 ≈ 500 m, the rest within 15 ≈ 1 km).

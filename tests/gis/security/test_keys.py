@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from gis.access.roles import ANONYMOUS, Principal, mask_phone
 from gis.errors import InvalidInput, NotFound
 from gis.security.audit import read_audit, record
 from gis.security.keys import (
@@ -20,7 +21,6 @@ from gis.security.keys import (
     list_keys,
     revoke_key,
 )
-from gis.security.roles import ANONYMOUS, Principal, mask_phone
 from gis.store.db import make_engine
 from gis.store.models import API_KEYS
 from tests.fixtures import load_small_street
