@@ -1,4 +1,5 @@
-"""Roles, what each may do, and the scope rule of the area hierarchy."""
+"""Roles and what each may do; who is calling (the principal). What each may *see* is the
+:class:`~gis.access.scope.Scope`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "field_worker": frozenset(
         {"areas:read", "assign", "geocode", "incidents:read", "incidents:update", "maps"}
     ),
-    "integration": frozenset({"assign", "geocode", "incidents:create"}),
+    # incidents:read, but an integration key's Scope holds only the incidents it submitted
+    "integration": frozenset({"assign", "geocode", "incidents:create", "incidents:read"}),
     "admin": frozenset(
         {
             "areas:read",
@@ -53,11 +55,6 @@ class Principal:
         if self.role == "anonymous":
             return permission in PUBLIC_PERMISSIONS
         return permission in PERMISSIONS.get(self.role, frozenset())
-
-    def covers(self, chain_codes: list[str] | tuple[str, ...]) -> bool:
-        """Whether an object whose owning area chain (largest first, any length) is
-        ``chain_codes`` lies in scope: a scope covers its area and every descendant."""
-        return self.scope is None or self.scope in chain_codes
 
     @property
     def sees_phones(self) -> bool:

@@ -28,15 +28,19 @@ from typing import Any, ClassVar, Final, Literal
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Integer,
     Select,
     Text,
     and_,
     bindparam,
+    case,
     cast,
+    exists,
     false,
     func,
     literal_column,
+    null,
     select,
     true,
     type_coerce,
@@ -86,9 +90,9 @@ class Scope:
     def area_codes(self) -> Select[Any]:
         """The codes of the scope's area and of every area below it, any generation (a
         recursive query; the scope's area alone when nothing hangs below it)."""
-        root = bindparam("scope_area", self.area, type_=Text)
+        root = bindparam("scope_area", self.area, type_=Text, unique=True)
         top = select(cast(root, Text).label("code"), literal_column("0").label("depth")).cte(
-            "scope_subtree", recursive=True
+            recursive=True  # anonymous: a query may hold several scopes' subtrees
         )
         below = (
             select(AREAS.c.code, (top.c.depth + literal_column("1")).label("depth"))
@@ -118,11 +122,12 @@ class Scope:
         An incident without an owner is in no area's scope (only an unscoped key sees it)."""
         conditions: list[ColumnElement[bool]] = []
         if self.area is not None:
-            owned = cast(array([bindparam("scope_area", self.area, type_=Text)]), ARRAY(Text))
-            conditions.append(table.c.area_codes.contains(owned))
+            area = bindparam("scope_area", self.area, type_=Text, unique=True)
+            conditions.append(owned_below(table, area))
         if self.submitter is not None:
             conditions.append(
-                table.c.submitted_by == bindparam("scope_submitter", self.submitter, type_=Text)
+                table.c.submitted_by
+                == bindparam("scope_submitter", self.submitter, type_=Text, unique=True)
             )
         return and_(true(), *conditions)
 
@@ -132,6 +137,24 @@ class Scope:
         if self.area is not None and self.area not in (area_codes or ()):
             return False
         return self.submitter is None or self.submitter == submitted_by
+
+    def incident_ref(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A reference to another incident (``duplicate_of``) as this scope shows it: the id
+        when that incident is in scope, else NULL, as if it did not exist."""
+        if self.everywhere:
+            return column
+        other = INCIDENTS.alias("scope_ref")
+        seen = exists(select(other.c.id).where(other.c.id == column, self.incidents(other)))
+        return case((seen, column), else_=null())
+
+    def visible_incidents(self, conn: Connection, ids: Iterable[int | None]) -> set[int]:
+        """Which of the incident ids ``ids`` this scope shows (one query; none for an
+        unscoped key)."""
+        wanted = {int(i) for i in ids if i is not None}
+        if self.everywhere or not wanted:
+            return wanted
+        query = select(INCIDENTS.c.id).where(INCIDENTS.c.id.in_(wanted), self.incidents())
+        return {int(i) for i in conn.execute(query).scalars()}
 
     # -- buildings, facilities, any geometry -----------------------------------------------
 
@@ -146,11 +169,15 @@ class Scope:
             )
             valid: ColumnElement[bool] = AREAS.c.valid.contains(current)
         else:
-            valid = AREAS.c.valid.contains(cast(bindparam("scope_generation", generation), Integer))
+            valid = AREAS.c.valid.contains(
+                cast(bindparam("scope_generation", generation, unique=True), Integer)
+            )
         return (
             # coerced: a geometry in a select list would be wrapped in ST_AsEWKB
             select(type_coerce(func.ST_Union(AREAS.c.geom), NullType()))
-            .where(AREAS.c.code == bindparam("scope_area", self.area, type_=Text), valid)
+            .where(
+                AREAS.c.code == bindparam("scope_area", self.area, type_=Text, unique=True), valid
+            )
             .scalar_subquery()
         )
 
@@ -184,8 +211,21 @@ class Scope:
             clause = self.incidents(table)
         else:
             clause = self.inside(table.c.geom, generation=generation)
-        compiled = clause.compile(dialect=_DIALECT)
-        return str(compiled), dict(compiled.params)
+        return as_text(clause)
 
 
 EVERYWHERE: Final = Scope()
+
+
+def owned_below(incidents: FromClause, area_code: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Incidents (rows of ``incidents``) owned at or below the area whose code is
+    ``area_code`` (a value or a column, e.g. to count an area's incidents): the incidents rule
+    of :meth:`Scope.incidents`, by the stored ownership chain, never by the point."""
+    return incidents.c.area_codes.contains(cast(array([area_code]), ARRAY(Text)))
+
+
+def as_text(clause: ColumnElement[bool]) -> tuple[str, dict[str, Any]]:
+    """``clause`` compiled to a SQL fragment with named bound parameters, and those
+    parameters (for queries still written with ``text()``)."""
+    compiled = clause.compile(dialect=_DIALECT)
+    return str(compiled), dict(compiled.params)
