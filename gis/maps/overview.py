@@ -67,7 +67,7 @@ def _tiles_allowed(opts: MapOptions, count: int) -> bool:
 def add_area_layer(
     page: Page,
     conn: Connection,
-    scope: data.Scope,
+    scope: data.View,
     opts: MapOptions,
     level: str,
     *,
@@ -107,7 +107,7 @@ def add_area_layer(
 def add_buildings(
     page: Page,
     conn: Connection,
-    scope: data.Scope,
+    scope: data.View,
     opts: MapOptions,
     *,
     color_by_leader: bool = False,
@@ -134,7 +134,7 @@ def add_buildings(
     return count
 
 
-def add_incidents(page: Page, conn: Connection, scope: data.Scope, opts: MapOptions) -> int:
+def add_incidents(page: Page, conn: Connection, scope: data.View, opts: MapOptions) -> int:
     """Add the open incidents (inline or tiled); return their count."""
     count = data.count_open_incidents(conn, scope)
     name = "事件 open incidents"
@@ -150,7 +150,7 @@ def add_incidents(page: Page, conn: Connection, scope: data.Scope, opts: MapOpti
 def overview_page(conn: Connection, opts: MapOptions) -> str:
     """The whole generation: street, communities, grids, micro-grids, buildings."""
     page = Page("wangge · overview", opts.basemap)
-    scope = data.Scope(opts.generation, key_scope=opts.within)
+    scope = data.View(opts.generation, access=opts.scope)
     page.call("wg.search({map}, " + js_json(opts.geocode_url) + ");")
     for level in LEVEL_STYLES:
         add_area_layer(page, conn, scope, opts, level, fit=level == "street")
