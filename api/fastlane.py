@@ -34,10 +34,12 @@ from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 
-from api.limits import ASGIApp, Receive, Scope, Send
+from api.limits import ASGIApp, Receive, Send
+from api.limits import Scope as AsgiScope
 from api.problems import HttpProblem
 from api.routers.assign import FastJSONResponse
 from api.security import permit
+from gis.access import Scope
 from gis.assign.service import MAX_DISTANCE_M, Assigner, assign_point
 from gis.errors import WanggeError
 from gis.levels import LEVELS
@@ -98,7 +100,7 @@ def parse_query(raw: bytes) -> dict[str, Any] | None:
     return args
 
 
-def _api_key(scope: Scope) -> str | None:
+def _api_key(scope: AsgiScope) -> str | None:
     """The first ``X-API-Key`` header, if the request has no other credentials."""
     key: str | None = None
     for name, value in scope["headers"]:
@@ -117,7 +119,7 @@ class AssignFastLane:
         self.app = app
         self.api = api
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "GET":
             answer = self.answer(scope)
             if answer is not None:
@@ -125,7 +127,7 @@ class AssignFastLane:
                 return
         await self.app(scope, receive, send)
 
-    def answer(self, scope: Scope) -> FastJSONResponse | None:
+    def answer(self, scope: AsgiScope) -> FastJSONResponse | None:
         """The route's answer, when it is certain without the route; else None."""
         state = self.api.state
         token = _api_key(scope)
@@ -150,7 +152,7 @@ class AssignFastLane:
         ):
             return None
         try:
-            result = assign_point(assigner, within=principal.scope, **args)
+            result = assign_point(assigner, scope=Scope.of(principal), **args)
         except WanggeError:
             return None
         who = principal.key_id or ""

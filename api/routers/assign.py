@@ -22,12 +22,13 @@ from api.schemas.assign import (
     BuildingsRequest,
 )
 from api.schemas.common import GenerationParam, IsoDateTime, LevelName
+from api.scope import CallerScope
 from api.security import mask_staff, require
+from gis.access.roles import Principal
 from gis.assign.batch import assign_batch, gc_paused, parse_batch
 from gis.assign.buildings import assign_buildings
 from gis.assign.service import MAX_ACCURACY_M, MAX_DISTANCE_M, Assigner, assign_point
 from gis.errors import InvalidInput, PayloadTooLarge
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(prefix="/v1/assign", tags=["assignment"])
@@ -65,6 +66,7 @@ Level = Annotated[
 )
 async def assign(
     caller: AssignCaller,
+    scope: CallerScope,
     assigner: AssignerDep,
     lon: Annotated[
         float, Query(description="Longitude (or x for a projected EPSG crs).", examples=[121.4015])
@@ -107,7 +109,7 @@ async def assign(
         as_of=as_of,
         accuracy_m=accuracy_m,
         max_distance_m=max_distance_m,
-        within=caller.scope,
+        scope=scope,
     )
     # the usual case answers from memory in microseconds: in the event loop, no thread
     # hand-off (issue 28); whatever may touch the database (a poll due, an index or roster
@@ -170,6 +172,7 @@ async def read_json_body(request: Request, settings: Settings) -> Any:
 async def assign_many(
     request: Request,
     caller: AssignCaller,
+    scope: CallerScope,
     assigner: AssignerDep,
     generation: GenerationParam = None,
     as_of: AsOf = None,
@@ -181,7 +184,7 @@ async def assign_many(
     body = await read_json_body(request, settings)
     batch = parse_batch(body, max_points=settings.batch_max_points)
     result = await run_in_threadpool(
-        assign_batch, assigner, batch, generation=generation, as_of=as_of, within=caller.scope
+        assign_batch, assigner, batch, generation=generation, as_of=as_of, scope=scope
     )
     return FastJSONResponse(result)
 
@@ -197,6 +200,7 @@ async def assign_many(
 async def assign_building_polygons(
     request: Request,
     caller: AssignCaller,
+    scope: CallerScope,
     assigner: AssignerDep,
     generation: GenerationParam = None,
     as_of: AsOf = None,
@@ -212,7 +216,7 @@ async def assign_building_polygons(
         generation=generation,
         as_of=as_of,
         max_features=settings.batch_max_points,
-        within=caller.scope,
+        scope=scope,
         max_vertices=settings.max_polygon_vertices,
     )
     return FastJSONResponse(result)
