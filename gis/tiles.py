@@ -16,11 +16,11 @@ from sqlalchemy.sql.expression import FromClause
 
 from gis.access import EVERYWHERE, Scope
 from gis.access.scope import Kind
-from gis.errors import InvalidInput, NotFound
+from gis.errors import InvalidInput
 from gis.levels import check_level
 from gis.maps.sql import CLOSED_STATUSES, area_columns, building_columns
 from gis.store.models import AREAS, BUILDINGS, FACILITIES, INCIDENTS
-from gis.store.schema import data_version, table_exists
+from gis.store.schema import data_version
 
 LAYERS = ("areas", "buildings", "facilities", "incidents")
 MAX_ZOOM = 22
@@ -106,9 +106,8 @@ def render_tile(conn: Connection, req: TileRequest) -> bytes:
         level = "AND a.level = :level" if req.level else ""
         level += _access(req, "areas", AREAS.alias("a"), params)
         params["level"] = req.level
-        with_incidents = table_exists(conn, "incidents")
         select = (
-            f"SELECT {area_columns(with_incidents)}, {_geom('a.geom')} FROM areas a, env "
+            f"SELECT {area_columns()}, {_geom('a.geom')} FROM areas a, env "
             f"WHERE a.valid @> CAST(:generation AS int) AND a.geom && env.g {level}"
         )
     elif req.layer == "buildings":
@@ -122,8 +121,6 @@ def render_tile(conn: Connection, req: TileRequest) -> bytes:
             f"WHERE f.geom && env.g {_access(req, 'inside', FACILITIES.alias('f'), params)}"
         )
     else:
-        if not table_exists(conn, "incidents"):
-            raise NotFound("no incidents yet: the incidents table does not exist", field="layer")
         status = "AND i.status NOT IN (:closed1, :closed2)" if req.status == "open" else ""
         category = "AND i.category = :category" if req.category else ""
         category += _access(req, "incidents", INCIDENTS.alias("i"), params)

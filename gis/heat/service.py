@@ -22,7 +22,6 @@ from gis.errors import InvalidInput, NotFound
 from gis.heat.cells import cell_ids, cell_polygons, check_resolution, count_cells, points_to_cells
 from gis.heat.hotspots import gi_star, study_region, z_critical
 from gis.store.models import AREAS, BUILDINGS, INCIDENTS
-from gis.store.schema import table_exists
 
 #: Most cells one answer may carry (a city at res 9 with its rings stays below it).
 MAX_CELLS = 100_000
@@ -169,9 +168,7 @@ def incident_coords(
     conn: Connection, query: HeatQuery, *, generation: int, scope: Scope = EVERYWHERE
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Lon and lat arrays of the incidents ``query`` selects among those in ``scope`` (owned
-    below it: never by where they lie); empty without an incidents table."""
-    if not table_exists(conn, "incidents"):
-        return np.zeros(0), np.zeros(0)
+    below it: never by where they lie)."""
     where, params = _where(query, generation, scope.text("incidents", INCIDENTS.alias("t")))
     where += " AND t.geom IS NOT NULL"
     if query.start is not None:
@@ -221,10 +218,6 @@ def heatmap(
             "rule": f"hotspot when Gi* z > {threshold} ({query.confidence} %, two-sided)",
         },
     }
-    if not table_exists(conn, "incidents"):
-        answer.update(total=0, note="no incidents yet: the incidents table does not exist")
-        answer["features"] = []
-        return answer
     lon, lat = incident_coords(conn, query, generation=generation, scope=scope)
     households = None
     if query.normalize == "households":

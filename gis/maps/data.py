@@ -13,7 +13,6 @@ from gis.access.scope import Kind
 from gis.maps.basemaps import Basemap, features_from_wkb
 from gis.maps.sql import CLOSED_STATUSES, area_columns, building_columns
 from gis.store.models import AREAS, BUILDINGS, FACILITIES, INCIDENTS
-from gis.store.schema import table_exists
 
 #: The table each alias of the page queries stands for.
 _ALIASES: dict[str, tuple[Kind, FromClause]] = {
@@ -66,11 +65,6 @@ class View:
         return out
 
 
-def has_incidents(conn: Connection) -> bool:
-    """Whether incidents exist as a table yet (another feature adds it)."""
-    return table_exists(conn, "incidents")
-
-
 def count_areas(conn: Connection, scope: View, level: str) -> int:
     """How many areas of ``level`` the scope holds."""
     sql = (
@@ -92,7 +86,7 @@ def areas(
     level_sql = "AND a.level = :level" if level else ""
     code_sql = "AND a.code = :code" if code else ""
     sql = (
-        f"SELECT {area_columns(has_incidents(conn))}, ST_AsBinary(a.geom) AS wkb FROM areas a "
+        f"SELECT {area_columns()}, ST_AsBinary(a.geom) AS wkb FROM areas a "
         f"WHERE a.valid @> CAST(:generation AS int) {level_sql} {code_sql} "
         f"AND {scope.where('a')} ORDER BY a.code"
     )
@@ -147,9 +141,7 @@ def staff(conn: Connection, code: str) -> list[dict[str, Any]]:
 
 
 def count_open_incidents(conn: Connection, scope: View) -> int:
-    """How many located, open incidents the scope holds (0 without an incidents table)."""
-    if not has_incidents(conn):
-        return 0
+    """How many located, open incidents the scope holds."""
     sql = (
         "SELECT count(*) FROM incidents i WHERE i.geom IS NOT NULL "
         f"AND i.status NOT IN (:closed1, :closed2) AND {scope.where('i')}"
@@ -167,8 +159,6 @@ def incidents(
     incident_id: Any = None,
 ) -> list[dict[str, Any]]:
     """Incidents (open ones by default) with category, status, description and times."""
-    if not has_incidents(conn):
-        return []
     status = "AND i.status NOT IN (:closed1, :closed2)" if open_only else ""
     one = "AND i.id::text = :incident_id" if incident_id is not None else ""
     sql = (

@@ -69,9 +69,7 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
         "popup": FACILITY_TIP,
     }
     page.geojson("设施 facilities", facilities, points)
-    if not data.has_incidents(conn):
-        page.notes.append("open incidents: not available yet (no incidents table)")
-    elif opts.show_incidents:
+    if opts.show_incidents:
         incidents = data.incidents(conn, view, opts.basemap)
         page.geojson("事件 open incidents", incidents, INCIDENT_OPTS)
     staff = data.staff(conn, code)

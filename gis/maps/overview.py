@@ -155,13 +155,11 @@ def overview_page(conn: Connection, opts: MapOptions) -> str:
     for level in LEVEL_STYLES:
         add_area_layer(page, conn, scope, opts, level, fit=level == "street")
     add_buildings(page, conn, scope, opts)
-    if data.has_incidents(conn) and opts.show_incidents:
+    if opts.show_incidents:
         add_incidents(page, conn, scope, opts)
     legend = [{"label": LEVEL_NAMES[lv], "color": s["color"]} for lv, s in LEVEL_STYLES.items()]
     legend.append({"label": "楼 building", "color": "#666666", "fill": "#999999"})
     legend.append({"label": "事件 open incident", "color": "#b10026", "fill": "#fc4e2a"})
     notes = [f"basemap: {opts.basemap.name} ({opts.basemap.datum})"]
-    if not data.has_incidents(conn):
-        page.notes.append("open incidents: not available yet (no incidents table)")
     page.call(f"wg.legend({{map}}, 'wangge', {js_json(legend)}, {js_json(notes)});")
     return page.render(static_url=opts.static_url)

@@ -21,7 +21,6 @@ from gis.maps.index import index_html
 from gis.maps.overview import AREA_TIP, INCIDENT_OPTS, add_area_layer, overview_page
 from gis.maps.page import MapOptions, Page, js_json
 from gis.store.models import AREAS
-from gis.store.schema import table_exists
 
 PAGES = ("index", "overview", "heat", "coverage", "grid", "incident")
 
@@ -49,10 +48,7 @@ def index(conn: Connection, *, generation: int, scope: Scope = EVERYWHERE) -> st
         .order_by(AREAS.c.code)
         .limit(5)
     ).scalars()
-    notes = []
-    if not data.has_incidents(conn):
-        notes.append("incidents (heat, incident pages, open-incident counts): no incidents table")
-    return index_html(grid_codes=list(codes), notes=notes)
+    return index_html(grid_codes=list(codes), notes=[])
 
 
 def overview(conn: Connection, opts: MapOptions) -> str:
@@ -124,8 +120,6 @@ def _shift_features(opts: MapOptions, features: list[dict[str, Any]]) -> list[di
 
 def incident(conn: Connection, opts: MapOptions, incident_id: str) -> str:
     """One incident: its location, its owner area and its timeline."""
-    if not data.has_incidents(conn):
-        raise NotFound("no incidents yet: the incidents table does not exist", field="id")
     view = data.View(opts.generation, access=opts.scope)
     found = data.incidents(conn, view, opts.basemap, open_only=False, incident_id=incident_id)
     if not found:
@@ -145,8 +139,6 @@ def incident(conn: Connection, opts: MapOptions, incident_id: str) -> str:
 
 
 def _timeline(conn: Connection, incident_id: str, scope: Scope) -> list[dict[str, Any]]:
-    if not table_exists(conn, "incident_events"):
-        return []
     rows = (
         conn.execute(
             text(

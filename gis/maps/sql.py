@@ -37,13 +37,12 @@ BUILDING_LEADER = (
 )
 
 
-def area_columns(with_incidents: bool) -> str:
+def area_columns() -> str:
     """Tooltip columns of an area row ``a``: code, name, level, parent, leader, households…"""
-    incidents = area_open_incidents() if with_incidents else "NULL::bigint"
     return (
         "a.code, a.name, a.level, a.parent_code, "
         f"{AREA_LEADER} AS leader, {AREA_HOUSEHOLDS} AS households, "
-        f"{incidents} AS open_incidents"
+        f"{area_open_incidents()} AS open_incidents"
     )
 
 
