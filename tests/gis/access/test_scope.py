@@ -126,11 +126,6 @@ def test_buildings_and_facilities_are_those_inside_the_boundary(conn: Connection
     assert inside(FACILITIES, Scope("M1"), 0) == []  # no boundary before generation 1
 
 
-def test_the_gazetteer_is_public_inside_a_deployment(conn: Connection) -> None:
-    assert Scope.gazetteer_is_public
-    assert conn.execute(select(Scope("M3").gazetteer())).scalar_one() is True
-
-
 @pytest.mark.parametrize("scope", [Scope("G1"), Scope("M2", "hotline1"), EVERYWHERE])
 def test_text_fragments_are_the_same_rules(conn: Connection, scope: Scope) -> None:
     """Pages and tiles that still write SQL as text get the very clauses, compiled."""
