@@ -11,9 +11,11 @@ ROLES: Final[tuple[str, ...]] = ("official", "field_worker", "integration", "adm
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "official": frozenset(
         {"areas:read", "assign", "geocode", "incidents:read", "stats", "coverage", "maps"}
+        | {"patrols"}
     ),
     "field_worker": frozenset(
         {"areas:read", "assign", "geocode", "incidents:read", "incidents:update", "maps"}
+        | {"patrols"}
     ),
     "integration": frozenset({"assign", "geocode", "incidents:create"}),
     "admin": frozenset(
@@ -31,6 +33,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "keys",
             "audit",
             "unmasked",
+            "patrols",
         }
     ),
 }
