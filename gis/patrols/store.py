@@ -41,7 +41,7 @@ _INSERT_FIXES = text(
 )
 _READ_FIXES = text(
     """
-    SELECT coalesce(array_agg(extract(epoch FROM t)::float8 ORDER BY t), '{}') AS t,
+    SELECT coalesce(array_agg(extract(epoch FROM t)::float8 ORDER BY t), '{}') AS ts,
         coalesce(array_agg(lon ORDER BY t), '{}') AS lon,
         coalesce(array_agg(lat ORDER BY t), '{}') AS lat,
         coalesce(array_agg(coalesce(accuracy_m, 'NaN') ORDER BY t), '{}') AS acc,
@@ -157,7 +157,7 @@ def read_fixes(conn: Connection, patrol_id: int) -> Fixes:
     r = conn.execute(_READ_FIXES, {"id": patrol_id}).one()
     arr = np.asarray
     return Fixes(
-        arr(r.t, dtype=float),
+        arr(r.ts, dtype=float),
         arr(r.lon, dtype=float),
         arr(r.lat, dtype=float),
         arr(r.acc, dtype=float),
