@@ -74,15 +74,14 @@ def clean(fixes: Fixes, thresholds: Thresholds) -> Cleaned:
     )
 
 
-def totals(cleaned: Cleaned, to_metric: Any) -> tuple[float, float]:
-    """Distance walked (m, local metric CRS) and time on patrol (s): the sum over segments
-    (a gap or a jump counts neither)."""
+def totals(
+    cleaned: Cleaned, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> tuple[float, float]:
+    """Distance walked (m; ``x``/``y`` the kept fixes in local metres) and time on patrol
+    (s): the sum over segments (a gap or a jump counts neither)."""
     i, j = cleaned.segments()
     if not len(i):
         return 0.0, 0.0
-    x, y = to_metric.transform(cleaned.fixes.lon, cleaned.fixes.lat)
-    x = np.asarray(x)
-    y = np.asarray(y)
     metres = float(np.hypot(x[j] - x[i], y[j] - y[i]).sum())
     seconds = float((cleaned.fixes.t[j] - cleaned.fixes.t[i]).sum())
     return metres, seconds

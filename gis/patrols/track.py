@@ -12,10 +12,9 @@ import shapely
 from sqlalchemy import Connection, text
 
 from gis.coverage.thresholds import Thresholds
-from gis.crs import metric_transformers
 from gis.patrols.clean import Cleaned, clean, totals
 from gis.patrols.fixes import Fixes, from_epoch
-from gis.patrols.visits import FootprintIndex
+from gis.patrols.visits import FootprintIndex, LocalMetres
 
 _NEAR_BUILDINGS = text(
     """
@@ -118,8 +117,9 @@ def work_out(
         return Worked(cleaned, 0.0, 0.0, area_code, [], None)
     lon0 = float((f.lon.min() + f.lon.max()) / 2)
     lat0 = float((f.lat.min() + f.lat.max()) / 2)
-    to_metric, _ = metric_transformers(lon=lon0, lat=lat0)
-    distance_m, duration_s = totals(cleaned, to_metric)
+    local = LocalMetres(lon0, lat0)
+    x, y = local.points(f.lon, f.lat)
+    distance_m, duration_s = totals(cleaned, x, y)
     box = _bbox(f, thresholds.patrol_visit_m)
     area: Any = None
     if area_code is None:
@@ -142,14 +142,11 @@ def work_out(
     rows = conn.execute(_NEAR_BUILDINGS, box).all()
     if not rows:
         return worked
-    metric = shapely.transform(
-        shapely.from_wkb([bytes(r.wkb) for r in rows]), to_metric.transform, interleaved=False
-    )
-    index = FootprintIndex.build(np.asarray(metric), pad_m=thresholds.patrol_visit_m)
-    x, y = to_metric.transform(f.lon, f.lat)
+    metric = local.geometries(shapely.from_wkb([bytes(r.wkb) for r in rows]))
+    index = FootprintIndex.build(metric, pad_m=thresholds.patrol_visit_m)
     i, j = cleaned.segments()
     found = index.query(
-        np.asarray(x), np.asarray(y), i, j, np.zeros(len(i), dtype=np.int64),
+        x, y, i, j, np.zeros(len(i), dtype=np.int64),
         distance_m=thresholds.patrol_visit_m,
     )  # fmt: skip
     worked.visits = [
