@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(geocode.router)
     app.include_router(coverage.router)
     app.include_router(patrol_routes.router)  # patrols (issue 27)
+    app.include_router(patrol_routes.pages)
     # OGC API – Features: the API root points there
     app.include_router(ogc_router.router)
     # maps (issue 15): pages, their static assets, vector tiles, the heatmap, the root

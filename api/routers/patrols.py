@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy import Engine
 
@@ -16,9 +17,11 @@ from api.problems import problem_responses
 from api.security import audit_entry, require, scoped_area
 from gis.coverage.thresholds import Thresholds, resolve_thresholds
 from gis.errors import InvalidInput
+from gis.labels import local_time
 from gis.patrols.coverage import patrol_coverage
 from gis.patrols.fixes import Fixes, from_points
 from gis.patrols.gpx import parse_gpx
+from gis.patrols.page import patrol_page
 from gis.patrols.read import get_patrol, list_patrols
 from gis.patrols.store import append_fixes, end_patrol, start_patrol, upload_patrol
 from gis.security.roles import Principal
@@ -26,6 +29,7 @@ from gis.settings import Settings
 from gis.store.db import database_errors
 
 router = APIRouter(prefix="/v1/patrols", tags=["patrols"])
+pages = APIRouter(tags=["patrols"])
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 Member = Annotated[Principal, require("patrols")]
@@ -71,6 +75,14 @@ _UPLOAD = TypeAdapter(Upload)
 def _thresholds(request: Request) -> Thresholds:
     settings: Settings = request.app.state.settings
     return resolve_thresholds(settings.coverage_thresholds)
+
+
+def _local(request: Request, answer: dict[str, Any]) -> dict[str, Any]:
+    """Visit times also in local time to the minute (gis.labels), for the phone page."""
+    settings: Settings = request.app.state.settings
+    for v in answer.get("visits") or []:
+        v["visited_at_local"] = local_time(v["visited_at"], settings.incident_timezone)
+    return answer
 
 
 def _points(body: Upload | Batch, settings: Settings) -> Fixes:
@@ -134,7 +146,7 @@ async def upload(request: Request, member: Member, engine: EngineDep) -> Any:
                 audit=audit_entry(request, member, "patrol.upload"),
             )
 
-    return await run_in_threadpool(work)
+    return _local(request, await run_in_threadpool(work))
 
 
 @router.post(
@@ -188,13 +200,14 @@ def add_fixes(
 def end(request: Request, member: Member, engine: EngineDep, patrol_id: PatrolId) -> Any:
     """The ended patrol with what was dropped, distance, time, geofence notes and visits."""
     with database_errors(), engine.begin() as conn:
-        return end_patrol(
+        answer = end_patrol(
             conn,
             member,
             patrol_id,
             thresholds=_thresholds(request),
             audit=audit_entry(request, member, "patrol.end"),
         )
+    return _local(request, answer)
 
 
 When = Annotated[datetime | None, Query(description="ISO 8601 time.")]
@@ -267,3 +280,19 @@ def patrol(
             with_fixes=fixes,
             audit=audit_entry(request, member, "patrol.read"),
         )
+
+
+@pages.get(
+    "/patrol",
+    response_class=HTMLResponse,
+    responses=problem_responses(401, 403),
+    summary="The phone's patrol page (巡查)",
+)
+def page(request: Request, member: Member) -> HTMLResponse:
+    """Start, walk with the screen on, end: fixes from the browser's geolocation, sent in
+    batches and queued offline. Signed in by the browser's session cookie (or a key)."""
+    session = getattr(request.state, "session", None)
+    token = str(getattr(session, "csrf_token", "") or "")
+    return HTMLResponse(
+        patrol_page(who=member.name, csrf=token), headers={"Cache-Control": "no-store"}
+    )

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import numpy as np
@@ -280,3 +281,77 @@ def test_coverage(street: Street) -> None:
     assert buildings["B0001"]["last_visit"].startswith("2026-12-0")
     assert any(m["distance_m"] > 0 and m["duration_s"] > 0 for m in body["members"])
     json.dumps(body)
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_phone_page_start_walk_offline_end(street: Street, browser: Any) -> None:
+    """The patrol page on a 390x844 phone with a mocked geolocation: start, walk past
+    B0001 (part of it offline: the batch waits in IndexedDB), end; the patrol is stored once
+    with its fixes and the page lists the visited buildings."""
+    errors: list[str] = []
+    context = browser.new_context(
+        viewport=PHONE,
+        is_mobile=True,
+        locale="zh-CN",
+        geolocation={"longitude": 121.40334, "latitude": 31.25831, "accuracy": 5},
+        permissions=["geolocation"],
+        extra_http_headers={"X-API-Key": street.alice},
+    )
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and "Failed to load resource" not in m.text
+            else None
+        ),
+    )
+    try:
+        page.goto(street.server.url + "/patrol")
+        assert page.locator("h1").inner_text() == "巡查"
+        assert page.evaluate("document.querySelectorAll('script:not([src])').length") == 0
+        before = street.count("SELECT count(*) FROM patrols")
+        page.click("#start")
+        page.wait_for_selector("#end:not([disabled])")
+        # walk west along the row B0001 -> B0002, ~2.4 m a second (8.6 km/h)
+        lon = np.linspace(121.40334, 121.40250, 36)
+        lat = np.linspace(31.25831, 31.25847, 36)
+        for k, (x, y) in enumerate(zip(lon, lat, strict=True)):
+            if k == 12:
+                context.set_offline(True)
+            if k == 26:
+                context.set_offline(False)
+            context.set_geolocation({"longitude": float(x), "latitude": float(y), "accuracy": 6})
+            page.wait_for_timeout(1000)
+            if k == 24:  # a batch of 10 was cut while offline: it waits in the queue
+                assert int(page.inner_text("#queued")) >= 10
+        page.click("#end")
+        page.wait_for_selector("#result:not([hidden])", timeout=30_000)
+        visited = page.locator("#visits .building").all_inner_texts()
+        assert "B0001" in visited and "B0002" in visited
+        assert "公里" in page.inner_text("#summary")
+        assert page.inner_text("#queued") == "0"
+    finally:
+        context.close()
+    assert not errors, errors
+    with street.engine.connect() as c:
+        row = c.execute(
+            text(
+                "SELECT id, fixes_received, fixes_kept, status FROM patrols "
+                "ORDER BY id DESC LIMIT 1"
+            )
+        ).one()
+        batches = c.execute(
+            text("SELECT count(*), sum(fixes) FROM patrol_batches WHERE patrol_id = :p"),
+            {"p": row.id},
+        ).one()
+        stored = c.execute(
+            text("SELECT count(*) FROM patrol_visits WHERE patrol_id = :p"), {"p": row.id}
+        ).scalar_one()
+    assert street.count("SELECT count(*) FROM patrols") == before + 1
+    assert row.status == "ended" and row.fixes_received >= 30
+    assert batches[1] == row.fixes_received  # every batch stored once
+    assert stored == len(visited)
