@@ -296,3 +296,39 @@ def page(request: Request, member: Member) -> HTMLResponse:
     return HTMLResponse(
         patrol_page(who=member.name, csrf=token), headers={"Cache-Control": "no-store"}
     )
+
+
+@pages.get(
+    "/maps/patrols",
+    response_class=HTMLResponse,
+    responses=problem_responses(401, 403, 404, 422, 503),
+    summary="Patrol map: tracks and the residential buildings nobody visited",
+)
+def patrol_map_page(
+    request: Request,
+    member: Member,
+    engine: EngineDep,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    basemap: Annotated[str, Query(max_length=40)] = "osm",
+) -> HTMLResponse:
+    """Tracks the caller may read (another person's drawn here is audited) and unvisited
+    residential buildings in `[from, to)` (default the last patrol_window_days)."""
+    from api.routers.maps import _options
+    from gis.areas.generations import current_generation
+    from gis.patrols.map_page import patrol_map
+
+    settings: Settings = request.app.state.settings
+    with database_errors(), engine.begin() as conn:
+        opts = _options(request, member, basemap, current_generation(conn) or 1)
+        html = patrol_map(
+            conn,
+            opts,
+            member,
+            start=start,
+            end=end,
+            thresholds=_thresholds(request),
+            timezone=settings.incident_timezone,
+            audit=audit_entry(request, member, "patrol.read"),
+        )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})

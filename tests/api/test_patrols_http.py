@@ -355,3 +355,30 @@ def test_phone_page_start_walk_offline_end(street: Street, browser: Any) -> None
     assert row.status == "ended" and row.fixes_received >= 30
     assert batches[1] == row.fixes_received  # every batch stored once
     assert stored == len(visited)
+
+
+def test_patrol_map_draws_tracks_and_unvisited_buildings(street: Street) -> None:
+    with street.client(street.alice) as http:
+        pid = http.post("/v1/patrols", content=WALK_GPX.read_bytes(), headers=GPX).json()["id"]
+    window = {"from": "2026-11-30T00:00:00Z", "to": "2026-12-03T00:00:00Z"}
+    audited = (
+        "SELECT count(*) FROM audit_log WHERE action = 'patrol.read' AND target = 'patrols map'"
+    )
+    before = street.count(audited)
+    with street.client(street.official) as http:
+        page = http.get("/maps/patrols", params=window)
+    assert page.status_code == 200, page.text
+    assert "巡查轨迹" in page.text and "未走访楼栋" in page.text
+    assert "test field_worker" in page.text  # alice's track, drawn for her official
+    assert street.count(audited) == before + 1
+    with street.engine.connect() as c:
+        detail = c.execute(
+            text(
+                "SELECT detail FROM audit_log WHERE target = 'patrols map' ORDER BY id DESC LIMIT 1"
+            )
+        ).scalar_one()
+    assert pid in detail["patrols"]
+    with street.client(street.bob) as http:  # his own map: no one else's track
+        other = http.get("/maps/patrols", params=window)
+    assert other.status_code == 200 and "test field_worker" not in other.text
+    assert street.count(audited) == before + 1
