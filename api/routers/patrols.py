@@ -14,7 +14,9 @@ from sqlalchemy import Engine
 
 from api.deps import Conn, get_engine
 from api.problems import problem_responses
-from api.security import audit_entry, require, scoped_area
+from api.scope import CallerScope
+from api.security import audit_entry, require
+from gis.access import Principal
 from gis.coverage.thresholds import Thresholds, resolve_thresholds
 from gis.errors import InvalidInput
 from gis.labels import local_time
@@ -24,7 +26,6 @@ from gis.patrols.gpx import parse_gpx
 from gis.patrols.page import patrol_page
 from gis.patrols.read import get_patrol, list_patrols
 from gis.patrols.store import append_fixes, end_patrol, start_patrol, upload_patrol
-from gis.security.roles import Principal
 from gis.settings import Settings
 from gis.store.db import database_errors
 
@@ -124,7 +125,7 @@ def _parse_upload(request: Request, raw: bytes, settings: Settings) -> tuple[Fix
         }
     },
 )
-async def upload(request: Request, member: Member, engine: EngineDep) -> Any:
+async def upload(request: Request, member: Member, scope: CallerScope, engine: EngineDep) -> Any:
     """A patrol recorded elsewhere: GPX (`<trk><trkseg><trkpt lat lon><ele/><time/>`) or
     `{"crs", "points": [{"lon", "lat", "t", "accuracy_m"}]}`. It is cleaned, measured and its
     visited buildings found; 201 with the patrol's `id`. Bad input (not XML, a point without
@@ -142,6 +143,7 @@ async def upload(request: Request, member: Member, engine: EngineDep) -> Any:
                 fixes,
                 source=source,
                 thresholds=thresholds,
+                scope=scope,
                 max_fixes=settings.patrol_max_fixes,
                 audit=audit_entry(request, member, "patrol.upload"),
             )
@@ -155,13 +157,14 @@ async def upload(request: Request, member: Member, engine: EngineDep) -> Any:
     responses=problem_responses(401, 403, 503),
     summary="Start a patrol (the phone page)",
 )
-def start(request: Request, member: Member, engine: EngineDep) -> Any:
+def start(request: Request, member: Member, scope: CallerScope, engine: EngineDep) -> Any:
     """An open patrol of the caller; send fixes to `/v1/patrols/{id}/fixes`, then end it."""
     with database_errors(), engine.begin() as conn:
         return start_patrol(
             conn,
             member,
             thresholds=_thresholds(request),
+            scope=scope,
             audit=audit_entry(request, member, "patrol.start"),
         )
 
@@ -220,6 +223,7 @@ When = Annotated[datetime | None, Query(description="ISO 8601 time.")]
 )
 def patrols(
     member: Member,
+    scope: CallerScope,
     conn: Conn,
     start: Annotated[
         datetime | None, Query(alias="from", description="Started at or after.")
@@ -231,7 +235,7 @@ def patrols(
 ) -> Any:
     """A member sees her own patrols; officials those recorded in their scope; admins all."""
     items, total = list_patrols(
-        conn, member, start=start, end=end, mine=mine, limit=limit, offset=offset
+        conn, member, scope, start=start, end=end, mine=mine, limit=limit, offset=offset
     )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
@@ -244,6 +248,7 @@ def patrols(
 def coverage(
     request: Request,
     member: Member,
+    scope: CallerScope,
     conn: Conn,
     area: Annotated[str | None, Query(max_length=200, description="This area and below.")] = None,
     start: Annotated[
@@ -254,8 +259,9 @@ def coverage(
     """`micro_grids` (code, buildings, buildings_visited, households, households_visited),
     `buildings` (code, visited, last_visit, visits) and per member the distance walked (m)
     and time on patrol (s), in `[from, to)`."""
-    area = scoped_area(conn, member, area, generation=None)
-    return patrol_coverage(conn, area=area, start=start, end=end, thresholds=_thresholds(request))
+    return patrol_coverage(
+        conn, area=area, start=start, end=end, thresholds=_thresholds(request), scope=scope
+    )
 
 
 @router.get(
@@ -266,6 +272,7 @@ def coverage(
 def patrol(
     request: Request,
     member: Member,
+    scope: CallerScope,
     engine: EngineDep,
     patrol_id: PatrolId,
     fixes: Annotated[bool, Query(description="Include the raw fixes.")] = False,
@@ -276,6 +283,7 @@ def patrol(
         return get_patrol(
             conn,
             member,
+            scope,
             patrol_id,
             with_fixes=fixes,
             audit=audit_entry(request, member, "patrol.read"),
@@ -307,6 +315,7 @@ def page(request: Request, member: Member) -> HTMLResponse:
 def patrol_map_page(
     request: Request,
     member: Member,
+    scope: CallerScope,
     engine: EngineDep,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
@@ -320,7 +329,7 @@ def patrol_map_page(
 
     settings: Settings = request.app.state.settings
     with database_errors(), engine.begin() as conn:
-        opts = _options(request, member, basemap, current_generation(conn) or 1)
+        opts = _options(request, member, scope, basemap, current_generation(conn) or 1)
         html = patrol_map(
             conn,
             opts,

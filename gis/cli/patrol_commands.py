@@ -28,18 +28,18 @@ def import_gpx(
     \b
     wangge patrols import walk.gpx --member 王芳
     """
+    from gis.access import Principal, Scope
     from gis.coverage.thresholds import resolve_thresholds
     from gis.patrols.gpx import parse_gpx
     from gis.patrols.store import upload_patrol
     from gis.security.audit import Entry, command_line_user
-    from gis.security.roles import Principal
     from gis.settings import Settings
 
     settings = Settings()
     with file.open("rb") as source:
         fixes = parse_gpx(source, max_fixes=settings.patrol_max_fixes)
     who, client = command_line_user()
-    owner = Principal(key_id=None, name=member, role="command_line", scope=area)
+    owner = Principal(key_id=None, name=member, role="command_line")
     with transaction(settings) as conn:
         answer = upload_patrol(
             conn,
@@ -47,6 +47,7 @@ def import_gpx(
             fixes,
             source="gpx",
             thresholds=resolve_thresholds(settings.coverage_thresholds),
+            scope=Scope(area),  # the member's micro-grid, when given
             max_fixes=settings.patrol_max_fixes,
             audit=Entry(who, "patrol.upload", client),
         )

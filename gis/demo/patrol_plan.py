@@ -3,10 +3,11 @@
 Each staffed micro-grid's first grid member walks one route through a point on every one of
 its buildings (nearest first), except in a few "lazy" micro-grids whose member walks only
 the western half. The unstaffed micro-grid has nobody to walk it, and the building planted
-outside every micro-grid belongs to no one's route. Which residential buildings no route
-passes within the visit distance is then measured (segments buffered, as ``gis.patrols``
-does) and recorded as ``unpatrolled`` defects, one per micro-grid. A building within 0.5 m of
-the visit distance is made a target of the nearest route, so the key has no borderline case.
+outside every micro-grid belongs to no one's route. Which residential buildings no route line
+passes within the visit distance is then measured (shapely; the question ``gis.patrols``
+answers for recorded tracks) and recorded as ``unpatrolled`` defects, one per micro-grid. A
+building within 0.5 m of the visit distance is made a target of the nearest route, so the key
+has no borderline case.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import shapely
 
 from gis.demo.defects import Site
 from gis.demo.model import Area, Building, Staff
-from gis.patrols.clean import segments_of
-from gis.patrols.visits import FootprintIndex
 
 #: Visit distance the key is measured with (gis.coverage.thresholds: patrol_visit_m).
 VISIT_M: Final = 15.0
@@ -84,7 +83,6 @@ def plan_routes(
             spots = [p for p in spots if p[0] < middle]
         targets[g] = spots
     polys = np.array([b.geom for b in buildings], dtype=object)
-    index = FootprintIndex.build(polys, pad_m=VISIT_M)
     for _ in range(5):
         dist = _distances(targets, polys)
         borderline = np.flatnonzero(np.abs(dist - VISIT_M) <= 0.5)
@@ -97,7 +95,7 @@ def plan_routes(
     routes = [
         Route(g, members[g].code, members[g].name, _order(targets[g])) for g in sorted(targets)
     ]
-    visited = _visited(index, routes)
+    visited = _visited(polys, routes)
     never: dict[str, list[Building]] = defaultdict(list)
     for k, b in enumerate(buildings):
         if b.use == "residential" and k not in visited:
@@ -146,12 +144,9 @@ def _distances(targets: dict[str, list[tuple[float, float]]], polys: np.ndarray)
     return out
 
 
-def _visited(index: FootprintIndex, routes: list[Route]) -> set[int]:
-    xy = np.array([p for r in routes for p in r.xy], dtype=float)
-    breaks = np.zeros(len(xy), dtype=bool)
-    breaks[np.cumsum([0] + [len(r.xy) for r in routes[:-1]])] = True
-    i, j = segments_of(breaks)
-    found = index.query(
-        xy[:, 0], xy[:, 1], i, j, np.zeros(len(i), dtype=np.int64), distance_m=VISIT_M
-    )
-    return set(found.building.tolist())
+def _visited(polys: np.ndarray, routes: list[Route]) -> set[int]:
+    """Buildings within the visit distance of a route line (shapely, in metres): the same
+    question ``gis.patrols.visits`` answers for recorded tracks."""
+    lines = [shapely.LineString(r.xy) for r in routes]
+    _, hit = shapely.STRtree(polys).query(lines, predicate="dwithin", distance=VISIT_M)
+    return set(hit.tolist())

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from gis.access import EVERYWHERE, Scope
 from gis.coverage.buildings import OWNED, owned
 from gis.coverage.context import make_context
 from gis.coverage.thresholds import Thresholds
@@ -64,14 +65,16 @@ def patrol_coverage(
     end: datetime | None = None,
     generation: int | None = None,
     thresholds: Thresholds,
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
     """Buildings and households visited in ``[start, end)`` (default the last
     ``patrol_window_days``) in ``area`` and below (default all), per micro-grid
     (``thresholds.building_level``) and per building, and per member the patrols, distance
     walked (m) and time on patrol (s). A building belongs to the micro-grid covering a point
-    on its footprint, as in the coverage checks."""
+    on its footprint, as in the coverage checks. As far as ``scope`` reaches (an area
+    outside it is not found)."""
     start, end = period(start, end, window_days=thresholds.patrol_window_days)
-    ctx = make_context(conn, area=area, generation=generation, thresholds=thresholds)
+    ctx = make_context(conn, area=area, generation=generation, thresholds=thresholds, scope=scope)
     owned(ctx)
     rows = conn.execute(_BUILDINGS, {"start": start, "end": end}).all()
     grids: dict[str, dict[str, Any]] = {
@@ -117,11 +120,11 @@ def patrol_coverage(
         }
         for m in conn.execute(
             _MEMBERS,
-            {"start": start, "end": end, "all": area is None, "codes": sorted(grids)},
+            {"start": start, "end": end, "all": ctx.area is None, "codes": sorted(grids)},
         )
     ]
     return {
-        "area": area,
+        "area": ctx.area,
         "generation": ctx.generation,
         "from": start,
         "to": end,
@@ -139,11 +142,14 @@ def patrol_figures(
     start: datetime,
     end: datetime,
     thresholds: Thresholds,
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, dict[str, Any]]:
     """Patrol figures per micro-grid for the evaluation (考核): buildings and households, how
     many were visited in ``[start, end)`` and their shares (0–1; None with nothing to visit),
     and the patrols, distance (m) and time (s) of members whose patrols belong there."""
-    answer = patrol_coverage(conn, area=area, start=start, end=end, thresholds=thresholds)
+    answer = patrol_coverage(
+        conn, area=area, start=start, end=end, thresholds=thresholds, scope=scope
+    )
     walked: dict[str, dict[str, float]] = defaultdict(
         lambda: {"patrols": 0, "distance_m": 0.0, "duration_s": 0.0}
     )

@@ -10,15 +10,15 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from gis.access import Principal
 from gis.coverage.thresholds import Thresholds
 from gis.maps import data
 from gis.maps.overview import add_area_layer
 from gis.maps.page import MapOptions, Page, js_json
-from gis.patrols.access import is_own, may_read
+from gis.patrols.access import is_own, visible
 from gis.patrols.coverage import patrol_coverage
 from gis.patrols.tables import PATROLS
 from gis.security.audit import Entry
-from gis.security.roles import Principal
 
 #: Most tracks one page draws (the newest).
 MAX_TRACKS = 500
@@ -37,24 +37,27 @@ def patrol_map(
     timezone: str,
     audit: Entry | None = None,
 ) -> str:
-    """The page's HTML (see the module); ``opts.within`` limits it to the caller's scope."""
+    """The page's HTML (see the module), as far as ``opts.scope`` reaches."""
     from gis.labels import local_time
 
-    answer = patrol_coverage(conn, area=opts.within, start=start, end=end, thresholds=thresholds)
+    answer = patrol_coverage(
+        conn, area=None, start=start, end=end, thresholds=thresholds, scope=opts.scope
+    )
     page = Page("wangge · 巡查覆盖", opts.basemap)
-    scope = data.Scope(opts.generation, key_scope=opts.within)
-    add_area_layer(page, conn, scope, opts, "micro_grid", fit=True)
+    view = data.View(opts.generation, access=opts.scope)
+    add_area_layer(page, conn, view, opts, "micro_grid", fit=True)
     rows = conn.execute(
         select(PATROLS, func.ST_AsGeoJSON(PATROLS.c.track, 7).label("gj"))
         .where(
             PATROLS.c.started_at >= answer["from"],
             PATROLS.c.started_at < answer["to"],
             PATROLS.c.track.is_not(None),
+            visible(member, opts.scope),
         )
         .order_by(PATROLS.c.started_at.desc())
-        .limit(MAX_TRACKS * 4)
+        .limit(MAX_TRACKS)
     ).all()
-    shown = [r for r in rows if may_read(conn, member, r)][:MAX_TRACKS]
+    shown = list(rows)
     others = [int(r.id) for r in shown if not is_own(member, r)]
     if audit is not None and others:
         audit.write(conn, "patrols map", patrols=others)

@@ -7,19 +7,20 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, false, func, or_, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
+from gis.access import Principal, Scope
 from gis.errors import InvalidInput, NotFound
-from gis.patrols.access import is_own, may_read, visible_area_codes
+from gis.patrols.access import is_own, may_read, own, visible
 from gis.patrols.store import read_fixes, summary_of, visits_of
 from gis.patrols.tables import PATROLS
 from gis.security.audit import Entry
-from gis.security.roles import Principal
 
 
 def list_patrols(
     conn: Connection,
     member: Principal,
+    scope: Scope,
     *,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -30,16 +31,7 @@ def list_patrols(
     """Summaries (no track) of the patrols ``member`` may read, newest first, with the total."""
     if not 1 <= limit <= 1000:
         raise InvalidInput("must be 1..1000", field="limit")
-    own = (PATROLS.c.key_id == member.key_id) & (PATROLS.c.member == member.name)
-    codes = None if mine else visible_area_codes(conn, member)
-    visible: ColumnElement[bool]
-    if mine:
-        visible = own
-    elif codes is None:
-        visible = own | (PATROLS.c.id.is_not(None))
-    else:
-        visible = or_(own, PATROLS.c.area_code.in_(sorted(codes)) if codes else false())
-    conditions: list[ColumnElement[bool]] = [visible]
+    conditions: list[ColumnElement[bool]] = [own(member) if mine else visible(member, scope)]
     if start is not None:
         conditions.append(PATROLS.c.started_at >= start)
     if end is not None:
@@ -58,6 +50,7 @@ def list_patrols(
 def get_patrol(
     conn: Connection,
     member: Principal,
+    scope: Scope,
     patrol_id: int,
     *,
     with_fixes: bool = False,
@@ -71,7 +64,7 @@ def get_patrol(
             PATROLS.c.id == patrol_id
         )
     ).one_or_none()
-    if row is None or not may_read(conn, member, row):
+    if row is None or not may_read(conn, member, scope, row):
         raise NotFound(f"no patrol {patrol_id}", field="id")
     if audit is not None and not is_own(member, row):
         audit.write(conn, f"patrol:{patrol_id}", member=row.member, fixes=with_fixes)

@@ -13,13 +13,13 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection, func, insert, select, text, update
 
+from gis.access import Principal, Scope
 from gis.coverage.thresholds import Thresholds
 from gis.errors import Conflict, InvalidInput, NotFound
 from gis.patrols.fixes import Fixes, check_count, from_epoch
 from gis.patrols.tables import PATROL_VISITS, PATROLS
 from gis.patrols.track import Worked, work_out
 from gis.security.audit import Entry
-from gis.security.roles import Principal
 
 SOURCES = ("phone", "gpx", "json")
 
@@ -51,13 +51,11 @@ _READ_FIXES = text(
 )
 
 
-def _own_micro_grid(conn: Connection, member: Principal, level: str) -> str | None:
-    """The member's micro-grid: the key's scope when it is an area of ``level``."""
-    if member.scope is None:
+def _own_micro_grid(conn: Connection, scope: Scope, level: str) -> str | None:
+    """The member's micro-grid: her key's scope when that is an area of ``level``."""
+    if scope.area is None:
         return None
-    found: str | None = conn.execute(
-        _OWN_MICRO_GRID, {"code": member.scope, "level": level}
-    ).scalar()
+    found: str | None = conn.execute(_OWN_MICRO_GRID, {"code": scope.area, "level": level}).scalar()
     return found
 
 
@@ -66,6 +64,7 @@ def start_patrol(
     member: Principal,
     *,
     thresholds: Thresholds,
+    scope: Scope,
     source: str = "phone",
     audit: Entry | None = None,
 ) -> dict[str, Any]:
@@ -77,7 +76,7 @@ def start_patrol(
         .values(
             key_id=member.key_id,
             member=member.name,
-            area_code=_own_micro_grid(conn, member, thresholds.building_level),
+            area_code=_own_micro_grid(conn, scope, thresholds.building_level),
             source=source,
             status="open",
             started_at=datetime.now(UTC),
@@ -221,6 +220,7 @@ def upload_patrol(
     *,
     source: str,
     thresholds: Thresholds,
+    scope: Scope,
     max_fixes: int,
     audit: Entry | None = None,
 ) -> dict[str, Any]:
@@ -228,7 +228,9 @@ def upload_patrol(
     check_count(len(fixes), max_fixes, "points")
     if not len(fixes):
         raise InvalidInput("a patrol needs at least one fix", field="points")
-    patrol_id = int(start_patrol(conn, member, thresholds=thresholds, source=source)["id"])
+    patrol_id = int(
+        start_patrol(conn, member, thresholds=thresholds, scope=scope, source=source)["id"]
+    )
     _store_fixes(conn, patrol_id, fixes)
     row = _owned_row(conn, member, patrol_id)
     worked = work_out(

@@ -5,7 +5,7 @@ Raw fixes are personal location data and are purged after ``patrol_retention_day
 patrol row (totals, dropped counts, geofence notes) and its visits stay.
 
 Revision ID: 0020_patrols
-Revises: 0014_one_line
+Revises: 0015_incident_submitter
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0020_patrols"
-down_revision = "0014_one_line"
+down_revision = "0015_incident_submitter"
 branch_labels = None
 depends_on = None
 
