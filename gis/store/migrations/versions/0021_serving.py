@@ -3,7 +3,7 @@ and host, and each key's last write (reads that must see it go to the primary). 
 cheap to update, not replicated, emptied by a crash, which only forgets recent history.
 
 Revision ID: 0021_serving
-Revises: 0015_incident_submitter
+Revises: 0020_patrols
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0021_serving"
-down_revision = "0015_incident_submitter"
+down_revision = "0020_patrols"
 branch_labels = None
 depends_on = None
 
