@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import fastlane, limits, problems, replicas, security
+from api import fastlane, limits, problems, ratelimits, replicas, security
 from api.openapi_categories import document_categories
 from api.routers import access, areas, assign, coverage, geocode, health, heatmap, maps, tiles
 from api.routers import incidents as incident_routes
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     security.install(app, settings)
+    ratelimits.install(app, settings)  # issue 28: per-key limits across workers and hosts
     install_openapi(app)
     document_categories(app)  # incidents: stored category codes as enums
     security.document(app)  # 401/403/429 on every operation that needs a key
