@@ -221,10 +221,12 @@ _OWNED = text(
     """
 )
 
-# pg_temp.coverage_owned: buildings in scope with their owner (the ``building_level`` area
-# covering a point on the footprint; the smallest code when several do, as in assignment),
-# whether that area covers the whole footprint, and their use. A temporary table, built once
-# per run by owned(); the checks read it.
+#: Buildings in scope with their owner (the ``building_level`` area covering a point on the
+#: footprint; the smallest code when several do, as in assignment), whether that area covers
+#: the whole footprint, and their use. A temporary table, built once per run by owned(); the
+#: checks read it as ``WITH own AS (SELECT * FROM pg_temp.coverage_owned)``, written out in
+#: each constant query (no SQL is assembled at run time: tests/test_sql_style.py).
+OWNED = "SELECT * FROM pg_temp.coverage_owned"
 
 
 def owned(ctx: Context) -> None:

@@ -11,14 +11,14 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gis.access import EVERYWHERE, Scope
-from gis.coverage.buildings import OWNED, owned
+from gis.coverage.buildings import owned
 from gis.coverage.context import make_context
 from gis.coverage.thresholds import Thresholds
 from gis.errors import InvalidInput
 
 _BUILDINGS = text(
-    f"""
-    WITH own AS ({OWNED}),
+    """
+    WITH own AS (SELECT * FROM pg_temp.coverage_owned),
     v AS (
         SELECT building_code, count(DISTINCT patrol_id) AS visits, max(visited_at) AS last_visit
         FROM patrol_visits
