@@ -41,7 +41,7 @@ demo: setup
 
 # The suite's wall time (and the machine's load) is printed last.
 test: setup lint typecheck imports docs
-	@start=$$(date +%s); $(BIN)/pytest; rc=$$?; \
+	@start=$$(date +%s); $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	echo "make test: pytest took $$(( $$(date +%s) - start )) s wall time on $$(nproc) cores" \
 	     "(load average $$(cut -d' ' -f1-3 /proc/loadavg) at the end)"; exit $$rc
 
