@@ -172,6 +172,20 @@ class Settings(BaseSettings):
         "the project root. When it is missing, `make test` says so and runs everything else.",
     )
 
+    # --- patrols (issue 27) ---
+    patrol_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Raw GPS fixes of a patrol are deleted this many days after it ended "
+        "(`wangge patrols purge`); its visited buildings and totals stay.",
+    )
+    patrol_max_fixes: int = Field(
+        default=200_000,
+        ge=1,
+        description="Most GPS fixes one patrol (an upload, or all batches of a phone patrol) "
+        "may hold; a GPX or JSON upload with more is refused whole.",
+    )
+
     def resolved_home(self) -> Path:
         """The managed-cluster folder as an absolute path."""
         return self.home.expanduser().resolve()

@@ -12,9 +12,11 @@ ROLES: Final[tuple[str, ...]] = ("official", "field_worker", "integration", "adm
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "official": frozenset(
         {"areas:read", "assign", "geocode", "incidents:read", "stats", "coverage", "maps"}
+        | {"patrols"}  # patrols (issue 27): record and read (own; in scope)
     ),
     "field_worker": frozenset(
         {"areas:read", "assign", "geocode", "incidents:read", "incidents:update", "maps"}
+        | {"patrols"}
     ),
     # incidents:read, but an integration key's Scope holds only the incidents it submitted
     "integration": frozenset({"assign", "geocode", "incidents:create", "incidents:read"}),
@@ -33,6 +35,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "keys",
             "audit",
             "unmasked",
+            "patrols",
         }
     ),
 }
