@@ -95,7 +95,7 @@ def _access(req: TileRequest, kind: Kind, table: FromClause, params: dict[str, A
     """``AND`` the caller's scope rule for ``table`` (its parameters added to ``params``)."""
     where, bound = req.scope.text(kind, table, generation=req.generation)
     params.update(bound)
-    return f"AND {where}"
+    return f" AND {where}"
 
 
 def render_tile(conn: Connection, req: TileRequest) -> bytes:
