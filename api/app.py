@@ -17,6 +17,7 @@ from api.routers import field as field_routes
 from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_router
 from api.routers import open311 as open311_routes
+from api.routers import photos as photo_routes
 from api.schemas import install_openapi
 from gis.assign.service import Assigner, assign_point
 from gis.errors import NotFound, Unavailable
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(access.router)  # sign-in, /v1/me, /v1/audit
     app.include_router(field_routes.router)  # issue 24: session token, field pages
+    app.include_router(photo_routes.router)  # issue 24: incident photos
     app.include_router(areas.router)
     app.include_router(assign.router)
     app.include_router(incident_routes.router)

@@ -37,6 +37,7 @@ from api.schemas.incidents import (
 )
 from api.security import audit_entry, record_in, require, reveal_phones
 from gis.field import actions as field_actions
+from gis.field.photos import photo_urls
 from gis.incidents.categories import load_categories
 from gis.incidents.export import check_export_size, export_csv, export_geojson
 from gis.incidents.intake import IntakeContext
@@ -360,6 +361,7 @@ def export_incidents_geojson(
 def incident(request: Request, caller: Reader, incident_id: IncidentId, conn: Conn) -> Any:
     """The incident as a Feature; ``properties.timeline`` lists every event, oldest first."""
     found = get_incident(conn, incident_id, reveal_phones=caller.sees_phones, within=caller.scope)
+    found["properties"]["photos"] = photo_urls(conn, incident_id)  # issue 24
     reveal_phones(request, caller, f"incident/{incident_id}")  # audited once the read is done
     return GeoJSONResponse(found)
 
@@ -431,7 +433,7 @@ def fix_location(
             ctx,
             incident_id,
             body.model_dump(exclude={"actor", "note"}),
-            actor=body.actor,
+            actor=field_actions.actor_of(conn, caller, body.actor),
             note=body.note,
             within=caller.scope,
         )
@@ -457,7 +459,7 @@ def set_duplicate(
             conn,
             incident_id,
             of=body.of,
-            actor=body.actor,
+            actor=field_actions.actor_of(conn, caller, body.actor),
             note=body.note,
             close=body.close,
             within=caller.scope,

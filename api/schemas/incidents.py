@@ -295,7 +295,9 @@ class LocationIn(BaseModel):
     crs: str = Field(default="wgs84", description="wgs84, gcj02, bd09 or EPSG:n")
     address: str | None = Field(default=None, max_length=500)
     district: str | None = Field(default=None, max_length=100)
-    actor: str = Field(min_length=1, max_length=100)
+    actor: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Default: the key's holder."
+    )
     note: str = Field(default="", max_length=4000)
 
 
@@ -316,7 +318,9 @@ class DuplicateIn(BaseModel):
     )
 
     of: int | None = Field(ge=1, le=MAX_ID, description="The incident it duplicates; null unlinks.")
-    actor: str = Field(min_length=1, max_length=100)
+    actor: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Default: the key's holder."
+    )
     note: str = Field(default="", max_length=4000)
     close: bool = Field(default=False, description="Merge: also close this incident.")
 
