@@ -57,7 +57,7 @@ def _page(
     """The page for this request: cached while the data it shows is unchanged (one copy per
     scope, and one for anonymous visitors, who see staff phones masked)."""
     cache: PageCache = request.app.state.map_pages
-    key = (request.url.path, request.url.query, caller.scope, caller.role == "anonymous")
+    key = (request.url.path, request.url.query, caller.scope, caller.role)  # role: which links show
     return HTMLResponse(cache.page(conn, key, build))
 
 
@@ -84,6 +84,14 @@ def _options(request: Request, caller: Principal, basemap: str, generation: int)
     )
 
 
+def _hidden(caller: Principal) -> frozenset[str]:
+    """The index's pages this caller's role cannot open (issue 24: no link to a refusal)."""
+    hidden = {"coverage"} if not caller.can("coverage") else set()
+    if not caller.can("incidents:read"):
+        hidden |= {"work", "heat"}
+    return frozenset(hidden)
+
+
 @router.get(
     "/", response_model=RootLinks, summary="API root: where the maps, the OGC API and the docs are"
 )
@@ -107,7 +115,7 @@ def index(
         request,
         caller,
         conn,
-        lambda: pages.index(conn, generation=generation, within=caller.scope),
+        lambda: pages.index(conn, generation=generation, within=caller.scope, hide=_hidden(caller)),
     )
 
 

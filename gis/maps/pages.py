@@ -37,8 +37,15 @@ FINDING_TIP = [
 ]
 
 
-def index(conn: Connection, *, generation: int, within: str | None = None) -> str:
-    """The index page: links to every page and a few micro-grids (at or below ``within``)."""
+def index(
+    conn: Connection,
+    *,
+    generation: int,
+    within: str | None = None,
+    hide: frozenset[str] = frozenset(),
+) -> str:
+    """The index page: links to every page and a few micro-grids (at or below ``within``);
+    no link to the pages in ``hide``."""
     below = f"AND code IN ({SUBTREE_SQL})" if within is not None else ""
     codes = (
         conn.execute(
@@ -54,7 +61,7 @@ def index(conn: Connection, *, generation: int, within: str | None = None) -> st
     notes = []
     if not data.has_incidents(conn):
         notes.append("incidents (heat, incident pages, open-incident counts): no incidents table")
-    return index_html(grid_codes=list(codes), notes=notes)
+    return index_html(grid_codes=list(codes), notes=notes, hide=hide)
 
 
 def overview(conn: Connection, opts: MapOptions) -> str:
