@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, insert, select, text, update
 
 from gis.errors import Conflict, InvalidInput
 from gis.incidents.lifecycle import TRANSITIONS, locked
@@ -65,6 +65,11 @@ def acts_for_others(conn: Connection, principal: Principal) -> bool:
         select(API_KEYS.c.acts_for_others).where(API_KEYS.c.key_id == principal.key_id)
     ).scalar_one_or_none()
     return bool(flag)
+
+
+def allow_acting_for_others(conn: Connection, key_id: str) -> None:
+    """Let the key ``key_id`` name another person as the actor."""
+    conn.execute(update(API_KEYS).where(API_KEYS.c.key_id == key_id).values(acts_for_others=True))
 
 
 def actor_of(conn: Connection, principal: Principal, actor: str | None) -> str:

@@ -325,3 +325,28 @@ def test_incident_page_without_a_location_and_error_pages(phone: Phone, field: F
     expect(page.locator("h1")).to_have_text("未找到")
     api = field.admin.get("/v1/incidents/99999999")
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_actor_is_the_keys_holder_unless_the_key_acts_for_others(field: Field) -> None:
+    from gis.field.actions import allow_acting_for_others
+
+    ident = field.incident()
+    path = f"/v1/incidents/{ident}/transitions"
+    with httpx.Client(
+        base_url=field.live.url, timeout=30, headers={"X-API-Key": field.worker_key}
+    ) as worker:
+        posing = worker.post(path, json={"to": "in_progress", "actor": "冒名者"})
+        assert posing.status_code == 422 and posing.json()["field"] == "actor"
+        assert worker.post(path, json={"to": "in_progress"}).status_code == 200
+        # 结案 is not a field worker's step, whatever the state allows
+        assert worker.post(path, json={"to": "closed"}).status_code == 403
+    engine = make_engine(field.url)
+    with engine.begin() as conn:
+        desk = create_key(conn, role="field_worker", scope="G1", name="街道调度台")
+        allow_acting_for_others(conn, desk.key_id)
+    engine.dispose()
+    with httpx.Client(base_url=field.live.url, timeout=30, headers={"X-API-Key": desk.key}) as http:
+        assert http.post(path, json={"to": "resolved", "actor": "李强"}).status_code == 200
+    step = transitions_to(field.get(ident), "resolved")[0]
+    assert (step["actor"], step["by"]) == ("李强", "街道调度台")
+    assert transitions_to(field.get(ident), "in_progress")[0]["actor"] == WORKER
