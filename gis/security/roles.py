@@ -12,8 +12,17 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "official": frozenset(
         {"areas:read", "assign", "geocode", "incidents:read", "stats", "coverage", "maps"}
     ),
+    # coverage: the findings of her own scope, read-only (issue 24 item 7)
     "field_worker": frozenset(
-        {"areas:read", "assign", "geocode", "incidents:read", "incidents:update", "maps"}
+        {
+            "areas:read",
+            "assign",
+            "geocode",
+            "incidents:read",
+            "incidents:update",
+            "maps",
+            "coverage",
+        }
     ),
     "integration": frozenset({"assign", "geocode", "incidents:create"}),
     "admin": frozenset(

@@ -95,7 +95,7 @@ FAMILIES: list[tuple[str, str, str, object, set[str]]] = [
     ("export", "GET", "/v1/incidents/export.csv", None, READERS),
     ("intake", "POST", "/v1/incidents/batch", {"incidents": [INTAKE]}, {"integration", "admin"}),
     ("stats", "GET", "/v1/stats", None, {"official", "admin"}),
-    ("coverage", "GET", "/v1/coverage?checks=gap", None, {"official", "admin"}),
+    ("coverage", "GET", "/v1/coverage?checks=gap", None, {"official", "field_worker", "admin"}),
     ("heatmap", "GET", "/v1/heatmap", None, READERS),
     ("maps", "GET", "/maps/overview", None, READERS),
     ("tiles", "GET", "/tiles/areas/10/868/420.pbf", None, READERS),

@@ -350,3 +350,19 @@ def test_the_actor_is_the_keys_holder_unless_the_key_acts_for_others(field: Fiel
     step = transitions_to(field.get(ident), "resolved")[0]
     assert (step["actor"], step["by"]) == ("李强", "街道调度台")
     assert transitions_to(field.get(ident), "in_progress")[0]["actor"] == WORKER
+
+
+def test_she_is_linked_only_to_what_she_may_open(field: Field) -> None:
+    with httpx.Client(
+        base_url=field.live.url, timeout=120, headers={"X-API-Key": field.worker_key}
+    ) as worker:
+        index = worker.get("/maps/")
+        links = set(re.findall(r'href="([^"?#]+)', index.text))
+        assert {"work", "overview", "coverage"} <= links
+        for link in links - {"/docs"}:
+            target = link if link.startswith("/") else f"/maps/{link}"
+            assert worker.get(target).status_code == 200, target
+        findings = worker.get("/v1/coverage", params={"checks": "gap"})
+        assert findings.status_code == 200  # her scope's findings, read-only
+        assert worker.post("/v1/coverage", json={}).status_code in (403, 405)
+        assert worker.get("/v1/audit").status_code == 403
