@@ -164,6 +164,13 @@ class Settings(BaseSettings):
         description="PostgreSQL statement_timeout of every API query (0: none); a query "
         "cancelled by it answers 503 with Retry-After.",
     )
+    # --- reference data (tests and benchmarks) ---
+    reference_data: Path = Field(
+        default=Path("../shared/data"),
+        description="Folder of the real Shanghai reference data (not in the repository) that "
+        "the `reference_data` tests and the benchmarks read in place; a relative path starts at "
+        "the project root. When it is missing, `make test` says so and runs everything else.",
+    )
 
     # -- field work (issue 24): photos ---------------------------------------------------
     media_dir: Path | None = Field(

@@ -21,12 +21,13 @@ from api.schemas.assign import (
     BuildingsRequest,
 )
 from api.schemas.common import GenerationParam, IsoDateTime, LevelName
+from api.scope import CallerScope
 from api.security import mask_staff, require
+from gis.access.roles import Principal
 from gis.assign.batch import assign_batch, gc_paused, parse_batch
 from gis.assign.buildings import assign_buildings
 from gis.assign.service import MAX_ACCURACY_M, MAX_DISTANCE_M, Assigner, assign_point
 from gis.errors import InvalidInput, PayloadTooLarge
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(prefix="/v1/assign", tags=["assignment"])
@@ -64,6 +65,7 @@ Level = Annotated[
 )
 def assign(
     caller: AssignCaller,
+    scope: CallerScope,
     assigner: AssignerDep,
     lon: Annotated[
         float, Query(description="Longitude (or x for a projected EPSG crs).", examples=[121.4015])
@@ -105,7 +107,7 @@ def assign(
         as_of=as_of,
         accuracy_m=accuracy_m,
         max_distance_m=max_distance_m,
-        within=caller.scope,
+        scope=scope,
     )
     result["input"] = {"lon": lon, "lat": lat, "crs": crs}
     if caller.role == "anonymous":
@@ -159,6 +161,7 @@ async def read_json_body(request: Request, settings: Settings) -> Any:
 async def assign_many(
     request: Request,
     caller: AssignCaller,
+    scope: CallerScope,
     assigner: AssignerDep,
     generation: GenerationParam = None,
     as_of: AsOf = None,
@@ -170,7 +173,7 @@ async def assign_many(
     body = await read_json_body(request, settings)
     batch = parse_batch(body, max_points=settings.batch_max_points)
     result = await run_in_threadpool(
-        assign_batch, assigner, batch, generation=generation, as_of=as_of, within=caller.scope
+        assign_batch, assigner, batch, generation=generation, as_of=as_of, scope=scope
     )
     return FastJSONResponse(result)
 
@@ -186,6 +189,7 @@ async def assign_many(
 async def assign_building_polygons(
     request: Request,
     caller: AssignCaller,
+    scope: CallerScope,
     assigner: AssignerDep,
     generation: GenerationParam = None,
     as_of: AsOf = None,
@@ -201,7 +205,7 @@ async def assign_building_polygons(
         generation=generation,
         as_of=as_of,
         max_features=settings.batch_max_points,
-        within=caller.scope,
+        scope=scope,
         max_vertices=settings.max_polygon_vertices,
     )
     return FastJSONResponse(result)

@@ -22,6 +22,7 @@ import shapely
 from numpy.typing import NDArray
 from sqlalchemy import Engine, func, select
 
+from gis.access import EVERYWHERE, Scope
 from gis.areas.generations import resolve_generation
 from gis.assign.engine import AreaIndex
 from gis.crs import parse_crs, points_to_wgs84
@@ -363,17 +364,17 @@ def locate(
     )
 
 
-def positions_within(level_index: LevelIndex, scope: str) -> frozenset[int]:
-    """Index positions of the areas at or below area ``scope`` (an API key's scope)."""
+def positions_within(level_index: LevelIndex, scope: Scope) -> frozenset[int]:
+    """Index positions of the areas in ``scope`` (its rule for areas, on their chains)."""
     return frozenset(
-        j for j, chain in enumerate(level_index.chains) if any(r.code == scope for r in chain)
+        j for j, chain in enumerate(level_index.chains) if scope.holds_chain(r.code for r in chain)
     )
 
 
-def limit_to_scope(level_index: LevelIndex, found: Located, scope: str | None) -> Located:
-    """``found`` as seen by a caller scoped to area ``scope``: areas outside it are as if they
-    did not exist (not owner, not also-covering, not nearest)."""
-    if scope is None:
+def limit_to_scope(level_index: LevelIndex, found: Located, scope: Scope) -> Located:
+    """``found`` as seen by a caller with ``scope``: areas outside it are as if they did not
+    exist (not owner, not also-covering, not nearest)."""
+    if scope.area is None:
         return found
     allowed = positions_within(level_index, scope)
     owner: list[int] = []
@@ -454,10 +455,10 @@ def assign_point(
     accuracy_m: float | None = None,
     max_distance_m: float | None = None,
     crs: str = "wgs84",
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
     """The full answer for one point given in ``crs`` (default WGS-84): owner, chain, others,
-    nearest, ambiguity, staff; only areas at or below ``within``, if given."""
+    nearest, ambiguity, staff; only areas in the caller's ``scope``."""
     x, y, reasons = points_to_wgs84(lon=[lon], lat=[lat], crs=parse_crs(crs))
     reason = reasons[0]
     if reason is not None:
@@ -472,15 +473,15 @@ def assign_point(
     number = assigner.resolve(generation=generation, as_of=as_of)
     level_index = assigner.index(generation=number, level=level)
     found = locate(level_index, lon=x, lat=y, errors=[None], max_distance_m=max_distance_m)
-    found = limit_to_scope(level_index, found, within)
+    found = limit_to_scope(level_index, found, scope)
     result = answer(level_index, found, 0)
     result["ambiguous"] = False
     if accuracy_m is not None:
         shares = level_index.index.circle_shares(
             lon=float(x[0]), lat=float(y[0]), radius_m=accuracy_m
         )
-        if within is not None:
-            allowed = positions_within(level_index, within)
+        if scope.area is not None:
+            allowed = positions_within(level_index, scope)
             shares = [(j, share) for j, share in shares if j in allowed]
         if len(shares) > 1:
             result["ambiguous"] = True

@@ -19,9 +19,10 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, insert, select, text, update
 
+from gis.access import Scope
+from gis.access.roles import Principal
 from gis.errors import Conflict, InvalidInput
 from gis.incidents.lifecycle import TRANSITIONS, locked
-from gis.security.roles import Principal
 from gis.store.models import API_KEYS, CLIENT_ACTIONS, INCIDENT_STATES
 
 #: role -> the target states its people may move an incident to (the dispatch centre, i.e.
@@ -90,11 +91,12 @@ def key_of(principal: Principal) -> tuple[str | None, str | None]:
     return principal.key_id, principal.name
 
 
-def expect(conn: Connection, incident_id: int, seen: str | None) -> None:
-    """Conflict if the incident is no longer in the state the person saw (row locked)."""
+def expect(conn: Connection, incident_id: int, seen: str | None, scope: Scope) -> None:
+    """Conflict if the incident is no longer in the state the person saw (row locked; not
+    found outside ``scope``)."""
     if seen is None:
         return
-    row = locked(conn, incident_id)
+    row = locked(conn, incident_id, scope)
     if row.status != seen:
         raise Conflict(
             f"incident {incident_id} changed meanwhile: it is {row.status} now, not {seen}",

@@ -318,6 +318,8 @@ class Incident(Base):
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the key id of the API key that submitted it (an integration key reads back its own)
+    submitted_by: Mapped[str | None] = mapped_column(Text, index=True)
 
 
 class IncidentEvent(Base):

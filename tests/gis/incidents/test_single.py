@@ -14,6 +14,7 @@ import pytest
 from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH, MAX_CACHED_STATEMENT_PARAMS
 from sqlalchemy import Connection, Engine, func, select, text, update
 
+from gis.access.roles import Principal
 from gis.areas.generations import activate
 from gis.areas.importer import import_areas
 from gis.areas.reading import read_area_file
@@ -29,7 +30,6 @@ from gis.incidents.service import submit
 from gis.incidents.single import STATEMENT, take_one
 from gis.incidents.worktime import WorkCalendar
 from gis.security.audit import Entry
-from gis.security.roles import Principal
 from gis.store.db import make_engine
 from gis.store.models import AUDIT_LOG, INCIDENT_CATEGORIES, INCIDENTS
 from tests.fixtures import HALF, X0, Y0, redraw_micro_grids, small_street_with_categories
