@@ -43,7 +43,7 @@ from gis.field.photos import photo_urls
 from gis.incidents.categories import load_categories
 from gis.incidents.export import check_export_size, export_csv, export_geojson
 from gis.incidents.intake import IntakeContext
-from gis.incidents.lifecycle import transition
+from gis.incidents.lifecycle import locked, transition
 from gis.incidents.query import Filters, get_incident, list_incidents
 from gis.incidents.relocate import link_duplicate, relocate
 from gis.incidents.service import submit, submit_batch
@@ -378,6 +378,7 @@ def change_state(
     with action as conn:
 
         def step() -> dict[str, Any]:
+            locked(conn, incident_id, scope)  # out of scope is absent, before anything else
             field_actions.expect(conn, incident_id, body.expect_status, scope)
             return transition(
                 conn,
@@ -416,6 +417,7 @@ def fix_location(
 ) -> Any:
     """Body: ``lon``/``lat`` (+``crs``) or ``address`` (+``district``), and ``actor``."""
     with update_of(engine, request, caller, incident_id, "incident.location") as conn:
+        locked(conn, incident_id, scope)  # out of scope is absent, whatever the body says
         return relocate(
             conn,
             ctx,
@@ -444,6 +446,7 @@ def set_duplicate(
     """``of`` null unlinks; a link always points at the root incident, never a chain."""
     action = update_of(engine, request, caller, incident_id, "incident.duplicate", of=body.of)
     with action as conn:
+        locked(conn, incident_id, scope)  # out of scope is absent, whatever the body says
         return link_duplicate(
             conn,
             incident_id,

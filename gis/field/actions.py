@@ -75,7 +75,8 @@ def allow_acting_for_others(conn: Connection, key_id: str) -> None:
 
 def actor_of(conn: Connection, principal: Principal, actor: str | None) -> str:
     """Who the timeline names: the key's holder, or ``actor`` from a key that may act for
-    others (InvalidInput on ``actor`` from any other key)."""
+    others (InvalidInput on ``actor`` from any other key; callers look the incident up in
+    the caller's scope first, so out of scope stays indistinguishable from absent)."""
     own = principal.name or principal.key_id or "unknown"
     if actor is None or actor.strip() in ("", own):
         return own
