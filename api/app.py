@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import error_pages, limits, problems, security
+from api import error_pages, fastlane, limits, problems, security
 from api.openapi_categories import document_categories
 from api.routers import access, areas, assign, coverage, geocode, health, heatmap, maps, tiles
 from api.routers import field as field_routes
@@ -18,6 +18,7 @@ from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_router
 from api.routers import open311 as open311_routes
 from api.routers import photos as photo_routes
+from api.routers import patrols as patrol_routes
 from api.schemas import install_openapi
 from gis.assign.service import Assigner, assign_point
 from gis.errors import NotFound, Unavailable
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(open311_routes.router)
     app.include_router(geocode.router)
     app.include_router(coverage.router)
+    app.include_router(patrol_routes.router)  # patrols (issue 27)
+    app.include_router(patrol_routes.pages)
     # OGC API – Features: the API root points there
     app.include_router(ogc_router.router)
     # maps (issue 15): pages, their static assets, vector tiles, the heatmap, the root
@@ -111,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(heatmap.router)
     maps.install(app)
+    fastlane.install(app)  # issue 28: GET /v1/assign's plain requests; innermost middleware
     limits.install(app, settings)  # issue 16: body size, NUL bytes, page size in the document
     return app
 

@@ -176,7 +176,7 @@ class Settings(BaseSettings):
     media_dir: Path | None = Field(
         default=None,
         description="Folder of incident photos (content-addressed files). Unset: "
-        "`<home>/media`. Back it up with the database (`wangge media backup`).",
+        "`<home>/media`. Backed up with the database by `wangge backup`.",
     )
     photo_max_bytes: int = Field(
         default=15 * 1024 * 1024, ge=1024, description="Largest photo upload, in bytes."
@@ -194,6 +194,20 @@ class Settings(BaseSettings):
         """The photo folder as an absolute path."""
         folder = self.media_dir if self.media_dir is not None else self.home / "media"
         return folder.expanduser().resolve()
+
+    # --- patrols (issue 27) ---
+    patrol_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Raw GPS fixes of a patrol are deleted this many days after it ended "
+        "(`wangge patrols purge`); its visited buildings and totals stay.",
+    )
+    patrol_max_fixes: int = Field(
+        default=200_000,
+        ge=1,
+        description="Most GPS fixes one patrol (an upload, or all batches of a phone patrol) "
+        "may hold; a GPX or JSON upload with more is refused whole.",
+    )
 
     def resolved_home(self) -> Path:
         """The managed-cluster folder as an absolute path."""

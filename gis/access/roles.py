@@ -12,6 +12,7 @@ ROLES: Final[tuple[str, ...]] = ("official", "field_worker", "integration", "adm
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "official": frozenset(
         {"areas:read", "assign", "geocode", "incidents:read", "stats", "coverage", "maps"}
+        | {"patrols"}  # patrols (issue 27): record and read (own; in scope)
     ),
     # coverage: the findings of her own scope, read-only (issue 24 item 7)
     "field_worker": frozenset(
@@ -24,6 +25,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "maps",
             "coverage",
         }
+        | {"patrols"}
     ),
     # incidents:read, but an integration key's Scope holds only the incidents it submitted
     "integration": frozenset({"assign", "geocode", "incidents:create", "incidents:read"}),
@@ -42,6 +44,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "keys",
             "audit",
             "unmasked",
+            "patrols",
         }
     ),
 }

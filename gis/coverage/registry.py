@@ -10,7 +10,7 @@ from typing import Any, Final
 from sqlalchemy import Connection
 
 from gis.access import EVERYWHERE, Scope
-from gis.coverage import buildings, hierarchy, incidents, people, services, spatial
+from gis.coverage import buildings, hierarchy, incidents, patrols, people, services, spatial
 from gis.coverage.context import Context, make_context
 from gis.coverage.model import SEVERITIES, CoverageReport, Finding
 from gis.coverage.thresholds import Thresholds, resolve_thresholds
@@ -52,6 +52,7 @@ CHECKS: Final[dict[str, Check]] = {
         Check("service_reach", "services", services.check_service_reach),
         Check("overdue_incidents", "incidents", incidents.check_overdue_incidents),
         Check("resolution_rate", "incidents", incidents.check_resolution_rate),
+        Check("unpatrolled", "patrols", patrols.check_unpatrolled),
     )
 }
 GROUPS: Final[tuple[str, ...]] = tuple(dict.fromkeys(c.group for c in CHECKS.values()))

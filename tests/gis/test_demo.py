@@ -520,6 +520,7 @@ def test_defect_key_is_documented(demo: Demo) -> None:
         "building_outside",
         "unstaffed",
         "no_building_leader",
+        "unpatrolled",
     }
     md = (demo.dir / "DEFECTS.md").read_text(encoding="utf-8")
     assert "deliberate" in md
