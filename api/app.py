@@ -17,8 +17,8 @@ from api.routers import field as field_routes
 from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_router
 from api.routers import open311 as open311_routes
-from api.routers import photos as photo_routes
 from api.routers import patrols as patrol_routes
+from api.routers import photos as photo_routes
 from api.schemas import install_openapi
 from gis.assign.service import Assigner, assign_point
 from gis.errors import NotFound, Unavailable
