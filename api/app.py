@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import limits, problems, security
+from api import fastlane, limits, problems, security
 from api.openapi_categories import document_categories
 from api.routers import access, areas, assign, coverage, geocode, health, heatmap, maps, tiles
 from api.routers import incidents as incident_routes
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(heatmap.router)
     maps.install(app)
+    fastlane.install(app)  # issue 28: GET /v1/assign's plain requests; innermost middleware
     limits.install(app, settings)  # issue 16: body size, NUL bytes, page size in the document
     return app
 

@@ -20,9 +20,9 @@ from api.responses import page_links
 from api.schemas.access import AuditPage, Me
 from api.schemas.common import MAX_OFFSET, IsoDateTime
 from api.security import SESSION_COOKIE, Caller, client_of, require
-from gis.access.roles import PERMISSIONS, PUBLIC_PERMISSIONS, Principal
 from gis.security.audit import MAX_AUDIT_PAGE, read_audit
 from gis.security.keys import SESSION_TTL, KeyVerifier
+from gis.security.roles import PERMISSIONS, PUBLIC_PERMISSIONS, Principal
 
 router = APIRouter(tags=["access"])
 HTML_200: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}

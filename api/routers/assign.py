@@ -3,6 +3,7 @@ building. Thin: parse, call ``gis.assign``, shape the response."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -40,7 +41,7 @@ class FastJSONResponse(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def get_assigner(request: Request) -> Assigner:
+async def get_assigner(request: Request) -> Assigner:  # async: no thread hand-off
     assigner: Assigner = request.app.state.assigner
     return assigner
 
@@ -63,7 +64,7 @@ Level = Annotated[
     responses=problem_responses(404, 422, 503),
     summary="Owner of one point, with its chain, staff and nearest area",
 )
-def assign(
+async def assign(
     caller: AssignCaller,
     scope: CallerScope,
     assigner: AssignerDep,
@@ -97,7 +98,8 @@ def assign(
     listed in ``also_covered_by``. Outside every area: ``owner: null`` and ``nearest``.
     With the database away, answers come from this worker's index and last roster
     (``roster_stale: true``)."""
-    result = assign_point(
+    work = partial(
+        assign_point,
         assigner,
         lon=lon,
         lat=lat,
@@ -109,6 +111,15 @@ def assign(
         max_distance_m=max_distance_m,
         scope=scope,
     )
+    # the usual case answers from memory in microseconds: in the event loop, no thread
+    # hand-off (issue 28); whatever may touch the database (a poll due, an index or roster
+    # to load, as_of) or is slow (a circle's shares) goes to the thread pool
+    if accuracy_m is None and assigner.answers_from_memory(
+        generation=generation, as_of=as_of, level=level
+    ):
+        result = work()
+    else:
+        result = await run_in_threadpool(work)
     result["input"] = {"lon": lon, "lat": lat, "crs": crs}
     if caller.role == "anonymous":
         result = mask_staff(result)

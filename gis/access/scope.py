@@ -37,7 +37,6 @@ from sqlalchemy import (
     case,
     cast,
     exists,
-    false,
     func,
     literal_column,
     null,
@@ -70,8 +69,9 @@ class Scope:
     submitter: str | None = None
 
     #: The standard-address gazetteer (addresses and their points, the door-plate register)
-    #: is public inside a deployment: any key that may geocode matches every address. Who is
-    #: responsible for an address is answered by the areas rule, so that part stays scoped.
+    #: is public inside a deployment: any key that may geocode matches every address (so the
+    #: geocoder takes no scope for matching). Who is responsible for an address is answered
+    #: by the areas rule, so that part stays scoped. A decision, not a setting.
     gazetteer_is_public: ClassVar[bool] = True
 
     @classmethod
@@ -189,12 +189,6 @@ class Scope:
         if self.area is None:
             return true()
         return func.ST_Intersects(geom, self.boundary(generation))
-
-    # -- the gazetteer ---------------------------------------------------------------------
-
-    def gazetteer(self) -> ColumnElement[bool]:
-        """Standard addresses this scope shows: all of them (see :attr:`gazetteer_is_public`)."""
-        return true() if self.gazetteer_is_public else false()
 
     # -- for SQL still written as text -----------------------------------------------------
 

@@ -10,6 +10,7 @@ an activation by itself; several API workers therefore stay in step without coor
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -151,6 +152,25 @@ class Assigner:
     def database_reachable(self) -> bool:
         """Whether the last poll reached the database."""
         return self._poll is None or self._poll.reachable
+
+    def answers_from_memory(
+        self, *, generation: int | None = None, as_of: Any = None, level: str | None = None
+    ) -> bool:
+        """Whether :func:`assign_point` can answer now without the database: the last poll
+        is fresh, the index it needs is built and the roster is loaded. The API then answers
+        in the event loop, without the thread hand-off (issue 28); otherwise in a thread."""
+        poll = self._poll
+        if as_of is not None or poll is None or not poll.reachable:
+            return False
+        if time.monotonic() - poll.checked_at >= self.check_seconds:
+            return False
+        if self._staff.version != poll.staff_version:
+            return False
+        number = poll.generation if generation is None else generation
+        if number is None:
+            return False
+        version = poll.areas_version if number == poll.open_generation else 0
+        return (number, level or "", version) in self._cache  # a dict read: atomic
 
     def current_generation(self) -> int:
         """The current generation (as of the last poll)."""
@@ -444,6 +464,11 @@ def _load_staff(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def in_range(lon: float, lat: float) -> bool:
+    """:func:`gis.crs.in_lon_lat_range` for one point."""
+    return abs(lon) <= 180.0 and abs(lat) <= 90.0
+
+
 def assign_point(
     assigner: Assigner,
     *,
@@ -459,11 +484,16 @@ def assign_point(
 ) -> dict[str, Any]:
     """The full answer for one point given in ``crs`` (default WGS-84): owner, chain, others,
     nearest, ambiguity, staff; only areas in the caller's ``scope``."""
-    x, y, reasons = points_to_wgs84(lon=[lon], lat=[lat], crs=parse_crs(crs))
-    reason = reasons[0]
-    if reason is not None:
-        field_name, text = reason.split(": ", 1)
-        raise InvalidInput(text, field=field_name)
+    spec = parse_crs(crs)
+    if spec.is_wgs84 and math.isfinite(lon) and math.isfinite(lat) and in_range(lon, lat):
+        # the usual point: what points_to_wgs84 would answer, without its array machinery
+        x, y = np.array([lon], np.float64), np.array([lat], np.float64)
+    else:
+        x, y, reasons = points_to_wgs84(lon=[lon], lat=[lat], crs=spec)
+        reason = reasons[0]
+        if reason is not None:
+            field_name, text = reason.split(": ", 1)
+            raise InvalidInput(text, field=field_name)
     if accuracy_m is not None and not 0 < accuracy_m <= MAX_ACCURACY_M:
         raise InvalidInput(
             f"must be a number of metres, 0 < accuracy_m ≤ {MAX_ACCURACY_M:,.0f}",

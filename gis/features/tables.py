@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from gis.access.roles import mask_phone
 from gis.features.source import Prop, Source
+from gis.security.roles import mask_phone
 from gis.store.models import AREAS, BUILDINGS, FACILITIES, INCIDENTS
 
 AREA_SOURCE: Final = Source(

@@ -6,6 +6,7 @@ and due time, facilities with their service radius, and the staff to call.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -85,9 +86,8 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
 
 
 def _inline(opts: MapOptions) -> MapOptions:
-    return MapOptions(
-        opts.basemap, opts.generation, opts.static_url, None, opts.inline_max, opts.geocode_url
-    )
+    """``opts`` without tiles (every layer embedded), the caller's scope kept."""
+    return replace(opts, tiles_url=None)
 
 
 ROLE_NAMES = {

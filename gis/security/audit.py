@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
-from gis.access.roles import Principal
+from gis.security.roles import Principal
 from gis.store.db import database_errors
 from gis.store.models import AUDIT_LOG
 

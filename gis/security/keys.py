@@ -24,8 +24,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from gis.access.roles import ROLES, Principal
 from gis.errors import InvalidInput, NotFound, Unavailable
+from gis.security.roles import ROLES, Principal
 from gis.store.db import database_errors
 from gis.store.models import API_KEYS, AREAS, DATA_VERSIONS
 

@@ -126,9 +126,25 @@ def test_buildings_and_facilities_are_those_inside_the_boundary(conn: Connection
     assert inside(FACILITIES, Scope("M1"), 0) == []  # no boundary before generation 1
 
 
-def test_the_gazetteer_is_public_inside_a_deployment(conn: Connection) -> None:
-    assert Scope.gazetteer_is_public
-    assert conn.execute(select(Scope("M3").gazetteer())).scalar_one() is True
+def test_a_link_to_another_incident_shows_only_inside_the_scope(conn: Connection) -> None:
+    """``duplicate_of`` naming an incident out of scope reads as null, as if it were absent."""
+    ids = {
+        r.external_id: r.id for r in conn.execute(select(INCIDENTS.c.external_id, INCIDENTS.c.id))
+    }
+    in_m1, in_m2 = ids["in-M1"], ids["in-M2"]
+    link = INCIDENTS.c.duplicate_of
+    with conn.begin_nested() as savepoint:
+        conn.execute(INCIDENTS.update().where(INCIDENTS.c.id == in_m1).values(duplicate_of=in_m2))
+
+        def seen(scope: Scope) -> Any:
+            query = select(scope.incident_ref(link)).where(INCIDENTS.c.id == in_m1)
+            return conn.execute(query).scalar_one()
+
+        assert seen(EVERYWHERE) == seen(Scope("S")) == in_m2
+        assert seen(Scope("M1")) is None
+        assert Scope("M1").visible_incidents(conn, [in_m1, in_m2, None]) == {in_m1}
+        assert EVERYWHERE.visible_incidents(conn, [in_m2]) == {in_m2}
+        savepoint.rollback()
 
 
 @pytest.mark.parametrize("scope", [Scope("G1"), Scope("M2", "hotline1"), EVERYWHERE])

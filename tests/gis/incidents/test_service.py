@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, delete, select
 
-from gis.access.roles import Principal
 from gis.errors import InvalidInput
 from gis.incidents.intake import IntakeContext
 from gis.incidents.service import submit, submit_batch
 from gis.security.audit import Entry
+from gis.security.roles import Principal
 from gis.store.models import AUDIT_LOG, INCIDENTS
 from tests.gis.incidents.conftest import body
 

@@ -14,6 +14,7 @@ import pytest
 from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH, MAX_CACHED_STATEMENT_PARAMS
 from sqlalchemy import Connection, Engine, func, select, text, update
 
+from gis.access import Scope
 from gis.access.roles import Principal
 from gis.areas.generations import activate
 from gis.areas.importer import import_areas
@@ -111,9 +112,9 @@ def test_refusals_are_named_and_write_nothing(street: Engine, context: IntakeCon
         take_one(street, context, body(category="no_such_thing"))
     assert bad.value.field == "category"
     # outside the caller's scope: left to intake(), which refuses it naming the field
-    assert take_one(street, context, body(**M2), within="G1") is None
+    assert take_one(street, context, body(**M2), scope=Scope("G1")) is None
     with pytest.raises(InvalidInput) as outside:
-        submit(street, context, body(**M2), within="G1")
+        submit(street, context, body(**M2), scope=Scope("G1"))
     assert outside.value.field == "lon" and "outside your scope" in outside.value.reason
     with street.connect() as conn:
         assert conn.execute(select(func.count()).select_from(INCIDENTS)).scalar_one() == 0
