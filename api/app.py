@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import error_pages, fastlane, limits, problems, security
+from api import error_pages, fastlane, limits, problems, ratelimits, replicas, security
 from api.openapi_categories import document_categories
 from api.routers import access, areas, assign, coverage, geocode, health, heatmap, maps, tiles
 from api.routers import field as field_routes
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     error_pages.install(app)  # issue 24: problems as pages for browsers (by Accept)
     security.install(app, settings)
+    ratelimits.install(app, settings)  # issue 28: per-key limits across workers and hosts
     install_openapi(app)
     document_categories(app)  # incidents: stored category codes as enums
     security.document(app)  # 401/403/429 on every operation that needs a key
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(heatmap.router)
     maps.install(app)
     fastlane.install(app)  # issue 28: GET /v1/assign's plain requests; innermost middleware
+    replicas.install(app, settings)  # issue 28: heavy reads from replicas, own writes seen
     limits.install(app, settings)  # issue 16: body size, NUL bytes, page size in the document
     return app
 

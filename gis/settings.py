@@ -209,6 +209,31 @@ class Settings(BaseSettings):
         "may hold; a GPX or JSON upload with more is refused whole.",
     )
 
+    # --- serving on several hosts (issue 28) ---
+    database_replica_urls: str = Field(
+        default="",
+        description="Comma-separated SQLAlchemy URLs of streaming read replicas of the "
+        "database. Stats, maps, tiles, OGC API and exports read from the first one that is "
+        "up and within `replica_max_lag_seconds`; everything else, and the reads of a key "
+        "that wrote recently, use the primary. Empty: the primary serves all.",
+    )
+    replica_max_lag_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="The most a replica may be behind the primary and still serve reads "
+        "(seconds); answers read from one carry `X-Wangge-Replica-Lag`.",
+    )
+    rate_limit_sync_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often each API worker settles its per-key rate-limit spending with "
+        "the shared buckets in PostgreSQL (so the limit holds across workers and hosts).",
+    )
+
+    def replica_urls(self) -> list[str]:
+        """The configured replica URLs, in order."""
+        return [u.strip() for u in self.database_replica_urls.split(",") if u.strip()]
+
     def resolved_home(self) -> Path:
         """The managed-cluster folder as an absolute path."""
         return self.home.expanduser().resolve()

@@ -484,3 +484,29 @@ class ClientAction(Base):
 SESSIONS = _table(BrowserSession)
 INCIDENT_PHOTOS = _table(IncidentPhoto)
 CLIENT_ACTIONS = _table(ClientAction)
+
+
+# -- serving on several hosts (issue 28, migration 0021_serving; both tables UNLOGGED) ---------
+
+
+class RateBucket(Base):
+    """A per-key token bucket shared by every API worker and host (synced periodically)."""
+
+    __tablename__ = "rate_buckets"
+
+    who: Mapped[str] = mapped_column(Text, primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class KeyWrite(Base):
+    """When a key last wrote: its reads go to the primary until every replica has it."""
+
+    __tablename__ = "key_writes"
+
+    key_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+RATE_BUCKETS = _table(RateBucket)
+KEY_WRITES = _table(KeyWrite)
