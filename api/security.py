@@ -64,6 +64,7 @@ _DOING = {
     "coverage": "run coverage checks",
     "maps": "open maps",
     "audit": "read the audit log",
+    "events": "follow events",
 }
 
 

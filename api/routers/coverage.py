@@ -12,6 +12,7 @@ from api.responses import GeoJSONResponse
 from api.schemas.coverage import CoverageReportModel
 from api.security import require, scoped_area
 from gis.coverage import CoverageReport, run_coverage
+from gis.events.outbox import coverage_report
 from gis.security.roles import Principal
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
@@ -57,9 +58,12 @@ def get_report(
     deployment's threshold overrides."""
     thresholds = request.app.state.settings.coverage_thresholds
     area = scoped_area(conn, caller, area, generation=generation)
-    return run_coverage(
+    report = run_coverage(
         conn, area=area, checks=checks, generation=generation, thresholds=thresholds
     )
+    with request.app.state.engine.begin() as written:  # issue 26: the run's event
+        coverage_report(written, report)
+    return report
 
 
 Report = Annotated[CoverageReport, Depends(get_report)]

@@ -10,12 +10,12 @@ ROLES: Final[tuple[str, ...]] = ("official", "field_worker", "integration", "adm
 #: Permission families. An endpoint needs one; a role grants a set.
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "official": frozenset(
-        {"areas:read", "assign", "geocode", "incidents:read", "stats", "coverage", "maps"}
+        {"areas:read", "assign", "geocode", "incidents:read", "stats", "coverage", "maps", "events"}
     ),
     "field_worker": frozenset(
         {"areas:read", "assign", "geocode", "incidents:read", "incidents:update", "maps"}
     ),
-    "integration": frozenset({"assign", "geocode", "incidents:create"}),
+    "integration": frozenset({"assign", "geocode", "incidents:create", "events"}),
     "admin": frozenset(
         {
             "areas:read",
@@ -31,6 +31,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "keys",
             "audit",
             "unmasked",
+            "events",
         }
     ),
 }
