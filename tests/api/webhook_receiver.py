@@ -29,7 +29,13 @@ class Receipt:
         return out
 
     def verifies(self, secret: str) -> bool:
-        return verify(secret, self.body, self.headers.get("wangge-signature", ""))
+        """Whether the signature verifies and was made within 30 s of the receipt (checked
+        as the receiver would, at receipt time, not when the test looks)."""
+        header = self.headers.get("wangge-signature", "")
+        if not verify(secret, self.body, header, tolerance_s=None):
+            return False
+        made = int(dict(p.split("=", 1) for p in header.split(","))["t"])
+        return abs(self.at - made) <= 30
 
 
 @dataclass
