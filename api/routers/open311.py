@@ -16,8 +16,15 @@ from sqlalchemy import Engine
 from api.deps import get_engine, get_settings
 from api.problems import PROBLEM_JSON, problem, status_of
 from api.routers.incidents import IntakeDep
-from api.schemas.open311 import Created, Open311Error, Service, ServiceDefinition, ServiceRequest
-from api.security import audit_entry, open311_reporter, require
+from api.schemas.open311 import (
+    Created,
+    Open311Error,
+    Service,
+    ServiceDefinition,
+    ServiceRequest,
+    ServiceRequestUpdate,
+)
+from api.security import audit_entry, open311_reporter, permit, require
 from gis.errors import WanggeError
 from gis.incidents import open311
 from gis.incidents.service import submit
@@ -56,6 +63,22 @@ ERRORS[422] = {
     "description": "Open311 error list (bad values) or problem+json (malformed request)",
     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
+
+
+async def open311_reader(caller: Annotated[Principal, require(None)]) -> Principal:
+    """A caller who may read requests: ``incidents:read``, or a key that submits them (a
+    hotline's integration key), which sees the requests it submitted (see :func:`_mine`)."""
+    if caller.can("incidents:read") or caller.can("incidents:create"):
+        return caller
+    return permit(caller, "incidents:read")  # the usual 401/403
+
+
+def _mine(caller: Principal) -> str | None:
+    """The key whose submissions alone the caller sees (None: everything in scope)."""
+    return None if caller.can("incidents:read") else caller.key_id or ""
+
+
+Open311Reader = Annotated[Principal, Depends(open311_reader)]
 
 
 def _answer(call: Callable[[], Any], status: int = 200) -> JSONResponse:
@@ -110,7 +133,7 @@ def service(caller: AnyKey, code: CodePath, fmt: Fmt, engine: EngineDep) -> Any:
     summary="Open311: service requests (by ids, or codes, dates and status)",
 )
 def requests(
-    caller: Annotated[Principal, require("incidents:read")],
+    caller: Open311Reader,
     fmt: Fmt,
     engine: EngineDep,
     settings: Annotated[Settings, Depends(get_settings)],
@@ -119,6 +142,16 @@ def requests(
     start_date: Annotated[str | None, Query(description="w3 time, e.g. 2026-11-01T00:00Z")] = None,
     end_date: Annotated[str | None, Query(description="w3 time")] = None,
     status: Annotated[str | None, Query(description="open, closed or open,closed")] = None,
+    updated_after: Annotated[
+        str | None, Query(description="Only requests changed after this w3 time")
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=100_000, description="Page number, from 1")] = 1,
+    page_size: Annotated[
+        int | None, Query(ge=1, le=10_000, description="Requests per page (default: the most)")
+    ] = None,
+    extensions: Annotated[
+        bool, Query(description="Add extended_attributes: the detailed state and owner")
+    ] = False,
 ) -> Any:
     def run() -> Any:
         _fmt(fmt)
@@ -132,6 +165,44 @@ def requests(
                 status=status,
                 within=caller.scope,
                 max_requests=settings.max_page_size,
+                updated_after=updated_after,
+                page=page,
+                page_size=page_size,
+                extensions=extensions,
+                submitted_by=_mine(caller),
+            )
+
+    return _answer(run)
+
+
+@router.get(
+    "/servicerequestupdates.{fmt}",
+    response_model=list[ServiceRequestUpdate],
+    responses=ERRORS,
+    summary="Open311 (FixMyStreet extension): every change of the requests in a period",
+)
+def request_updates(
+    caller: Open311Reader,
+    fmt: Fmt,
+    engine: EngineDep,
+    settings: Annotated[Settings, Depends(get_settings)],
+    start_date: Annotated[
+        str | None, Query(description="w3 time (default: a day before end_date)")
+    ] = None,
+    end_date: Annotated[str | None, Query(description="w3 time (default: now)")] = None,
+) -> Any:
+    """Oldest first; `update_id` grows in commit order, so a client can keep the last one."""
+
+    def run() -> Any:
+        _fmt(fmt)
+        with engine.connect() as conn:
+            return open311.get_updates(
+                conn,
+                start_date=start_date,
+                end_date=end_date,
+                within=caller.scope,
+                submitted_by=_mine(caller),
+                max_updates=settings.max_page_size,
             )
 
     return _answer(run)
@@ -144,15 +215,24 @@ def requests(
     summary="Open311: one service request",
 )
 def request(
-    caller: Annotated[Principal, require("incidents:read")],
+    caller: Open311Reader,
     request_id: RequestIdPath,
     fmt: Fmt,
     engine: EngineDep,
+    extensions: Annotated[
+        bool, Query(description="Add extended_attributes: the detailed state and owner")
+    ] = False,
 ) -> Any:
     def run() -> Any:
         _fmt(fmt)
         with engine.connect() as conn:
-            return open311.get_request(conn, request_id, within=caller.scope)
+            return open311.get_request(
+                conn,
+                request_id,
+                within=caller.scope,
+                extensions=extensions,
+                submitted_by=_mine(caller),
+            )
 
     return _answer(run)
 
