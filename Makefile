@@ -5,19 +5,31 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+LOCK   := requirements.lock
+# One lock for every platform and Python >= 3.11, exact versions with PyPI's hashes.
+LOCK_ARGS := pyproject.toml --extra dev --universal --generate-hashes --python-version 3.11 \
+	--index-url https://pypi.org/simple -o $(LOCK)
 
-.PHONY: setup system-packages demo test lint typecheck bench clean
+.PHONY: setup system-packages lock demo test lint typecheck imports bench clean
 
 setup: system-packages $(STAMP)
 
 system-packages:
 	@scripts/ensure-system-packages.sh
 
-$(STAMP): pyproject.toml | system-packages
+# Installs exactly the lock (hashes checked), then the project itself without its dependencies,
+# then checks that what is installed is exactly what the lock pins.
+$(STAMP): pyproject.toml $(LOCK) | system-packages
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python scripts/check_lock.py
 	@touch $(STAMP)
+
+# Refresh the lock after editing pyproject.toml's dependencies (newest versions PyPI serves).
+lock:
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet uv; }
+	$(BIN)/uv pip compile --quiet $(LOCK_ARGS)
 
 demo: setup
 	$(BIN)/wangge db start
@@ -25,8 +37,11 @@ demo: setup
 	$(BIN)/wangge demo keys
 	$(BIN)/wangge serve
 
-test: setup lint typecheck
-	$(BIN)/pytest
+# The suite's wall time (and the machine's load) is printed last.
+test: setup lint typecheck imports
+	@start=$$(date +%s); $(BIN)/pytest; rc=$$?; \
+	echo "make test: pytest took $$(( $$(date +%s) - start )) s wall time on $$(nproc) cores" \
+	     "(load average $$(cut -d' ' -f1-3 /proc/loadavg) at the end)"; exit $$rc
 
 lint: setup
 	$(BIN)/ruff check .
@@ -34,6 +49,10 @@ lint: setup
 
 typecheck: setup
 	$(BIN)/mypy gis api
+
+# The import contracts of pyproject.toml ([tool.importlinter]) over the whole graph.
+imports: setup
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python bench/import.py

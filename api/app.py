@@ -10,13 +10,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import limits, problems, security
+from api import fastlane, limits, problems, security
 from api.openapi_categories import document_categories
 from api.routers import access, areas, assign, coverage, geocode, health, heatmap, maps, tiles
 from api.routers import events as event_routes
 from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_router
 from api.routers import open311 as open311_routes
+from api.routers import patrols as patrol_routes
 from api.schemas import install_openapi
 from gis.assign.service import Assigner, assign_point
 from gis.errors import NotFound, Unavailable
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(event_routes.router)  # issue 26: events and webhooks
     app.include_router(geocode.router)
     app.include_router(coverage.router)
+    app.include_router(patrol_routes.router)  # patrols (issue 27)
+    app.include_router(patrol_routes.pages)
     # OGC API – Features: the API root points there
     app.include_router(ogc_router.router)
     # maps (issue 15): pages, their static assets, vector tiles, the heatmap, the root
@@ -122,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(heatmap.router)
     maps.install(app)
+    fastlane.install(app)  # issue 28: GET /v1/assign's plain requests; innermost middleware
     limits.install(app, settings)  # issue 16: body size, NUL bytes, page size in the document
     return app
 

@@ -164,6 +164,27 @@ class Settings(BaseSettings):
         description="PostgreSQL statement_timeout of every API query (0: none); a query "
         "cancelled by it answers 503 with Retry-After.",
     )
+    # --- reference data (tests and benchmarks) ---
+    reference_data: Path = Field(
+        default=Path("../shared/data"),
+        description="Folder of the real Shanghai reference data (not in the repository) that "
+        "the `reference_data` tests and the benchmarks read in place; a relative path starts at "
+        "the project root. When it is missing, `make test` says so and runs everything else.",
+    )
+
+    # --- patrols (issue 27) ---
+    patrol_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Raw GPS fixes of a patrol are deleted this many days after it ended "
+        "(`wangge patrols purge`); its visited buildings and totals stay.",
+    )
+    patrol_max_fixes: int = Field(
+        default=200_000,
+        ge=1,
+        description="Most GPS fixes one patrol (an upload, or all batches of a phone patrol) "
+        "may hold; a GPX or JSON upload with more is refused whole.",
+    )
 
     # --- events and webhooks (issue 26) ---
     webhook_deliver: bool = Field(

@@ -12,17 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.sql.expression import FromClause
 
-from gis.errors import InvalidInput, NotFound
+from gis.access import EVERYWHERE, Scope
+from gis.access.scope import Kind
+from gis.errors import InvalidInput
 from gis.levels import check_level
-from gis.maps.sql import (
-    CLOSED_STATUSES,
-    SUBTREE_SQL,
-    area_columns,
-    building_columns,
-    inside_boundary_sql,
-)
-from gis.store.schema import data_version, table_exists
+from gis.maps.sql import CLOSED_STATUSES, area_columns, building_columns
+from gis.store.models import AREAS, BUILDINGS, FACILITIES, INCIDENTS
+from gis.store.schema import data_version
 
 LAYERS = ("areas", "buildings", "facilities", "incidents")
 MAX_ZOOM = 22
@@ -49,8 +47,8 @@ class TileRequest:
     level: str | None = None
     status: str = "open"
     category: str | None = None
-    #: an API key's scope: areas and incidents at or below this area only
-    within: str | None = None
+    #: what the caller may see (their key's scope; its repr is part of the ETag)
+    scope: Scope = EVERYWHERE
 
     def check(self) -> None:
         """Raise InvalidInput naming the bad field (layer, z, x, y, level, status)."""
@@ -93,43 +91,39 @@ def _geom(column: str) -> str:
     return f"ST_AsMVTGeom(ST_Transform({column}, 3857), env.m, {EXTENT}, {BUFFER}, true) AS geom"
 
 
-def _inside_scope(alias: str, req: TileRequest) -> str:
-    """Buildings and facilities have no owner: a scoped key sees those inside its boundary."""
-    return "" if req.within is None else f"AND {inside_boundary_sql(alias, 'within')}"
+def _access(req: TileRequest, kind: Kind, table: FromClause, params: dict[str, Any]) -> str:
+    """``AND`` the caller's scope rule for ``table`` (its parameters added to ``params``)."""
+    where, bound = req.scope.text(kind, table, generation=req.generation)
+    params.update(bound)
+    return f"AND {where}"
 
 
 def render_tile(conn: Connection, req: TileRequest) -> bytes:
     """The MVT bytes of ``req`` (possibly empty: a tile with no features)."""
     req.check()
     params: dict[str, Any] = {"z": req.z, "x": req.x, "y": req.y, "generation": req.generation}
-    params["within"] = req.within
     if req.layer == "areas":
         level = "AND a.level = :level" if req.level else ""
-        if req.within is not None:
-            level += f" AND a.code IN ({SUBTREE_SQL})"
+        level += _access(req, "areas", AREAS.alias("a"), params)
         params["level"] = req.level
-        with_incidents = table_exists(conn, "incidents")
         select = (
-            f"SELECT {area_columns(with_incidents)}, {_geom('a.geom')} FROM areas a, env "
+            f"SELECT {area_columns()}, {_geom('a.geom')} FROM areas a, env "
             f"WHERE a.valid @> CAST(:generation AS int) AND a.geom && env.g {level}"
         )
     elif req.layer == "buildings":
         select = (
             f"SELECT {building_columns()}, {_geom('b.geom')} FROM buildings b, env "
-            f"WHERE b.geom && env.g {_inside_scope('b', req)}"
+            f"WHERE b.geom && env.g {_access(req, 'inside', BUILDINGS.alias('b'), params)}"
         )
     elif req.layer == "facilities":
         select = (
             f"SELECT f.code, f.kind, f.name, {_geom('f.geom')} FROM facilities f, env "
-            f"WHERE f.geom && env.g {_inside_scope('f', req)}"
+            f"WHERE f.geom && env.g {_access(req, 'inside', FACILITIES.alias('f'), params)}"
         )
     else:
-        if not table_exists(conn, "incidents"):
-            raise NotFound("no incidents yet: the incidents table does not exist", field="layer")
         status = "AND i.status NOT IN (:closed1, :closed2)" if req.status == "open" else ""
         category = "AND i.category = :category" if req.category else ""
-        if req.within is not None:
-            category += " AND i.area_codes @> ARRAY[CAST(:within AS text)]"
+        category += _access(req, "incidents", INCIDENTS.alias("i"), params)
         params.update(closed1=CLOSED_STATUSES[0], closed2=CLOSED_STATUSES[1], category=req.category)
         select = (
             "SELECT i.id, i.category, i.status, i.reported_at::text AS reported_at, "

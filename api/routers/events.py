@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from api.deps import Conn, get_engine, get_settings
 from api.problems import problem_responses
@@ -23,10 +23,11 @@ from api.schemas.events import (
     SubscriptionList,
     SubscriptionPatch,
 )
-from api.security import record_in, require, scoped_area
+from api.scope import CallerScope
+from api.security import record_in, require
+from gis.access.roles import Principal
 from gis.events import subscriptions
 from gis.events.reading import DEFAULT_LIMIT, MAX_LIMIT, EventFilter, read_events, shown
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(tags=["events"])
@@ -38,14 +39,6 @@ STREAM_SECONDS = 300.0
 STREAM_POLL_SECONDS = 0.5
 KEEPALIVE_SECONDS = 15.0
 SubscriptionId = Annotated[str, Path(max_length=64, description="Subscription id")]
-
-
-def visible(conn: Connection, caller: Principal, area: str | None) -> str | None:
-    """The ``area`` filter a caller may use (a scoped caller's must lie in its scope).
-    The one place where the caller's scope meets events: swap for gis.access's Scope."""
-    if area is None or caller.scope is None:
-        return area
-    return scoped_area(conn, caller, area, generation=None)
 
 
 @router.get(
@@ -64,6 +57,7 @@ def visible(conn: Connection, caller: Principal, area: str | None) -> str | None
 def list_events(
     request: Request,
     caller: Reader,
+    scope: CallerScope,
     conn: Conn,
     engine: EngineDep,
     after: Annotated[
@@ -88,9 +82,7 @@ def list_events(
     as events are written (resume with `Last-Event-ID`)."""
     if last_event_id is not None and after is None and last_event_id.strip().isdigit():
         after = int(last_event_id.strip())
-    where = EventFilter.parse(
-        after=after, types=types, area=visible(conn, caller, area), scope=caller.scope
-    )
+    where = EventFilter.parse(after=after, types=types, area=area, scope=scope)
     if SSE in request.headers.get("accept", ""):
         return StreamingResponse(
             _stream(engine, where), media_type=SSE, headers={"Cache-Control": "no-cache"}
@@ -140,6 +132,7 @@ def create_subscription(
     request: Request,
     body: SubscriptionIn,
     caller: Reader,
+    scope: CallerScope,
     engine: EngineDep,
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> Any:
@@ -151,9 +144,9 @@ def create_subscription(
             conn,
             url=body.url,
             types=body.events,
-            area=visible(conn, caller, body.area),
+            area=body.area,
             categories=body.categories,
-            scope=caller.scope,
+            scope=scope,
             key_id=caller.key_id,
             allow_private=settings.webhook_allow_private,
         )
@@ -167,8 +160,8 @@ def create_subscription(
     summary="The subscriptions this key may manage",
     responses=problem_responses(503),
 )
-def list_subscriptions(caller: Reader, conn: Conn) -> Any:
-    return {"subscriptions": subscriptions.list_subscriptions(conn, scope=caller.scope)}
+def list_subscriptions(caller: Reader, scope: CallerScope, conn: Conn) -> Any:
+    return {"subscriptions": subscriptions.list_subscriptions(conn, scope=scope)}
 
 
 @router.get(
@@ -177,8 +170,10 @@ def list_subscriptions(caller: Reader, conn: Conn) -> Any:
     summary="One subscription: state, cursor, failures",
     responses=problem_responses(404, 503),
 )
-def get_subscription(caller: Reader, conn: Conn, subscription_id: SubscriptionId) -> Any:
-    return subscriptions.get(conn, subscription_id, scope=caller.scope)
+def get_subscription(
+    caller: Reader, scope: CallerScope, conn: Conn, subscription_id: SubscriptionId
+) -> Any:
+    return subscriptions.get(conn, subscription_id, scope=scope)
 
 
 @router.patch(
@@ -190,12 +185,13 @@ def get_subscription(caller: Reader, conn: Conn, subscription_id: SubscriptionId
 def patch_subscription(
     request: Request,
     caller: Reader,
+    scope: CallerScope,
     engine: EngineDep,
     subscription_id: SubscriptionId,
     body: SubscriptionPatch,
 ) -> Any:
     with engine.begin() as conn:
-        out = subscriptions.set_state(conn, subscription_id, body.state, scope=caller.scope)
+        out = subscriptions.set_state(conn, subscription_id, body.state, scope=scope)
         record_in(conn, request, caller, f"subscription.{body.state}", subscription_id)
     deliverer = getattr(request.app.state, "deliverer", None)
     if deliverer is not None:
@@ -210,9 +206,13 @@ def patch_subscription(
     responses=problem_responses(404, 503),
 )
 def delete_subscription(
-    request: Request, caller: Reader, engine: EngineDep, subscription_id: SubscriptionId
+    request: Request,
+    caller: Reader,
+    scope: CallerScope,
+    engine: EngineDep,
+    subscription_id: SubscriptionId,
 ) -> Response:
     with engine.begin() as conn:
-        subscriptions.remove(conn, subscription_id, scope=caller.scope)
+        subscriptions.remove(conn, subscription_id, scope=scope)
         record_in(conn, request, caller, "subscription.delete", subscription_id)
     return Response(status_code=204)

@@ -16,12 +16,14 @@ from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
 from api.routers.heatmap import HeatFilters
 from api.schemas.maps import RootLinks
+from api.scope import CallerScope
 from api.security import require
+from gis.access import Scope
+from gis.access.roles import Principal
 from gis.maps import pages
 from gis.maps.basemaps import basemap as pick_basemap
 from gis.maps.cache import PageCache
 from gis.maps.page import STATIC_DIR, MapOptions
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(tags=["maps"])
@@ -56,7 +58,7 @@ def _page(
     """The page for this request: cached while the data it shows is unchanged (one copy per
     scope, and one for anonymous visitors, who see staff phones masked)."""
     cache: PageCache = request.app.state.map_pages
-    key = (request.url.path, request.url.query, caller.scope, caller.role == "anonymous")
+    key = (request.url.path, request.url.query, caller.key_id, caller.role == "anonymous")
     return HTMLResponse(cache.page(conn, key, build))
 
 
@@ -68,7 +70,9 @@ def _geocoder(request: Request) -> str | None:
         return None
 
 
-def _options(request: Request, caller: Principal, basemap: str, generation: int) -> MapOptions:
+def _options(
+    request: Request, caller: Principal, scope: Scope, basemap: str, generation: int
+) -> MapOptions:
     settings: Settings = get_settings(request)
     return MapOptions(
         basemap=pick_basemap(basemap, tianditu_key=settings.tianditu_key),
@@ -77,7 +81,7 @@ def _options(request: Request, caller: Principal, basemap: str, generation: int)
         tiles_url="/tiles",
         inline_max=settings.map_inline_max_features,
         geocode_url=_geocoder(request) if caller.can("geocode") else None,
-        within=caller.scope,
+        scope=scope,
         mask_staff_phones=caller.role == "anonymous",
         show_incidents=caller.can("incidents:read"),
     )
@@ -100,13 +104,13 @@ def root() -> RootLinks:
     summary="Index of the map pages",
 )
 def index(
-    request: Request, caller: Viewer, conn: Conn, generation: GenerationNumber
+    request: Request, caller: Viewer, scope: CallerScope, conn: Conn, generation: GenerationNumber
 ) -> HTMLResponse:
     return _page(
         request,
         caller,
         conn,
-        lambda: pages.index(conn, generation=generation, within=caller.scope),
+        lambda: pages.index(conn, generation=generation, scope=scope),
     )
 
 
@@ -119,11 +123,12 @@ def index(
 def overview(
     request: Request,
     caller: Viewer,
+    scope: CallerScope,
     conn: Conn,
     generation: GenerationNumber,
     basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    opts = _options(request, caller, basemap, generation)
+    opts = _options(request, caller, scope, basemap, generation)
     return _page(request, caller, conn, lambda: pages.overview(conn, opts))
 
 
@@ -136,6 +141,7 @@ def overview(
 def heat(
     request: Request,
     caller: Viewer,
+    scope: CallerScope,
     conn: Conn,
     generation: GenerationNumber,
     filters: HeatFilters,
@@ -143,7 +149,7 @@ def heat(
     res: Annotated[int, Query(ge=5, le=12, description="H3 resolution")] = 9,
 ) -> HTMLResponse:
     query = replace(filters, res=res)
-    opts = _options(request, caller, basemap, generation)
+    opts = _options(request, caller, scope, basemap, generation)
     return _page(request, caller, conn, lambda: pages.heat(conn, opts, query))
 
 
@@ -156,11 +162,12 @@ def heat(
 def coverage(
     request: Request,
     caller: Annotated[Principal, require("coverage")],
+    scope: CallerScope,
     conn: Conn,
     generation: GenerationNumber,
     basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    opts = _options(request, caller, basemap, generation)
+    opts = _options(request, caller, scope, basemap, generation)
     return _page(request, caller, conn, lambda: pages.coverage(conn, opts))
 
 
@@ -173,12 +180,13 @@ def coverage(
 def grid(
     request: Request,
     caller: Viewer,
+    scope: CallerScope,
     code: str,
     conn: Conn,
     generation: GenerationNumber,
     basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    opts = _options(request, caller, basemap, generation)
+    opts = _options(request, caller, scope, basemap, generation)
     return _page(request, caller, conn, lambda: pages.grid(conn, opts, code))
 
 
@@ -191,10 +199,11 @@ def grid(
 def incident(
     request: Request,
     caller: Annotated[Principal, require("incidents:read")],
+    scope: CallerScope,
     incident_id: str,
     conn: Conn,
     generation: GenerationNumber,
     basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    opts = _options(request, caller, basemap, generation)
+    opts = _options(request, caller, scope, basemap, generation)
     return _page(request, caller, conn, lambda: pages.incident(conn, opts, incident_id))

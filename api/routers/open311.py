@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from api.deps import get_engine, get_settings
-from api.problems import PROBLEM_JSON, problem, status_of
+from api.problems import problem, status_of
 from api.routers.incidents import IntakeDep
 from api.schemas.open311 import (
     Created,
@@ -24,11 +24,12 @@ from api.schemas.open311 import (
     ServiceRequest,
     ServiceRequestUpdate,
 )
-from api.security import audit_entry, open311_reporter, permit, require
+from api.scope import CallerScope
+from api.security import audit_entry, open311_reporter, require
+from gis.access.roles import Principal
 from gis.errors import WanggeError
 from gis.incidents import open311
 from gis.incidents.service import submit
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 AnyKey = Annotated[Principal, require(None)]
@@ -53,32 +54,12 @@ FORM_FIELDS: dict[str, dict[str, Any]] = {
 Fmt = Annotated[Literal["json"], Path(description="Response format (json only)")]
 CodePath = Annotated[str, Path(description="A service (category) code", examples=["garbage"])]
 RequestIdPath = Annotated[str, Path(description="A service request id", examples=["1"])]
+# every error under /open311/ is an Open311 error list (api.problems answers them so), the
+# key's (401, 403) and the rate limit's (429) too
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": list[Open311Error], "description": "Open311 error list"}
-    for code in (400, 404, 409, 413, 503)
+    for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
-# 422: an Open311 error list for bad values, problem+json for a malformed path or query
-ERRORS[422] = {
-    "model": list[Open311Error],
-    "description": "Open311 error list (bad values) or problem+json (malformed request)",
-    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-}
-
-
-async def open311_reader(caller: Annotated[Principal, require(None)]) -> Principal:
-    """A caller who may read requests: ``incidents:read``, or a key that submits them (a
-    hotline's integration key), which sees the requests it submitted (see :func:`_mine`)."""
-    if caller.can("incidents:read") or caller.can("incidents:create"):
-        return caller
-    return permit(caller, "incidents:read")  # the usual 401/403
-
-
-def _mine(caller: Principal) -> str | None:
-    """The key whose submissions alone the caller sees (None: everything in scope)."""
-    return None if caller.can("incidents:read") else caller.key_id or ""
-
-
-Open311Reader = Annotated[Principal, Depends(open311_reader)]
 
 
 def _answer(call: Callable[[], Any], status: int = 200) -> JSONResponse:
@@ -133,7 +114,8 @@ def service(caller: AnyKey, code: CodePath, fmt: Fmt, engine: EngineDep) -> Any:
     summary="Open311: service requests (by ids, or codes, dates and status)",
 )
 def requests(
-    caller: Open311Reader,
+    caller: Annotated[Principal, require("incidents:read")],
+    scope: CallerScope,
     fmt: Fmt,
     engine: EngineDep,
     settings: Annotated[Settings, Depends(get_settings)],
@@ -163,13 +145,12 @@ def requests(
                 start_date=start_date,
                 end_date=end_date,
                 status=status,
-                within=caller.scope,
+                scope=scope,
                 max_requests=settings.max_page_size,
                 updated_after=updated_after,
                 page=page,
                 page_size=page_size,
                 extensions=extensions,
-                submitted_by=_mine(caller),
             )
 
     return _answer(run)
@@ -182,7 +163,8 @@ def requests(
     summary="Open311 (FixMyStreet extension): every change of the requests in a period",
 )
 def request_updates(
-    caller: Open311Reader,
+    caller: Annotated[Principal, require("incidents:read")],
+    scope: CallerScope,
     fmt: Fmt,
     engine: EngineDep,
     settings: Annotated[Settings, Depends(get_settings)],
@@ -200,8 +182,7 @@ def request_updates(
                 conn,
                 start_date=start_date,
                 end_date=end_date,
-                within=caller.scope,
-                submitted_by=_mine(caller),
+                scope=scope,
                 max_updates=settings.max_page_size,
             )
 
@@ -215,7 +196,8 @@ def request_updates(
     summary="Open311: one service request",
 )
 def request(
-    caller: Open311Reader,
+    caller: Annotated[Principal, require("incidents:read")],
+    scope: CallerScope,
     request_id: RequestIdPath,
     fmt: Fmt,
     engine: EngineDep,
@@ -226,13 +208,7 @@ def request(
     def run() -> Any:
         _fmt(fmt)
         with engine.connect() as conn:
-            return open311.get_request(
-                conn,
-                request_id,
-                within=caller.scope,
-                extensions=extensions,
-                submitted_by=_mine(caller),
-            )
+            return open311.get_request(conn, request_id, scope=scope, extensions=extensions)
 
     return _answer(run)
 
@@ -280,6 +256,7 @@ def request(
 )
 async def create_request(
     caller: Annotated[Principal, Depends(open311_reporter)],
+    scope: CallerScope,
     fmt: Fmt,
     request: Request,
     engine: EngineDep,
@@ -301,7 +278,7 @@ async def create_request(
             engine,
             ctx,
             open311.incident_body(form),
-            within=caller.scope,
+            scope=scope,
             audit=audit_entry(request, caller, "incident.create"),
         )
         notice = feature["properties"]["review_reason"] or ""
@@ -315,6 +292,12 @@ async def create_request(
     methods=["PUT", "PATCH", "DELETE", "OPTIONS"],
     include_in_schema=False,
 )
-def requests_other_methods(fmt: str) -> Any:
+def requests_other_methods(fmt: str, request: Request) -> Any:
     """GET and POST live on two routes; answer every other method with both in ``Allow``."""
-    return problem(405, "Method not allowed", "use GET or POST", headers={"Allow": "GET, POST"})
+    return problem(
+        405,
+        "Method not allowed",
+        "use GET or POST",
+        instance=request.url.path,
+        headers={"Allow": "GET, POST"},
+    )

@@ -249,12 +249,15 @@ def demo_load(
 ) -> None:
     """Load the demo street into the database unless it is already loaded unchanged."""
     from gis.demo_load import load_demo, load_demo_history
+    from gis.patrols.demo import load_patrols
 
     with transaction(audit="demo.load", target=str(data)) as conn:
         lines = load_demo(conn, data, progress=say)
     eng = engine()  # incidents: the history is taken in once the boundaries are committed
     try:
         lines += load_demo_history(eng, progress=say)
+        with eng.begin() as conn:  # patrols (issue 27): a month of synthetic patrols
+            lines += load_patrols(conn, data, progress=say)
     finally:
         eng.dispose()
     for line in lines:

@@ -67,10 +67,11 @@ def replay_command(
 @events.command("subscriptions")
 def subscriptions_command() -> None:
     """Every subscription as JSON (no secrets): state, cursor, failures, last error."""
+    from gis.access import EVERYWHERE
     from gis.events.subscriptions import list_subscriptions
 
     with connection() as conn:
-        print_json(list_subscriptions(conn, scope=None))
+        print_json(list_subscriptions(conn, scope=EVERYWHERE))
 
 
 @events.command("sweep")

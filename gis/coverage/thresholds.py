@@ -126,6 +126,44 @@ class Thresholds(BaseModel):
         default=10, ge=1, description="Fewest incidents before a resolution rate is judged."
     )
 
+    # -- patrols (issue 27): cleaning a GPS track and what counts as a visit --------------
+    patrol_max_accuracy_m: float = Field(
+        default=30.0,
+        gt=0,
+        description="A patrol fix whose reported accuracy (m) is worse than this is dropped.",
+    )
+    patrol_max_speed_kmh: float = Field(
+        default=25.0,
+        gt=0,
+        description="A fix reached from the previous kept fix and left to the next one faster "
+        "than this (km/h) is a spike and dropped; a single step faster than this breaks the "
+        "track there (no segment is drawn across it).",
+    )
+    patrol_max_gap_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Two fixes further apart in time than this (s) are not joined by a segment "
+        "(no one claims a straight walk through minutes without a fix).",
+    )
+    patrol_visit_m: float = Field(
+        default=15.0,
+        ge=0,
+        description="A building is visited when a segment of the cleaned track passes within "
+        "this distance (m, local metric CRS) of its footprint.",
+    )
+    patrol_window_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="A residential building not visited by any patrol in this many days is "
+        "`unpatrolled`.",
+    )
+    patrol_geofence_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Fixes outside the member's own micro-grid for longer than this (s) are "
+        "noted on the patrol (not an alarm; leaders see it).",
+    )
+
     def tiling_levels(self) -> list[str]:
         """Levels whose areas must tile their parent."""
         return [level for level in LEVELS if level not in self.non_tiling_levels]

@@ -32,12 +32,12 @@ from typing import Any
 
 import orjson
 import psycopg
-from sqlalchemy import Engine, Text, cast, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import DBAPIError
 
+from gis.access import Scope
 from gis.events.outbox import CHANNEL, sweep_overdue
-from gis.events.reading import shown
+from gis.events.reading import EventFilter, shown
 from gis.events.webhook import Refused, post, sign
 from gis.store.models import EVENT_SUBSCRIPTIONS, EVENTS
 
@@ -91,15 +91,16 @@ _PICK = (
 
 
 def _wanted(sub: Any, upto: int, limit: int) -> Any:
-    """The next events after the cursor (at most ``upto``) that ``sub`` wants and may see."""
-    conds = [E.id > sub.cursor, E.id <= upto]
-    if sub.types:
-        conds.append(E.type.in_(sub.types))
-    for code in (sub.area, sub.scope):
-        if code is not None:
-            conds.append(E.area_codes.contains(cast(array([code]), ARRAY(Text))))
-    if sub.categories:
-        conds.append(E.category.in_(sub.categories))
+    """The next events after the cursor (at most ``upto``) that ``sub`` wants and its
+    creator's scope may see: the very filter of ``GET /v1/events``."""
+    wanted = EventFilter(
+        after=sub.cursor,
+        types=tuple(sub.types or ()),
+        area=sub.area,
+        categories=tuple(sub.categories or ()),
+        scope=Scope(area=sub.scope, submitter=sub.submitter),
+    )
+    conds = [*wanted.conditions(), E.id <= upto]
     return select(E.id, E.type, E.at, E.data).where(*conds).order_by(E.id).limit(limit)
 
 

@@ -2,8 +2,11 @@
 
 An event is shown as ``{"id", "type", "at", "data"}``; ``data`` carries the changed object's
 ``id`` and summary (an incident: category, state, owner, area chain, times, and ``change``:
-what this event changed). A scoped caller sees the events whose area chain includes its
-scope; events with no area (a generation activated) only unscoped callers see.
+what this event changed). What a caller sees is its :class:`~gis.access.Scope`'s: the
+events of the incidents that scope holds (by the incident's stored owner and, for an
+integration key, its submitter), the coverage reports of areas in the scope; events of
+nothing in the hierarchy (a generation activated, a whole-generation report) only callers
+whose scope is everywhere.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, Final
 
-from sqlalchemy import Connection, Text, cast, select, true
+from sqlalchemy import ColumnElement, Connection, Text, and_, cast, or_, select, true
 from sqlalchemy.dialects.postgresql import ARRAY, array
 
+from gis.access import EVERYWHERE, Scope
 from gis.errors import InvalidInput
 from gis.events.outbox import TYPES
-from gis.store.models import EVENTS
+from gis.store.models import EVENTS, INCIDENTS
 
 E = EVENTS.c
 MAX_LIMIT: Final = 1000
@@ -34,7 +38,7 @@ class EventFilter:
     types: tuple[str, ...] = ()
     area: str | None = None
     categories: tuple[str, ...] = ()
-    scope: str | None = None
+    scope: Scope = EVERYWHERE
 
     @classmethod
     def parse(
@@ -44,7 +48,7 @@ class EventFilter:
         types: str | Sequence[str] | None = None,
         area: str | None = None,
         categories: Sequence[str] | None = None,
-        scope: str | None = None,
+        scope: Scope = EVERYWHERE,
     ) -> EventFilter:
         """From query values (``types`` a comma list or a list); unknown types are refused."""
         wanted = tuple(
@@ -64,11 +68,19 @@ class EventFilter:
         out: list[Any] = [E.id > self.after]
         if self.types:
             out.append(E.type.in_(self.types))
-        for code in (self.area, self.scope):
-            if code is not None:
-                out.append(E.area_codes.contains(cast(array([code]), ARRAY(Text))))
+        if self.area is not None:
+            out.append(E.area_codes.contains(cast(array([self.area]), ARRAY(Text))))
         if self.categories:
             out.append(E.category.in_(self.categories))
+        if not self.scope.everywhere:
+            held = select(INCIDENTS.c.id).where(self.scope.incidents(INCIDENTS))
+            seen: list[ColumnElement[bool]] = [E.incident_id.in_(held)]
+            if self.scope.submitter is None:  # an integration key follows its incidents only
+                report_area = E.data["area"].astext
+                seen.append(
+                    and_(E.type == "coverage.report", report_area.in_(self.scope.area_codes()))
+                )
+            out.append(or_(*seen))
         return out
 
 

@@ -9,14 +9,15 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, true, update
 
+from gis.access import EVERYWHERE, Scope
 from gis.errors import InvalidInput, NotFound
 from gis.events.outbox import TYPES
 from gis.events.reading import last_id
 from gis.events.webhook import check_url
 from gis.incidents.categories import load_categories
-from gis.store.models import EVENT_SUBSCRIPTIONS
+from gis.store.models import AREAS, EVENT_SUBSCRIPTIONS
 
 S = EVENT_SUBSCRIPTIONS.c
 SHOWN = (
@@ -51,14 +52,18 @@ def create(
     types: Sequence[str] | None,
     area: str | None,
     categories: Sequence[str] | None,
-    scope: str | None,
+    scope: Scope,
     key_id: str | None,
     allow_private: bool,
 ) -> dict[str, Any]:
     """A new subscription; ``{"id", "secret", ...}`` (the only time the secret is shown).
-    ``area`` must lie within ``scope`` (checked by the caller); deliveries carry only the
-    events ``scope`` may see."""
+    ``area`` must be an area ``scope`` holds (else NotFound naming ``area``); deliveries
+    carry only the events ``scope`` may see."""
     check_url(url, allow_private=allow_private)
+    if area is not None:
+        held = select(AREAS.c.code).where(AREAS.c.code == area, scope.areas(AREAS)).limit(1)
+        if conn.execute(held).first() is None:
+            raise NotFound(f"no area {area!r}", field="area")
     wanted = _listed(types, "events")
     for t in wanted or ():
         if t not in TYPES:
@@ -81,7 +86,8 @@ def create(
             types=wanted,
             area=area,
             categories=cats,
-            scope=scope,
+            scope=scope.area,
+            submitter=scope.submitter,
             key_id=key_id,
             cursor=last_id(conn),
         )
@@ -97,18 +103,23 @@ def shown(row: Any) -> dict[str, Any]:
     return out
 
 
-def _mine(scope: str | None) -> Any:
-    """A scoped key manages the subscriptions made with its scope; an unscoped key all."""
-    return S.scope == scope if scope is not None else S.id.is_not(None)
+def _mine(scope: Scope) -> Any:
+    """A key manages the subscriptions made with its very scope (area and submitter); a key
+    whose scope is everywhere manages all."""
+    if scope.everywhere:
+        return true()
+    return and_(
+        S.scope.is_not_distinct_from(scope.area), S.submitter.is_not_distinct_from(scope.submitter)
+    )
 
 
-def list_subscriptions(conn: Connection, *, scope: str | None) -> list[dict[str, Any]]:
+def list_subscriptions(conn: Connection, *, scope: Scope) -> list[dict[str, Any]]:
     """Every subscription the caller may manage, oldest first (no secrets)."""
     rows = conn.execute(select(*SHOWN).where(_mine(scope)).order_by(S.created_at, S.id))
     return [shown(r) for r in rows]
 
 
-def get(conn: Connection, ident: str, *, scope: str | None) -> dict[str, Any]:
+def get(conn: Connection, ident: str, *, scope: Scope) -> dict[str, Any]:
     """One subscription (NotFound naming ``id`` when absent or not the caller's)."""
     row = conn.execute(select(*SHOWN).where(S.id == ident, _mine(scope))).one_or_none()
     if row is None:
@@ -116,7 +127,7 @@ def get(conn: Connection, ident: str, *, scope: str | None) -> dict[str, Any]:
     return shown(row)
 
 
-def set_state(conn: Connection, ident: str, state: str, *, scope: str | None) -> dict[str, Any]:
+def set_state(conn: Connection, ident: str, state: str, *, scope: Scope) -> dict[str, Any]:
     """Pause or resume (``active``: delivery is due at once, failures forgotten)."""
     if state not in ("active", "paused"):
         raise InvalidInput("must be active or paused", field="state")
@@ -131,7 +142,7 @@ def set_state(conn: Connection, ident: str, state: str, *, scope: str | None) ->
     return get(conn, ident, scope=scope)
 
 
-def remove(conn: Connection, ident: str, *, scope: str | None) -> None:
+def remove(conn: Connection, ident: str, *, scope: Scope) -> None:
     """Delete the subscription (its undelivered events stay in the outbox for others)."""
     done = conn.execute(delete(EVENT_SUBSCRIPTIONS).where(S.id == ident, _mine(scope)))
     if done.rowcount == 0:
@@ -149,4 +160,4 @@ def replay(conn: Connection, ident: str, *, from_id: int) -> dict[str, Any]:
     )
     if done.rowcount == 0:
         raise NotFound(f"no subscription {ident!r}", field="subscription")
-    return get(conn, ident, scope=None)
+    return get(conn, ident, scope=EVERYWHERE)

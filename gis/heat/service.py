@@ -16,11 +16,12 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, text
 
+from gis.access import EVERYWHERE, Scope
 from gis.areas.query import BBox
 from gis.errors import InvalidInput, NotFound
 from gis.heat.cells import cell_ids, cell_polygons, check_resolution, count_cells, points_to_cells
 from gis.heat.hotspots import gi_star, study_region, z_critical
-from gis.store.schema import table_exists
+from gis.store.models import AREAS, BUILDINGS, INCIDENTS
 
 #: Most cells one answer may carry (a city at res 9 with its rings stays below it).
 MAX_CELLS = 100_000
@@ -135,13 +136,16 @@ def heat_features(
     ]
 
 
-_AREA_GEOM = text("SELECT geom FROM areas WHERE code = :code AND valid @> CAST(:generation AS int)")
+_AREA_GEOM = "SELECT geom FROM areas WHERE code = :code AND valid @> CAST(:generation AS int)"
 
 
-def _where(query: HeatQuery, generation: int) -> tuple[str, dict[str, Any]]:
-    """SQL conditions on table alias ``t`` (geometry column ``geom``) with bound parameters."""
-    conditions = ["TRUE"]
-    params: dict[str, Any] = {"generation": generation}
+def _where(
+    query: HeatQuery, generation: int, access: tuple[str, dict[str, Any]]
+) -> tuple[str, dict[str, Any]]:
+    """SQL conditions on table alias ``t`` (geometry column ``geom``) with bound parameters;
+    ``access`` is the caller's scope for that table (its rule, compiled)."""
+    conditions = [access[0]]
+    params: dict[str, Any] = {"generation": generation, **access[1]}
     if query.bbox is not None:
         conditions.append("t.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326)")
         b = query.bbox
@@ -161,12 +165,11 @@ def _coords(conn: Connection, sql: str, params: dict[str, Any]) -> list[npt.NDAr
 
 
 def incident_coords(
-    conn: Connection, query: HeatQuery, *, generation: int
+    conn: Connection, query: HeatQuery, *, generation: int, scope: Scope = EVERYWHERE
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Lon and lat arrays of the incidents ``query`` selects (empty without an incidents table)."""
-    if not table_exists(conn, "incidents"):
-        return np.zeros(0), np.zeros(0)
-    where, params = _where(query, generation)
+    """Lon and lat arrays of the incidents ``query`` selects among those in ``scope`` (owned
+    below it: never by where they lie)."""
+    where, params = _where(query, generation, scope.text("incidents", INCIDENTS.alias("t")))
     where += " AND t.geom IS NOT NULL"
     if query.start is not None:
         where += " AND t.reported_at >= :start"
@@ -185,15 +188,23 @@ def incident_coords(
     return lon, lat
 
 
-def heatmap(conn: Connection, query: HeatQuery, *, generation: int) -> dict[str, Any]:
-    """The heatmap FeatureCollection for ``query`` against boundary ``generation``."""
+def heatmap(
+    conn: Connection, query: HeatQuery, *, generation: int, scope: Scope = EVERYWHERE
+) -> dict[str, Any]:
+    """The heatmap FeatureCollection for ``query`` against boundary ``generation``, of the
+    incidents in the caller's ``scope`` (households: of the buildings inside it). An ``area``
+    outside ``scope`` is not found, by the same query as an unknown one."""
     query.check()
-    if (
-        query.area is not None
-        and conn.execute(_AREA_GEOM, {"code": query.area, "generation": generation}).one_or_none()
-        is None
-    ):
-        raise NotFound(f"no area with code {query.area!r} in generation {generation}", field="area")
+    if query.area is not None:
+        in_scope, params = scope.text("areas", AREAS)
+        found = conn.execute(
+            text(f"{_AREA_GEOM} AND {in_scope}"),
+            {"code": query.area, "generation": generation, **params},
+        ).one_or_none()
+        if found is None:
+            raise NotFound(
+                f"no area with code {query.area!r} in generation {generation}", field="area"
+            )
     threshold = z_critical(query.confidence)
     answer: dict[str, Any] = {
         "type": "FeatureCollection",
@@ -207,14 +218,11 @@ def heatmap(conn: Connection, query: HeatQuery, *, generation: int) -> dict[str,
             "rule": f"hotspot when Gi* z > {threshold} ({query.confidence} %, two-sided)",
         },
     }
-    if not table_exists(conn, "incidents"):
-        answer.update(total=0, note="no incidents yet: the incidents table does not exist")
-        answer["features"] = []
-        return answer
-    lon, lat = incident_coords(conn, query, generation=generation)
+    lon, lat = incident_coords(conn, query, generation=generation, scope=scope)
     households = None
     if query.normalize == "households":
-        b_where, b_params = _where(HeatQuery(bbox=query.bbox, area=query.area), generation)
+        inside = scope.text("inside", BUILDINGS.alias("t"), generation=generation)
+        b_where, b_params = _where(HeatQuery(bbox=query.bbox, area=query.area), generation, inside)
         b_lon, b_lat, b_hh = _coords(
             conn,
             "SELECT array_agg(ST_X(c)), array_agg(ST_Y(c)), array_agg(h) FROM ("

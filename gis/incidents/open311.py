@@ -11,15 +11,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Text, cast, func, select
-from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy import Connection, select
 
+from gis.access import EVERYWHERE, Scope
 from gis.errors import InvalidInput, NotFound
 from gis.incidents.categories import load_categories
 from gis.incidents.parse import parse_time
 from gis.incidents.query import Filters, columns, where
 from gis.limits import MAX_PAGE_SIZE
-from gis.store.models import AUDIT_LOG, EVENTS, INCIDENTS
+from gis.store.models import EVENTS, INCIDENTS
 
 MAX_REQUESTS = MAX_PAGE_SIZE
 MAX_ID = 2**63
@@ -111,29 +111,25 @@ def get_requests(
     start_date: str | None = None,
     end_date: str | None = None,
     status: str | None = None,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
     max_requests: int = MAX_REQUESTS,
     updated_after: str | None = None,
     page: int = 1,
     page_size: int | None = None,
     extensions: bool = False,
-    submitted_by: str | None = None,
 ) -> list[dict[str, Any]]:
     """GET requests: by ids (overrides everything else), else by codes, date range (default
     the last 90 days, none with ``updated_after`` alone), ``updated_after`` (changed since:
     any event after that time) and status, newest first, ``page`` by ``page`` of
     ``page_size`` (default and at most ``max_requests``, the configured page size); only
-    those at or below area ``within`` (an API key's scope), and with ``submitted_by`` only
-    those that key submitted."""
+    those in the caller's ``scope``."""
     now = datetime.now(UTC)
     size = max_requests if page_size is None else page_size
     if not 1 <= size <= max_requests:
         raise InvalidInput(f"must be between 1 and {max_requests}", field="page_size")
     if not 1 <= page <= MAX_PAGES:
         raise InvalidInput(f"must be between 1 and {MAX_PAGES}", field="page")
-    query = select(*columns(now)).where(where(Filters(scope=within), now))
-    if submitted_by is not None:
-        query = query.where(INCIDENTS.c.id.in_(submitted(submitted_by)))
+    query = select(*columns(now, scope)).where(where(Filters(scope=scope), now))
     if service_request_id:
         try:
             ids = [int(x) for x in service_request_id.split(",")]
@@ -173,34 +169,14 @@ def get_requests(
     return [as_request(r, departments, extensions=extensions) for r in rows]
 
 
-def submitted(key_id: str) -> Any:
-    """The ids of the incidents the API key ``key_id`` submitted (from the audit log, which
-    intake writes in the incident's own transaction)."""
-    return select(cast(func.substr(AUDIT_LOG.c.target, 10), BigInteger)).where(
-        AUDIT_LOG.c.key_id == key_id,
-        AUDIT_LOG.c.action == "incident.create",
-        AUDIT_LOG.c.target.like("incident/%"),
-    )
-
-
 def get_request(
-    conn: Connection,
-    request_id: str,
-    *,
-    within: str | None = None,
-    extensions: bool = False,
-    submitted_by: str | None = None,
+    conn: Connection, request_id: str, *, scope: Scope = EVERYWHERE, extensions: bool = False
 ) -> list[dict[str, Any]]:
-    """GET one request (a one-item list, as the spec has it)."""
+    """GET one request (a one-item list, as the spec has it); one outside ``scope`` is not
+    found, by the same query as an unknown one."""
     if not request_id.isdigit() or not 0 < int(request_id) < MAX_ID:
         raise NotFound(f"no service request {request_id!r}", field="service_request_id")
-    found = get_requests(
-        conn,
-        service_request_id=request_id,
-        within=within,
-        extensions=extensions,
-        submitted_by=submitted_by,
-    )
+    found = get_requests(conn, service_request_id=request_id, scope=scope, extensions=extensions)
     if not found:
         raise NotFound(f"no service request {request_id}", field="service_request_id")
     return found
@@ -241,8 +217,7 @@ def get_updates(
     *,
     start_date: str | None = None,
     end_date: str | None = None,
-    within: str | None = None,
-    submitted_by: str | None = None,
+    scope: Scope = EVERYWHERE,
     max_updates: int = MAX_REQUESTS,
 ) -> list[dict[str, Any]]:
     """GET servicerequestupdates (FixMyStreet's extension): every change of a request
@@ -258,10 +233,8 @@ def get_updates(
     query = select(e.id, e.type, e.at, e.incident_id, e.data).where(
         e.incident_id.is_not(None), e.at >= start, e.at <= end
     )
-    if within is not None:
-        query = query.where(e.area_codes.contains(cast(array([within]), ARRAY(Text))))
-    if submitted_by is not None:
-        query = query.where(e.incident_id.in_(submitted(submitted_by)))
+    if not scope.everywhere:  # the incident's stored owner (and submitter) decide
+        query = query.where(e.incident_id.in_(select(INCIDENTS.c.id).where(scope.incidents())))
     rows = conn.execute(query.order_by(e.id).limit(max_updates))
     return [as_update(r) for r in rows]
 

@@ -6,42 +6,42 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.sql.expression import FromClause
 
+from gis.access import EVERYWHERE, Scope
+from gis.access.scope import Kind
 from gis.maps.basemaps import Basemap, features_from_wkb
-from gis.maps.sql import (
-    CLOSED_STATUSES,
-    area_columns,
-    building_columns,
-    inside_boundary_sql,
-    subtree_sql,
-)
-from gis.store.schema import table_exists
+from gis.maps.sql import CLOSED_STATUSES, area_columns, building_columns
+from gis.store.models import AREAS, BUILDINGS, FACILITIES, INCIDENTS
+
+#: The table each alias of the page queries stands for.
+_ALIASES: dict[str, tuple[Kind, FromClause]] = {
+    "a": ("areas", AREAS.alias("a")),
+    "i": ("incidents", INCIDENTS.alias("i")),
+    "b": ("inside", BUILDINGS.alias("b")),
+    "f": ("inside", FACILITIES.alias("f")),
+}
 
 
 @dataclass(frozen=True)
-class Scope:
-    """Where a page looks: the whole generation, or inside one area's polygon."""
+class View:
+    """Where a page looks: the whole generation, or inside one area's polygon; and what the
+    caller may see there (``access``, the caller's :class:`gis.access.Scope`)."""
 
     generation: int
     within: str | None = None  # an area code
     reach_m: float = 0.0  # also what lies this close to it (metres, on the ellipsoid)
-    #: an API key's scope (an area code), by the hierarchy: areas at or below it, incidents
-    #: owned there; buildings and facilities (no owner) inside its boundary
-    key_scope: str | None = None
+    access: Scope = EVERYWHERE
 
     def where(self, alias: str) -> str:
-        """A condition on ``alias`` (bound parameters ``:within``, ``:generation``,
-        ``:key_scope``); ``alias`` is ``a`` (areas), ``i`` (incidents), ``b`` or ``f``."""
-        if self.key_scope is None:
-            return self._near(alias)
-        return f"{self._near(alias)} AND {self._key_condition(alias)}"
+        """A condition on ``alias`` (bound parameters ``:within``, ``:generation`` and the
+        scope's, see :meth:`params`); ``alias`` is ``a`` (areas), ``i`` (incidents), ``b`` or
+        ``f``."""
+        return f"{self._near(alias)} AND {self._access(alias)[0]}"
 
-    def _key_condition(self, alias: str) -> str:
-        if alias == "a":
-            return f"a.code IN ({subtree_sql('key_scope')})"
-        if alias == "i":
-            return "i.area_codes @> ARRAY[CAST(:key_scope AS text)]"
-        return inside_boundary_sql(alias, "key_scope")
+    def _access(self, alias: str) -> tuple[str, dict[str, Any]]:
+        kind, table = _ALIASES[alias]
+        return self.access.text(kind, table, generation=self.generation)
 
     def _near(self, alias: str) -> str:
         if self.within is None:
@@ -55,20 +55,17 @@ class Scope:
         return f"ST_Intersects({alias}.geom, {area})"
 
     def params(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "generation": self.generation,
             "within": self.within,
             "reach_m": self.reach_m,
-            "key_scope": self.key_scope,
         }
+        for alias in _ALIASES:
+            out.update(self._access(alias)[1])
+        return out
 
 
-def has_incidents(conn: Connection) -> bool:
-    """Whether incidents exist as a table yet (another feature adds it)."""
-    return table_exists(conn, "incidents")
-
-
-def count_areas(conn: Connection, scope: Scope, level: str) -> int:
+def count_areas(conn: Connection, scope: View, level: str) -> int:
     """How many areas of ``level`` the scope holds."""
     sql = (
         "SELECT count(*) FROM areas a WHERE a.valid @> CAST(:generation AS int) "
@@ -79,7 +76,7 @@ def count_areas(conn: Connection, scope: Scope, level: str) -> int:
 
 def areas(
     conn: Connection,
-    scope: Scope,
+    scope: View,
     basemap: Basemap,
     *,
     level: str | None = None,
@@ -89,7 +86,7 @@ def areas(
     level_sql = "AND a.level = :level" if level else ""
     code_sql = "AND a.code = :code" if code else ""
     sql = (
-        f"SELECT {area_columns(has_incidents(conn))}, ST_AsBinary(a.geom) AS wkb FROM areas a "
+        f"SELECT {area_columns()}, ST_AsBinary(a.geom) AS wkb FROM areas a "
         f"WHERE a.valid @> CAST(:generation AS int) {level_sql} {code_sql} "
         f"AND {scope.where('a')} ORDER BY a.code"
     )
@@ -97,12 +94,12 @@ def areas(
     return features_from_wkb(rows, basemap)
 
 
-def count_buildings(conn: Connection, scope: Scope) -> int:
+def count_buildings(conn: Connection, scope: View) -> int:
     sql = f"SELECT count(*) FROM buildings b WHERE {scope.where('b')}"
     return int(conn.execute(text(sql), scope.params()).scalar_one())
 
 
-def buildings(conn: Connection, scope: Scope, basemap: Basemap) -> list[dict[str, Any]]:
+def buildings(conn: Connection, scope: View, basemap: Basemap) -> list[dict[str, Any]]:
     """Buildings with address, households and their team leader (null when none)."""
     sql = (
         f"SELECT {building_columns()}, ST_AsBinary(b.geom) AS wkb FROM buildings b "
@@ -115,7 +112,7 @@ def buildings(conn: Connection, scope: Scope, basemap: Basemap) -> list[dict[str
 
 
 def facilities(
-    conn: Connection, scope: Scope, basemap: Basemap, *, radius_m: dict[str, float]
+    conn: Connection, scope: View, basemap: Basemap, *, radius_m: dict[str, float]
 ) -> list[dict[str, Any]]:
     """Facilities as points with ``service_radius_m`` by kind (from ``radius_m``)."""
     sql = (
@@ -143,10 +140,8 @@ def staff(conn: Connection, code: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
-def count_open_incidents(conn: Connection, scope: Scope) -> int:
-    """How many located, open incidents the scope holds (0 without an incidents table)."""
-    if not has_incidents(conn):
-        return 0
+def count_open_incidents(conn: Connection, scope: View) -> int:
+    """How many located, open incidents the scope holds."""
     sql = (
         "SELECT count(*) FROM incidents i WHERE i.geom IS NOT NULL "
         f"AND i.status NOT IN (:closed1, :closed2) AND {scope.where('i')}"
@@ -157,15 +152,13 @@ def count_open_incidents(conn: Connection, scope: Scope) -> int:
 
 def incidents(
     conn: Connection,
-    scope: Scope,
+    scope: View,
     basemap: Basemap,
     *,
     open_only: bool = True,
     incident_id: Any = None,
 ) -> list[dict[str, Any]]:
     """Incidents (open ones by default) with category, status, description and times."""
-    if not has_incidents(conn):
-        return []
     status = "AND i.status NOT IN (:closed1, :closed2)" if open_only else ""
     one = "AND i.id::text = :incident_id" if incident_id is not None else ""
     sql = (

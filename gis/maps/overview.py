@@ -67,7 +67,7 @@ def _tiles_allowed(opts: MapOptions, count: int) -> bool:
 def add_area_layer(
     page: Page,
     conn: Connection,
-    scope: data.Scope,
+    scope: data.View,
     opts: MapOptions,
     level: str,
     *,
@@ -107,7 +107,7 @@ def add_area_layer(
 def add_buildings(
     page: Page,
     conn: Connection,
-    scope: data.Scope,
+    scope: data.View,
     opts: MapOptions,
     *,
     color_by_leader: bool = False,
@@ -134,7 +134,7 @@ def add_buildings(
     return count
 
 
-def add_incidents(page: Page, conn: Connection, scope: data.Scope, opts: MapOptions) -> int:
+def add_incidents(page: Page, conn: Connection, scope: data.View, opts: MapOptions) -> int:
     """Add the open incidents (inline or tiled); return their count."""
     count = data.count_open_incidents(conn, scope)
     name = "事件 open incidents"
@@ -150,18 +150,16 @@ def add_incidents(page: Page, conn: Connection, scope: data.Scope, opts: MapOpti
 def overview_page(conn: Connection, opts: MapOptions) -> str:
     """The whole generation: street, communities, grids, micro-grids, buildings."""
     page = Page("wangge · overview", opts.basemap)
-    scope = data.Scope(opts.generation, key_scope=opts.within)
+    scope = data.View(opts.generation, access=opts.scope)
     page.call("wg.search({map}, " + js_json(opts.geocode_url) + ");")
     for level in LEVEL_STYLES:
         add_area_layer(page, conn, scope, opts, level, fit=level == "street")
     add_buildings(page, conn, scope, opts)
-    if data.has_incidents(conn) and opts.show_incidents:
+    if opts.show_incidents:
         add_incidents(page, conn, scope, opts)
     legend = [{"label": LEVEL_NAMES[lv], "color": s["color"]} for lv, s in LEVEL_STYLES.items()]
     legend.append({"label": "楼 building", "color": "#666666", "fill": "#999999"})
     legend.append({"label": "事件 open incident", "color": "#b10026", "fill": "#fc4e2a"})
     notes = [f"basemap: {opts.basemap.name} ({opts.basemap.datum})"]
-    if not data.has_incidents(conn):
-        page.notes.append("open incidents: not available yet (no incidents table)")
     page.call(f"wg.legend({{map}}, 'wangge', {js_json(legend)}, {js_json(notes)});")
     return page.render(static_url=opts.static_url)

@@ -316,6 +316,8 @@ class Incident(Base):
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the key id of the API key that submitted it (an integration key reads back its own)
+    submitted_by: Mapped[str | None] = mapped_column(Text, index=True)
 
 
 class IncidentEvent(Base):
@@ -451,6 +453,8 @@ class EventSubscription(Base):
     area: Mapped[str | None] = mapped_column(Text)
     categories: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     scope: Mapped[str | None] = mapped_column(Text)
+    #: an integration key's id: its subscriptions carry the incidents it submitted only
+    submitter: Mapped[str | None] = mapped_column(Text)
     key_id: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(Text, default="active")
     cursor: Mapped[int] = mapped_column(BigInteger)

@@ -98,7 +98,9 @@ def test_pull_stream_scope_and_bad_input(street: str) -> None:
             # a key scoped to G2 sees G2's events only, and no generation event
             theirs = all_events(g2)
             assert theirs and all("G2" in e["data"]["area_codes"] for e in theirs)
-            assert g2.get("/v1/events", params={"area": "G1"}).status_code == 404
+            assert all_events(g2, area="G1") == []  # the scope still applies
+            refused = g2.post("/v1/subscriptions", json={"url": "http://8.8.8.8/", "area": "G1"})
+            assert refused.status_code == 404 and refused.json()["field"] == "area"
             assert all_events(http, area="G1") == [
                 e for e in everything if "G1" in e["data"].get("area_codes", [])
             ]

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, text, update
 
+from gis.access import Scope
 from gis.assign.service import Assigner
 from gis.errors import InvalidInput
 from gis.events.outbox import emit, photo_added, sweep_overdue
@@ -112,10 +113,10 @@ def test_scope_and_area_select_events(street: Engine, context: IntakeContext) ->
     submit(street, context, body(**M4, external_id="s-4"))
     with street.begin() as conn:
         emit(conn, "generation.activated", {"id": 9})
-    owners = {e["data"].get("owner_code") for e in events(street, scope="G1")}
+    owners = {e["data"].get("owner_code") for e in events(street, scope=Scope(area="G1"))}
     assert owners == {"M1"}
     assert {e["data"].get("owner_code") for e in events(street, area="M4")} == {"M4"}
-    assert "generation.activated" not in {e["type"] for e in events(street, scope="S")}
+    assert "generation.activated" not in {e["type"] for e in events(street, scope=Scope(area="S"))}
     assert "generation.activated" in {e["type"] for e in events(street)}
     with pytest.raises(InvalidInput) as bad:
         EventFilter.parse(types="incident.nope")

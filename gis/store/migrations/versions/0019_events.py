@@ -11,7 +11,7 @@ The trigger first takes the ``incidents`` data-version row lock (which every inc
 takes anyway, for its bump) so two writers always lock in the same order.
 
 Revision ID: 0019_events
-Revises: 0014_one_line
+Revises: 0020_patrols
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0019_events"
-down_revision = "0014_one_line"
+down_revision = "0020_patrols"
 branch_labels = None
 depends_on = None
 
@@ -123,6 +123,7 @@ def upgrade() -> None:
             area text,
             categories text[],
             scope text,
+            submitter text,
             key_id text,
             state text NOT NULL DEFAULT 'active',
             cursor bigint NOT NULL,
