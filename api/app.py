@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from api import error_pages, fastlane, limits, problems, ratelimits, replicas, security
 from api.openapi_categories import document_categories
 from api.routers import access, areas, assign, coverage, geocode, health, heatmap, maps, tiles
-from api.routers import field as field_routes
 from api.routers import events as event_routes
+from api.routers import field as field_routes
 from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_router
 from api.routers import open311 as open311_routes
