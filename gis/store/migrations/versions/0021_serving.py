@@ -3,7 +3,7 @@ and host, and each key's last write (reads that must see it go to the primary). 
 cheap to update, not replicated, emptied by a crash, which only forgets recent history.
 
 Revision ID: 0021_serving
-Revises: 0020_patrols
+Revises: 0017_field
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0021_serving"
-down_revision = "0020_patrols"
+down_revision = "0017_field"
 branch_labels = None
 depends_on = None
 
