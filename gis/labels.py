@@ -79,6 +79,13 @@ FACILITY_KIND_NAMES: Final[dict[str, str]] = {
     "park": "公园",
 }
 
+#: what the evaluation (考核) ranks: an area level, the departments or the staff
+SUBJECT_NAMES: Final[dict[str, str]] = {
+    **LEVEL_NAMES,
+    "department": "职能部门",
+    "staff": "网格人员",
+}
+
 #: every table above with the codes it must name (checked by tests/gis/test_labels.py)
 TABLES: Final[tuple[tuple[dict[str, str], tuple[str, ...]], ...]] = (
     (STATE_NAMES, INCIDENT_STATES),

@@ -165,6 +165,28 @@ class Settings(BaseSettings):
         "cancelled by it answers 503 with Retry-After.",
     )
 
+    # -- dashboard and evaluation (issue 25): the composite index's weights, in one place --
+    evaluation_weight_resolution: float = Field(
+        default=0.3, ge=0, description="Weight of 结案率 (resolved / reported) in the index."
+    )
+    evaluation_weight_on_time: float = Field(
+        default=0.3, ge=0, description="Weight of 按期结案率 (resolved by due / resolved)."
+    )
+    evaluation_weight_assignment: float = Field(
+        default=0.2,
+        ge=0,
+        description="Weight of 派遣时效 (min(1, target / median time to assignment)).",
+    )
+    evaluation_weight_overdue: float = Field(
+        default=0.2, ge=0, description="Weight of 1 − 超期率 (overdue / reported)."
+    )
+    evaluation_assign_target_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Time to assignment (seconds) that scores full marks (the field notes' "
+        "5 minutes).",
+    )
+
     def resolved_home(self) -> Path:
         """The managed-cluster folder as an absolute path."""
         return self.home.expanduser().resolve()

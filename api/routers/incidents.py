@@ -43,6 +43,7 @@ from gis.incidents.lifecycle import transition
 from gis.incidents.query import Filters, check_in_scope, get_incident, list_incidents
 from gis.incidents.relocate import link_duplicate, relocate
 from gis.incidents.service import submit, submit_batch
+from gis.incidents.stats import GROUPS as STAT_GROUPS
 from gis.incidents.stats import stats
 from gis.security.roles import Principal
 from gis.settings import Settings
@@ -97,6 +98,9 @@ def get_filters(
         Literal["ok", "needs_review"] | None, Query(description="ok or needs_review")
     ] = None,
     duplicates: Annotated[bool | None, Query(description="Only (or no) duplicates")] = None,
+    source: Annotated[
+        str | None, Query(description="Comma list of sources (hotline, app, patrol, camera…)")
+    ] = None,
 ) -> Filters:
     return Filters.parse(
         status=status,
@@ -109,6 +113,7 @@ def get_filters(
         location_status=location_status,
         duplicates=duplicates,
         max_bbox_km2=settings.max_bbox_km2,
+        source=source,
     )
 
 
@@ -472,14 +477,29 @@ def incident_stats(
     conn: Conn,
     filters: FiltersDep,
     group_by: Annotated[
-        Literal["category", "area", "day"], Query(description="category, area or day")
+        str,
+        Query(
+            description="category, area (owning micro-grid), an area level (street, "
+            "community, grid, micro_grid…: the ancestor there), department, source, status, "
+            "day, week or month (local time)",
+            json_schema_extra={"enum": list(STAT_GROUPS)},
+        ),
     ] = "category",
+    compare: Annotated[
+        Literal["previous"] | None,
+        Query(description="previous: also the period of equal length before from–to"),
+    ] = None,
 ) -> Any:
     """Figures over the matching incidents (``area`` includes descendants; ``from``/``to``
-    bound ``reported_at``); times in seconds from the report; ``day`` in local time."""
+    bound ``reported_at``); times in seconds from the report; days, weeks (keyed by their
+    Monday) and months in local time; on_time_rate = resolved by the due time / resolved."""
     settings: Settings = request.app.state.settings
     return stats(
-        conn, scoped(filters, caller), group_by=group_by, timezone=settings.incident_timezone
+        conn,
+        scoped(filters, caller),
+        group_by=group_by,
+        timezone=settings.incident_timezone,
+        compare=compare,
     )
 
 

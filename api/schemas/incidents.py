@@ -312,6 +312,8 @@ class Figures(BaseModel):
     count: int
     resolved: int
     resolution_rate: float | None
+    on_time: int
+    on_time_rate: float | None
     open: int
     overdue: int
     duplicates: int
@@ -326,6 +328,16 @@ class GroupFigures(Figures):
     key: str | None
 
 
+class Period(BaseModel):
+    from_: str | None = Field(alias="from", serialization_alias="from")
+    to: str | None
+
+
+class PreviousFigures(Period):
+    total: Figures
+    groups: list[GroupFigures]
+
+
 class StatsOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -335,6 +347,8 @@ class StatsOut(BaseModel):
                     "count": 4210,
                     "resolved": 4046,
                     "resolution_rate": 0.961,
+                    "on_time": 3900,
+                    "on_time_rate": 0.9639,
                     "open": 164,
                     "overdue": 97,
                     "duplicates": 180,
@@ -352,3 +366,5 @@ class StatsOut(BaseModel):
     group_by: str
     total: Figures
     groups: list[GroupFigures]
+    period: Period | None = None
+    previous: PreviousFigures | None = None

@@ -26,7 +26,7 @@ from gis.errors import InvalidInput, NotFound
 from gis.incidents.parse import parse_time
 from gis.limits import MAX_PAGE_SIZE, check_page_size
 from gis.security.roles import mask_phone
-from gis.store.models import INCIDENT_EVENTS, INCIDENT_STATES, INCIDENTS
+from gis.store.models import INCIDENT_EVENTS, INCIDENT_SOURCES, INCIDENT_STATES, INCIDENTS
 
 MAX_PAGE = MAX_PAGE_SIZE
 C = INCIDENTS.c
@@ -46,6 +46,7 @@ class Filters:
     overdue: bool | None = None
     location_status: str | None = None
     duplicates: bool | None = None
+    source: tuple[str, ...] = ()
     #: an API key's scope: only incidents at or below this area (never set from a query)
     scope: str | None = None
 
@@ -63,6 +64,7 @@ class Filters:
         location_status: str | None = None,
         duplicates: bool | None = None,
         max_bbox_km2: float | None = None,
+        source: str | None = None,
     ) -> Filters:
         """Filters from query-string values (comma lists for status and category); a
         ``bbox`` over ``max_bbox_km2`` km² is refused."""
@@ -71,6 +73,12 @@ class Filters:
             if s not in INCIDENT_STATES:
                 raise InvalidInput(
                     f"unknown state {s!r}; states: {', '.join(INCIDENT_STATES)}", field="status"
+                )
+        sources = tuple(s for s in (source or "").split(",") if s)
+        for s in sources:
+            if s not in INCIDENT_SOURCES:
+                raise InvalidInput(
+                    f"unknown source {s!r}; sources: {', '.join(INCIDENT_SOURCES)}", field="source"
                 )
         if location_status not in (None, "ok", "needs_review"):
             raise InvalidInput("must be ok or needs_review", field="location_status")
@@ -93,6 +101,7 @@ class Filters:
             overdue=overdue,
             location_status=location_status,
             duplicates=duplicates,
+            source=sources,
         )
 
 
@@ -108,6 +117,8 @@ def where(filters: Filters, now: datetime) -> ColumnElement[bool]:
         conds.append(C.status.in_(filters.status))
     if filters.category:
         conds.append(C.category.in_(filters.category))
+    if filters.source:
+        conds.append(C.source.in_(filters.source))
     for code in (filters.area, filters.scope):
         if code:
             conds.append(C.area_codes.contains(cast(array([code]), ARRAY(Text))))
