@@ -1,0 +1,237 @@
+"""The dashboard, the evaluation downloads, the fast exports and the offline docs over a real
+server on the demo street with a few thousand incidents of the last 90 days; the pages in
+Debian's Chromium at 1366×900 (screenshots kept in out/, git-ignored)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlalchemy import text
+
+from gis.demo_load import load_demo
+from gis.incidents.categories import ensure_categories
+from gis.settings import Settings
+from gis.store.db import make_engine
+from tests.conftest import DEMO_DATA, ROOT, LiveServer, create_api_key
+
+OUT = ROOT / "out"
+ROWS = 3000
+
+# every micro-grid with its chain; incidents of the last 90 days spread over them, with
+# every kind of ending (closed in time, late, open, overdue) and every source
+HISTORY = """
+WITH RECURSIVE up AS (
+    SELECT code AS leaf, code, parent_code, ARRAY[code] AS chain FROM areas
+    WHERE level = 'micro_grid'
+    UNION ALL
+    SELECT up.leaf, a.code, a.parent_code, a.code || up.chain
+    FROM up JOIN areas a ON a.code = up.parent_code
+), chains AS (
+    SELECT row_number() OVER (ORDER BY leaf) - 1 AS k, leaf, chain FROM up
+    WHERE parent_code IS NULL
+)
+INSERT INTO incidents (category, description, source, geom, location_status, reported_at,
+    status, due_at, owner_code, owner_name, area_codes, generation, assigned_at, resolved_at,
+    closed_at)
+SELECT (ARRAY['garbage','noise','water_leak','ebike_charging'])[1 + (g % 4)], '测试',
+    (ARRAY['hotline','app','patrol','camera','other'])[1 + (g % 5)],
+    ST_SetSRID(ST_MakePoint(121.40, 31.25), 4326), 'ok', t.at,
+    CASE WHEN t.r < 0.7 THEN 'closed' WHEN t.r < 0.8 THEN 'resolved' ELSE 'assigned' END,
+    t.at + interval '24 hours', c.leaf, c.leaf, c.chain, 1,
+    t.at + (30 + (g % 17) * 60) * interval '1 second',
+    CASE WHEN t.r < 0.8 THEN t.at + (1 + (g % 40)) * interval '1 hour' END,
+    CASE WHEN t.r < 0.7 THEN t.at + interval '50 hours' END
+FROM (SELECT g, now() - (g % 90) * interval '1 day' - (g % 23) * interval '1 hour' AS at,
+             ((g * 7919) % 1000) / 1000.0 AS r
+      FROM generate_series(1, :n) g) t
+JOIN chains c ON c.k = t.g % (SELECT count(*) FROM chains)
+"""
+
+
+#: cells a spreadsheet would run as formulas
+HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+class Site:
+    def __init__(self, server: LiveServer, community: str, community_name: str, key: str):
+        self.server = server
+        self.community = community
+        self.community_name = community_name
+        self.official_key = key
+
+
+@pytest.fixture(scope="module")
+def site(new_database: Callable[[], str]) -> Iterator[Site]:
+    url = new_database()
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        load_demo(conn, DEMO_DATA)
+        ensure_categories(conn)
+        conn.execute(text(HISTORY), {"n": ROWS})
+        for i, hostile in enumerate(HOSTILE, start=1):
+            conn.execute(
+                text("UPDATE incidents SET description = :d WHERE id = :i"), {"d": hostile, "i": i}
+            )
+        community, name = conn.execute(
+            text(
+                "SELECT c.code, c.name FROM areas c JOIN areas g ON g.parent_code = c.code "
+                "WHERE c.level = 'community' GROUP BY c.code, c.name "
+                "ORDER BY count(*) DESC, c.code LIMIT 1"
+            )
+        ).one()
+    engine.dispose()
+    key = create_api_key(url, role="official", scope=community)
+    with LiveServer(Settings(database_url=url)) as live:
+        yield Site(live, community, name, key)
+
+
+@pytest.fixture(scope="module")
+def http(site: Site) -> Iterator[httpx.Client]:
+    with site.server.client(timeout=120) as client:
+        yield client
+
+
+class Watched:
+    """A browser context at 1366×900 recording page errors, console errors and every
+    request's host."""
+
+    def __init__(self, browser: Browser, server: LiveServer) -> None:
+        self.context = browser.new_context(viewport={"width": 1366, "height": 900})
+        self.page: Page = self.context.new_page()
+        self.errors: list[str] = []
+        self.hosts: set[str] = set()
+        self.page.on("pageerror", lambda e: self.errors.append(f"exception: {e}"))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("request", lambda r: self.hosts.add(urlparse(r.url).netloc))
+        self.local = urlparse(server.url).netloc
+
+    def ready(self) -> None:
+        self.page.wait_for_selector("body[data-ready='1']", state="attached", timeout=120_000)
+
+    def shot(self, name: str) -> None:
+        OUT.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+
+
+def ranking(page: Page) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = page.evaluate(
+        """() => Array.from(document.querySelectorAll('#ranking tbody tr[data-key]')).map(
+            tr => ({key: tr.dataset.key, name: tr.children[1].textContent,
+                    index: parseFloat(tr.children[8].textContent),
+                    drill: tr.querySelector('a.drill').getAttribute('href'),
+                    map: tr.querySelector('a.map').getAttribute('href')}))"""
+    )
+    return rows
+
+
+def test_official_signs_in_sees_the_dashboard_and_drills_down(browser: Browser, site: Site) -> None:
+    w = Watched(browser, site.server)
+    try:
+        w.page.goto(f"{site.server.url}/dashboard")
+        assert "/signin" in w.page.url
+        w.page.fill("#key", site.official_key)
+        w.page.click("button[type=submit]")
+        w.ready()
+        assert urlparse(w.page.url).path == "/dashboard"
+        # the headline, the chart and the ranking of the community's grids
+        cards = w.page.locator(".card .value").all_text_contents()
+        assert len(cards) == 8 and cards[0] != "–" and int(cards[0]) > 0
+        assert "上期" in w.page.locator(".card[data-key=count] .prev").text_content()
+        assert int(w.page.get_attribute("#trend", "data-drawn") or 0) > 0
+        assert w.page.locator("#trend canvas").count() >= 1
+        rows = ranking(w.page)
+        assert rows, "the community's grids are ranked"
+        assert all(r["key"].startswith(site.community) for r in rows)
+        assert [r["index"] for r in rows] == sorted((r["index"] for r in rows), reverse=True)
+        assert site.community_name in w.page.locator("#crumbs").text_content()
+        assert "综合指标值" in w.page.locator("#formula").text_content()
+        assert w.page.locator("#departments tbody tr[data-key]").count() >= 1
+        # sortable: by name, ascending
+        w.page.click("#ranking th[data-sort=count]")
+        counts = w.page.evaluate(
+            "() => Array.from(document.querySelectorAll('#ranking tbody tr[data-key]'))"
+            ".map(tr => parseInt(tr.children[2].textContent))"
+        )
+        assert counts == sorted(counts)
+        w.shot("dashboard-community")
+        # drill down one level: the first grid, whose micro-grids are ranked with map links
+        first = rows[0]
+        w.page.click(f"#ranking tr[data-key='{first['key']}'] a.drill")
+        w.ready()
+        assert f"area={first['key']}" in w.page.url
+        assert first["name"] in w.page.locator("#crumbs").text_content()
+        below = ranking(w.page)
+        assert below and all(r["map"] == f"/maps/grid/{r['key']}" for r in below)
+        w.shot("dashboard-grid")
+        assert w.errors == []
+        assert w.hosts == {w.local}, f"requests left the host: {w.hosts}"
+    finally:
+        w.context.close()
+
+
+def test_the_scope_bounds_the_dashboard(site: Site) -> None:
+    with site.server.client(key=site.official_key, timeout=120) as http:
+        mine = http.get("/v1/dashboard").json()
+        assert mine["area"]["code"] == site.community
+        other = http.get("/v1/dashboard", params={"area": "no-such-area"})
+        assert other.status_code == 404
+        total = http.get("/v1/stats", params={"from": mine["period"]["from"]}).json()
+        assert total["total"]["count"] >= mine["headline"][0]["value"]
+
+
+def test_evaluation_downloads_carry_period_and_formula(http: httpx.Client) -> None:
+    params = {"by": "grid", "from": "2026-01-01T00:00:00+08:00", "to": "2027-01-01T00:00:00+08:00"}
+    answer = http.get("/v1/evaluation", params=params).json()
+    assert answer["rows"] and answer["formula"].startswith("综合指标值")
+    sheet = list(csv.reader(io.StringIO(http.get("/v1/evaluation.csv", params=params).text)))
+    assert sheet[0][0].lstrip("\ufeff") == "考核对象" and sheet[0][1] == "网格"
+    assert sheet[1][0] == "统计周期" and sheet[1][1].startswith("2026-01-01 00:00")
+    assert sheet[2] == ["计算公式", answer["formula"]]
+    assert len(sheet) == 5 + len(answer["rows"])
+    assert [r[1] for r in sheet[5:]] == [r["key"] for r in answer["rows"]]
+    book = http.get("/v1/evaluation.xlsx", params=params)
+    assert book.headers["content-type"].startswith("application/vnd.openxmlformats")
+    with zipfile.ZipFile(io.BytesIO(book.content)) as z:
+        shared = z.read("xl/sharedStrings.xml").decode()
+    assert "计算公式" in shared and "综合指标值" in shared
+
+
+def test_fast_csv_export_equals_the_row_export(http: httpx.Client) -> None:
+    fast = list(
+        csv.DictReader(io.StringIO(http.get("/v1/incidents/export.fast.csv").text.lstrip("\ufeff")))
+    )
+    slow = list(
+        csv.DictReader(io.StringIO(http.get("/v1/incidents/export.csv").text.lstrip("\ufeff")))
+    )
+    assert len(fast) == len(slow) == ROWS
+    for a, b in zip(fast, slow, strict=True):
+        assert a["id"] == b["id"] and a["category"] == b["category"]
+        assert a["owner_name"] == b["owner_name"] and a["overdue"] == b["overdue"]
+        assert float(a["lon"]) == float(b["lon"])
+    for i, hostile in enumerate(HOSTILE):
+        assert fast[i]["description"] == "'" + hostile
+    book = http.get("/v1/incidents/export.xlsx", params={"category": "noise"})
+    with zipfile.ZipFile(io.BytesIO(book.content)) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert xml.count("<row ") == 1 + sum(1 for r in slow if r["category"] == "noise")
+
+
+def test_docs_work_offline(browser: Browser, site: Site) -> None:
+    w = Watched(browser, site.server)
+    try:
+        w.page.goto(f"{site.server.url}/docs")
+        w.page.wait_for_selector(".swagger-ui .info .title", timeout=120_000)
+        w.page.goto(f"{site.server.url}/redoc")
+        w.page.wait_for_selector("[role=navigation], .menu-content", timeout=120_000)
+        assert w.hosts == {w.local}, f"requests left the host: {w.hosts}"
+        assert w.errors == []
+    finally:
+        w.context.close()
