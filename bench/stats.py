@@ -31,8 +31,15 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from _common import ROOT, api_server, fmt_times, machine_line, pg_connect, postgis_version
-from _common import throwaway_db
+from _common import (
+    ROOT,
+    api_server,
+    fmt_times,
+    machine_line,
+    pg_connect,
+    postgis_version,
+    throwaway_db,
+)
 
 GENERATE = """
 SELECT setseed(0.25);
