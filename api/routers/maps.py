@@ -17,6 +17,7 @@ from api.problems import problem_responses
 from api.routers.heatmap import HeatFilters
 from api.schemas.maps import RootLinks
 from api.security import require
+from gis.dashboard.pages import nav_links
 from gis.maps import pages
 from gis.maps.basemaps import basemap as pick_basemap
 from gis.maps.cache import PageCache
@@ -56,7 +57,7 @@ def _page(
     """The page for this request: cached while the data it shows is unchanged (one copy per
     scope, and one for anonymous visitors, who see staff phones masked)."""
     cache: PageCache = request.app.state.map_pages
-    key = (request.url.path, request.url.query, caller.scope, caller.role == "anonymous")
+    key = (request.url.path, request.url.query, caller.scope, caller.role)
     return HTMLResponse(cache.page(conn, key, build))
 
 
@@ -80,6 +81,8 @@ def _options(request: Request, caller: Principal, basemap: str, generation: int)
         within=caller.scope,
         mask_staff_phones=caller.role == "anonymous",
         show_incidents=caller.can("incidents:read"),
+        timezone=settings.incident_timezone,
+        links=tuple(nav_links(caller.role)),
     )
 
 
@@ -106,7 +109,7 @@ def index(
         request,
         caller,
         conn,
-        lambda: pages.index(conn, generation=generation, within=caller.scope),
+        lambda: pages.index(conn, generation=generation, within=caller.scope, can=caller.can),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from gis.labels import STATE_NAMES, local_time, name_of
 from gis.maps.basemaps import Basemap, features_from_wkb
 from gis.maps.sql import (
     CLOSED_STATUSES,
@@ -162,16 +163,23 @@ def incidents(
     *,
     open_only: bool = True,
     incident_id: Any = None,
+    timezone: str = "Asia/Shanghai",
 ) -> list[dict[str, Any]]:
-    """Incidents (open ones by default) with category, status, description and times."""
+    """Incidents (open ones by default) for people: category and state by their Chinese
+    names, times in ``timezone`` to the minute, overdue, the owner's name, the ``marker``
+    they are drawn by (``overdue`` or the state) and links to their incident and grid
+    pages."""
     if not has_incidents(conn):
         return []
     status = "AND i.status NOT IN (:closed1, :closed2)" if open_only else ""
     one = "AND i.id::text = :incident_id" if incident_id is not None else ""
     sql = (
-        "SELECT i.id::text AS id, i.category, i.status, i.description, "
-        "i.reported_at::text AS reported_at, i.due_at::text AS due_at, i.owner_code, "
-        f"ST_AsBinary(i.geom) AS wkb FROM incidents i WHERE i.geom IS NOT NULL "
+        "SELECT i.id::text AS id, i.category, coalesce(k.name, i.category) AS category_name, "
+        "i.status, i.description, i.reported_at, i.due_at, i.owner_code, "
+        "coalesce(i.owner_name, i.owner_code) AS owner_name, "
+        "i.due_at < coalesce(i.resolved_at, i.closed_at, now()) AS overdue, "
+        "ST_AsBinary(i.geom) AS wkb FROM incidents i "
+        "LEFT JOIN incident_categories k ON k.code = i.category WHERE i.geom IS NOT NULL "
         f"AND {scope.where('i')} {status} {one} "
         "ORDER BY i.reported_at DESC"
     )
@@ -181,4 +189,14 @@ def incidents(
         "closed2": CLOSED_STATUSES[1],
         "incident_id": None if incident_id is None else str(incident_id),
     }
-    return features_from_wkb(conn.execute(text(sql), params).all(), basemap)
+    features = features_from_wkb(conn.execute(text(sql), params).all(), basemap)
+    for f in features:
+        p = f["properties"]
+        p["status_name"] = name_of(STATE_NAMES, p["status"])
+        p["reported_local"] = local_time(p.pop("reported_at"), timezone)
+        p["due_local"] = local_time(p.pop("due_at"), timezone)
+        p["overdue_text"] = "已超期" if p["overdue"] else ""
+        p["marker"] = "overdue" if p["overdue"] else p["status"]
+        p["incident_url"] = f"/maps/incident/{p['id']}"
+        p["grid_url"] = f"/maps/grid/{p['owner_code']}" if p["owner_code"] else None
+    return features

@@ -39,7 +39,7 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
     boundary = data.areas(conn, data.Scope(opts.generation), opts.basemap, code=code)
     if not boundary:
         raise NotFound(f"no area with code {code!r} in generation {opts.generation}", field="code")
-    page = Page(f"wangge · {code}", opts.basemap, zoom=17)
+    page = Page(f"wangge · {code}", opts.basemap, zoom=17, links=opts.links)
     scope = data.Scope(opts.generation, within=code, key_scope=opts.within)
     style = {"color": "#ff7f00", "weight": 4, "fillOpacity": 0.03}
     page.geojson(
@@ -69,7 +69,7 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
     if not data.has_incidents(conn):
         page.notes.append("open incidents: not available yet (no incidents table)")
     elif opts.show_incidents:
-        incidents = data.incidents(conn, scope, opts.basemap)
+        incidents = data.incidents(conn, scope, opts.basemap, timezone=opts.timezone)
         page.geojson("事件 open incidents", incidents, INCIDENT_OPTS)
     staff = data.staff(conn, code)
     if opts.mask_staff_phones:

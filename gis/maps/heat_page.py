@@ -44,7 +44,7 @@ def _classes(values: list[float]) -> list[float]:
 
 def heat_page(conn: Connection, opts: MapOptions, query: HeatQuery) -> str:
     """Heat layer + hexagons (count or rate), hotspots outlined, a filter form, a legend."""
-    page = Page("wangge · heat", opts.basemap)
+    page = Page("wangge · 热力", opts.basemap, links=opts.links)
     scope = data.Scope(opts.generation, key_scope=opts.within)
     add_area_layer(page, conn, scope, opts, "street", fit=True)
     add_area_layer(page, conn, scope, opts, "micro_grid", show=False)

@@ -6,6 +6,7 @@ or module exists, a page draws what exists and says in a banner what is missing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -37,24 +38,31 @@ FINDING_TIP = [
 ]
 
 
-def index(conn: Connection, *, generation: int, within: str | None = None) -> str:
-    """The index page: links to every page and a few micro-grids (at or below ``within``)."""
-    below = f"AND code IN ({SUBTREE_SQL})" if within is not None else ""
-    codes = (
-        conn.execute(
-            text(
-                "SELECT code FROM areas WHERE level = 'micro_grid' "
-                f"AND valid @> CAST(:g AS int) {below} ORDER BY code LIMIT 5"
-            ),
-            {"g": generation, "within": within},
-        )
-        .scalars()
-        .all()
-    )
+def index(
+    conn: Connection,
+    *,
+    generation: int,
+    within: str | None = None,
+    can: Callable[[str], bool] | None = None,
+    static_url: str | None = "/maps/static",
+) -> str:
+    """The index page: links to the pages ``can`` allows and every micro-grid at or below
+    ``within`` by name, under its grid and community."""
+    below = f"AND m.code IN ({SUBTREE_SQL})" if within is not None else ""
+    rows = conn.execute(
+        text(
+            "SELECT m.code, m.name, g.name AS grid, c.name AS community FROM areas m "
+            "LEFT JOIN areas g ON g.code = m.parent_code AND g.valid @> CAST(:g AS int) "
+            "LEFT JOIN areas c ON c.code = g.parent_code AND c.valid @> CAST(:g AS int) "
+            f"WHERE m.level = 'micro_grid' AND m.valid @> CAST(:g AS int) {below} "
+            "ORDER BY c.name NULLS LAST, g.name NULLS LAST, m.name, m.code"
+        ),
+        {"g": generation, "within": within},
+    ).mappings()
     notes = []
     if not data.has_incidents(conn):
-        notes.append("incidents (heat, incident pages, open-incident counts): no incidents table")
-    return index_html(grid_codes=list(codes), notes=notes)
+        notes.append("事件（热力、事件页、未结事件数）：尚无事件表")
+    return index_html(grids=[dict(r) for r in rows], notes=notes, can=can, static_url=static_url)
 
 
 def overview(conn: Connection, opts: MapOptions) -> str:
@@ -74,7 +82,7 @@ def grid(conn: Connection, opts: MapOptions, code: str) -> str:
 
 def coverage(conn: Connection, opts: MapOptions) -> str:
     """Every coverage finding in its severity colour, its message in the popup, a legend."""
-    page = Page("wangge · coverage", opts.basemap)
+    page = Page("wangge · 覆盖检查", opts.basemap, links=opts.links)
     scope = data.Scope(opts.generation, key_scope=opts.within)
     add_area_layer(page, conn, scope, opts, "street", fit=True)
     add_area_layer(page, conn, scope, opts, "micro_grid")
@@ -129,10 +137,12 @@ def incident(conn: Connection, opts: MapOptions, incident_id: str) -> str:
     if not data.has_incidents(conn):
         raise NotFound("no incidents yet: the incidents table does not exist", field="id")
     scope = data.Scope(opts.generation, key_scope=opts.within)
-    found = data.incidents(conn, scope, opts.basemap, open_only=False, incident_id=incident_id)
+    found = data.incidents(
+        conn, scope, opts.basemap, open_only=False, incident_id=incident_id, timezone=opts.timezone
+    )
     if not found:
         raise NotFound(f"no incident with id {incident_id!r}", field="id")
-    page = Page(f"wangge · incident {incident_id}", opts.basemap, zoom=17)
+    page = Page("wangge · 事件", opts.basemap, zoom=17, links=opts.links)
     owner = found[0]["properties"].get("owner_code")
     if owner:
         area = data.areas(conn, scope, opts.basemap, code=owner)

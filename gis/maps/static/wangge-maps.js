@@ -23,7 +23,8 @@
     fields.forEach(function (f, i) {
       var v = props[f[0]];
       if (v === null || v === undefined || v === "") return;
-      if (i === 0) out.push("<b>" + wg.esc(v) + "</b>");
+      if (f[2] === "link") out.push('<a href="' + wg.esc(v) + '">' + wg.esc(f[1]) + "</a>");
+      else if (i === 0) out.push("<b>" + wg.esc(v) + "</b>");
       else out.push('<span class="wg-k">' + wg.esc(f[1]) + "</span> " + wg.esc(v));
     });
     return out.join("<br>");
@@ -102,7 +103,12 @@
         }
       },
     });
-    register(map, name, layer, data.features.length, "geojson", opts);
+    var shown = layer;
+    if (opts.cluster && L.markerClusterGroup) {
+      shown = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
+      shown.addLayer(layer);
+    }
+    register(map, name, shown, data.features.length, "geojson", opts);
     if (data.features.length) {
       var c = boundsOf(layer).getCenter();
       wg.layers[name].center = [c.lat, c.lng];
@@ -346,6 +352,53 @@
         }).filter(Boolean).join(" · ");
         div.appendChild(row);
       });
+      return div;
+    };
+    c.addTo(map);
+  };
+
+  // Basemap tiles that cannot load (no internet, a blocked tile server): say so once,
+  // instead of a silently grey map; the overlays are drawn from this server and still work.
+  wg.watchTiles = function (map) {
+    var failed = 0, told = false;
+    map.eachLayer(function (l) {
+      if (!(l instanceof L.TileLayer)) return;
+      l.on("tileerror", function () {
+        failed += 1;
+        if (told || failed < 3) return;
+        told = true;
+        var div = document.createElement("div");
+        div.className = "wg-banner wg-tiles-down";
+        div.setAttribute("role", "status");
+        div.textContent = "底图无法加载（可能没有联网，或底图服务不可达）；网格、楼栋和事件图层仍然可用。";
+        map.getContainer().appendChild(div);
+        wg.tilesDown = true;
+      });
+    });
+  };
+
+  // Links back to the index and the dashboard, and signing out (a form POST to /signout).
+  wg.account = function (map, links) {
+    var c = L.control({ position: "bottomright" });
+    c.onAdd = function () {
+      var div = L.DomUtil.create("div", "wg-legend wg-account");
+      links.forEach(function (l) {
+        var a = document.createElement("a");
+        a.href = l[0];
+        a.textContent = l[1];
+        div.appendChild(a);
+        div.appendChild(document.createTextNode(" "));
+      });
+      var form = document.createElement("form");
+      form.method = "post";
+      form.action = "/signout";
+      form.style.display = "inline";
+      var b = document.createElement("button");
+      b.type = "submit";
+      b.textContent = "退出登录";
+      form.appendChild(b);
+      div.appendChild(form);
+      L.DomEvent.disableClickPropagation(div);
       return div;
     };
     c.addTo(map);
