@@ -13,6 +13,16 @@ from sqlalchemy import Connection, text
 
 from gis.errors import NotFound
 from gis.heat.service import HeatQuery
+from gis.labels import (
+    CHECK_NAMES,
+    EVENT_NAMES,
+    SEVERITY_NAMES,
+    STATE_NAMES,
+    finding_message_zh,
+    local_time,
+    measure_zh,
+    name_of,
+)
 from gis.maps import data
 from gis.maps.grid_page import grid_page
 from gis.maps.heat_page import heat_page
@@ -27,14 +37,12 @@ PAGES = ("index", "overview", "heat", "coverage", "grid", "incident")
 #: Finding colours by severity (coverage page).
 SEVERITY_COLORS = {"error": "#d7191c", "warning": "#fdae61", "info": "#2c7bb6"}
 FINDING_TIP = [
-    ["check", ""],
-    ["severity", "severity"],
-    ["message", "message"],
-    ["area_code", "area"],
-    ["other_codes", "also"],
-    ["building_code", "building"],
-    ["measure", "measure"],
-    ["unit", "unit"],
+    ["check_name", ""],
+    ["severity_name", "级别"],
+    ["area_name", "区域"],
+    ["others", "涉及"],
+    ["measure_text", "量"],
+    ["message_zh", "说明"],
 ]
 
 
@@ -81,35 +89,98 @@ def grid(conn: Connection, opts: MapOptions, code: str) -> str:
 
 
 def coverage(conn: Connection, opts: MapOptions) -> str:
-    """Every coverage finding in its severity colour, its message in the popup, a legend."""
+    """Every coverage finding in its severity colour, named and explained in Chinese; a
+    findings panel (severity, check, area, measure, message) with filters by severity and
+    check, a click zooming to the finding; errors also drawn as a halo at their centre, so a
+    60 m² sliver shows at street zoom; the summary counts."""
     page = Page("wangge · 覆盖检查", opts.basemap, links=opts.links)
     scope = data.Scope(opts.generation, key_scope=opts.within)
     add_area_layer(page, conn, scope, opts, "street", fit=True)
     add_area_layer(page, conn, scope, opts, "micro_grid")
     findings = _findings(conn, opts)
+    names = _area_names(conn, findings)
     features = []
     for f in findings:
         geometry = f.get("geometry")
         if geometry is None:
             continue
-        props = {k: v for k, v in f.items() if k != "geometry"}
-        if isinstance(props.get("other_codes"), list):
-            props["other_codes"] = ", ".join(props["other_codes"])
+        area = names.get(f.get("area_code") or "", f.get("area_code") or "")
+        others = [names.get(c, c) for c in f.get("other_codes") or []]
+        props = {
+            "check": f["check"],
+            "severity": f["severity"],
+            "check_name": name_of(CHECK_NAMES, f["check"]),
+            "severity_name": name_of(SEVERITY_NAMES, f["severity"]),
+            "area_name": area,
+            "others": "、".join(others),
+            "measure_text": measure_zh(f.get("measure"), f.get("unit") or ""),
+            "message_zh": finding_message_zh(
+                f["check"], area, f.get("measure"), f.get("unit") or ""
+            ),
+        }
         features.append({"type": "Feature", "geometry": geometry, "properties": props})
     features = _shift_features(opts, features)
+    _centres(features)
     js_opts = {
         "style": {"weight": 3, "fillOpacity": 0.35},
         "colorBy": {"property": "severity", "values": SEVERITY_COLORS},
         "tooltip": FINDING_TIP,
         "popup": FINDING_TIP,
+        "keep": True,
     }
-    page.geojson("findings", features, js_opts)
-    legend = [{"label": k, "fill": c, "color": c} for k, c in SEVERITY_COLORS.items()]
+    page.geojson("覆盖问题 findings", features, js_opts)
+    counts = {
+        s: sum(1 for f in features if f["properties"]["severity"] == s) for s in SEVERITY_COLORS
+    }
+    legend = [
+        {"label": f"{name_of(SEVERITY_NAMES, k)}（{counts[k]}）", "fill": c, "color": c}
+        for k, c in SEVERITY_COLORS.items()
+    ]
     page.call(
-        f"wg.legend({{map}}, 'coverage findings', {js_json(legend)}, "
-        f"{js_json([f'{len(findings)} findings'])});"
+        f"wg.legend({{map}}, '覆盖检查', {js_json(legend)}, "
+        f"{js_json([f'共 {len(findings)} 项发现'])});"
+    )
+    checks = sorted({f["properties"]["check"] for f in features})
+    page.call(
+        "wg.findings({map}, '覆盖问题 findings', "
+        + js_json(
+            {
+                "colors": SEVERITY_COLORS,
+                "severities": [[k, name_of(SEVERITY_NAMES, k)] for k in SEVERITY_COLORS],
+                "checks": [[c, name_of(CHECK_NAMES, c)] for c in checks],
+            }
+        )
+        + ");"
     )
     return page.render(static_url=opts.static_url)
+
+
+def _area_names(conn: Connection, findings: list[dict[str, Any]]) -> dict[str, str]:
+    codes = {f.get("area_code") for f in findings} | {
+        c for f in findings for c in (f.get("other_codes") or [])
+    }
+    codes.discard(None)
+    if not codes:
+        return {}
+    rows = conn.execute(
+        text("SELECT code, max(name) AS name FROM areas WHERE code = ANY(:c) GROUP BY code"),
+        {"c": sorted(c for c in codes if c)},
+    )
+    return {r.code: r.name or r.code for r in rows}
+
+
+def _centres(features: list[dict[str, Any]]) -> None:
+    """Each finding's ``centre`` [lat, lon] (a point on its surface) for halos and zooming."""
+    if not features:
+        return
+    import json
+
+    import shapely
+
+    geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
+    points = shapely.point_on_surface(geoms)
+    for f, x, y in zip(features, shapely.get_x(points), shapely.get_y(points), strict=True):
+        f["properties"]["centre"] = [round(float(y), 7), round(float(x), 7)]
 
 
 def _findings(conn: Connection, opts: MapOptions) -> list[dict[str, Any]]:
@@ -151,17 +222,19 @@ def incident(conn: Connection, opts: MapOptions, incident_id: str) -> str:
         )
     style = {**INCIDENT_OPTS, "fit": True}
     page.geojson("incident", found, style)
-    page.call(f"wg.timeline({{map}}, {js_json(_timeline(conn, incident_id))});")
+    timeline = _timeline(conn, incident_id, opts.timezone)
+    page.call(f"wg.timeline({{map}}, {js_json(timeline)});")
     return page.render(static_url=opts.static_url)
 
 
-def _timeline(conn: Connection, incident_id: str) -> list[dict[str, Any]]:
+def _timeline(conn: Connection, incident_id: str, timezone: str) -> list[dict[str, Any]]:
+    """The incident's events for people: local time, the change by state names, who, note."""
     if not table_exists(conn, "incident_events"):
         return []
     rows = (
         conn.execute(
             text(
-                "SELECT at::text AS at, kind, from_status, to_status, actor, note "
+                "SELECT at, kind, from_status, to_status, actor, note "
                 "FROM incident_events WHERE incident_id::text = :id ORDER BY at, id"
             ),
             {"id": incident_id},
@@ -169,4 +242,19 @@ def _timeline(conn: Connection, incident_id: str) -> list[dict[str, Any]]:
         .mappings()
         .all()
     )
-    return [dict(r) for r in rows]
+    out = []
+    for r in rows:
+        if r["to_status"]:
+            change = f"{name_of(STATE_NAMES, r['from_status']) or '上报'} → "
+            change += name_of(STATE_NAMES, r["to_status"])
+        else:
+            change = name_of(EVENT_NAMES, r["kind"])
+        out.append(
+            {
+                "at": local_time(r["at"], timezone),
+                "change": change,
+                "actor": r["actor"],
+                "note": r["note"],
+            }
+        )
+    return out

@@ -113,6 +113,11 @@ class Watched:
         self.page.on("request", lambda r: self.hosts.add(urlparse(r.url).netloc))
         self.local = urlparse(server.url).netloc
 
+    def _response(self, response: Any) -> None:
+        # the sign-in form (another engineer's page) has no icon link: its /favicon.ico 404
+        if response.status >= 400 and urlparse(response.url).path != "/favicon.ico":
+            self.errors.append(f"{response.status} {response.url}")
+
     def ready(self) -> None:
         self.page.wait_for_selector("body[data-ready='1']", state="attached", timeout=120_000)
 
