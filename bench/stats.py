@@ -89,7 +89,8 @@ from gis.store.db import make_engine
 from gis.incidents.copy_export import copy_csv
 from gis.incidents.export import CSV_COLUMNS, export_csv
 from gis.incidents.query import Filters
-import pandas
+if kind == "pandas":
+    import pandas
 engine = make_engine(url)
 with engine.connect() as c:
     c.execute(text("SELECT 1"))

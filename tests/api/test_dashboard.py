@@ -109,9 +109,21 @@ class Watched:
         self.errors: list[str] = []
         self.hosts: set[str] = set()
         self.page.on("pageerror", lambda e: self.errors.append(f"exception: {e}"))
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("request", lambda r: self.hosts.add(urlparse(r.url).netloc))
+        self.page.on("console", self._console)
+        self.page.on("response", self._response)
+        self.page.on("request", self._request)
         self.local = urlparse(server.url).netloc
+
+    def _request(self, request: Any) -> None:
+        # data: and blob: URLs (ReDoc's worker) are not requests to a host
+        url = urlparse(request.url)
+        if url.scheme in ("http", "https", "ws", "wss"):
+            self.hosts.add(url.netloc)
+
+    def _console(self, message: Any) -> None:
+        # a failed resource is recorded by its URL (``_response``), not by this message
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            self.errors.append(message.text)
 
     def _response(self, response: Any) -> None:
         # the sign-in form (another engineer's page) has no icon link: its /favicon.ico 404
