@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import limits, problems, security
+from api import error_pages, limits, problems, security
 from api.openapi_categories import document_categories
 from api.routers import (
     access,
@@ -24,9 +24,11 @@ from api.routers import (
     maps,
     tiles,
 )
+from api.routers import field as field_routes
 from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_router
 from api.routers import open311 as open311_routes
+from api.routers import photos as photo_routes
 from api.schemas import install_openapi
 from gis.assign.service import Assigner, assign_point
 from gis.errors import NotFound, Unavailable
@@ -105,12 +107,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
+    error_pages.install(app)  # issue 24: problems as pages for browsers (by Accept)
     security.install(app, settings)
     install_openapi(app)
     document_categories(app)  # incidents: stored category codes as enums
     security.document(app)  # 401/403/429 on every operation that needs a key
     app.include_router(health.router)
     app.include_router(access.router)  # sign-in, /v1/me, /v1/audit
+    app.include_router(field_routes.router)  # issue 24: session token, field pages
+    app.include_router(photo_routes.router)  # issue 24: incident photos
     app.include_router(areas.router)
     app.include_router(assign.router)
     app.include_router(incident_routes.router)

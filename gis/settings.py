@@ -187,6 +187,29 @@ class Settings(BaseSettings):
         "5 minutes).",
     )
 
+    # -- field work (issue 24): photos ---------------------------------------------------
+    media_dir: Path | None = Field(
+        default=None,
+        description="Folder of incident photos (content-addressed files). Unset: "
+        "`<home>/media`. Back it up with the database (`wangge media backup`).",
+    )
+    photo_max_bytes: int = Field(
+        default=15 * 1024 * 1024, ge=1024, description="Largest photo upload, in bytes."
+    )
+    photo_max_pixels: int = Field(
+        default=50_000_000, ge=10_000, description="Most pixels (width × height) of a photo."
+    )
+    photo_keep_gps: bool = Field(
+        default=False,
+        description="Keep the EXIF GPS position in stored photos (default: removed; the "
+        "capture time is always kept).",
+    )
+
+    def resolved_media_dir(self) -> Path:
+        """The photo folder as an absolute path."""
+        folder = self.media_dir if self.media_dir is not None else self.home / "media"
+        return folder.expanduser().resolve()
+
     def resolved_home(self) -> Path:
         """The managed-cluster folder as an absolute path."""
         return self.home.expanduser().resolve()

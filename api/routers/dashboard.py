@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import Engine
 
@@ -69,10 +69,12 @@ def home(caller: Annotated[Principal, require(None)]) -> RedirectResponse:
     responses=HTML | problem_responses(422),
     summary="Dashboard page: headline figures, trends, rankings, evaluation (officials)",
 )
-def dashboard_page(caller: Stats, view: ViewDep, settings: SettingsDep) -> HTMLResponse:
+def dashboard_page(request: Request, caller: Stats, view: ViewDep) -> HTMLResponse:
     """The page; its data comes from ``/v1/dashboard`` with the same query string."""
+    session = getattr(request.state, "session", None)
+    csrf = session.csrf_token if session is not None else ""
     return HTMLResponse(
-        pages.dashboard_page(view, role=caller.role, static_url="/maps/static"),
+        pages.dashboard_page(view, role=caller.role, static_url="/maps/static", csrf=csrf),
         headers={"Cache-Control": "no-store"},
     )
 

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine
 
 from api.deps import Conn, get_engine, get_settings
 from api.limits import PageLimit
-from api.problems import problem, problem_responses
+from api.problems import HttpProblem, problem, problem_responses
 from api.responses import FastGeoJSONResponse, GeoJSONResponse, page_links
 from api.routers.assign import FastJSONResponse
 from api.schemas.incidents import (
@@ -36,6 +36,8 @@ from api.schemas.incidents import (
     TransitionOut,
 )
 from api.security import audit_entry, record_in, require, reveal_phones
+from gis.field import actions as field_actions
+from gis.field.photos import photo_urls
 from gis.incidents.categories import load_categories
 from gis.incidents.export import check_export_size, export_csv, export_geojson
 from gis.incidents.intake import IntakeContext
@@ -364,6 +366,7 @@ def export_incidents_geojson(
 def incident(request: Request, caller: Reader, incident_id: IncidentId, conn: Conn) -> Any:
     """The incident as a Feature; ``properties.timeline`` lists every event, oldest first."""
     found = get_incident(conn, incident_id, reveal_phones=caller.sees_phones, within=caller.scope)
+    found["properties"]["photos"] = photo_urls(conn, incident_id)  # issue 24
     reveal_phones(request, caller, f"incident/{incident_id}")  # audited once the read is done
     return GeoJSONResponse(found)
 
@@ -383,20 +386,35 @@ def change_state(
     ctx: IntakeDep,
 ) -> Any:
     """``extended`` needs a ``note`` (the reason) and takes ``hours`` (default: the
-    category's SLA); every transition becomes an event of the timeline."""
+    category's SLA); every transition becomes an event of the timeline, naming the key's
+    holder (``actor`` only from keys that act for others). ``client_id`` makes a resend
+    store once; ``expect_status`` refuses (409) a step on an incident that moved since."""
+    if not field_actions.may_step(caller, body.to):
+        raise HttpProblem(
+            403, f"the {caller.role} role may not move incidents to {body.to}", field="to"
+        )
     action = update_of(engine, request, caller, incident_id, "incident.transition", to=body.to)
     with action as conn:
-        return transition(
-            conn,
-            incident_id,
-            to=body.to,
-            actor=body.actor,
-            note=body.note,
-            hours=body.hours if isinstance(body, ExtensionIn) else None,
-            lon=body.location.lon if body.location else None,
-            lat=body.location.lat if body.location else None,
-            calendar=ctx.calendar,
+
+        def step() -> dict[str, Any]:
+            field_actions.expect(conn, incident_id, body.expect_status)
+            return transition(
+                conn,
+                incident_id,
+                to=body.to,
+                actor=field_actions.actor_of(conn, caller, body.actor),
+                note=body.note,
+                hours=body.hours if isinstance(body, ExtensionIn) else None,
+                lon=body.location.lon if body.location else None,
+                lat=body.location.lat if body.location else None,
+                calendar=ctx.calendar,
+                key=field_actions.key_of(caller),
+            )
+
+        answer, _ = field_actions.once(
+            conn, caller, body.client_id, incident_id, "transition", step
         )
+        return answer
 
 
 @router.post(
@@ -420,7 +438,7 @@ def fix_location(
             ctx,
             incident_id,
             body.model_dump(exclude={"actor", "note"}),
-            actor=body.actor,
+            actor=field_actions.actor_of(conn, caller, body.actor),
             note=body.note,
             within=caller.scope,
         )
@@ -446,7 +464,7 @@ def set_duplicate(
             conn,
             incident_id,
             of=body.of,
-            actor=body.actor,
+            actor=field_actions.actor_of(conn, caller, body.actor),
             note=body.note,
             close=body.close,
             within=caller.scope,

@@ -1,4 +1,5 @@
-"""``/maps/…``: the Folium pages (HTML), their vendored assets, and the API root."""
+"""``/maps/…``: the Folium pages (HTML), their vendored assets, and the API root (the phone
+pages, "my work" and the incident page, live in :mod:`api.routers.field`)."""
 
 from __future__ import annotations
 
@@ -183,21 +184,3 @@ def grid(
 ) -> HTMLResponse:
     opts = _options(request, caller, basemap, generation)
     return _page(request, caller, conn, lambda: pages.grid(conn, opts, code))
-
-
-@router.get(
-    "/maps/incident/{incident_id}",
-    response_class=HTMLResponse,
-    responses=HTML | PROBLEMS,
-    summary="One incident: location, owner area, timeline",
-)
-def incident(
-    request: Request,
-    caller: Annotated[Principal, require("incidents:read")],
-    incident_id: str,
-    conn: Conn,
-    generation: GenerationNumber,
-    basemap: Basemap = "osm",
-) -> HTMLResponse:
-    opts = _options(request, caller, basemap, generation)
-    return _page(request, caller, conn, lambda: pages.incident(conn, opts, incident_id))

@@ -3,11 +3,11 @@ sign-in flow and ``/home`` both ask it)."""
 
 from __future__ import annotations
 
-#: role -> the first page; officials and admins watch the figures, field workers the map
+#: role -> the first page; officials and admins watch the figures, field workers work
 LANDING: dict[str, str] = {
     "official": "/dashboard",
     "admin": "/dashboard",
-    "field_worker": "/maps/",
+    "field_worker": "/maps/work",
 }
 
 

@@ -42,13 +42,15 @@ def nav_links(role: str) -> list[tuple[str, str]]:
     return links
 
 
-def dashboard_page(view: View, *, role: str, static_url: str) -> str:
-    """The dashboard page for ``view`` (its figures are fetched by ``dashboard.js``)."""
+def dashboard_page(view: View, *, role: str, static_url: str, csrf: str = "") -> str:
+    """The dashboard page for ``view`` (its figures are fetched by ``dashboard.js``);
+    ``csrf``: the session's anti-CSRF token for signing out ("" for a key in a header)."""
     return (
         _env()
         .get_template("dashboard.html")
         .render(
             view=view,
+            csrf=csrf,
             static=static_url,
             nav=nav_links(role),
             headline=HEADLINE,

@@ -67,12 +67,14 @@ def transition(
     lat: float | None = None,
     at: datetime | None = None,
     calendar: WorkCalendar | None = None,
+    key: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, Any]:
     """Move the incident to ``to`` (row locked, so concurrent steps serialise) and record
     the event; returns ``{id, from, to, at, due_at}``.
 
     ``extended`` needs ``note`` (the reason) and adds ``hours`` (default: the category's SLA)
     to the due time on the category's clock. ``assigned`` needs a located, owned incident.
+    ``key`` (id, name) is the API key that made the step, stored beside the actor.
     """
     if to not in INCIDENT_STATES:
         raise InvalidInput(
@@ -142,6 +144,7 @@ def transition(
         lon=lon,
         lat=lat,
         details=details,
+        key=key,
     )
     due = values.get("due_at", row.due_at)
     return {"id": incident_id, "from": row.status, "to": to, "at": at, "due_at": due}
@@ -160,8 +163,10 @@ def add_event(
     lon: float | None = None,
     lat: float | None = None,
     details: dict[str, Any] | None = None,
+    key: tuple[str | None, str | None] = (None, None),
 ) -> None:
-    """Append one event to the incident's timeline."""
+    """Append one event to the incident's timeline (``key``: id and name of the API key
+    that made it, if any)."""
     conn.execute(
         insert(INCIDENT_EVENTS).values(
             incident_id=incident_id,
@@ -173,5 +178,7 @@ def add_event(
             at=at or datetime.now(UTC),
             geom=None if lon is None else f"SRID=4326;POINT({lon!r} {lat!r})",
             details=details or {},
+            key_id=key[0],
+            key_name=key[1],
         )
     )

@@ -21,6 +21,7 @@ from gis.incidents.categories import ensure_categories
 from gis.settings import Settings
 from gis.store.db import make_engine
 from tests.conftest import DEMO_DATA, ROOT, LiveServer, create_api_key
+from tests.signin import sign_in
 
 OUT = ROOT / "out"
 ROWS = 3000
@@ -188,10 +189,24 @@ def test_official_signs_in_sees_the_dashboard_and_drills_down(browser: Browser, 
         below = ranking(w.page)
         assert below and all(r["map"] == f"/maps/grid/{r['key']}" for r in below)
         w.shot("dashboard-grid")
+        # signing out ends the session: the dashboard asks to sign in again
+        w.page.click(".signout button")
+        w.page.wait_for_url(lambda url: "/signin" in url, timeout=60_000)
+        w.page.goto(f"{site.server.url}/dashboard")
+        assert "/signin" in w.page.url
         assert w.errors == []
         assert w.hosts == {w.local}, f"requests left the host: {w.hosts}"
     finally:
         w.context.close()
+
+
+def test_an_official_lands_on_the_dashboard(site: Site) -> None:
+    with httpx.Client(base_url=site.server.url, timeout=60) as browser:
+        signed = sign_in(browser, site.official_key)
+        assert signed.status_code == 303 and signed.headers["location"] == "/dashboard"
+        page = browser.get("/dashboard", headers={"accept": "text/html"})
+        assert page.status_code == 200 and 'name="csrf_token" value="' in page.text
+        assert 'value=""' not in page.text.split('name="csrf_token"')[1][:12]
 
 
 def test_the_scope_bounds_the_dashboard(site: Site) -> None:

@@ -499,6 +499,26 @@
     });
   };
 
+  // Signing out needs the session's anti-CSRF token: a cached page cannot hold it, so the
+  // form asks /v1/session for it on submit (a key in a header has no session: sent as is).
+  function signoutWithToken(form) {
+    form.addEventListener("submit", function (e) {
+      if (form.elements.csrf_token) return;
+      e.preventDefault();
+      fetch("/v1/session", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .catch(function () { return null; })
+        .then(function (s) {
+          var input = document.createElement("input");
+          input.type = "hidden";
+          input.name = "csrf_token";
+          input.value = s && s.csrf_token ? s.csrf_token : "";
+          form.appendChild(input);
+          form.submit();
+        });
+    });
+  }
+
   // Links back to the index and the dashboard, and signing out (a form POST to /signout).
   wg.account = function (map, links) {
     var c = L.control({ position: "bottomright" });
@@ -519,6 +539,7 @@
       b.type = "submit";
       b.textContent = "退出登录";
       form.appendChild(b);
+      signoutWithToken(form);
       div.appendChild(form);
       L.DomEvent.disableClickPropagation(div);
       return div;
