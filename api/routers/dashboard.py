@@ -24,7 +24,7 @@ from gis.dashboard import pages
 from gis.dashboard.evaluation import SUBJECTS, evaluate, sheet_rows, weights_from
 from gis.dashboard.figures import View, dashboard
 from gis.dashboard.landing import landing_path
-from gis.incidents.copy_export import XLSX_MAX_ROWS, copy_csv, stream_file, xlsx_file
+from gis.incidents.copy_export import XLSX_MAX_ROWS, stream_file, xlsx_file
 from gis.incidents.export import check_export_size
 from gis.incidents.query import Filters
 from gis.labels import local_time
@@ -201,25 +201,6 @@ def evaluation_xlsx(
         data,
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="evaluation-{by}.xlsx"'},
-    )
-
-
-@router.get(
-    "/v1/incidents/export.fast.csv",
-    response_class=StreamingResponse,
-    responses=_answers("text/csv", 413, 422, 503),
-    summary="Export matching incidents as CSV straight from PostgreSQL COPY (streamed)",
-)
-def export_copy_csv(
-    caller: Reader, engine: EngineDep, filters: FiltersDep, settings: SettingsDep
-) -> Any:
-    """The columns of ``export.csv``; text cells escaped against spreadsheet formulas."""
-    filters = scoped(filters, caller)
-    check_export_size(engine, filters, max_rows=settings.max_export_rows)
-    return StreamingResponse(
-        copy_csv(engine, filters),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="incidents.csv"'},
     )
 
 

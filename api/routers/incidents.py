@@ -39,7 +39,8 @@ from api.security import audit_entry, record_in, require, reveal_phones
 from gis.field import actions as field_actions
 from gis.field.photos import photo_urls
 from gis.incidents.categories import load_categories
-from gis.incidents.export import check_export_size, export_csv, export_geojson
+from gis.incidents.copy_export import copy_csv
+from gis.incidents.export import check_export_size, export_geojson
 from gis.incidents.intake import IntakeContext
 from gis.incidents.lifecycle import transition
 from gis.incidents.query import Filters, check_in_scope, get_incident, list_incidents
@@ -320,13 +321,14 @@ def review_queue(
 def export_incidents_csv(
     caller: Reader, engine: EngineDep, filters: FiltersDep, settings: SettingsDep
 ) -> Any:
-    """Every matching incident ordered by id, streamed from a server-side cursor (no
-    reporter names or phones); more than the configured maximum (WANGGE_MAX_EXPORT_ROWS) is
-    a 413 before anything is sent."""
+    """Every matching incident ordered by id, streamed by PostgreSQL ``COPY … TO STDOUT``
+    (no reporter names or phones; text cells a spreadsheet would run as formulas get a
+    leading ``'``; times ISO 8601 in UTC); more than the configured maximum
+    (WANGGE_MAX_EXPORT_ROWS) is a 413 before anything is sent."""
     filters = scoped(filters, caller)
     check_export_size(engine, filters, max_rows=settings.max_export_rows)
     return StreamingResponse(
-        export_csv(engine, filters),
+        copy_csv(engine, filters),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="incidents.csv"'},
     )

@@ -8,6 +8,7 @@ import csv
 import io
 import zipfile
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -236,24 +237,26 @@ def test_evaluation_downloads_carry_period_and_formula(http: httpx.Client) -> No
     assert "计算公式" in shared and "综合指标值" in shared
 
 
-def test_fast_csv_export_equals_the_row_export(http: httpx.Client) -> None:
-    fast = list(
-        csv.DictReader(io.StringIO(http.get("/v1/incidents/export.fast.csv").text.lstrip("\ufeff")))
-    )
-    slow = list(
-        csv.DictReader(io.StringIO(http.get("/v1/incidents/export.csv").text.lstrip("\ufeff")))
-    )
-    assert len(fast) == len(slow) == ROWS
-    for a, b in zip(fast, slow, strict=True):
-        assert a["id"] == b["id"] and a["category"] == b["category"]
-        assert a["owner_name"] == b["owner_name"] and a["overdue"] == b["overdue"]
-        assert float(a["lon"]) == float(b["lon"])
+def test_csv_export_by_copy_equals_the_incidents(http: httpx.Client) -> None:
+    text = http.get("/v1/incidents/export.csv").text
+    assert text.startswith("\ufeffid,external_id,category")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    features = http.get("/v1/incidents/export.geojson").json()["features"]
+    assert len(rows) == len(features) == ROWS
+    for row, feature in zip(rows, features, strict=True):
+        p = feature["properties"]
+        assert int(row["id"]) == feature["id"] and row["category"] == p["category"]
+        assert row["owner_name"] == p["owner"]["name"]
+        assert row["overdue"] == str(p["overdue"])
+        assert float(row["lon"]) == feature["geometry"]["coordinates"][0]
+        at = datetime.fromisoformat(row["reported_at"])
+        assert at == datetime.fromisoformat(p["reported_at"]) and at.utcoffset() == timedelta(0)
     for i, hostile in enumerate(HOSTILE):
-        assert fast[i]["description"] == "'" + hostile
+        assert rows[i]["description"] == "'" + hostile
     book = http.get("/v1/incidents/export.xlsx", params={"category": "noise"})
     with zipfile.ZipFile(io.BytesIO(book.content)) as z:
         xml = z.read("xl/worksheets/sheet1.xml").decode()
-    assert xml.count("<row ") == 1 + sum(1 for r in slow if r["category"] == "noise")
+    assert xml.count("<row ") == 1 + sum(1 for r in rows if r["category"] == "noise")
 
 
 def test_docs_work_offline(browser: Browser, site: Site) -> None:
