@@ -63,7 +63,10 @@ HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
 
 
 class Site:
-    def __init__(self, server: LiveServer, community: str, community_name: str, key: str):
+    def __init__(
+        self, server: LiveServer, community: str, community_name: str, key: str, url: str
+    ) -> None:
+        self.url = url
         self.server = server
         self.community = community
         self.community_name = community_name
@@ -92,7 +95,7 @@ def site(new_database: Callable[[], str]) -> Iterator[Site]:
     engine.dispose()
     key = create_api_key(url, role="official", scope=community)
     with LiveServer(Settings(database_url=url)) as live:
-        yield Site(live, community, name, key)
+        yield Site(live, community, name, key, url)
 
 
 @pytest.fixture(scope="module")
@@ -267,6 +270,78 @@ def test_docs_work_offline(browser: Browser, site: Site) -> None:
         w.page.goto(f"{site.server.url}/redoc")
         w.page.wait_for_selector("[role=navigation], .menu-content", timeout=120_000)
         assert w.hosts == {w.local}, f"requests left the host: {w.hosts}"
+        assert w.errors == []
+    finally:
+        w.context.close()
+
+
+def test_maps_index_lists_every_micro_grid_by_name(site: Site, http: httpx.Client) -> None:
+    page = http.get("/maps/").text
+    grids = http.get("/v1/areas", params={"level": "micro_grid", "limit": 1000}).json()
+    names = [f["properties"]["name"] for f in grids["features"]]
+    assert len(names) > 300 and page.count('<li data-text="') == len(names)
+    assert all(f">{n}</a>" in page for n in names[:20])
+    assert "/signout" in page and 'href="/dashboard"' in page
+    with site.server.client(key=site.official_key) as official:
+        mine = official.get("/maps/").text
+        assert 0 < mine.count('<li data-text="') < len(names)
+    with site.server.client(key=create_api_key(site.url, role="field_worker")) as fw:
+        theirs = fw.get("/maps/").text
+        assert 'href="/dashboard"' not in theirs and 'href="coverage"' not in theirs
+
+
+def test_tianditu_without_a_key_answers_a_helpful_page(http: httpx.Client) -> None:
+    page = http.get("/maps/overview?basemap=tianditu", headers={"accept": "text/html"})
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    assert "WANGGE_TIANDITU_KEY" in page.text and "basemap=osm" in page.text
+
+
+def test_coverage_findings_panel_filters_and_zooms(browser: Browser, site: Site) -> None:
+    w = Watched(browser, site.server)
+    try:
+        w.context.set_extra_http_headers(site.server.headers)
+        w.page.goto(f"{site.server.url}/maps/coverage", wait_until="commit")
+        w.page.wait_for_selector("body[data-wg-ready='1']", state="attached", timeout=120_000)
+        panel = w.page.locator(".wg-findings")
+        summary = panel.locator(".wg-findings-summary").text_content() or ""
+        assert "错误" in summary and "警告" in summary
+        total = w.page.evaluate("wg.findingsShown")
+        errors = w.page.locator(".wg-finding.wg-error").count()
+        assert total > errors > 0
+        halos = w.page.evaluate("wg.layers['错误位置 error halos'].count")
+        assert halos == errors
+        w.page.select_option(".wg-filter-severity", "error")
+        assert w.page.evaluate("wg.findingsShown") == errors
+        text = panel.text_content() or ""
+        assert "sliver" not in text and "gap" not in text  # names, not codes
+        first = w.page.locator(".wg-finding.wg-error").first
+        check = w.page.evaluate(
+            "() => document.querySelector('.wg-finding.wg-error b').textContent"
+        )
+        first.click()
+        assert w.page.evaluate("wg.zoomedTo") and check
+        w.shot("coverage-errors")
+        assert w.errors == []
+    finally:
+        w.context.close()
+
+
+def test_overview_markers_link_to_incident_and_grid(browser: Browser, site: Site) -> None:
+    w = Watched(browser, site.server)
+    try:
+        w.context.set_extra_http_headers(site.server.headers)
+        w.page.goto(f"{site.server.url}/maps/overview", wait_until="commit")
+        w.page.wait_for_selector("body[data-wg-ready='1']", state="attached", timeout=120_000)
+        legend = w.page.locator(".wg-legend").first.text_content() or ""
+        assert "事件：已超期" in legend
+        assert w.page.locator(".wg-account form[action='/signout']").count() == 1
+        popup = w.page.evaluate(
+            "() => wg.objects['事件 open incidents'].getLayers()[0].getPopup().getContent()"
+        )
+        assert "/maps/incident/" in popup and "/maps/grid/" in popup and "查看事件详情" in popup
+        assert "garbage" not in popup and "+00" not in popup  # names and local time
+        assert w.page.locator(".marker-cluster").count() > 0
+        w.shot("overview")
         assert w.errors == []
     finally:
         w.context.close()
