@@ -126,8 +126,9 @@ def overview(
     conn: Conn,
     generation: GenerationNumber,
     basemap: Basemap = "osm",
+    area: Annotated[str | None, Query(description="Area code to zoom to")] = None,
 ) -> HTMLResponse:
-    opts = _options(request, caller, basemap, generation)
+    opts = replace(_options(request, caller, basemap, generation), focus=area)
     return _page(request, caller, conn, lambda: pages.overview(conn, opts))
 
 

@@ -177,6 +177,11 @@ def dashboard(
         if area is not None:
             kids = _children(conn, area)
             rows = [r for r in rows if r["key"] in kids]
+            # the children without incidents in the period are listed too, unranked
+            seen = {r["key"] for r in rows}
+            for code, name in sorted(kids.items()):
+                if code not in seen:
+                    rows.append(_empty_row(code, name))
         for r in rows:
             r["drill"] = "/dashboard?" + view.query(area=r["key"])
             r["map"] = _map_link(level, r["key"])
@@ -253,8 +258,32 @@ def _chain(conn: Connection, row: Any) -> list[Any]:
     return chain
 
 
-def _children(conn: Connection, code: str) -> set[str]:
-    return set(conn.execute(select(AREAS.c.code).where(AREAS.c.parent_code == code)).scalars())
+def _children(conn: Connection, code: str) -> dict[str, str]:
+    """The child areas of ``code``: code -> name."""
+    A = AREAS.c
+    rows = conn.execute(
+        select(A.code, func.max(A.name)).where(A.parent_code == code).group_by(A.code)
+    )
+    return {c: n or c for c, n in rows}
+
+
+def _empty_row(code: str, name: str) -> dict[str, Any]:
+    """A ranking row of an area without incidents in the period (no index, no rank)."""
+    return {
+        "key": code,
+        "name": name,
+        "count": 0,
+        "resolved": 0,
+        "on_time": 0,
+        "overdue": 0,
+        "assign_median_s": None,
+        "resolution_rate": None,
+        "on_time_rate": None,
+        "assignment_score": None,
+        "overdue_rate": None,
+        "index": None,
+        "rank": None,
+    }
 
 
 def _category_names(conn: Connection) -> dict[str, str]:

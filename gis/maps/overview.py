@@ -205,5 +205,7 @@ def overview_page(conn: Connection, opts: MapOptions) -> str:
     notes = [f"basemap: {opts.basemap.name} ({opts.basemap.datum})"]
     if not data.has_incidents(conn):
         page.notes.append("open incidents: not available yet (no incidents table)")
-    page.call(f"wg.legend({{map}}, 'wangge', {js_json(legend)}, {js_json(notes)});")
+    page.call(f"wg.legend({{map}}, '图例', {js_json(legend)}, {js_json(notes)});")
+    if opts.focus:
+        page.call(f"wg.focus({{map}}, {js_json(opts.focus)});")
     return page.render(static_url=opts.static_url)

@@ -81,6 +81,8 @@ class MapOptions:
     timezone: str = "Asia/Shanghai"
     #: links the page's corner offers (path, name): only what the role may open
     links: tuple[tuple[str, str], ...] = ()
+    #: an area code to zoom to once drawn (the dashboard's map links)
+    focus: str | None = None
 
 
 class _Script(MacroElement):

@@ -84,7 +84,7 @@
       var links = '<a class="drill" href="' + esc(r.drill) + '">' + esc(drillLabel) + "</a>";
       if (r.map) { links += ' <a class="map" href="' + esc(r.map) + '">地图</a>'; }
       return "<tr data-key=\"" + esc(r.key) + "\">" +
-        '<td data-v="' + r.rank + '">' + r.rank + "</td>" +
+        '<td data-v="' + (r.rank === null ? "" : r.rank) + '">' + (r.rank === null ? "–" : r.rank) + "</td>" +
         '<td data-v="' + esc(r.name) + '">' + esc(r.name) + "</td>" +
         '<td data-v="' + r.count + '">' + r.count + "</td>" +
         '<td data-v="' + r.resolved + '">' + r.resolved + "</td>" +
@@ -93,7 +93,8 @@
         '<td data-v="' + (r.assign_median_s === null ? "" : r.assign_median_s) + '">' +
           duration(r.assign_median_s) + "</td>" +
         '<td data-v="' + r.overdue + '">' + r.overdue + "</td>" +
-        '<td data-v="' + r.index + '">' + r.index.toFixed(2) + "</td>" +
+        '<td data-v="' + (r.index === null ? "" : r.index) + '">' +
+          (r.index === null ? "–" : r.index.toFixed(2)) + "</td>" +
         "<td>" + links + "</td></tr>";
     }).join("") || '<tr><td colspan="10">本期无事件</td></tr>';
   }

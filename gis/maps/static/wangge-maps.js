@@ -479,6 +479,16 @@
     c.addTo(map);
   };
 
+  // Zoom to the area with this code (a link from the dashboard's ranking).
+  wg.focus = function (map, code) {
+    var hit = wg.index.filter(function (e) { return e.code === code; })[0];
+    if (!hit) return;
+    var b = hit.layer.getBounds ? hit.layer.getBounds() : null;
+    if (b && b.isValid()) map.fitBounds(b, { padding: [10, 10] });
+    else map.setView([hit.lat, hit.lon], 17);
+    wg.focused = code;
+  };
+
   // Basemap tiles that cannot load (no internet, a blocked tile server): say so once,
   // instead of a silently grey map; the overlays are drawn from this server and still work.
   wg.watchTiles = function (map) {
