@@ -178,7 +178,7 @@ def test_heat_page_hexes_heat_and_hotspots(browser: Browser, server: LiveServer)
 
 def test_coverage_and_incident_pages_load(browser: Browser, server: LiveServer) -> None:
     coverage = Loaded(browser, server, "/maps/coverage")
-    assert coverage.layers()["findings"]["count"] > 0
+    assert coverage.layers()["覆盖问题 findings"]["count"] > 0
     coverage.shot("coverage")
     incident = Loaded(browser, server, "/maps/incident/1")
     assert incident.layers()["incident"]["count"] == 1

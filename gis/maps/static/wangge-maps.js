@@ -533,7 +533,7 @@
   wg.account = function (map, links) {
     var c = L.control({ position: "bottomright" });
     c.onAdd = function () {
-      var div = L.DomUtil.create("div", "wg-legend wg-account");
+      var div = L.DomUtil.create("div", "wg-account");
       links.forEach(function (l) {
         var a = document.createElement("a");
         a.href = l[0];
