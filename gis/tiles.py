@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gis.errors import InvalidInput, NotFound
+from gis.labels import STATE_NAMES
 from gis.levels import check_level
 from gis.maps.sql import (
     CLOSED_STATUSES,
@@ -51,6 +52,8 @@ class TileRequest:
     category: str | None = None
     #: an API key's scope: areas and incidents at or below this area only
     within: str | None = None
+    #: the local time of the incidents' times for people (WANGGE_INCIDENT_TIMEZONE)
+    timezone: str = "Asia/Shanghai"
 
     def check(self) -> None:
         """Raise InvalidInput naming the bad field (layer, z, x, y, level, status)."""
@@ -131,9 +134,27 @@ def render_tile(conn: Connection, req: TileRequest) -> bytes:
         if req.within is not None:
             category += " AND i.area_codes @> ARRAY[CAST(:within AS text)]"
         params.update(closed1=CLOSED_STATUSES[0], closed2=CLOSED_STATUSES[1], category=req.category)
+        # the names and local times people read (gis.labels), as the embedded layer has them
+        states = ", ".join(f"(:s{i}, :n{i})" for i in range(len(STATE_NAMES)))
+        for i, (code, name) in enumerate(STATE_NAMES.items()):
+            params[f"s{i}"], params[f"n{i}"] = code, name
+        params["tz"] = req.timezone
+        local = "to_char(timezone(:tz, {}), 'YYYY-MM-DD HH24:MI')"
+        late = "i.due_at < coalesce(i.resolved_at, i.closed_at, now())"
         select = (
             "SELECT i.id, i.category, i.status, i.reported_at::text AS reported_at, "
-            f"i.due_at::text AS due_at, {_geom('i.geom')} FROM incidents i, env "
+            "i.due_at::text AS due_at, coalesce(k.name, i.category) AS category_name, "
+            "coalesce(sn.name, i.status) AS status_name, "
+            f"{local.format('i.reported_at')} AS reported_local, "
+            f"{local.format('i.due_at')} AS due_local, "
+            f"CASE WHEN {late} THEN '已超期' ELSE '' END AS overdue_text, "
+            f"CASE WHEN {late} THEN 'overdue' ELSE i.status END AS marker, "
+            "coalesce(i.owner_name, i.owner_code) AS owner_name, "
+            "'/maps/incident/' || i.id AS incident_url, "
+            "'/maps/grid/' || i.owner_code AS grid_url, "
+            f"{_geom('i.geom')} FROM incidents i "
+            "LEFT JOIN incident_categories k ON k.code = i.category "
+            f"LEFT JOIN (VALUES {states}) AS sn(code, name) ON sn.code = i.status, env "
             f"WHERE i.geom && env.g {status} {category}"
         )
     return _mvt(conn, req.layer, select, params)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.deps import Conn, GenerationNumber
+from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
 from api.security import permit, require
 from gis.security.roles import Principal
@@ -52,6 +52,7 @@ def tile(
         status=status,
         category=category,
         within=caller.scope,
+        timezone=get_settings(request).incident_timezone,
     )
     etag = tile_etag(conn, req)
     # private: what a tile holds depends on the caller's key (its scope)
