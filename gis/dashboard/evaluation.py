@@ -163,6 +163,7 @@ def evaluate(
         "formula": weights.formula(),
         "weights": weights.as_dict(),
         "rows": rows,
+        "total": result["total"],
     }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, select
 
 from gis.dashboard.evaluation import Weights, evaluate
 from gis.errors import InvalidInput, NotFound
+from gis.incidents.facts import count_overdue_open
 from gis.incidents.query import Filters
 from gis.incidents.stats import previous_period, stats, trend
 from gis.labels import LEVEL_NAMES, SOURCE_NAMES, local_time, name_of
@@ -154,17 +155,14 @@ def dashboard(
         end=now,
     )
     before = previous_period(filters)
-    now_figures = stats(conn, filters, group_by="category", timezone=timezone, now=now)
     before_figures = stats(conn, before, group_by="category", timezone=timezone, now=now)
     # "overdue now" is a state of today, not of the period: every open late incident
-    overdue_now = stats(
-        conn,
-        replace(filters, start=None, end=None, overdue=True, status=_open_states()),
-        group_by="category",
-        timezone=timezone,
-        now=now,
-    )["total"]["count"]
-    headline = _headline(now_figures["total"], before_figures["total"], overdue_now)
+    overdue_now = count_overdue_open(conn, replace(filters, start=None, end=None), now)
+    departments = evaluate(
+        conn, filters, subject="department", weights=weights, timezone=timezone, now=now
+    )
+    # the period's totals: the departments' evaluation read them already
+    headline = _headline(departments["total"], before_figures["total"], overdue_now)
     level = child_level(conn, area)
     ranking: dict[str, Any] = {
         "level": level,
@@ -186,9 +184,6 @@ def dashboard(
             r["drill"] = "/dashboard?" + view.query(area=r["key"])
             r["map"] = _map_link(level, r["key"])
         ranking["rows"] = rows
-    departments = evaluate(
-        conn, filters, subject="department", weights=weights, timezone=timezone, now=now
-    )
     category_names = _category_names(conn)
     dept_categories = _department_categories(conn)
     for r in departments["rows"]:
@@ -230,12 +225,6 @@ def dashboard(
             "periods": [{"code": c, "name": n} for c, n in PERIOD_NAMES.items()],
         },
     }
-
-
-def _open_states() -> tuple[str, ...]:
-    from gis.incidents.lifecycle import OPEN_STATES
-
-    return tuple(OPEN_STATES)
 
 
 def _headline(

@@ -10,6 +10,7 @@ in PostgreSQL's binary format: no per-row Python object, no hex decoding.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, LargeBinary, Text, and_, cast, func, select, 
 from sqlalchemy import type_coerce as coerce
 from sqlalchemy.dialects.postgresql import ARRAY, array
 
+from gis.incidents.lifecycle import OPEN_STATES
 from gis.incidents.query import Filters
 from gis.store.models import INCIDENT_FACT_CELLS, INCIDENT_FACTS, INCIDENT_SOURCES
 
@@ -115,6 +117,22 @@ def read_facts(
     finally:
         cursor.close()
     return Facts(late, on_time, with_times=with_times)
+
+
+def count_overdue_open(conn: Connection, filters: Filters, now: datetime) -> int:
+    """How many incidents matching ``filters`` are open and past their due time at ``now``
+    (from the partial index of the open incidents' due times, migration 0018)."""
+    q = (
+        select(func.count())
+        .select_from(INCIDENT_FACTS)
+        .where(
+            _where(replace(filters, overdue=None), now),
+            F.late_at > text("'-infinity'::timestamptz"),
+            F.late_at < now,
+            F.status.in_(OPEN_STATES),
+        )
+    )
+    return int(conn.execute(q).scalar_one())
 
 
 def cells(conn: Connection) -> list[Any]:
