@@ -337,10 +337,15 @@ def test_overview_markers_link_to_incident_and_grid(browser: Browser, site: Site
         legend = w.page.locator(".wg-legend").first.text_content() or ""
         assert "事件：已超期" in legend
         assert w.page.locator(".wg-account form[action='/signout']").count() == 1
-        popup = w.page.evaluate(
-            "() => wg.objects['事件 open incidents'].getLayers()[0].getPopup().getContent()"
+        popup, links = w.page.evaluate(
+            "() => { var d = document.createElement('div');"
+            " d.innerHTML = wg.objects['事件 open incidents'].getLayers()[0].getPopup()"
+            ".getContent();"
+            " return [d.textContent, Array.from(d.querySelectorAll('a'))"
+            ".map(a => a.getAttribute('href'))]; }"
         )
-        assert "/maps/incident/" in popup and "/maps/grid/" in popup and "查看事件详情" in popup
+        assert links[0].startswith("/maps/incident/") and links[1].startswith("/maps/grid/")
+        assert "查看事件详情" in popup and "状态" in popup
         assert "garbage" not in popup and "+00" not in popup  # names and local time
         assert w.page.locator(".marker-cluster").count() > 0
         w.shot("overview")
