@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 
 from api.problems import HttpProblem
-from gis.security.roles import Principal
+from gis.access.roles import Principal
 from gis.security.sessions import Session, csrf_matches, find_session
 from gis.store.db import database_errors
 

@@ -207,11 +207,11 @@ def bench_dashboard(url: str, street: str, http: bool) -> list[str]:
     with engine.connect() as conn:
         for period in PERIODS:
             view = View(area=street, period=period)
-            dashboard(conn, view, scope=None, weights=Weights())
+            dashboard(conn, view, weights=Weights())
             times = []
             for _ in range(3):
                 t0 = time.perf_counter()
-                out = dashboard(conn, view, scope=None, weights=Weights())
+                out = dashboard(conn, view, weights=Weights())
                 times.append(time.perf_counter() - t0)
             lines.append(
                 f"dashboard data for the whole street ({street}), period {period}: "

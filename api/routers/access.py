@@ -31,10 +31,10 @@ from api.sessions import (
     same_origin,
     signin_allowed,
 )
+from gis.access.roles import PERMISSIONS, PUBLIC_PERMISSIONS, Principal
 from gis.dashboard.landing import landing_path
 from gis.security.audit import MAX_AUDIT_PAGE, read_audit
 from gis.security.keys import KeyVerifier
-from gis.security.roles import PERMISSIONS, PUBLIC_PERMISSIONS, Principal
 from gis.security.sessions import (
     SESSION_TTL,
     csrf_matches,

@@ -18,7 +18,8 @@ from sqlalchemy import Engine
 
 from api.deps import Conn, get_engine, get_settings
 from api.problems import problem_responses
-from api.routers.incidents import FiltersDep, Reader, scoped
+from api.routers.incidents import FiltersDep, Reader
+from api.scope import CallerScope
 from api.security import require
 from gis.dashboard import pages
 from gis.dashboard.evaluation import SUBJECTS, evaluate, sheet_rows, weights_from
@@ -85,14 +86,14 @@ def dashboard_page(request: Request, caller: Stats, view: ViewDep) -> HTMLRespon
     summary="The dashboard's figures for an area and period",
 )
 def dashboard_data(
-    caller: Stats, conn: Conn, view: ViewDep, settings: SettingsDep
+    caller: Stats, scope: CallerScope, conn: Conn, view: ViewDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """Headline figures beside the previous period's, the trend per category, the ranking
     of the child areas one level down and of the departments with their evaluation index."""
     return dashboard(
         conn,
         view,
-        scope=caller.scope,
+        scope=scope,
         weights=weights_from(settings),
         timezone=settings.incident_timezone,
     )
@@ -121,7 +122,7 @@ def _evaluation(
 ) -> dict[str, Any]:
     return evaluate(
         conn,
-        _period_filters(scoped(filters, caller)),
+        _period_filters(filters),
         subject=by,
         weights=weights_from(settings),
         timezone=settings.incident_timezone,
@@ -215,7 +216,6 @@ def export_xlsx(
 ) -> Any:
     """One sheet, the columns of ``export.csv``; more rows than a sheet holds (or than
     WANGGE_MAX_EXPORT_ROWS) is a 413 before anything is written."""
-    filters = scoped(filters, caller)
     check_export_size(engine, filters, max_rows=min(settings.max_export_rows, XLSX_MAX_ROWS))
     path = xlsx_file(engine, filters)
     return StreamingResponse(

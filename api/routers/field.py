@@ -12,12 +12,14 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from api.deps import Conn
 from api.problems import HttpProblem, problem_responses
 from api.schemas.incidents import MAX_ID
+from api.scope import CallerScope
 from api.security import Caller, require
+from gis.access import Scope
+from gis.access.roles import Principal
 from gis.field.incident_view import incident_view
 from gis.field.render import outline, render
 from gis.field.work import my_work
 from gis.maps.page import STATIC_DIR
-from gis.security.roles import Principal
 from gis.security.sessions import Session
 from gis.settings import Settings
 
@@ -29,7 +31,7 @@ router = APIRouter(tags=["field"])
     responses=problem_responses(401, 404, 503),
     summary="This browser session: who, until when, and its anti-CSRF token for writes",
 )
-def session_info(request: Request, caller: Caller) -> dict[str, Any]:
+def session_info(request: Request, caller: Caller, scope: CallerScope) -> dict[str, Any]:
     """For pages and their service worker: the token to send in ``X-CSRF-Token`` with
     every write. 404 when the request is not signed in by the session cookie (a key in a
     header needs no token)."""
@@ -40,7 +42,7 @@ def session_info(request: Request, caller: Caller) -> dict[str, Any]:
         "key_id": caller.key_id,
         "name": caller.name,
         "role": caller.role,
-        "scope": caller.scope,
+        "scope": scope.area,
         "expires_at": session.expires_at.isoformat(),
         "csrf_token": session.csrf_token,
     }
@@ -73,11 +75,11 @@ def _page(request: Request, html: str) -> Response:
     return Response(data, media_type="text/html; charset=utf-8", headers=headers)
 
 
-def _links(caller: Principal) -> list[tuple[str, str]]:
+def _links(caller: Principal, scope: Scope) -> list[tuple[str, str]]:
     """The pages the caller's role may open (no link to a page that would refuse her)."""
     links: list[tuple[str, str]] = []
-    if caller.can("maps") and caller.scope is not None:
-        links.append((f"/maps/grid/{caller.scope}", "网格地图"))
+    if caller.can("maps") and scope.area is not None:
+        links.append((f"/maps/grid/{scope.area}", "网格地图"))
     if caller.can("maps"):
         links.append(("/maps/overview", "总览"))
     return links
@@ -92,6 +94,7 @@ def _links(caller: Principal) -> list[tuple[str, str]]:
 def my_work_page(
     request: Request,
     caller: Reader,
+    scope: CallerScope,
     conn: Conn,
     status: Annotated[StatusFilter, Query(description="Only this state")] = "",
     category: Annotated[str, Query(max_length=100, pattern=r"^[A-Za-z0-9_.-]*$")] = "",
@@ -101,13 +104,13 @@ def my_work_page(
     points and the list (category and state in Chinese, time left, address, duplicates
     folded under their original); the filters work without a reload."""
     settings: Settings = request.app.state.settings
-    work = my_work(conn, scope=caller.scope, timezone=settings.incident_timezone)
+    work = my_work(conn, scope=scope, timezone=settings.incident_timezone)
     html = render(
         "work.html",
         work=work,
         csrf=_csrf(request),
-        links=_links(caller),
-        outline=outline(conn, caller.scope),
+        links=_links(caller, scope),
+        outline=outline(conn, scope.area),
         chosen={"status": status, "category": category, "overdue": overdue},
     )
     return _page(request, html)
@@ -122,13 +125,14 @@ def my_work_page(
 def incident_page(
     request: Request,
     caller: Reader,
+    scope: CallerScope,
     incident_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     conn: Conn,
 ) -> Response:
     """Everything about the incident in Chinese and local time, also without a location;
     buttons for exactly the steps the caller's role may take from its state."""
     settings: Settings = request.app.state.settings
-    view = incident_view(conn, caller, incident_id, timezone=settings.incident_timezone)
+    view = incident_view(conn, caller, scope, incident_id, timezone=settings.incident_timezone)
     html = render(
         "incident.html",
         v=view,
@@ -136,7 +140,7 @@ def incident_page(
         links=[],
         work_link=True,
         stages=STAGE_NAMES,
-        outline=outline(conn, caller.scope),
+        outline=outline(conn, scope.area),
     )
     return _page(request, html)
 

@@ -17,13 +17,15 @@ from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
 from api.routers.heatmap import HeatFilters
 from api.schemas.maps import RootLinks
+from api.scope import CallerScope
 from api.security import require
+from gis.access import Scope
+from gis.access.roles import Principal
 from gis.dashboard.pages import nav_links
 from gis.maps import pages
 from gis.maps.basemaps import basemap as pick_basemap
 from gis.maps.cache import PageCache
 from gis.maps.page import STATIC_DIR, MapOptions
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(tags=["maps"])
@@ -58,7 +60,7 @@ def _page(
     """The page for this request: cached while the data it shows is unchanged (one copy per
     scope, and one for anonymous visitors, who see staff phones masked)."""
     cache: PageCache = request.app.state.map_pages
-    key = (request.url.path, request.url.query, caller.scope, caller.role)
+    key = (request.url.path, request.url.query, caller.key_id, caller.role)  # role: links
     return HTMLResponse(cache.page(conn, key, build))
 
 
@@ -70,7 +72,9 @@ def _geocoder(request: Request) -> str | None:
         return None
 
 
-def _options(request: Request, caller: Principal, basemap: str, generation: int) -> MapOptions:
+def _options(
+    request: Request, caller: Principal, scope: Scope, basemap: str, generation: int
+) -> MapOptions:
     settings: Settings = get_settings(request)
     return MapOptions(
         basemap=pick_basemap(basemap, tianditu_key=settings.tianditu_key),
@@ -79,12 +83,20 @@ def _options(request: Request, caller: Principal, basemap: str, generation: int)
         tiles_url="/tiles",
         inline_max=settings.map_inline_max_features,
         geocode_url=_geocoder(request) if caller.can("geocode") else None,
-        within=caller.scope,
+        scope=scope,
         mask_staff_phones=caller.role == "anonymous",
         show_incidents=caller.can("incidents:read"),
         timezone=settings.incident_timezone,
         links=tuple(nav_links(caller.role)),
     )
+
+
+def _hidden(caller: Principal) -> frozenset[str]:
+    """The index's pages this caller's role cannot open (issue 24: no link to a refusal)."""
+    hidden = {"coverage"} if not caller.can("coverage") else set()
+    if not caller.can("incidents:read"):
+        hidden |= {"work", "heat"}
+    return frozenset(hidden)
 
 
 @router.get(
@@ -104,13 +116,13 @@ def root() -> RootLinks:
     summary="Index of the map pages",
 )
 def index(
-    request: Request, caller: Viewer, conn: Conn, generation: GenerationNumber
+    request: Request, caller: Viewer, scope: CallerScope, conn: Conn, generation: GenerationNumber
 ) -> HTMLResponse:
     return _page(
         request,
         caller,
         conn,
-        lambda: pages.index(conn, generation=generation, within=caller.scope, can=caller.can),
+        lambda: pages.index(conn, generation=generation, scope=scope, hide=_hidden(caller)),
     )
 
 
@@ -123,12 +135,13 @@ def index(
 def overview(
     request: Request,
     caller: Viewer,
+    scope: CallerScope,
     conn: Conn,
     generation: GenerationNumber,
     basemap: Basemap = "osm",
     area: Annotated[str | None, Query(description="Area code to zoom to")] = None,
 ) -> HTMLResponse:
-    opts = replace(_options(request, caller, basemap, generation), focus=area)
+    opts = replace(_options(request, caller, scope, basemap, generation), focus=area)
     return _page(request, caller, conn, lambda: pages.overview(conn, opts))
 
 
@@ -141,6 +154,7 @@ def overview(
 def heat(
     request: Request,
     caller: Viewer,
+    scope: CallerScope,
     conn: Conn,
     generation: GenerationNumber,
     filters: HeatFilters,
@@ -148,7 +162,7 @@ def heat(
     res: Annotated[int, Query(ge=5, le=12, description="H3 resolution")] = 9,
 ) -> HTMLResponse:
     query = replace(filters, res=res)
-    opts = _options(request, caller, basemap, generation)
+    opts = _options(request, caller, scope, basemap, generation)
     return _page(request, caller, conn, lambda: pages.heat(conn, opts, query))
 
 
@@ -161,11 +175,12 @@ def heat(
 def coverage(
     request: Request,
     caller: Annotated[Principal, require("coverage")],
+    scope: CallerScope,
     conn: Conn,
     generation: GenerationNumber,
     basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    opts = _options(request, caller, basemap, generation)
+    opts = _options(request, caller, scope, basemap, generation)
     return _page(request, caller, conn, lambda: pages.coverage(conn, opts))
 
 
@@ -178,10 +193,11 @@ def coverage(
 def grid(
     request: Request,
     caller: Viewer,
+    scope: CallerScope,
     code: str,
     conn: Conn,
     generation: GenerationNumber,
     basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    opts = _options(request, caller, basemap, generation)
+    opts = _options(request, caller, scope, basemap, generation)
     return _page(request, caller, conn, lambda: pages.grid(conn, opts, code))

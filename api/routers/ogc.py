@@ -27,11 +27,12 @@ from api.schemas.ogc import (
     LandingPage,
     Queryables,
 )
+from api.scope import CallerScope
 from api.security import require
+from gis.access.roles import Principal
 from gis.errors import InvalidInput
 from gis.features.catalog import get_collection, list_collections
 from gis.features.items import MAX_OFFSET, ItemsQuery, get_item, get_items
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
@@ -67,7 +68,10 @@ DatetimeParam = Annotated[
         examples=["2026-03-31T00:00:00Z"],
     ),
 ]
-_ITEM_PARAMS: Final = {"f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs"}
+_ITEM_PARAMS: Final = {
+    *("f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs"),
+    *("filter", "filter-lang", "filter-crs", "sortby", "properties"),  # Part 3 (issue 26)
+}
 _GEOJSON_200: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "GeoJSON (or HTML with f=html)",
@@ -223,6 +227,7 @@ def collection_queryables(
 def items(
     request: Request,
     caller: Reader,
+    scope: CallerScope,
     conn: Conn,
     collection_id: CollectionId,
     settings: Annotated[Settings, Depends(get_settings)],
@@ -242,9 +247,34 @@ def items(
     datetime: DatetimeParam = None,
     crs: CrsParam = None,
     f: Format = None,
+    filter: Annotated[
+        str | None,
+        Query(
+            max_length=20_000,
+            description="A CQL2 filter (OGC API – Features Part 3) on the queryables, e.g. "
+            "`status IN ('assigned','in_progress') AND "
+            "reported_at >= TIMESTAMP('2026-11-01T00:00:00Z')`",
+        ),
+    ] = None,
+    filter_lang: Annotated[
+        Literal["cql2-text", "cql2-json"] | None,
+        Query(alias="filter-lang", description="Language of `filter` (default cql2-text)"),
+    ] = None,
+    filter_crs: Annotated[
+        Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] | None,
+        Query(alias="filter-crs", description="CRS of geometries in `filter` (CRS84 only)"),
+    ] = None,
+    sortby: Annotated[
+        str | None,
+        Query(max_length=1000, description="Comma list of properties, `-` for descending"),
+    ] = None,
+    properties: Annotated[
+        str | None, Query(max_length=1000, description="Comma list of properties to serve")
+    ] = None,
 ) -> Any:
-    """Ordered by id; follow the `next` link. Any queryable filters by equality
-    (`?parent_code=310107016007`, `?status=reported`); other parameters are a 422."""
+    """Ordered by id (or `sortby`); follow the `next` link. Any queryable filters by equality
+    (`?parent_code=310107016007`, `?status=reported`); `filter` takes CQL2 (docs/ogc-filter.md);
+    other parameters are a 422."""
     filters = {k: val for k, val in request.query_params.items() if k not in _ITEM_PARAMS}
     query = ItemsQuery(
         limit,
@@ -256,9 +286,13 @@ def items(
         filters,
         max_limit=settings.max_page_size,
         max_bbox_km2=settings.max_bbox_km2,
+        filter=filter,
+        filter_lang=filter_lang,
+        sortby=sortby,
+        properties=properties,
     )
     may_read(caller, collection_id)
-    result = get_items(conn, collection_id, query, within=caller.scope)
+    result = get_items(conn, collection_id, query, scope=scope)
     return v.items_response(
         request, result, limit=limit, offset=offset, html=v.wants_html(request, f)
     )
@@ -274,6 +308,7 @@ def items(
 def item(
     request: Request,
     caller: Reader,
+    scope: CallerScope,
     conn: Conn,
     collection_id: CollectionId,
     feature_id: Annotated[
@@ -288,7 +323,5 @@ def item(
     if extra:
         raise InvalidInput("unknown parameter", field=sorted(extra)[0])
     may_read(caller, collection_id)
-    result = get_item(
-        conn, collection_id, feature_id, crs=crs, datetime=datetime, within=caller.scope
-    )
+    result = get_item(conn, collection_id, feature_id, crs=crs, datetime=datetime, scope=scope)
     return v.item_response(request, result, html=v.wants_html(request, f))

@@ -11,11 +11,19 @@ from fastapi.responses import FileResponse
 
 from api.problems import HttpProblem, problem_responses
 from api.schemas.incidents import MAX_ID
+from api.scope import CallerScope
 from api.security import Caller, record_in, require
+from gis.access import Scope
+from gis.access.roles import Principal
 from gis.field import actions
-from gis.field.photos import Limits, clean, delete_photo, find_photo, store_photo
-from gis.incidents.query import check_in_scope
-from gis.security.roles import Principal
+from gis.field.photos import (
+    Limits,
+    check_incident,
+    clean,
+    delete_photo,
+    find_photo,
+    store_photo,
+)
 from gis.settings import Settings
 
 router = APIRouter(tags=["incidents"])
@@ -43,6 +51,7 @@ def _limits(settings: Settings) -> Limits:
 async def add_photos(
     request: Request,
     caller: Caller,
+    scope: CallerScope,
     incident_id: IncidentId,
     photo: Annotated[list[UploadFile], File(description="One or more photos.")],
     stage: Annotated[
@@ -63,13 +72,14 @@ async def add_photos(
     raws = [await f.read(limits.max_bytes + 1) for f in photo]
     cleaned = await run_in_threadpool(lambda: [clean(raw, limits) for raw in raws])
     return await run_in_threadpool(
-        _store, request, caller, incident_id, cleaned, stage, client_id, settings
+        _store, request, caller, scope, incident_id, cleaned, stage, client_id, settings
     )
 
 
 def _store(
     request: Request,
     caller: Principal,
+    scope: Scope,
     incident_id: int,
     cleaned: list[Any],
     stage: str,
@@ -78,7 +88,7 @@ def _store(
 ) -> dict[str, Any]:
     media = settings.resolved_media_dir()
     with request.app.state.engine.begin() as conn:
-        check_in_scope(conn, incident_id, caller.scope)
+        check_incident(conn, incident_id, scope)
 
         def do() -> dict[str, Any]:
             stored = [
@@ -96,11 +106,11 @@ def _store(
     return answer
 
 
-def _readable(request: Request, caller: Principal, photo_id: int) -> Any:
+def _readable(request: Request, scope: Scope, photo_id: int) -> Any:
     settings: Settings = request.app.state.settings
     with request.app.state.engine.connect() as conn:
         found = find_photo(conn, settings.resolved_media_dir(), photo_id)
-        check_in_scope(conn, found.incident_id, caller.scope)
+        check_incident(conn, found.incident_id, scope)
     return found
 
 
@@ -114,9 +124,12 @@ _HEADERS = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options":
     summary="A photo (only to keys that may read its incident)",
 )
 def photo_file(
-    request: Request, caller: Annotated[Principal, require("incidents:read")], photo_id: PhotoId
+    request: Request,
+    caller: Annotated[Principal, require("incidents:read")],
+    scope: CallerScope,
+    photo_id: PhotoId,
 ) -> Any:
-    found = _readable(request, caller, photo_id)
+    found = _readable(request, scope, photo_id)
     return FileResponse(found.path, media_type=found.media_type, headers=_HEADERS)
 
 
@@ -127,9 +140,12 @@ def photo_file(
     summary="A photo's thumbnail (320 px JPEG)",
 )
 def photo_thumb(
-    request: Request, caller: Annotated[Principal, require("incidents:read")], photo_id: PhotoId
+    request: Request,
+    caller: Annotated[Principal, require("incidents:read")],
+    scope: CallerScope,
+    photo_id: PhotoId,
 ) -> Any:
-    found = _readable(request, caller, photo_id)
+    found = _readable(request, scope, photo_id)
     return FileResponse(found.thumb, media_type="image/jpeg", headers=_HEADERS)
 
 
@@ -142,12 +158,13 @@ def photo_thumb(
 def remove_photo(
     request: Request,
     caller: Annotated[Principal, require("incidents:update")],
+    scope: CallerScope,
     photo_id: PhotoId,
 ) -> None:
     settings: Settings = request.app.state.settings
     with request.app.state.engine.begin() as conn:
         found = find_photo(conn, settings.resolved_media_dir(), photo_id)
-        check_in_scope(conn, found.incident_id, caller.scope)
+        check_incident(conn, found.incident_id, scope)
         delete_photo(conn, photo_id)
         record_in(
             conn,

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.deps import Conn, GenerationNumber, get_settings
+from api.deps import Conn, GenerationNumber
 from api.problems import problem_responses
+from api.scope import CallerScope
 from api.security import permit, require
-from gis.security.roles import Principal
+from gis.access.roles import Principal
 from gis.tiles import MAX_ZOOM, TileRequest, render_tile, tile_etag
 
 router = APIRouter(tags=["maps"])
@@ -29,6 +30,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 def tile(
     request: Request,
     caller: Annotated[Principal, require("maps")],
+    scope: CallerScope,
     conn: Conn,
     generation: GenerationNumber,
     layer: Annotated[str, Path(description="areas, buildings, facilities or incidents")],
@@ -51,8 +53,7 @@ def tile(
         level=level,
         status=status,
         category=category,
-        within=caller.scope,
-        timezone=get_settings(request).incident_timezone,
+        scope=scope,
     )
     etag = tile_etag(conn, req)
     # private: what a tile holds depends on the caller's key (its scope)

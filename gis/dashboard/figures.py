@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Connection, func, select
 
+from gis.access import EVERYWHERE, Scope
 from gis.dashboard.evaluation import Weights, evaluate
 from gis.errors import InvalidInput, NotFound
 from gis.incidents.facts import count_overdue_open
@@ -117,26 +118,27 @@ def dashboard(
     conn: Connection,
     view: View,
     *,
-    scope: str | None,
     weights: Weights,
+    scope: Scope = EVERYWHERE,
     timezone: str = "Asia/Shanghai",
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The dashboard's JSON for ``view`` within ``scope`` (the caller's area; an area outside
     it is not found)."""
     now = now or datetime.now(UTC)
-    area = view.area or scope
+    within = scope.area
+    area = view.area or within
     crumbs: list[dict[str, str]] = []
     current: dict[str, Any] = {"code": None, "name": "全部辖区", "level": None}
     if area is not None:
         row = _area(conn, area)
         chain = _chain(conn, row)
-        if scope is not None and scope not in [r.code for r in chain]:
+        if within is not None and within not in [r.code for r in chain]:
             raise NotFound(f"no area {area}", field="area")
         current = {"code": row.code, "name": row.name or row.code, "level": row.level}
         inside = False
         for r in chain:
-            inside = inside or scope is None or r.code == scope
+            inside = inside or within is None or r.code == within
             if inside:
                 crumbs.append(
                     {

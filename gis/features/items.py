@@ -8,13 +8,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, Text, cast, func, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy import ColumnElement, Connection, func, literal
 
+from gis.access import EVERYWHERE, Scope
 from gis.areas.generations import resolve_generation
 from gis.areas.query import BBox, area_conditions
 from gis.errors import InvalidInput, NotFound
 from gis.features.catalog import Collection, get_collection
+from gis.features.cql import LANGS, parse_filter, parse_properties, parse_sortby, to_sql
 from gis.features.crs import OutputCrs, output_crs, parse_crs_uri
 from gis.features.source import FeaturePage, Source, page_features
 from gis.features.tables import AREA_SOURCE
@@ -47,6 +48,11 @@ class ItemsQuery:
     filters: dict[str, str] = field(default_factory=dict)
     max_limit: int = MAX_PAGE_SIZE
     max_bbox_km2: float = MAX_BBOX_KM2
+    #: OGC API – Features Part 3 (issue 26): a CQL2 filter, its language, sortby, properties
+    filter: str | None = None
+    filter_lang: str | None = None
+    sortby: str | None = None
+    properties: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,7 @@ def _area_page(
     *,
     envelope: Any,
     crs: OutputCrs,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> FeaturePage:
     when = parse_datetime(query.datetime) if query.datetime else None
     span = _generations(conn, when)
@@ -151,8 +157,9 @@ def _area_page(
         level=collection.level,
         envelope=envelope,
         equals=_equals(collection.source, query.filters),
-        within=within,
+        scope=scope,
     )
+    conditions.extend(part3_conditions(collection.source, query))
     return _versioned_page(conn, conditions, query, crs=crs, versioned=span[0] != span[1])
 
 
@@ -177,6 +184,7 @@ def _versioned_page(
         crs=crs,
         extra=(first, end),
         then_by=(func.lower(AREAS.c.valid),),
+        sort_by=sort_order(AREA_SOURCE, query),
     )
     for feature, row in zip(page.features, rows, strict=True):
         feature["properties"]["generation_from"] = row.generation_from
@@ -212,10 +220,10 @@ def check_page(limit: int, offset: int, *, max_limit: int = MAX_PAGE_SIZE) -> No
 
 
 def get_items(
-    conn: Connection, collection_id: str, query: ItemsQuery, *, within: str | None = None
+    conn: Connection, collection_id: str, query: ItemsQuery, *, scope: Scope = EVERYWHERE
 ) -> ItemsPage:
-    """One page of ``collection_id``'s features for ``query``, ordered by id (only those at
-    or below area ``within``, if given: see :func:`scope_conditions`).
+    """One page of ``collection_id``'s features for ``query``, ordered by id (only those in
+    the caller's ``scope``: see :func:`scope_conditions`).
 
     Area collections answer for the current generation, or with ``datetime`` the
     generations current at that instant (or during that interval: then one code may come
@@ -233,36 +241,74 @@ def get_items(
     elif query.bbox_crs is not None:
         _pick_crs(collection, query.bbox_crs, "bbox-crs")
     if collection.versioned:
-        page = _area_page(conn, collection, query, envelope=envelope, crs=crs, within=within)
-        return ItemsPage(collection, page, crs)
+        page = _area_page(conn, collection, query, envelope=envelope, crs=crs, scope=scope)
+        return select_properties(ItemsPage(collection, page, crs), query.properties)
     source = collection.source
-    conditions: list[ColumnElement[bool]] = [literal(True), *scope_conditions(conn, source, within)]
+    conditions: list[ColumnElement[bool]] = [literal(True), scope_conditions(source, scope)]
     if envelope is not None:
         conditions.append(func.ST_Intersects(source.geom, envelope))
     if query.datetime is not None:
         conditions.extend(_time_conditions(collection, query.datetime))
     conditions.extend(source.table.c[c] == v for c, v in _equals(source, query.filters).items())
+    conditions.extend(part3_conditions(source, query))
     page, _ = page_features(
-        conn, source, conditions, limit=query.limit, offset=query.offset, crs=crs
+        conn,
+        source,
+        conditions,
+        limit=query.limit,
+        offset=query.offset,
+        crs=crs,
+        sort_by=sort_order(source, query),
     )
-    return ItemsPage(collection, page, crs)
+    page = hide_links(conn, source, page, scope)
+    return select_properties(ItemsPage(collection, page, crs), query.properties)
 
 
-def scope_conditions(
-    conn: Connection, source: Source, within: str | None
-) -> list[ColumnElement[bool]]:
-    """What an API key scoped to area ``within`` may see of a non-area source: incidents
-    owned at or below it; buildings and facilities inside its current boundary."""
-    if within is None:
+def part3_conditions(source: Source, query: ItemsQuery) -> list[ColumnElement[bool]]:
+    """The CQL2 ``filter`` of ``query`` as a condition (none without one)."""
+    if query.filter is None:
+        if query.filter_lang is not None and query.filter_lang not in LANGS:
+            raise InvalidInput(f"must be one of {', '.join(LANGS)}", field="filter-lang")
         return []
-    if source.table is INCIDENTS:
-        return [INCIDENTS.c.area_codes.contains(cast(array([within]), ARRAY(Text)))]
-    boundary = (
-        select(func.ST_Union(AREAS.c.geom))
-        .where(AREAS.c.code == within, AREAS.c.valid.contains(resolve_generation(conn)))
-        .scalar_subquery()
+    return [to_sql(parse_filter(query.filter, query.filter_lang), source)]
+
+
+def sort_order(source: Source, query: ItemsQuery) -> tuple[Any, ...]:
+    """``sortby`` as ORDER BY terms (before the id, which breaks ties)."""
+    if query.sortby is None:
+        return ()
+    return tuple(c.desc() if desc else c.asc() for c, desc in parse_sortby(query.sortby, source))
+
+
+def select_properties(page: ItemsPage, properties: str | None) -> ItemsPage:
+    """Only the ``properties`` asked for in every feature (all without the parameter)."""
+    if properties is None:
+        return page
+    wanted = parse_properties(properties, page.collection.source)
+    for feature in page.page.features:
+        feature["properties"] = {k: v for k, v in feature["properties"].items() if k in wanted}
+    return page
+
+
+def hide_links(conn: Connection, source: Source, page: FeaturePage, scope: Scope) -> FeaturePage:
+    """Incidents name another incident (``duplicate_of``) only when it is in ``scope``."""
+    if source.table is not INCIDENTS or scope.everywhere:
+        return page
+    shown = scope.visible_incidents(
+        conn, (f["properties"].get("duplicate_of") for f in page.features)
     )
-    return [func.ST_Intersects(source.geom, boundary)]
+    for f in page.features:
+        if f["properties"].get("duplicate_of") not in shown:
+            f["properties"]["duplicate_of"] = None
+    return page
+
+
+def scope_conditions(source: Source, scope: Scope) -> ColumnElement[bool]:
+    """What ``scope`` shows of a non-area source: its rule for incidents, or for buildings
+    and facilities (inside its current boundary)."""
+    if source.table is INCIDENTS:
+        return scope.incidents(INCIDENTS)
+    return scope.inside(source.geom)
 
 
 def _pick_crs(collection: Collection, text: str | None, field: str) -> OutputCrs:
@@ -276,11 +322,11 @@ def get_item(
     *,
     crs: str | None = None,
     datetime: str | None = None,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> ItemsPage:
     """One feature by id (areas: ``code`` in the current or ``datetime``'s generation, or
     ``code@N`` for the version valid in generation N); NotFound naming ``featureId``, also
-    for a feature outside area ``within`` (an API key's scope)."""
+    for a feature outside the caller's ``scope`` (by the same query)."""
     collection = get_collection(conn, collection_id, extents=False)
     out = _pick_crs(collection, crs, "crs")
     source = collection.source
@@ -299,7 +345,7 @@ def get_item(
                 raise InvalidInput("give an instant (or use the id code@N)", field="datetime")
             span = found
         conditions = area_conditions(
-            generations=span, level=collection.level, equals={"code": code}, within=within
+            generations=span, level=collection.level, equals={"code": code}, scope=scope
         )
         page = _versioned_page(conn, conditions, query, crs=out, versioned=bool(version))
     else:
@@ -309,8 +355,9 @@ def get_item(
             if not feature_id.isdigit():
                 raise NotFound(f"no feature {feature_id!r}", field="featureId")
             value = int(feature_id)
-        conditions = [id_column == value, *scope_conditions(conn, source, within)]
+        conditions = [id_column == value, scope_conditions(source, scope)]
         page, _ = page_features(conn, source, conditions, limit=1, offset=0, crs=out)
+        page = hide_links(conn, source, page, scope)
     if not page.features:
         raise NotFound(
             f"no feature {feature_id!r} in collection {collection_id!r}", field="featureId"

@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, insert, select, text, update
 
+from gis.access import Scope
+from gis.access.roles import Principal
 from gis.errors import Conflict, InvalidInput
 from gis.incidents.lifecycle import TRANSITIONS, locked
-from gis.security.roles import Principal
 from gis.store.models import API_KEYS, CLIENT_ACTIONS, INCIDENT_STATES
 
 #: role -> the target states its people may move an incident to (the dispatch centre, i.e.
@@ -67,9 +68,15 @@ def acts_for_others(conn: Connection, principal: Principal) -> bool:
     return bool(flag)
 
 
+def allow_acting_for_others(conn: Connection, key_id: str) -> None:
+    """Let the key ``key_id`` name another person as the actor."""
+    conn.execute(update(API_KEYS).where(API_KEYS.c.key_id == key_id).values(acts_for_others=True))
+
+
 def actor_of(conn: Connection, principal: Principal, actor: str | None) -> str:
     """Who the timeline names: the key's holder, or ``actor`` from a key that may act for
-    others (InvalidInput on ``actor`` from any other key)."""
+    others (InvalidInput on ``actor`` from any other key; callers look the incident up in
+    the caller's scope first, so out of scope stays indistinguishable from absent)."""
     own = principal.name or principal.key_id or "unknown"
     if actor is None or actor.strip() in ("", own):
         return own
@@ -85,11 +92,12 @@ def key_of(principal: Principal) -> tuple[str | None, str | None]:
     return principal.key_id, principal.name
 
 
-def expect(conn: Connection, incident_id: int, seen: str | None) -> None:
-    """Conflict if the incident is no longer in the state the person saw (row locked)."""
+def expect(conn: Connection, incident_id: int, seen: str | None, scope: Scope) -> None:
+    """Conflict if the incident is no longer in the state the person saw (row locked; not
+    found outside ``scope``)."""
     if seen is None:
         return
-    row = locked(conn, incident_id)
+    row = locked(conn, incident_id, scope)
     if row.status != seen:
         raise Conflict(
             f"incident {incident_id} changed meanwhile: it is {row.status} now, not {seen}",

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from gis.access import Scope
+from gis.access.roles import Principal
 from gis.field.actions import steps_for
 from gis.field.photos import photo_list
 from gis.field.work import scope_name
@@ -24,7 +26,7 @@ from gis.labels import (
     local_time,
     name_of,
 )
-from gis.security.roles import Principal
+from gis.store.models import INCIDENTS
 
 #: how far "nearby" reaches when linking a duplicate, metres
 NEARBY_M = 300.0
@@ -41,15 +43,16 @@ EVENT_NAMES = {
 def incident_view(
     conn: Connection,
     principal: Principal,
+    scope: Scope,
     incident_id: int,
     *,
     timezone: str,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The page's data (NotFound outside the principal's scope, as for the API)."""
+    """The page's data (NotFound outside ``scope``, as for the API)."""
     now = now or datetime.now(UTC)
     found = get_incident(
-        conn, incident_id, reveal_phones=principal.sees_phones, within=principal.scope, now=now
+        conn, incident_id, reveal_phones=principal.sees_phones, scope=scope, now=now
     )
     p = found["properties"]
     categories = load_categories(conn)
@@ -98,10 +101,10 @@ def incident_view(
         "steps": [(s, ACTION_NAMES[s]) for s in steps_for(principal, p["status"])],
         "may_update": principal.can("incidents:update"),
         "duplicate_of": p["duplicate_of"],
-        "nearby": nearby_open(conn, incident_id, principal.scope, timezone)
+        "nearby": nearby_open(conn, incident_id, scope, timezone)
         if principal.can("incidents:update") and lonlat and is_open
         else [],
-        "scope_name": scope_name(conn, principal.scope),
+        "scope_name": scope_name(conn, scope.area),
     }
 
 
@@ -115,13 +118,14 @@ def _event_text(event: dict[str, Any]) -> str:
 
 
 def nearby_open(
-    conn: Connection, incident_id: int, scope: str | None, timezone: str
+    conn: Connection, incident_id: int, scope: Scope, timezone: str
 ) -> list[dict[str, Any]]:
     """Open incidents within ``NEARBY_M`` metres of this one, in scope, not already its
     duplicates: the candidates to link it to (nearest first, at most 10)."""
+    in_scope, params = scope.text("incidents", INCIDENTS.alias("o"))
     rows = conn.execute(
         text(
-            """
+            f"""
             SELECT o.id, coalesce(c.name, o.category) AS category_name, o.reported_at,
                    round(ST_Distance(o.geom::geography, i.geom::geography)) AS distance_m
             FROM incidents i
@@ -129,12 +133,12 @@ def nearby_open(
               AND ST_DWithin(o.geom::geography, i.geom::geography, :reach)
             LEFT JOIN incident_categories c ON c.code = o.category
             WHERE i.id = :id AND o.status = ANY(:open) AND o.duplicate_of IS NULL
-              AND (CAST(:scope AS text) IS NULL OR :scope = ANY(o.area_codes))
+              AND {in_scope}
               AND (i.duplicate_of IS NULL OR i.duplicate_of <> o.id)
             ORDER BY distance_m, o.id LIMIT 10
             """
         ),
-        {"id": incident_id, "reach": NEARBY_M, "open": list(OPEN_STATES), "scope": scope},
+        {**params, "id": incident_id, "reach": NEARBY_M, "open": list(OPEN_STATES)},
     )
     return [
         {

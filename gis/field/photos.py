@@ -25,8 +25,9 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from gis.access import Scope
 from gis.errors import InvalidInput, NotFound, PayloadTooLarge
-from gis.store.models import INCIDENT_PHOTOS, PHOTO_STAGES
+from gis.store.models import INCIDENT_PHOTOS, INCIDENTS, PHOTO_STAGES
 
 #: stored format per decoded format: (Pillow format, extension, media type)
 _STORED: Final[dict[str, tuple[str, str, str]]] = {
@@ -268,6 +269,15 @@ def find_photo(conn: Connection, media_dir: Path, photo_id: int) -> StoredPhoto:
         thumb_path(media_dir, row.sha256),
         row.media_type,
     )
+
+
+def check_incident(conn: Connection, incident_id: int, scope: Scope) -> None:
+    """NotFound unless the incident exists in ``scope`` (the same answer either way)."""
+    found = conn.execute(
+        select(INCIDENTS.c.id).where(INCIDENTS.c.id == incident_id, scope.incidents(INCIDENTS))
+    ).first()
+    if found is None:
+        raise NotFound(f"no incident {incident_id}", field="id")
 
 
 def delete_photo(conn: Connection, photo_id: int) -> None:

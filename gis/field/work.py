@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
+from gis.access import Scope
 from gis.incidents.lifecycle import OPEN_STATES
 from gis.labels import STATE_NAMES, duration_zh, local_time, name_of
+from gis.store.models import INCIDENTS
 
 #: the most incidents one list shows (an unscoped key sees the soonest due)
 MAX_ITEMS = 2000
@@ -66,35 +68,37 @@ def scope_name(conn: Connection, scope: str | None) -> str:
     return str(name) if name else scope
 
 
-_ITEMS = text(
-    """
+_ITEMS = """
     SELECT i.id, i.category, coalesce(c.name, i.category) AS category_name, i.status,
            i.description, coalesce(i.address, '') AS address, i.due_at, i.duplicate_of,
            ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat
     FROM incidents i LEFT JOIN incident_categories c ON c.code = i.category
-    WHERE i.status = ANY(:open) AND (CAST(:scope AS text) IS NULL OR :scope = ANY(i.area_codes))
+    WHERE i.status = ANY(:open) AND {in_scope}
     ORDER BY i.due_at, i.id
     LIMIT :limit
     """
-)
 
 
 def my_work(
     conn: Connection,
     *,
-    scope: str | None,
+    scope: Scope,
     timezone: str,
     now: datetime | None = None,
     limit: int = MAX_ITEMS,
 ) -> Work:
-    """The open incidents owned at or below ``scope`` (None: everywhere), soonest due first;
-    a duplicate whose original is in the list is folded under it."""
+    """The open incidents in ``scope`` (owned at or below its area), soonest due first; a
+    duplicate whose original is in the list is folded under it."""
     now = now or datetime.now(UTC)
     zone = ZoneInfo(timezone)
     day_end = (now.astimezone(zone) + timedelta(days=1)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    rows = conn.execute(_ITEMS, {"open": list(OPEN_STATES), "scope": scope, "limit": limit})
+    in_scope, params = scope.text("incidents", INCIDENTS.alias("i"))
+    rows = conn.execute(
+        text(_ITEMS.format(in_scope=in_scope)),
+        {**params, "open": list(OPEN_STATES), "limit": limit},
+    )
     items: list[WorkItem] = []
     overdue = today = 0
     for r in rows:
@@ -131,7 +135,7 @@ def my_work(
     categories = sorted({(i.category, i.category_name) for i in items}, key=lambda c: c[1])
     statuses = [(s, STATE_NAMES[s]) for s in OPEN_STATES if any(i.status == s for i in items)]
     return Work(
-        scope_name=scope_name(conn, scope),
+        scope_name=scope_name(conn, scope.area),
         open_count=len(items),
         overdue_count=overdue,
         due_today=today,

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, insert, select, update
 
+from gis.access import EVERYWHERE, Scope
 from gis.errors import Conflict, InvalidInput, NotFound
 from gis.incidents.categories import load_categories
 from gis.incidents.parse import clean_text
@@ -45,10 +46,13 @@ def allowed(state: str) -> tuple[str, ...]:
     return TRANSITIONS[state]
 
 
-def locked(conn: Connection, incident_id: int) -> Any:
-    """The incident's row, locked until the transaction ends (NotFound if absent)."""
+def locked(conn: Connection, incident_id: int, scope: Scope = EVERYWHERE) -> Any:
+    """The incident's row, locked until the transaction ends (NotFound if absent or outside
+    ``scope``: one query, one answer)."""
     row = conn.execute(
-        select(INCIDENTS).where(INCIDENTS.c.id == incident_id).with_for_update()
+        select(INCIDENTS)
+        .where(INCIDENTS.c.id == incident_id, scope.incidents(INCIDENTS))
+        .with_for_update()
     ).one_or_none()
     if row is None:
         raise NotFound(f"no incident {incident_id}", field="id")
@@ -68,9 +72,10 @@ def transition(
     at: datetime | None = None,
     calendar: WorkCalendar | None = None,
     key: tuple[str | None, str | None] = (None, None),
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
     """Move the incident to ``to`` (row locked, so concurrent steps serialise) and record
-    the event; returns ``{id, from, to, at, due_at}``.
+    the event; returns ``{id, from, to, at, due_at}``. Not found outside ``scope``.
 
     ``extended`` needs ``note`` (the reason) and adds ``hours`` (default: the category's SLA)
     to the due time on the category's clock. ``assigned`` needs a located, owned incident.
@@ -86,7 +91,7 @@ def transition(
     if (lon is None) != (lat is None):
         raise InvalidInput("give both lon and lat, or neither", field="lon")
     at = at or datetime.now(UTC)
-    row = locked(conn, incident_id)
+    row = locked(conn, incident_id, scope)
     if to not in TRANSITIONS[row.status]:
         allowed_now = TRANSITIONS[row.status]
         raise Conflict(

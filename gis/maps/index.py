@@ -20,15 +20,17 @@ def index_html(
     *,
     grids: list[dict[str, Any]],
     notes: list[str],
-    can: Any = None,
+    hide: frozenset[str] = frozenset(),
     static_url: str | None = "/maps/static",
 ) -> str:
     """The index page; ``grids``: every micro-grid (``code``, ``name``, ``grid``,
-    ``community``: names) in order; ``can(permission)`` says which links to show."""
-    allowed = can or (lambda _p: True)
+    ``community``: names) in order; the pages in ``hide`` (the caller's role cannot open
+    them) are not linked."""
     rows = []
-    for slug, title, what, permission in PAGES:
-        if not allowed(permission):
+    if "work" not in hide:
+        rows.append('<li><a href="work"><b>我的工作 My work</b></a> — 我的待办事件</li>')
+    for slug, title, what, _permission in PAGES:
+        if slug in hide:
             continue
         links = " · ".join(
             f'<a href="{slug}?basemap={b}">{escape(BASEMAP_NAMES.get(b, b))}</a>' for b in BASEMAPS
@@ -48,7 +50,7 @@ def index_html(
         )
     missing = "".join(f"<li>{escape(n)}</li>" for n in notes)
     top = []
-    if allowed("stats"):
+    if "coverage" not in hide:  # officials and admins: the roles that read statistics
         top.append('<a href="/dashboard">数据看板</a>')
     top.append('<a href="/docs">API 文档</a>')
     script = f'<script src="{static_url}/wangge-index.js"></script>' if static_url else ""

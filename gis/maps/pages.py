@@ -6,13 +6,14 @@ or module exists, a page draws what exists and says in a banner what is missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
+from gis.access import EVERYWHERE, Scope
 from gis.errors import NotFound
 from gis.heat.service import HeatQuery
+from gis.incidents.query import visible_timeline
 from gis.labels import (
     CHECK_NAMES,
     EVENT_NAMES,
@@ -29,8 +30,7 @@ from gis.maps.heat_page import heat_page
 from gis.maps.index import index_html
 from gis.maps.overview import AREA_TIP, INCIDENT_OPTS, add_area_layer, overview_page
 from gis.maps.page import MapOptions, Page, js_json
-from gis.maps.sql import SUBTREE_SQL
-from gis.store.schema import table_exists
+from gis.store.models import AREAS
 
 PAGES = ("index", "overview", "heat", "coverage", "grid", "incident")
 
@@ -50,27 +50,34 @@ def index(
     conn: Connection,
     *,
     generation: int,
-    within: str | None = None,
-    can: Callable[[str], bool] | None = None,
+    scope: Scope = EVERYWHERE,
+    hide: frozenset[str] = frozenset(),
     static_url: str | None = "/maps/static",
 ) -> str:
-    """The index page: links to the pages ``can`` allows and every micro-grid at or below
-    ``within`` by name, under its grid and community."""
-    below = f"AND m.code IN ({SUBTREE_SQL})" if within is not None else ""
-    rows = conn.execute(
-        text(
-            "SELECT m.code, m.name, g.name AS grid, c.name AS community FROM areas m "
-            "LEFT JOIN areas g ON g.code = m.parent_code AND g.valid @> CAST(:g AS int) "
-            "LEFT JOIN areas c ON c.code = g.parent_code AND c.valid @> CAST(:g AS int) "
-            f"WHERE m.level = 'micro_grid' AND m.valid @> CAST(:g AS int) {below} "
-            "ORDER BY c.name NULLS LAST, g.name NULLS LAST, m.name, m.code"
-        ),
-        {"g": generation, "within": within},
-    ).mappings()
-    notes = []
-    if not data.has_incidents(conn):
-        notes.append("事件（热力、事件页、未结事件数）：尚无事件表")
-    return index_html(grids=[dict(r) for r in rows], notes=notes, can=can, static_url=static_url)
+    """The index page: links to the pages the role may open (not those in ``hide``) and
+    every micro-grid in ``scope`` by name, under its grid and community."""
+    grids = conn.execute(
+        select(AREAS.c.code, AREAS.c.name, AREAS.c.parent_code)
+        .where(
+            AREAS.c.level == "micro_grid", AREAS.c.valid.contains(generation), scope.areas(AREAS)
+        )
+        .order_by(AREAS.c.code)
+    ).all()
+    parents = {
+        r.code: (r.name, r.parent_code)
+        for r in conn.execute(
+            select(AREAS.c.code, AREAS.c.name, AREAS.c.parent_code).where(
+                AREAS.c.level.in_(("grid", "community")), AREAS.c.valid.contains(generation)
+            )
+        )
+    }
+    out = []
+    for g in grids:
+        grid_name, community_code = parents.get(g.parent_code or "", (None, None))
+        community = parents.get(community_code or "", (None, None))[0]
+        out.append({"code": g.code, "name": g.name, "grid": grid_name, "community": community})
+    out.sort(key=lambda r: (r["community"] or "\uffff", r["grid"] or "\uffff", r["name"] or ""))
+    return index_html(grids=out, notes=[], hide=hide, static_url=static_url)
 
 
 def overview(conn: Connection, opts: MapOptions) -> str:
@@ -94,9 +101,9 @@ def coverage(conn: Connection, opts: MapOptions) -> str:
     check, a click zooming to the finding; errors also drawn as a halo at their centre, so a
     60 m² sliver shows at street zoom; the summary counts."""
     page = Page("wangge · 覆盖检查", opts.basemap, links=opts.links)
-    scope = data.Scope(opts.generation, key_scope=opts.within)
-    add_area_layer(page, conn, scope, opts, "street", fit=True)
-    add_area_layer(page, conn, scope, opts, "micro_grid")
+    view = data.View(opts.generation, access=opts.scope)
+    add_area_layer(page, conn, view, opts, "street", fit=True)
+    add_area_layer(page, conn, view, opts, "micro_grid")
     findings = _findings(conn, opts)
     names = _area_names(conn, findings)
     features = []
@@ -186,7 +193,7 @@ def _centres(features: list[dict[str, Any]]) -> None:
 def _findings(conn: Connection, opts: MapOptions) -> list[dict[str, Any]]:
     from gis.coverage.registry import run_coverage
 
-    report = run_coverage(conn, generation=opts.generation, area=opts.within)
+    report = run_coverage(conn, generation=opts.generation, scope=opts.scope)
     return [f.as_dict() for f in report.findings]
 
 
@@ -205,36 +212,39 @@ def _shift_features(opts: MapOptions, features: list[dict[str, Any]]) -> list[di
 
 def incident(conn: Connection, opts: MapOptions, incident_id: str) -> str:
     """One incident: its location, its owner area and its timeline."""
-    if not data.has_incidents(conn):
-        raise NotFound("no incidents yet: the incidents table does not exist", field="id")
-    scope = data.Scope(opts.generation, key_scope=opts.within)
+    view = data.View(opts.generation, access=opts.scope)
     found = data.incidents(
-        conn, scope, opts.basemap, open_only=False, incident_id=incident_id, timezone=opts.timezone
+        conn,
+        view,
+        opts.basemap,
+        open_only=False,
+        incident_id=incident_id,
+        timezone=opts.timezone,
     )
     if not found:
         raise NotFound(f"no incident with id {incident_id!r}", field="id")
     page = Page("wangge · 事件", opts.basemap, zoom=17, links=opts.links)
     owner = found[0]["properties"].get("owner_code")
     if owner:
-        area = data.areas(conn, scope, opts.basemap, code=owner)
+        area = data.areas(conn, view, opts.basemap, code=owner)
         page.geojson(
             "owner area", area, {"style": {"color": "#ff7f00", "weight": 3}, "tooltip": AREA_TIP}
         )
     style = {**INCIDENT_OPTS, "fit": True}
     page.geojson("incident", found, style)
-    timeline = _timeline(conn, incident_id, opts.timezone)
+    timeline = _timeline(conn, incident_id, opts.scope, opts.timezone)
     page.call(f"wg.timeline({{map}}, {js_json(timeline)});")
     return page.render(static_url=opts.static_url)
 
 
-def _timeline(conn: Connection, incident_id: str, timezone: str) -> list[dict[str, Any]]:
+def _timeline(
+    conn: Connection, incident_id: str, scope: Scope, timezone: str
+) -> list[dict[str, Any]]:
     """The incident's events for people: local time, the change by state names, who, note."""
-    if not table_exists(conn, "incident_events"):
-        return []
     rows = (
         conn.execute(
             text(
-                "SELECT at, kind, from_status, to_status, actor, note "
+                "SELECT at::text AS at, kind, from_status, to_status, actor, note, details "
                 "FROM incident_events WHERE incident_id::text = :id ORDER BY at, id"
             ),
             {"id": incident_id},
@@ -242,8 +252,9 @@ def _timeline(conn: Connection, incident_id: str, timezone: str) -> list[dict[st
         .mappings()
         .all()
     )
+    shown = visible_timeline(conn, [dict(r) for r in rows], scope)
     out = []
-    for r in rows:
+    for r in shown:
         if r["to_status"]:
             change = f"{name_of(STATE_NAMES, r['from_status']) or '上报'} → "
             change += name_of(STATE_NAMES, r["to_status"])

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from gis.security.roles import Principal
+from gis.access.roles import Principal
 from gis.store.models import API_KEYS, SESSIONS
 
 #: how long a browser sign-in lasts

@@ -95,11 +95,12 @@ class Phone:
         if message.type == "error" and "Failed to load resource" not in message.text:
             self.errors.append(message.text)
 
-    def sign_in(self) -> None:
+    def sign_in(self, key: str | None = None) -> None:
+        """Sign in through the form: a field worker lands on her work page, others on /maps/."""
         self.page.goto(self.field.live.url + "/signin")
-        self.page.fill("#key", self.field.worker_key)
+        self.page.fill("#key", key or self.field.worker_key)
         self.page.click("button[type=submit]")
-        self.page.wait_for_url(re.compile(r".*/maps/work$"))
+        self.page.wait_for_url(re.compile(r".*/maps/(work)?$"))
 
     def shot(self, name: str) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -161,6 +162,12 @@ def test_her_day_sign_in_list_act_with_note_and_photo(phone: Phone, field: Field
     ident = mine[0]
     page.click(f'li[data-incident-id="{ident}"] > a')
     page.wait_for_url(re.compile(rf".*/maps/incident/{ident}$"))
+    expect(page.locator("main")).to_contain_text("138****5678")  # masked, and no tap-to-call
+    expect(page.locator('a[href^="tel:138"]')).to_have_count(0)
+    buttons = page.locator("button[data-transition]").evaluate_all(
+        "els => els.map(e => e.getAttribute('data-transition'))"
+    )
+    assert buttons == ["in_progress", "extended", "returned"]  # 已派遣: a field worker's steps
     phone.shot("incident-before")
     page.click('button[data-transition="in_progress"]')
     expect(page.locator("#status-name")).to_have_text("处置中", timeout=15000)
@@ -283,8 +290,10 @@ def test_cross_origin_and_token_less_writes_are_refused(phone: Phone, field: Fie
             expect(page.locator(".error")).to_contain_text("本站")
         finally:
             evil_signin.shutdown()
+            evil_signin.server_close()
     finally:
         evil.shutdown()
+        evil.server_close()
     page.goto(f"{field.live.url}/maps/incident/{ident}")
     me = page.evaluate("fetch('/v1/me').then(r => r.json())")
     assert me["name"] == WORKER  # still herself
@@ -303,15 +312,57 @@ def test_cross_origin_and_token_less_writes_are_refused(phone: Phone, field: Fie
 def test_incident_page_without_a_location_and_error_pages(phone: Phone, field: Field) -> None:
     ident = field.incident({"address": "不存在的路999号"})
     assert field.get(ident)["properties"]["location_status"] == "needs_review"
-    phone.sign_in()
+    phone.sign_in(field.admin.headers["X-API-Key"])  # unlocated: owned by nobody, so unscoped
     page = phone.page
     answer = page.goto(f"{field.live.url}/maps/incident/{ident}")
     assert answer is not None and answer.status == 200
     expect(page.locator("main")).to_contain_text("位置待核实")
     expect(page.locator("main")).not_to_contain_text("needs_review")
+    expect(page.locator('a[href="tel:13812345678"]')).to_have_count(1)  # admins see phones
     phone.shot("incident-no-location")
     missing = page.goto(f"{field.live.url}/maps/incident/99999999")
     assert missing is not None and missing.status == 404
     expect(page.locator("h1")).to_have_text("未找到")
     api = field.admin.get("/v1/incidents/99999999")
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_actor_is_the_keys_holder_unless_the_key_acts_for_others(field: Field) -> None:
+    from gis.field.actions import allow_acting_for_others
+
+    ident = field.incident()
+    path = f"/v1/incidents/{ident}/transitions"
+    with httpx.Client(
+        base_url=field.live.url, timeout=30, headers={"X-API-Key": field.worker_key}
+    ) as worker:
+        posing = worker.post(path, json={"to": "in_progress", "actor": "冒名者"})
+        assert posing.status_code == 422 and posing.json()["field"] == "actor"
+        assert worker.post(path, json={"to": "in_progress"}).status_code == 200
+        # 结案 is not a field worker's step, whatever the state allows
+        assert worker.post(path, json={"to": "closed"}).status_code == 403
+    engine = make_engine(field.url)
+    with engine.begin() as conn:
+        desk = create_key(conn, role="field_worker", scope="G1", name="街道调度台")
+        allow_acting_for_others(conn, desk.key_id)
+    engine.dispose()
+    with httpx.Client(base_url=field.live.url, timeout=30, headers={"X-API-Key": desk.key}) as http:
+        assert http.post(path, json={"to": "resolved", "actor": "李强"}).status_code == 200
+    step = transitions_to(field.get(ident), "resolved")[0]
+    assert (step["actor"], step["by"]) == ("李强", "街道调度台")
+    assert transitions_to(field.get(ident), "in_progress")[0]["actor"] == WORKER
+
+
+def test_she_is_linked_only_to_what_she_may_open(field: Field) -> None:
+    with httpx.Client(
+        base_url=field.live.url, timeout=120, headers={"X-API-Key": field.worker_key}
+    ) as worker:
+        index = worker.get("/maps/")
+        links = set(re.findall(r'href="([^"?#]+)', index.text))
+        assert {"work", "overview", "coverage"} <= links
+        for link in links - {"/docs"}:
+            target = link if link.startswith("/") else f"/maps/{link}"
+            assert worker.get(target).status_code == 200, target
+        findings = worker.get("/v1/coverage", params={"checks": "gap"})
+        assert findings.status_code == 200  # her scope's findings, read-only
+        assert worker.post("/v1/coverage", json={}).status_code in (403, 405)
+        assert worker.get("/v1/audit").status_code == 403

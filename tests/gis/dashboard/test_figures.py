@@ -7,13 +7,14 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, text
 
+from gis.access import Scope
 from gis.dashboard.evaluation import Weights
 from gis.dashboard.figures import View, dashboard
 from tests.gis.incidents.conftest import NOW
 
 
 def test_dashboard_figures_equal_direct_sql(history: Connection) -> None:
-    out = dashboard(history, View(area="S", period="30d"), scope=None, weights=Weights(), now=NOW)
+    out = dashboard(history, View(area="S", period="30d"), weights=Weights(), now=NOW)
     head = {h["key"]: h for h in out["headline"]}
     start, before = NOW - timedelta(days=30), NOW - timedelta(days=60)
     q = (
@@ -31,7 +32,7 @@ def test_dashboard_figures_equal_direct_sql(history: Connection) -> None:
     assert sum(r["count"] for r in ranking["rows"]) == row.now
     assert out["formula"].startswith("综合指标值")
     assert sum(map(sum, out["trend"]["reported"])) == row.now
-    below = dashboard(history, View(area="G1"), scope="G1", weights=Weights(), now=NOW)
+    below = dashboard(history, View(area="G1"), scope=Scope("G1"), weights=Weights(), now=NOW)
     assert {r["key"] for r in below["ranking"]["rows"]} == {"M1", "M3"}
     assert all(r["map"] == f"/maps/grid/{r['key']}" for r in below["ranking"]["rows"])
     assert [c["code"] for c in below["breadcrumbs"]] == ["G1"]  # nothing above the scope

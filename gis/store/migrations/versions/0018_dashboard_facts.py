@@ -10,7 +10,7 @@ code that may change; a test checks they equal the models' tuples). A partial in
 open incidents' due time answers "overdue now" without reading every fact.
 
 Revision ID: 0018_dashboard_facts
-Revises: 0014_one_line
+Revises: 0019_events
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0018_dashboard_facts"
-down_revision = "0014_one_line"
+down_revision = "0019_events"
 branch_labels = None
 depends_on = None
 
