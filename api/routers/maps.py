@@ -96,6 +96,8 @@ def _hidden(caller: Principal) -> frozenset[str]:
     hidden = {"coverage"} if not caller.can("coverage") else set()
     if not caller.can("incidents:read"):
         hidden |= {"work", "heat"}
+    if not caller.can("stats"):
+        hidden.add("dashboard")
     return frozenset(hidden)
 
 

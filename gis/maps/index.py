@@ -50,7 +50,7 @@ def index_html(
         )
     missing = "".join(f"<li>{escape(n)}</li>" for n in notes)
     top = []
-    if "coverage" not in hide:  # officials and admins: the roles that read statistics
+    if "dashboard" not in hide:
         top.append('<a href="/dashboard">数据看板</a>')
     top.append('<a href="/docs">API 文档</a>')
     script = f'<script src="{static_url}/wangge-index.js"></script>' if static_url else ""

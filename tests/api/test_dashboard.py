@@ -289,7 +289,7 @@ def test_maps_index_lists_every_micro_grid_by_name(site: Site, http: httpx.Clien
         assert 0 < mine.count('<li data-text="') < len(names)
     with site.server.client(key=create_api_key(site.url, role="field_worker")) as fw:
         theirs = fw.get("/maps/").text
-        assert 'href="/dashboard"' not in theirs and 'href="coverage"' not in theirs
+        assert 'href="/dashboard"' not in theirs and 'href="work"' in theirs
 
 
 def test_tianditu_without_a_key_answers_a_helpful_page(http: httpx.Client) -> None:
