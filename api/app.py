@@ -12,7 +12,18 @@ from fastapi import FastAPI
 
 from api import error_pages, fastlane, limits, problems, ratelimits, replicas, security
 from api.openapi_categories import document_categories
-from api.routers import access, areas, assign, coverage, geocode, health, heatmap, maps, tiles
+from api.routers import (
+    access,
+    areas,
+    assign,
+    coverage,
+    dashboard,
+    geocode,
+    health,
+    heatmap,
+    maps,
+    tiles,
+)
 from api.routers import events as event_routes
 from api.routers import field as field_routes
 from api.routers import incidents as incident_routes
@@ -102,7 +113,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.deliverer.stop()
             engine.dispose()
 
-    app = FastAPI(title="wangge", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="wangge",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc: api.routers.dashboard, from vendored assets
+        redoc_url=None,
+    )
     app.state.settings = settings
     problems.install(app)
     error_pages.install(app)  # issue 24: problems as pages for browsers (by Accept)
@@ -128,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ogc_router.router)
     # maps (issue 15): pages, their static assets, vector tiles, the heatmap, the root
     app.include_router(maps.router)
+    app.include_router(dashboard.router)  # issue 25: dashboard, evaluation, fast exports, docs
     app.include_router(tiles.router)
     app.include_router(heatmap.router)
     maps.install(app)

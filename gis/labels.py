@@ -79,6 +79,70 @@ FACILITY_KIND_NAMES: Final[dict[str, str]] = {
     "park": "公园",
 }
 
+#: incident event kind -> its name in a timeline (a state change reads "from → to")
+EVENT_NAMES: Final[dict[str, str]] = {
+    "reported": "上报",
+    "transition": "状态变更",
+    "duplicate_linked": "合并为重复事件",
+    "reassigned": "重新派遣",
+    "relocated": "位置更正",
+    "stable": "位置核实",
+}
+
+#: coverage check code -> its name on a page (the API keeps the English ``check`` codes)
+CHECK_NAMES: Final[dict[str, str]] = {
+    "gap": "覆盖缺口",
+    "sliver": "碎片面",
+    "overlap": "同级重叠",
+    "duplicate": "重复区域",
+    "outside_parent": "超出上级边界",
+    "degenerate": "无效几何",
+    "undivided": "未划分下级",
+    "orphan": "上级缺失",
+    "staff_dangling": "人员挂靠无效",
+    "building_outside": "楼栋未入网格",
+    "building_split": "楼栋跨网格",
+    "address_area": "地址与网格不符",
+    "no_leader": "缺微网格长",
+    "no_full_time_member": "缺专职网格员",
+    "no_building_leader": "缺楼组长",
+    "households_per_member": "人均服务户数过多",
+    "service_reach": "服务设施覆盖不足",
+    "overdue_incidents": "超期事件",
+    "resolution_rate": "结案率偏低",
+}
+
+SEVERITY_NAMES: Final[dict[str, str]] = {"error": "错误", "warning": "警告", "info": "提示"}
+
+
+def measure_zh(measure: float | None, unit: str) -> str:
+    """A finding's measure for people: ``60 平方米``, ``35%``, ``每人 420 户``, ``3 人``."""
+    if measure is None:
+        return ""
+    if unit == "m2":
+        return f"{measure:,.0f} 平方米" if measure >= 1 else f"{measure:.2f} 平方米"
+    if unit == "share":
+        return f"{measure:.0%}"
+    if unit == "households/member":
+        return f"每名网格员 {measure:,.0f} 户"
+    counted = {"staff": "人", "areas": "个区域", "buildings": "栋", "incidents": "件"}
+    return f"{measure:,.0f} {counted.get(unit, unit)}"
+
+
+def finding_message_zh(check: str, area_name: str, measure: float | None, unit: str) -> str:
+    """A coverage finding's message in Chinese: what, where, how much."""
+    where = f"（{area_name}）" if area_name else ""
+    amount = measure_zh(measure, unit)
+    return f"{name_of(CHECK_NAMES, check)}{where}" + (f"：{amount}" if amount else "")
+
+
+#: what the evaluation (考核) ranks: an area level, the departments or the staff
+SUBJECT_NAMES: Final[dict[str, str]] = {
+    **LEVEL_NAMES,
+    "department": "职能部门",
+    "staff": "网格人员",
+}
+
 #: every table above with the codes it must name (checked by tests/gis/test_labels.py)
 TABLES: Final[tuple[tuple[dict[str, str], tuple[str, ...]], ...]] = (
     (STATE_NAMES, INCIDENT_STATES),

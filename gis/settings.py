@@ -172,6 +172,28 @@ class Settings(BaseSettings):
         "the project root. When it is missing, `make test` says so and runs everything else.",
     )
 
+    # -- dashboard and evaluation (issue 25): the composite index's weights, in one place --
+    evaluation_weight_resolution: float = Field(
+        default=0.3, ge=0, description="Weight of 结案率 (resolved / reported) in the index."
+    )
+    evaluation_weight_on_time: float = Field(
+        default=0.3, ge=0, description="Weight of 按期结案率 (resolved by due / resolved)."
+    )
+    evaluation_weight_assignment: float = Field(
+        default=0.2,
+        ge=0,
+        description="Weight of 派遣时效 (min(1, target / median time to assignment)).",
+    )
+    evaluation_weight_overdue: float = Field(
+        default=0.2, ge=0, description="Weight of 1 − 超期率 (overdue / reported)."
+    )
+    evaluation_assign_target_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Time to assignment (seconds) that scores full marks (the field notes' "
+        "5 minutes).",
+    )
+
     # -- field work (issue 24): photos ---------------------------------------------------
     media_dir: Path | None = Field(
         default=None,

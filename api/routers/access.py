@@ -32,6 +32,7 @@ from api.sessions import (
     signin_allowed,
 )
 from gis.access.roles import PERMISSIONS, PUBLIC_PERMISSIONS, Principal
+from gis.dashboard.landing import landing_path
 from gis.security.audit import MAX_AUDIT_PAGE, read_audit
 from gis.security.keys import KeyVerifier
 from gis.security.sessions import (
@@ -56,8 +57,9 @@ def safe_next(target: str | None, default: str = "/maps/") -> str:
 
 
 def landing(principal: Principal) -> str:
-    """Where a sign-in without ``next`` lands: a field worker on her work page."""
-    return "/maps/work" if principal.role == "field_worker" else "/maps/"
+    """Where a sign-in without ``next`` lands: one rule of the role alone
+    (``gis.dashboard.landing``): officials on the dashboard, field workers on their work."""
+    return landing_path(principal.role)
 
 
 def signin_page(target: str, nonce: str, error: str | None = None) -> str:

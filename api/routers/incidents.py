@@ -41,12 +41,14 @@ from gis.access.roles import Principal
 from gis.field import actions as field_actions
 from gis.field.photos import photo_urls
 from gis.incidents.categories import load_categories
-from gis.incidents.export import check_export_size, export_csv, export_geojson
+from gis.incidents.copy_export import copy_csv
+from gis.incidents.export import check_export_size, export_geojson
 from gis.incidents.intake import IntakeContext
 from gis.incidents.lifecycle import locked, transition
 from gis.incidents.query import Filters, get_incident, list_incidents
 from gis.incidents.relocate import link_duplicate, relocate
 from gis.incidents.service import submit, submit_batch
+from gis.incidents.stats import GROUPS as STAT_GROUPS
 from gis.incidents.stats import stats
 from gis.settings import Settings
 
@@ -101,6 +103,9 @@ def get_filters(
         Literal["ok", "needs_review"] | None, Query(description="ok or needs_review")
     ] = None,
     duplicates: Annotated[bool | None, Query(description="Only (or no) duplicates")] = None,
+    source: Annotated[
+        str | None, Query(description="Comma list of sources (hotline, app, patrol, camera…)")
+    ] = None,
 ) -> Filters:
     return Filters.parse(
         status=status,
@@ -113,6 +118,7 @@ def get_filters(
         location_status=location_status,
         duplicates=duplicates,
         max_bbox_km2=settings.max_bbox_km2,
+        source=source,
         scope=scope,
     )
 
@@ -300,12 +306,13 @@ def review_queue(
 def export_incidents_csv(
     caller: Reader, engine: EngineDep, filters: FiltersDep, settings: SettingsDep
 ) -> Any:
-    """Every matching incident ordered by id, streamed from a server-side cursor (no
-    reporter names or phones); more than the configured maximum (WANGGE_MAX_EXPORT_ROWS) is
-    a 413 before anything is sent."""
+    """Every matching incident ordered by id, streamed by PostgreSQL ``COPY … TO STDOUT``
+    (no reporter names or phones; text cells a spreadsheet would run as formulas get a
+    leading ``'``; times ISO 8601 in UTC); more than the configured maximum
+    (WANGGE_MAX_EXPORT_ROWS) is a 413 before anything is sent."""
     check_export_size(engine, filters, max_rows=settings.max_export_rows)
     return StreamingResponse(
-        export_csv(engine, filters),
+        copy_csv(engine, filters),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="incidents.csv"'},
     )
@@ -482,13 +489,30 @@ def incident_stats(
     conn: Conn,
     filters: FiltersDep,
     group_by: Annotated[
-        Literal["category", "area", "day"], Query(description="category, area or day")
+        str,
+        Query(
+            description="category, area (owning micro-grid), an area level (street, "
+            "community, grid, micro_grid…: the ancestor there), department, source, status, "
+            "day, week or month (local time)",
+            json_schema_extra={"enum": list(STAT_GROUPS)},
+        ),
     ] = "category",
+    compare: Annotated[
+        Literal["previous"] | None,
+        Query(description="previous: also the period of equal length before from–to"),
+    ] = None,
 ) -> Any:
     """Figures over the matching incidents (``area`` includes descendants; ``from``/``to``
-    bound ``reported_at``); times in seconds from the report; ``day`` in local time."""
+    bound ``reported_at``); times in seconds from the report; days, weeks (keyed by their
+    Monday) and months in local time; on_time_rate = resolved by the due time / resolved."""
     settings: Settings = request.app.state.settings
-    return stats(conn, filters, group_by=group_by, timezone=settings.incident_timezone)
+    return stats(
+        conn,
+        filters,
+        group_by=group_by,
+        timezone=settings.incident_timezone,
+        compare=compare,
+    )
 
 
 @router.api_route(

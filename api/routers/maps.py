@@ -21,6 +21,7 @@ from api.scope import CallerScope
 from api.security import require
 from gis.access import Scope
 from gis.access.roles import Principal
+from gis.dashboard.pages import nav_links
 from gis.maps import pages
 from gis.maps.basemaps import basemap as pick_basemap
 from gis.maps.cache import PageCache
@@ -85,6 +86,8 @@ def _options(
         scope=scope,
         mask_staff_phones=caller.role == "anonymous",
         show_incidents=caller.can("incidents:read"),
+        timezone=settings.incident_timezone,
+        links=tuple(nav_links(caller.role)),
     )
 
 
@@ -93,6 +96,8 @@ def _hidden(caller: Principal) -> frozenset[str]:
     hidden = {"coverage"} if not caller.can("coverage") else set()
     if not caller.can("incidents:read"):
         hidden |= {"work", "heat"}
+    if not caller.can("stats"):
+        hidden.add("dashboard")
     return frozenset(hidden)
 
 
@@ -136,8 +141,9 @@ def overview(
     conn: Conn,
     generation: GenerationNumber,
     basemap: Basemap = "osm",
+    area: Annotated[str | None, Query(description="Area code to zoom to")] = None,
 ) -> HTMLResponse:
-    opts = _options(request, caller, scope, basemap, generation)
+    opts = replace(_options(request, caller, scope, basemap, generation), focus=area)
     return _page(request, caller, conn, lambda: pages.overview(conn, opts))
 
 

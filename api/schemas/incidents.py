@@ -346,6 +346,8 @@ class Figures(BaseModel):
     count: int
     resolved: int
     resolution_rate: float | None
+    on_time: int
+    on_time_rate: float | None
     open: int
     overdue: int
     duplicates: int
@@ -360,6 +362,16 @@ class GroupFigures(Figures):
     key: str | None
 
 
+class Period(BaseModel):
+    from_: str | None = Field(alias="from", serialization_alias="from")
+    to: str | None
+
+
+class PreviousFigures(Period):
+    total: Figures
+    groups: list[GroupFigures]
+
+
 class StatsOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -369,6 +381,8 @@ class StatsOut(BaseModel):
                     "count": 4210,
                     "resolved": 4046,
                     "resolution_rate": 0.961,
+                    "on_time": 3900,
+                    "on_time_rate": 0.9639,
                     "open": 164,
                     "overdue": 97,
                     "duplicates": 180,
@@ -386,3 +400,5 @@ class StatsOut(BaseModel):
     group_by: str
     total: Figures
     groups: list[GroupFigures]
+    period: Period | None = None
+    previous: PreviousFigures | None = None

@@ -10,6 +10,7 @@ in PostgreSQL's binary format: no per-row Python object, no hex decoding.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,8 +19,9 @@ from sqlalchemy import Connection, LargeBinary, and_, func, select, text, true
 from sqlalchemy import type_coerce as coerce
 
 from gis.access import Scope
+from gis.incidents.lifecycle import OPEN_STATES
 from gis.incidents.query import Filters
-from gis.store.models import INCIDENT_FACT_CELLS, INCIDENT_FACTS
+from gis.store.models import INCIDENT_FACT_CELLS, INCIDENT_FACTS, INCIDENT_SOURCES
 
 F = INCIDENT_FACTS.c
 CELL = INCIDENT_FACT_CELLS.c
@@ -27,6 +29,9 @@ PACKED = np.dtype([("cell", ">i4"), ("flags", ">i2"), ("assign", ">f8"), ("resol
 #: packed_day: packed, then reported_at in microseconds since 1970-01-01 UTC
 PACKED_DAY = np.dtype([*PACKED.descr, ("us", ">i8")])
 OPEN, DUPLICATE, NEEDS_REVIEW = 1, 2, 4
+#: (shift, mask) of the state's and the source's positions in INCIDENT_STATES and
+#: INCIDENT_SOURCES within the flags (migration 0018_dashboard_facts)
+STATUS_BITS, SOURCE_BITS = (3, 15), (7, 7)
 US_PER_HOUR, US_PER_DAY = 3_600_000_000, 86_400_000_000
 #: bincount-based dense ids up to this span, np.unique (a sort) beyond
 DENSE_SPAN = 4_000_000
@@ -42,7 +47,8 @@ class Facts:
         self.size = self.n_late + len(self._parts[1])
         self.late = np.arange(self.size) < self.n_late
         self.cell = self.column("cell", np.int32)  # cell id: category, owner, area chain
-        self.flags = self.column("flags", np.int16)  # OPEN | DUPLICATE | NEEDS_REVIEW
+        # OPEN | DUPLICATE | NEEDS_REVIEW, then the state's and the source's positions
+        self.flags = self.column("flags", np.int16)
         self.assign = self.column("assign", np.float64)  # seconds to assignment, or NaN
         self.resolve = self.column("resolve", np.float64)  # seconds to resolution, or NaN
 
@@ -74,6 +80,12 @@ def _where(filters: Filters, now: datetime) -> Any:
         conds.append(F.cell_id.in_(select(CELL.id).where(*cell_conds)))
     if filters.status:
         conds.append(F.status.in_(filters.status))
+    if filters.source:
+        # the source's position, bits 7-9 of the big-endian int2 flags at bytes 4-5
+        flags = func.get_byte(F.packed, 4) * 256 + func.get_byte(F.packed, 5)
+        shift, mask = SOURCE_BITS
+        positions = [INCIDENT_SOURCES.index(s) for s in filters.source]
+        conds.append(((flags // (1 << shift)) % (mask + 1)).in_(positions))
     if filters.start:
         conds.append(F.reported_at >= filters.start)
     if filters.end:
@@ -103,15 +115,33 @@ def read_facts(
     # the driver's binary result format: 22 MB of bytea per million incidents arrive as is
     cursor = conn.connection.driver_connection.cursor(binary=True)  # type: ignore[union-attr]
     try:
-        late, on_time = cursor.execute(compiled.string, compiled.params).fetchone()
+        # never a prepared statement: after five runs PostgreSQL may switch a prepared one to
+        # a generic plan, blind to the period's bounds (10× slower for a month of a street)
+        late, on_time = cursor.execute(compiled.string, compiled.params, prepare=False).fetchone()
     finally:
         cursor.close()
     return Facts(late, on_time, with_times=with_times)
 
 
+def count_overdue_open(conn: Connection, filters: Filters, now: datetime) -> int:
+    """How many incidents matching ``filters`` are open and past their due time at ``now``
+    (from the partial index of the open incidents' due times, migration 0018)."""
+    q = (
+        select(func.count())
+        .select_from(INCIDENT_FACTS)
+        .where(
+            _where(replace(filters, overdue=None), now),
+            F.late_at > text("'-infinity'::timestamptz"),
+            F.late_at < now,
+            F.status.in_(OPEN_STATES),
+        )
+    )
+    return int(conn.execute(q).scalar_one())
+
+
 def cells(conn: Connection) -> list[Any]:
-    """Every cell: ``id``, ``category``, ``owner_code``."""
-    return list(conn.execute(select(CELL.id, CELL.category, CELL.owner_code)))
+    """Every cell: ``id``, ``category``, ``owner_code``, ``area_codes``."""
+    return list(conn.execute(select(CELL.id, CELL.category, CELL.owner_code, CELL.area_codes)))
 
 
 def dense(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

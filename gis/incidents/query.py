@@ -25,7 +25,7 @@ from gis.areas.query import BBox
 from gis.errors import InvalidInput, NotFound
 from gis.incidents.parse import parse_time
 from gis.limits import MAX_PAGE_SIZE, check_page_size
-from gis.store.models import INCIDENT_EVENTS, INCIDENT_STATES, INCIDENTS
+from gis.store.models import INCIDENT_EVENTS, INCIDENT_SOURCES, INCIDENT_STATES, INCIDENTS
 
 MAX_PAGE = MAX_PAGE_SIZE
 C = INCIDENTS.c
@@ -45,6 +45,7 @@ class Filters:
     overdue: bool | None = None
     location_status: str | None = None
     duplicates: bool | None = None
+    source: tuple[str, ...] = ()
     #: the caller's scope (never set from a query)
     scope: Scope = EVERYWHERE
 
@@ -62,6 +63,7 @@ class Filters:
         location_status: str | None = None,
         duplicates: bool | None = None,
         max_bbox_km2: float | None = None,
+        source: str | None = None,
         scope: Scope = EVERYWHERE,
     ) -> Filters:
         """Filters from query-string values (comma lists for status and category); a
@@ -71,6 +73,12 @@ class Filters:
             if s not in INCIDENT_STATES:
                 raise InvalidInput(
                     f"unknown state {s!r}; states: {', '.join(INCIDENT_STATES)}", field="status"
+                )
+        sources = tuple(s for s in (source or "").split(",") if s)
+        for s in sources:
+            if s not in INCIDENT_SOURCES:
+                raise InvalidInput(
+                    f"unknown source {s!r}; sources: {', '.join(INCIDENT_SOURCES)}", field="source"
                 )
         if location_status not in (None, "ok", "needs_review"):
             raise InvalidInput("must be ok or needs_review", field="location_status")
@@ -93,6 +101,7 @@ class Filters:
             overdue=overdue,
             location_status=location_status,
             duplicates=duplicates,
+            source=sources,
             scope=scope,
         )
 
@@ -109,6 +118,8 @@ def where(filters: Filters, now: datetime) -> ColumnElement[bool]:
         conds.append(C.status.in_(filters.status))
     if filters.category:
         conds.append(C.category.in_(filters.category))
+    if filters.source:
+        conds.append(C.source.in_(filters.source))
     conds.append(filters.scope.incidents(INCIDENTS))
     if filters.area:  # the same rule as a scope's: owned at or below the area
         conds.append(Scope(filters.area).incidents(INCIDENTS))

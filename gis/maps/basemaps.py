@@ -100,7 +100,12 @@ def basemap(name: str, *, tianditu_key: str | None, field: str = "basemap") -> B
     if name not in BASEMAPS:
         raise InvalidInput(f"unknown basemap; expected one of {', '.join(BASEMAPS)}", field=field)
     if name == "tianditu" and not tianditu_key:
-        raise InvalidInput("the Tianditu basemap needs a key: set WANGGE_TIANDITU_KEY", field=field)
+        raise InvalidInput(
+            "天地图底图需要密钥：请管理员设置 WANGGE_TIANDITU_KEY；现在可改用 basemap=osm 或 "
+            "basemap=gcj02 (the Tianditu basemap needs a key: set WANGGE_TIANDITU_KEY, or use "
+            "basemap=osm or gcj02)",
+            field=field,
+        )
     return Basemap(name, tianditu_key)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Connection, Text, cast, func, select, text
 from sqlalchemy.sql.expression import FromClause
 
 from gis.access import EVERYWHERE, Scope
+from gis.labels import STATE_NAMES, local_time, name_of
 from gis.maps.basemaps import Basemap, features_from_wkb
 from gis.maps.sql import CLOSED_STATUSES, area_columns, building_columns
 from gis.store.clauses import in_generation
@@ -149,17 +150,24 @@ def incidents(
     *,
     open_only: bool = True,
     incident_id: Any = None,
+    timezone: str = "Asia/Shanghai",
 ) -> list[dict[str, Any]]:
-    """Incidents (open ones by default) with category, status, description and times."""
+    """Incidents (open ones by default) for people: category and state by their Chinese
+    names, times in ``timezone`` to the minute, overdue, the owner's name, the ``marker``
+    they are drawn by (``overdue`` or the state) and links to their incident and grid
+    pages."""
     i = INCIDENTS.alias("i")
+    late = i.c.due_at < func.coalesce(i.c.resolved_at, i.c.closed_at, func.now())
     stmt = select(
         cast(i.c.id, Text).label("id"),
         i.c.category,
         i.c.status,
         i.c.description,
-        cast(i.c.reported_at, Text).label("reported_at"),
-        cast(i.c.due_at, Text).label("due_at"),
+        i.c.reported_at,
+        i.c.due_at,
         i.c.owner_code,
+        func.coalesce(i.c.owner_name, i.c.owner_code).label("owner_name"),
+        late.label("overdue"),
         func.ST_AsBinary(i.c.geom).label("wkb"),
     ).where(i.c.geom.is_not(None), scope.incidents(i))
     if open_only:
@@ -167,4 +175,18 @@ def incidents(
     if incident_id is not None:
         stmt = stmt.where(cast(i.c.id, Text) == str(incident_id))
     rows = conn.execute(stmt.order_by(i.c.reported_at.desc())).all()
-    return features_from_wkb(rows, basemap)
+    features = features_from_wkb(rows, basemap)
+    names: dict[str, str] = dict(
+        conn.execute(text("SELECT code, name FROM incident_categories")).tuples().all()
+    )
+    for f in features:
+        p = f["properties"]
+        p["category_name"] = names.get(p["category"], p["category"])
+        p["status_name"] = name_of(STATE_NAMES, p["status"])
+        p["reported_local"] = local_time(p.pop("reported_at"), timezone)
+        p["due_local"] = local_time(p.pop("due_at"), timezone)
+        p["overdue_text"] = "已超期" if p["overdue"] else ""
+        p["marker"] = "overdue" if p["overdue"] else p["status"]
+        p["incident_url"] = f"/maps/incident/{p['id']}"
+        p["grid_url"] = f"/maps/grid/{p['owner_code']}" if p["owner_code"] else None
+    return features

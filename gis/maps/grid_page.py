@@ -30,7 +30,7 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
     )
     if not boundary:
         raise NotFound(f"no area with code {code!r} in generation {opts.generation}", field="code")
-    page = Page(f"wangge · {code}", opts.basemap, zoom=17)
+    page = Page(f"wangge · {code}", opts.basemap, zoom=17, links=opts.links)
     style = {"color": "#ff7f00", "weight": 4, "fillOpacity": 0.03}
     page.geojson(
         "边界 boundary",
@@ -58,7 +58,7 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
     }
     page.geojson("设施 facilities", facilities, points)
     if opts.show_incidents:
-        incidents = data.incidents(conn, view, opts.basemap)
+        incidents = data.incidents(conn, view, opts.basemap, timezone=opts.timezone)
         page.geojson("事件 open incidents", incidents, INCIDENT_OPTS)
     staff = data.staff(conn, code)
     if opts.mask_staff_phones:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from gis.crs import wgs84_to_gcj02
 from gis.heat.cells import cell_centres, count_cells, points_to_cells
@@ -15,12 +15,11 @@ from gis.maps.overview import add_area_layer
 from gis.maps.page import HEAT_JS, MapOptions, Page, js_json
 
 HEX_TIP = [
-    ["cell", ""],
-    ["count", "incidents"],
-    ["households", "households"],
-    ["rate", "per 1,000 households"],
-    ["gi_z", "Gi* z"],
-    ["hotspot", "hotspot"],
+    ["title", ""],
+    ["count", "事件数"],
+    ["households", "户数"],
+    ["rate", "每千户事件数"],
+    ["gi_z", "Gi* z 值"],
 ]
 #: Sequential colours (light → dark) for the hexagon choropleth, by quantile class.
 RAMP = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
@@ -43,7 +42,7 @@ def _classes(values: list[float]) -> list[float]:
 
 def heat_page(conn: Connection, opts: MapOptions, query: HeatQuery) -> str:
     """Heat layer + hexagons (count or rate), hotspots outlined, a filter form, a legend."""
-    page = Page("wangge · heat", opts.basemap)
+    page = Page("wangge · 热力", opts.basemap, links=opts.links)
     view = data.View(opts.generation, access=opts.scope)
     add_area_layer(page, conn, view, opts, "street", fit=True)
     add_area_layer(page, conn, view, opts, "micro_grid", show=False)
@@ -57,6 +56,7 @@ def heat_page(conn: Connection, opts: MapOptions, query: HeatQuery) -> str:
         value = float(f["properties"].get(measure) or 0)
         klass = next((i for i, b in enumerate(bounds) if value <= b), None)
         f["properties"]["class"] = "none" if value == 0 or klass is None else str(klass)
+        f["properties"]["title"] = "热点区域" if f["properties"].get("hotspot") else "六边形单元"
         f["geometry"] = _shift_polygon(opts, f["geometry"])
     colors = {str(i): RAMP[i + len(RAMP) - len(bounds)] for i in range(len(bounds))}
     colors["none"] = "#ffffff"
@@ -78,11 +78,18 @@ def heat_page(conn: Connection, opts: MapOptions, query: HeatQuery) -> str:
         {"label": f"≤ {b:g}", "fill": colors[str(i)], "color": "#888888"}
         for i, b in enumerate(bounds)
     ]
-    legend.append({"label": "hotspot (outlined)", "color": "#000000"})
+    legend.append({"label": "热点（黑框）", "color": "#000000"})
     hot = answer["hotspots"]
-    notes = [hot["rule"], hot["method"], f"{answer['total']} incidents, H3 res {query.res}"]
+    notes = [hot["rule"], hot["method"], f"共 {answer['total']} 件事件，H3 精度 {query.res}"]
     page.call(f"wg.legend({{map}}, {js_json(name)}, {js_json(legend)}, {js_json(notes)});")
-    page.call("wg.filters({map}, " + js_json(_filter_state(query)) + ");")
+    state = _filter_state(query)
+    state["categories"] = [
+        [code, name]
+        for code, name in conn.execute(
+            text("SELECT code, name FROM incident_categories ORDER BY code")
+        )
+    ]
+    page.call("wg.filters({map}, " + js_json(state) + ");")
     return page.render(static_url=opts.static_url)
 
 

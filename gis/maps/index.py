@@ -1,49 +1,77 @@
-"""The maps index page: links to every page with each basemap."""
+"""The maps index page: links to the pages the role may open, and every micro-grid of the
+scope by name under its community and grid, with a search box (``wangge-index.js``)."""
 
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from gis.maps.basemaps import BASEMAPS
 
 PAGES = (
-    ("overview", "Overview 总览", "the hierarchy, buildings, search"),
-    ("heat", "Heat 热力", "incidents as heat and H3 hexagons with hotspots"),
-    ("coverage", "Coverage 覆盖", "coverage findings by severity"),
+    ("overview", "总览 Overview", "层级、楼栋、事件、搜索", "maps"),
+    ("heat", "热力 Heat", "事件热力与 H3 六边形热点", "incidents:read"),
+    ("coverage", "覆盖检查 Coverage", "覆盖缺口、重叠、未覆盖楼栋", "coverage"),
 )
+BASEMAP_NAMES = {"osm": "OpenStreetMap", "tianditu": "天地图", "gcj02": "高德风格 (GCJ-02)"}
 
 
 def index_html(
-    *, grid_codes: list[str], notes: list[str], hide: frozenset[str] = frozenset()
+    *,
+    grids: list[dict[str, Any]],
+    notes: list[str],
+    hide: frozenset[str] = frozenset(),
+    static_url: str | None = "/maps/static",
 ) -> str:
-    """A small HTML page linking the map pages (a few micro-grids as examples); the pages
-    in ``hide`` (the caller's role cannot open them) are not linked."""
+    """The index page; ``grids``: every micro-grid (``code``, ``name``, ``grid``,
+    ``community``: names) in order; the pages in ``hide`` (the caller's role cannot open
+    them) are not linked."""
     rows = []
     if "work" not in hide:
         rows.append('<li><a href="work"><b>我的工作 My work</b></a> — 我的待办事件</li>')
-    for slug, title, what in PAGES:
+    for slug, title, what, _permission in PAGES:
         if slug in hide:
             continue
-        links = " · ".join(f'<a href="{slug}?basemap={b}">{b}</a>' for b in BASEMAPS)
+        links = " · ".join(
+            f'<a href="{slug}?basemap={b}">{escape(BASEMAP_NAMES.get(b, b))}</a>' for b in BASEMAPS
+        )
         rows.append(
             f'<li><a href="{slug}"><b>{escape(title)}</b></a> — {escape(what)} '
-            f"<small>(basemap: {links})</small></li>"
+            f"<small>（底图：{links}）</small></li>"
         )
-    grids = "".join(
-        f'<li><a href="grid/{escape(c, quote=True)}">{escape(c)}</a></li>' for c in grid_codes
-    )
+    items = []
+    for g in grids:
+        where = " · ".join(escape(x) for x in (g.get("community"), g.get("grid")) if x)
+        text = " ".join(x for x in (g["name"], g.get("grid"), g.get("community")) if x)
+        items.append(
+            f'<li data-text="{escape(text, quote=True)}">'
+            f'<a href="grid/{escape(g["code"], quote=True)}">{escape(g["name"] or "未命名微网格")}'
+            f"</a> <small>{where}</small></li>"
+        )
     missing = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    top = []
+    if "dashboard" not in hide:
+        top.append('<a href="/dashboard">数据看板</a>')
+    top.append('<a href="/docs">API 文档</a>')
+    script = f'<script src="{static_url}/wangge-index.js"></script>' if static_url else ""
     return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        "<title>wangge maps</title><link rel='icon' href='data:,'>"
-        "<style>body{font:15px/1.5 system-ui,sans-serif;margin:1.5em;max-width:44em}</style>"
-        "</head><body><h1>wangge maps 网格地图</h1>"
+        "<title>wangge 网格地图</title><link rel='icon' href='data:,'>"
+        "<style>body{font:15px/1.5 system-ui,sans-serif;margin:1.5em;max-width:44em}"
+        "#grids{columns:2;padding-left:1.2em}#grids small{color:#777}"
+        "header{display:flex;justify-content:space-between;align-items:center}"
+        "header a{margin-right:1em}</style>"
+        "</head><body><header><h1>wangge 网格地图</h1><nav>"
+        + " ".join(top)
+        + "<form method='post' action='/signout' style='display:inline'>"
+        "<button type='submit'>退出登录</button></form></nav></header>"
         f"<ul>{''.join(rows)}</ul>"
-        "<h2>My grid 我的微网格</h2><p>One micro-grid for a phone: "
-        "<code>/maps/grid/{code}</code>; incidents: <code>/maps/incident/{id}</code>.</p>"
-        f"<ul>{grids}</ul>"
-        + (f"<h2>Not available yet</h2><ul>{missing}</ul>" if missing else "")
-        + "<p><a href='/docs'>API docs</a> · <a href='/v1/heatmap?res=9'>/v1/heatmap</a></p>"
-        "</body></html>"
+        f"<h2>微网格（{len(grids)}）</h2>"
+        "<p><label>搜索 <input id='grid-search' type='search' placeholder='名称、网格或社区'>"
+        "</label> <span id='grid-count'></span></p>"
+        f"<ul id='grids'>{''.join(items)}</ul>"
+        + (f"<h2>暂不可用</h2><ul>{missing}</ul>" if missing else "")
+        + script
+        + "</body></html>"
     )

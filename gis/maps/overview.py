@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from gis.labels import STATE_NAMES, name_of
 from gis.maps import data
-from gis.maps.page import MapOptions, Page, js_json
+from gis.maps.page import CLUSTER_JS, MapOptions, Page, js_json
 
 #: Overlay style per level: line colour, weight, fill opacity; labels shown between zooms.
 LEVEL_STYLES: dict[str, dict[str, Any]] = {
@@ -38,24 +39,61 @@ BUILDING_TIP = [
     ["leader", "team leader"],
 ]
 INCIDENT_TIP = [
-    ["category", ""],
-    ["status", "status"],
-    ["due_at", "due"],
-    ["reported_at", "reported"],
-    ["description", "description"],
-    ["id", "id"],
+    ["category_name", ""],
+    ["status_name", "状态"],
+    ["overdue_text", "超期"],
+    ["reported_local", "上报时间"],
+    ["due_local", "处置期限"],
+    ["owner_name", "所属网格"],
+    ["description", "描述"],
 ]
+INCIDENT_POPUP = [
+    *INCIDENT_TIP,
+    ["incident_url", "查看事件详情", "link"],
+    ["grid_url", "打开所属微网格", "link"],
+]
+#: marker colours: overdue first, then by state (names from gis.labels in the legend)
+INCIDENT_COLORS = {
+    "overdue": "#b10026",
+    "reported": "#fd8d3c",
+    "assigned": "#2c7fb8",
+    "in_progress": "#41b6c4",
+    "returned": "#807dba",
+    "reopened": "#e7298a",
+    "suspended": "#969696",
+    "extended": "#d4b9da",
+    "resolved": "#31a354",
+    "closed": "#238b45",
+}
 INCIDENT_OPTS: dict[str, Any] = {
     "style": {
-        "color": "#b10026",
+        "color": "#ffffff",
         "fillColor": "#fc4e2a",
         "fillOpacity": 0.9,
-        "weight": 2,
+        "weight": 1,
         "radius": 6,
     },
+    "colorBy": {"property": "marker", "values": INCIDENT_COLORS, "fillOnly": True},
     "tooltip": INCIDENT_TIP,
-    "popup": INCIDENT_TIP,
+    "popup": INCIDENT_POPUP,
 }
+
+
+def incident_legend() -> list[dict[str, str]]:
+    """Legend entries of the incident markers (overdue, then each state's name)."""
+    out = [{"label": "事件：已超期", "color": "#ffffff", "fill": INCIDENT_COLORS["overdue"]}]
+    for state, colour in INCIDENT_COLORS.items():
+        if state != "overdue":
+            out.append(
+                {
+                    "label": f"事件：{name_of(STATE_NAMES, state)}",
+                    "color": "#ffffff",
+                    "fill": colour,
+                }
+            )
+    return out
+
+
 BUILDING_STYLE = {"color": "#666666", "weight": 1, "fillColor": "#999999", "fillOpacity": 0.5}
 
 
@@ -142,14 +180,15 @@ def add_incidents(page: Page, conn: Connection, scope: data.View, opts: MapOptio
         url = f"{opts.tiles_url}/incidents/{{z}}/{{x}}/{{y}}.pbf?status=open"
         page.tiles(name, url, "incidents", count, INCIDENT_OPTS)
         return count
-    features = data.incidents(conn, scope, opts.basemap)
-    page.geojson(name, features, INCIDENT_OPTS)
+    features = data.incidents(conn, scope, opts.basemap, timezone=opts.timezone)
+    page.plugins.add(CLUSTER_JS)
+    page.geojson(name, features, {**INCIDENT_OPTS, "cluster": True})
     return count
 
 
 def overview_page(conn: Connection, opts: MapOptions) -> str:
     """The whole generation: street, communities, grids, micro-grids, buildings."""
-    page = Page("wangge · overview", opts.basemap)
+    page = Page("wangge · 总览", opts.basemap, links=opts.links)
     scope = data.View(opts.generation, access=opts.scope)
     page.call("wg.search({map}, " + js_json(opts.geocode_url) + ");")
     # a scoped key opens on its own area (issue 24: her grid, not a speck on the street)
@@ -161,9 +200,14 @@ def overview_page(conn: Connection, opts: MapOptions) -> str:
         add_incidents(page, conn, scope, opts)
     legend = [{"label": LEVEL_NAMES[lv], "color": s["color"]} for lv, s in LEVEL_STYLES.items()]
     legend.append({"label": "楼 building", "color": "#666666", "fill": "#999999"})
-    legend.append({"label": "事件 open incident", "color": "#b10026", "fill": "#fc4e2a"})
+    if opts.show_incidents:
+        legend.extend(
+            e for e in incident_legend() if "办结" not in e["label"] and "结案" not in e["label"]
+        )
     notes = [f"basemap: {opts.basemap.name} ({opts.basemap.datum})"]
-    page.call(f"wg.legend({{map}}, 'wangge', {js_json(legend)}, {js_json(notes)});")
+    page.call(f"wg.legend({{map}}, '图例', {js_json(legend)}, {js_json(notes)});")
+    if opts.focus:
+        page.call(f"wg.focus({{map}}, {js_json(opts.focus)});")
     return page.render(static_url=opts.static_url)
 
 

@@ -26,6 +26,11 @@ CORE_JS = ("vendor/leaflet/leaflet.js", "wangge-maps.js")
 CORE_CSS = ("vendor/leaflet/leaflet.css", "wangge-maps.css")
 HEAT_JS = "vendor/leaflet.heat/leaflet-heat.js"
 TILES_JS = "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"
+CLUSTER_JS = "vendor/leaflet.markercluster/leaflet.markercluster.js"
+CLUSTER_CSS = (
+    "vendor/leaflet.markercluster/MarkerCluster.css",
+    "vendor/leaflet.markercluster/MarkerCluster.Default.css",
+)
 
 
 def js_json(value: Any) -> str:
@@ -73,6 +78,12 @@ class MapOptions:
     mask_staff_phones: bool = False
     #: incident points and their text (anonymous visitors of a public deployment: no)
     show_incidents: bool = True
+    #: local time of the pages (WANGGE_INCIDENT_TIMEZONE)
+    timezone: str = "Asia/Shanghai"
+    #: links the page's corner offers (path, name): only what the role may open
+    links: tuple[tuple[str, str], ...] = ()
+    #: an area code to zoom to once drawn (the dashboard's map links)
+    focus: str | None = None
 
 
 class _Script(MacroElement):
@@ -97,6 +108,7 @@ class Page:
     scripts: list[str] = field(default_factory=list)
     plugins: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    links: tuple[tuple[str, str], ...] = ()
 
     def call(self, code: str) -> None:
         """Add a statement; ``{map}`` stands for the map variable."""
@@ -140,6 +152,9 @@ class Page:
             f"{{collapsed: window.innerWidth < 480}}).addTo({name});"
         ]
         lines += [s.replace("{map}", name) for s in self.scripts]
+        lines.append(f"wg.watchTiles({name});")
+        if static_url is not None:  # a served page: its links and signing out
+            lines.append(f"wg.account({name}, {js_json([list(x) for x in self.links])});")
         if self.notes:
             lines.append(f"wg.banner({name}, {js_json(self.notes)});")
         lines.append("wg.done();")
@@ -149,11 +164,12 @@ class Page:
 
     def _assets(self, static_url: str | None) -> str:
         js = list(CORE_JS) + sorted(self.plugins)
+        styles = list(CORE_CSS) + (list(CLUSTER_CSS) if CLUSTER_JS in self.plugins else [])
         if static_url is None:
-            css = "".join(f"<style>{_inline_css(STATIC_DIR / c)}</style>" for c in CORE_CSS)
+            css = "".join(f"<style>{_inline_css(STATIC_DIR / c)}</style>" for c in styles)
             scripts = "".join(f"<script>{(STATIC_DIR / j).read_text()}</script>" for j in js)
         else:
-            css = "".join(f'<link rel="stylesheet" href="{static_url}/{c}">' for c in CORE_CSS)
+            css = "".join(f'<link rel="stylesheet" href="{static_url}/{c}">' for c in styles)
             scripts = "".join(f'<script src="{static_url}/{j}"></script>' for j in js)
         # no favicon request: it would be a 404 in every page's console
         viewport = (

@@ -69,7 +69,9 @@ def test_bad_fields_are_named(http: httpx.Client) -> None:
     problem(http.post("/v1/incidents", json=incident(lon=None, lat=None)), 422, "location")
     problem(http.get("/v1/incidents?limit=0"), 422, "limit")
     problem(http.get("/v1/incidents?status=bogus"), 422, "status")
-    problem(http.get("/v1/stats?group_by=week"), 422, "group_by")
+    problem(http.get("/v1/stats?group_by=fortnight"), 422, "group_by")
+    problem(http.get("/v1/stats?group_by=week&compare=previous"), 422, "compare")
+    problem(http.get("/v1/stats?source=fax"), 422, "source")
     problem(http.get("/v1/incidents/999999"), 404, "id")
 
 

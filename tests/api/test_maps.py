@@ -188,7 +188,7 @@ def test_heat_page_hexes_heat_and_hotspots(browser: Browser, server: LiveServer)
 
 def test_coverage_and_incident_pages_load(browser: Browser, server: LiveServer) -> None:
     coverage = Loaded(browser, server, "/maps/coverage")
-    assert coverage.layers()["findings"]["count"] > 0
+    assert coverage.layers()["覆盖问题 findings"]["count"] > 0
     coverage.shot("coverage")
     assert coverage.errors == []
     page = browser.new_page(extra_http_headers=server.headers)  # issue 24's incident page

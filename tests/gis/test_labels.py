@@ -37,3 +37,20 @@ def test_durations_read_as_people_say_them() -> None:
     assert labels.duration_zh(-(3 * 86400 + 4 * 3600)) == "3天4小时"
     assert labels.name_of(labels.STATE_NAMES, "resolved") == "已办结"
     assert labels.name_of(labels.STATE_NAMES, None) == ""
+
+
+def test_every_coverage_check_and_severity_has_a_name() -> None:
+    from gis.coverage.registry import CHECKS
+
+    assert set(labels.CHECK_NAMES) == set(CHECKS)
+    assert set(labels.SEVERITY_NAMES) == {"error", "warning", "info"}
+
+
+def test_finding_messages_read_in_chinese() -> None:
+    assert (
+        labels.finding_message_zh("sliver", "春江居委", 60.4, "m2")
+        == "碎片面（春江居委）：60 平方米"
+    )
+    assert labels.measure_zh(0.35, "share") == "35%"
+    assert labels.measure_zh(420, "households/member") == "每名网格员 420 户"
+    assert labels.name_of(labels.SUBJECT_NAMES, "staff") == "网格人员"

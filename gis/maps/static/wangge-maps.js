@@ -9,6 +9,7 @@
   var wg = (window.wg = window.wg || {});
   wg.layers = {};  // name -> {count, kind, center: [lat, lon] of embedded data}: for the tests
   wg.index = [];   // search entries: {label, code, lat, lon, layer, id}
+  wg.objects = {}; // name -> the Leaflet layer of embedded data (not for JSON: see wg.layers)
 
   wg.esc = function (value) {
     if (value === null || value === undefined) return "";
@@ -23,7 +24,8 @@
     fields.forEach(function (f, i) {
       var v = props[f[0]];
       if (v === null || v === undefined || v === "") return;
-      if (i === 0) out.push("<b>" + wg.esc(v) + "</b>");
+      if (f[2] === "link") out.push('<a href="' + wg.esc(v) + '">' + wg.esc(f[1]) + "</a>");
+      else if (i === 0) out.push("<b>" + wg.esc(v) + "</b>");
       else out.push('<span class="wg-k">' + wg.esc(f[1]) + "</span> " + wg.esc(v));
     });
     return out.join("<br>");
@@ -102,7 +104,13 @@
         }
       },
     });
-    register(map, name, layer, data.features.length, "geojson", opts);
+    var shown = layer;
+    if (opts.cluster && L.markerClusterGroup) {
+      shown = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
+      shown.addLayer(layer);
+    }
+    register(map, name, shown, data.features.length, "geojson", opts);
+    wg.objects[name] = layer;
     if (data.features.length) {
       var c = boundsOf(layer).getCenter();
       wg.layers[name].center = [c.lat, c.lng];
@@ -263,10 +271,26 @@
     c.onAdd = function () {
       var form = L.DomUtil.create("form", "wg-legend wg-filters");
       form.method = "get";
-      [["from", "from", "datetime-local"], ["to", "to", "datetime-local"],
-       ["category", "category", "text"], ["res", "H3 res", "number"]].forEach(function (f) {
+      [["from", "起始", "datetime-local"], ["to", "截止", "datetime-local"],
+       ["category", "事件类别", "select"], ["res", "H3 精度", "number"]].forEach(function (f) {
         var label = document.createElement("label");
         label.textContent = f[1] + " ";
+        if (f[2] === "select") {
+          var sel = document.createElement("select");
+          sel.name = f[0];
+          var chosen = String(state[f[0]] || "");
+          [["", "全部类别"]].concat(state.categories || []).forEach(function (o) {
+            var opt = document.createElement("option");
+            opt.value = o[0];
+            opt.textContent = o[1];
+            if (o[0] === chosen) opt.selected = true;
+            sel.appendChild(opt);
+          });
+          label.appendChild(sel);
+          form.appendChild(label);
+          form.appendChild(document.createElement("br"));
+          return;
+        }
         var input = document.createElement("input");
         input.name = f[0]; input.type = f[2];
         input.value = String(state[f[0]] || "").slice(0, f[2] === "datetime-local" ? 16 : 100);
@@ -280,10 +304,10 @@
       box.type = "checkbox"; box.name = "normalize"; box.value = "households";
       box.checked = state.normalize === "households";
       norm.appendChild(box);
-      norm.appendChild(document.createTextNode(" per 1,000 households"));
+      norm.appendChild(document.createTextNode(" 按每千户计"));
       form.appendChild(norm);
       var go = document.createElement("button");
-      go.type = "submit"; go.textContent = "apply";
+      go.type = "submit"; go.textContent = "应用";
       form.appendChild(go);
       form.addEventListener("submit", function () {
         // empty fields would be sent as empty strings: drop them
@@ -331,12 +355,12 @@
     c.onAdd = function () {
       var div = L.DomUtil.create("div", "wg-legend wg-timeline");
       var h = document.createElement("b");
-      h.textContent = "timeline";
+      h.textContent = "处置记录";
       div.appendChild(h);
       if (!events.length) {
         var none = document.createElement("div");
         none.className = "wg-note";
-        none.textContent = "no events recorded";
+        none.textContent = "暂无记录";
         div.appendChild(none);
       }
       events.forEach(function (e) {
@@ -346,6 +370,188 @@
         }).filter(Boolean).join(" · ");
         div.appendChild(row);
       });
+      return div;
+    };
+    c.addTo(map);
+  };
+
+  // The coverage findings panel: summary counts, filters by severity and check, one entry
+  // per finding (click: zoom to it), and a halo at the centre of every error so that a
+  // small one (a 60 m² sliver) shows at street zoom.
+  wg.findings = function (map, name, meta) {
+    var group = wg.objects[name];
+    if (!group) return;
+    var items = [];
+    group.eachLayer(function (l) { items.push({ layer: l, p: l.feature.properties }); });
+    var halos = L.layerGroup();
+    items.forEach(function (it) {
+      if (it.p.severity !== "error" || !it.p.centre) return;
+      it.halo = L.circleMarker(it.p.centre, { radius: 11, color: meta.colors.error, weight: 3,
+        fill: true, fillOpacity: 0.15, interactive: true });
+      it.halo.bindTooltip(wg.html(it.p, [["check_name", ""], ["area_name", "区域"],
+        ["measure_text", "量"]]));
+      it.halo.on("click", function () { zoomTo(it); });
+      halos.addLayer(it.halo);
+    });
+    register(map, "错误位置 error halos", halos, halos.getLayers().length, "halos", {});
+
+    function zoomTo(it) {
+      var b = it.layer.getBounds ? it.layer.getBounds() : null;
+      if (b && b.isValid() && !b.getNorthEast().equals(b.getSouthWest())) {
+        map.fitBounds(b, { maxZoom: 19, padding: [40, 40] });
+      } else {
+        map.setView(it.p.centre, 18);
+      }
+      it.layer.openPopup(it.p.centre);
+      wg.zoomedTo = it.p.check;
+    }
+
+    var c = L.control({ position: "topright" });
+    c.onAdd = function () {
+      var div = L.DomUtil.create("div", "wg-legend wg-findings");
+      var counts = {};
+      items.forEach(function (it) { counts[it.p.severity] = (counts[it.p.severity] || 0) + 1; });
+      var head = document.createElement("div");
+      head.className = "wg-findings-summary";
+      head.textContent = meta.severities.map(function (s) {
+        return s[1] + " " + (counts[s[0]] || 0);
+      }).join(" · ");
+      div.appendChild(head);
+      function select(label, options) {
+        var sel = document.createElement("select");
+        sel.setAttribute("aria-label", label);
+        var all = document.createElement("option");
+        all.value = "";
+        all.textContent = label;
+        sel.appendChild(all);
+        options.forEach(function (o) {
+          var opt = document.createElement("option");
+          opt.value = o[0];
+          opt.textContent = o[1];
+          sel.appendChild(opt);
+        });
+        div.appendChild(sel);
+        return sel;
+      }
+      var bySeverity = select("全部级别", meta.severities);
+      bySeverity.className = "wg-filter-severity";
+      var byCheck = select("全部检查项", meta.checks);
+      byCheck.className = "wg-filter-check";
+      var list = document.createElement("ol");
+      list.className = "wg-findings-list";
+      div.appendChild(list);
+      var order = { error: 0, warning: 1, info: 2 };
+      items.sort(function (a, b) { return order[a.p.severity] - order[b.p.severity]; });
+      items.forEach(function (it) {
+        var li = document.createElement("li");
+        li.className = "wg-finding wg-" + it.p.severity;
+        li.innerHTML = '<span class="wg-sev" style="background:' +
+          wg.esc(meta.colors[it.p.severity]) + '">' + wg.esc(it.p.severity_name) + "</span> <b>" +
+          wg.esc(it.p.check_name) + "</b> " + wg.esc(it.p.area_name) +
+          (it.p.measure_text ? " · " + wg.esc(it.p.measure_text) : "") +
+          '<div class="wg-msg">' + wg.esc(it.p.message_zh) + "</div>";
+        li.addEventListener("click", function () { zoomTo(it); });
+        it.li = li;
+        list.appendChild(li);
+      });
+      function apply() {
+        var shown = 0;
+        items.forEach(function (it) {
+          var on = (!bySeverity.value || it.p.severity === bySeverity.value) &&
+            (!byCheck.value || it.p.check === byCheck.value);
+          it.li.hidden = !on;
+          if (on) { shown += 1; if (!group.hasLayer(it.layer)) group.addLayer(it.layer); }
+          else if (group.hasLayer(it.layer)) group.removeLayer(it.layer);
+          if (it.halo) {
+            if (on && !halos.hasLayer(it.halo)) halos.addLayer(it.halo);
+            if (!on && halos.hasLayer(it.halo)) halos.removeLayer(it.halo);
+          }
+        });
+        wg.findingsShown = shown;
+      }
+      bySeverity.addEventListener("change", apply);
+      byCheck.addEventListener("change", apply);
+      apply();
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    c.addTo(map);
+  };
+
+  // Zoom to the area with this code (a link from the dashboard's ranking).
+  wg.focus = function (map, code) {
+    var hit = wg.index.filter(function (e) { return e.code === code; })[0];
+    if (!hit) return;
+    var b = hit.layer.getBounds ? hit.layer.getBounds() : null;
+    if (b && b.isValid()) map.fitBounds(b, { padding: [10, 10] });
+    else map.setView([hit.lat, hit.lon], 17);
+    wg.focused = code;
+  };
+
+  // Basemap tiles that cannot load (no internet, a blocked tile server): say so once,
+  // instead of a silently grey map; the overlays are drawn from this server and still work.
+  wg.watchTiles = function (map) {
+    var failed = 0, told = false;
+    map.eachLayer(function (l) {
+      if (!(l instanceof L.TileLayer)) return;
+      l.on("tileerror", function () {
+        failed += 1;
+        if (told || failed < 3) return;
+        told = true;
+        var div = document.createElement("div");
+        div.className = "wg-banner wg-tiles-down";
+        div.setAttribute("role", "status");
+        div.textContent = "底图无法加载（可能没有联网，或底图服务不可达）；网格、楼栋和事件图层仍然可用。";
+        map.getContainer().appendChild(div);
+        wg.tilesDown = true;
+      });
+    });
+  };
+
+  // Signing out needs the session's anti-CSRF token: a cached page cannot hold it, so the
+  // form asks /v1/session for it on submit (a key in a header has no session: sent as is).
+  function signoutWithToken(form) {
+    form.addEventListener("submit", function (e) {
+      if (form.elements.csrf_token) return;
+      e.preventDefault();
+      fetch("/v1/session", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .catch(function () { return null; })
+        .then(function (s) {
+          var input = document.createElement("input");
+          input.type = "hidden";
+          input.name = "csrf_token";
+          input.value = s && s.csrf_token ? s.csrf_token : "";
+          form.appendChild(input);
+          form.submit();
+        });
+    });
+  }
+
+  // Links back to the index and the dashboard, and signing out (a form POST to /signout).
+  wg.account = function (map, links) {
+    var c = L.control({ position: "bottomright" });
+    c.onAdd = function () {
+      var div = L.DomUtil.create("div", "wg-account");
+      links.forEach(function (l) {
+        var a = document.createElement("a");
+        a.href = l[0];
+        a.textContent = l[1];
+        div.appendChild(a);
+        div.appendChild(document.createTextNode(" "));
+      });
+      var form = document.createElement("form");
+      form.method = "post";
+      form.action = "/signout";
+      form.style.display = "inline";
+      var b = document.createElement("button");
+      b.type = "submit";
+      b.textContent = "退出登录";
+      form.appendChild(b);
+      signoutWithToken(form);
+      div.appendChild(form);
+      L.DomEvent.disableClickPropagation(div);
       return div;
     };
     c.addTo(map);

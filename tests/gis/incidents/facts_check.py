@@ -9,10 +9,19 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy import Connection, text
 
-from gis.incidents.facts import DUPLICATE, NEEDS_REVIEW, OPEN, PACKED, PACKED_DAY
+from gis.incidents.facts import (
+    DUPLICATE,
+    NEEDS_REVIEW,
+    OPEN,
+    PACKED,
+    PACKED_DAY,
+    SOURCE_BITS,
+    STATUS_BITS,
+)
 from gis.incidents.lifecycle import OPEN_STATES
 from gis.incidents.query import Filters
 from gis.incidents.stats import GROUPS, direct_stats, fact_stats
+from gis.store.models import INCIDENT_SOURCES, INCIDENT_STATES
 
 # every incident has one fact and the fact's columns say what the incident says
 _MISMATCHED = """
@@ -31,7 +40,8 @@ WHERE i.id IS NULL OR f.incident_id IS NULL
        WHERE (f.late_at < t) <> (i.due_at < coalesce(i.resolved_at, i.closed_at, t)))
 """
 _ROWS = """
-SELECT f.packed, f.packed_day, f.cell_id, i.status, i.duplicate_of IS NOT NULL AS duplicate,
+SELECT f.packed, f.packed_day, f.cell_id, i.status, i.source,
+       i.duplicate_of IS NOT NULL AS duplicate,
        i.location_status = 'needs_review' AS needs_review,
        (extract(epoch FROM i.reported_at) * 1000000)::int8 AS us,
        date_part('epoch', i.assigned_at - i.reported_at) AS assign_s,
@@ -60,6 +70,8 @@ def assert_facts_current(conn: Connection, now: datetime | None = None) -> int:
         assert bool(flags & OPEN) == (r.status in OPEN_STATES), r.status
         assert bool(flags & DUPLICATE) == r.duplicate
         assert bool(flags & NEEDS_REVIEW) == r.needs_review
+        assert INCIDENT_STATES[(flags >> STATUS_BITS[0]) & STATUS_BITS[1]] == r.status
+        assert INCIDENT_SOURCES[(flags >> SOURCE_BITS[0]) & SOURCE_BITS[1]] == r.source
         [day] = np.frombuffer(r.packed_day, dtype=PACKED_DAY)
         assert r.packed_day[: PACKED.itemsize] == r.packed and int(day["us"]) == r.us
         assert _same(float(fact["assign"]), r.assign_s)

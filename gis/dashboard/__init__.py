@@ -1,0 +1,1 @@
+"""What officials look at: the evaluation (考核) index, the dashboard's figures and its page."""
