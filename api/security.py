@@ -61,6 +61,7 @@ _DOING = {
     "coverage": "run coverage checks",
     "maps": "open maps",
     "audit": "read the audit log",
+    "events": "follow events",
     "patrols": "record or read patrols",
 }
 

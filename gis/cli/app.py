@@ -13,6 +13,7 @@ from gis.cli import (
     coverage_commands,
     data_commands,
     db_commands,
+    event_commands,
     geocode_commands,
     incident_commands,
     keys_commands,
@@ -38,6 +39,7 @@ app.add_typer(data_commands.generations, name="generations")
 app.add_typer(data_commands.exporter, name="export")
 app.add_typer(data_commands.demo, name="demo")
 app.add_typer(keys_commands.keys, name="keys")
+app.add_typer(event_commands.events, name="events")  # issue 26
 app.add_typer(patrol_commands.patrols, name="patrols")  # patrols (issue 27)
 geocode_commands.register(app, data_commands.importer)
 incident_commands.register(app, data_commands.importer)

@@ -484,3 +484,84 @@ class ClientAction(Base):
 SESSIONS = _table(BrowserSession)
 INCIDENT_PHOTOS = _table(IncidentPhoto)
 CLIENT_ACTIONS = _table(ClientAction)
+
+
+# -- serving on several hosts (issue 28, migration 0021_serving; both tables UNLOGGED) ---------
+
+
+class RateBucket(Base):
+    """A per-key token bucket shared by every API worker and host (synced periodically)."""
+
+    __tablename__ = "rate_buckets"
+
+    who: Mapped[str] = mapped_column(Text, primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class KeyWrite(Base):
+    """When a key last wrote: its reads go to the primary until every replica has it."""
+
+    __tablename__ = "key_writes"
+
+    key_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+RATE_BUCKETS = _table(RateBucket)
+KEY_WRITES = _table(KeyWrite)
+
+
+# -- events (issue 26, migration 0019_events): the outbox and webhook subscriptions ----------
+
+
+class Event(Base):
+    """One change, in commit order: written in the change's transaction (the outbox)."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("events_at_idx", "at"),
+        Index("events_incident_idx", "incident_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    incident_id: Mapped[int | None] = mapped_column(BigInteger)
+    category: Mapped[str | None] = mapped_column(Text)
+    area_codes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class EventSubscription(Base):
+    """A webhook: where to POST which events, its signing secret and its delivery cursor."""
+
+    __tablename__ = "event_subscriptions"
+    __table_args__ = (
+        CheckConstraint("state IN ('active', 'paused')", name="event_subscription_state"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)
+    types: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    area: Mapped[str | None] = mapped_column(Text)
+    categories: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    scope: Mapped[str | None] = mapped_column(Text)
+    #: an integration key's id: its subscriptions carry the incidents it submitted only
+    submitter: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, default="active")
+    cursor: Mapped[int] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+EVENTS = _table(Event)
+EVENT_SUBSCRIPTIONS = _table(EventSubscription)
