@@ -30,6 +30,8 @@ from gis.store.models import INCIDENTS
 
 #: how far "nearby" reaches when linking a duplicate, metres
 NEARBY_M = 300.0
+#: the system's own actors, as people read them
+ACTORS = {"intake": "系统受理", "system": "系统", "demo": "系统"}
 EVENT_NAMES = {
     "reported": "上报",
     "transition": "状态变更",
@@ -64,7 +66,7 @@ def incident_view(
         {
             "at": local_time(e["at"], timezone),
             "what": _event_text(e),
-            "actor": e["actor"],
+            "actor": ACTORS.get(e["actor"], e["actor"]),
             "by": e.get("by"),
             "note": e["note"],
         }

@@ -234,6 +234,7 @@ def test_a_conflict_while_offline_is_shown_to_her(phone: Phone, field: Field) ->
     phone.context.set_offline(False)
     expect(page.locator("#notice")).to_contain_text("冲突", timeout=20000)
     expect(page.locator("#notice")).to_contain_text("已回退")
+    expect(page.locator("#status-name")).to_have_text("已回退")  # the state it is in now
     phone.shot("incident-conflict")
     stored = field.get(ident)
     assert stored["properties"]["status"] == "returned"

@@ -48,7 +48,10 @@ def site(
     media = tmp_path_factory.mktemp("media")
     settings = Settings(database_url=url, media_dir=media, photo_max_bytes=200_000)
     with LiveServer(settings) as live:
-        yield Site(live, url, media)
+        site = Site(live, url, media)
+        yield site
+        for client in (site.admin, site.worker_g1, site.worker_g2):
+            client.close()
 
 
 def upload(

@@ -117,6 +117,10 @@
         notice("冲突：事件 #" + c.item.incident + " 在您离线期间已被更改" + (now ? "，当前状态为「" + now + "」" : "") +
           "，您的操作「" + (c.item.label || "") + "」未执行。请查看最新情况后重新处理。", "conflict");
         var note = $("#note"); if (note && c.item.body && c.item.body.note) note.value = c.item.body.note;
+        if (c.body.current && page === "incident") {  // show the state it is in now
+          document.body.setAttribute("data-status", c.body.current);
+          var tag = $("#status-name"); if (tag) tag.textContent = now;
+        }
       } else if (failed.length) {
         var f = failed[0];
         notice("未能完成「" + (f.item.label || "") + "」：" + (f.body.detail || f.status), "failed");
@@ -210,7 +214,7 @@
   /* ---- one incident ---- */
   function incidentPage() {
     var id = document.body.getAttribute("data-incident-id");
-    var seen = document.body.getAttribute("data-status");
+    function seen() { return document.body.getAttribute("data-status"); }
     var info = data("point") || {};
     var m = baseMap(info.outline), map = m.map, pending = null, pendingMarker = null;
     if (info.lonlat) {
@@ -255,7 +259,7 @@
       if (!to && !files.length) { notice("请先选择照片。", "failed"); return; }
       var items = [];
       if (to) {
-        var body = {to: to, note: note, client_id: newId(), expect_status: seen};
+        var body = {to: to, note: note, client_id: newId(), expect_status: seen()};
         if (to === "extended") body.hours = parseFloat(form.hours.value) || 24;
         items.push({client_id: body.client_id, incident: id, kind: "transitions", label: label, body: body});
       }
