@@ -29,6 +29,14 @@ CONFORMANCE: Final = (
     f"{OGC}ogcapi-features-2/1.0/conf/crs",
     f"{OGC}ogcapi-features-3/1.0/conf/queryables",
     f"{OGC}ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    # Part 3 filtering and CQL2 (issue 26)
+    f"{OGC}ogcapi-features-3/1.0/conf/filter",
+    f"{OGC}ogcapi-features-3/1.0/conf/features-filter",
+    f"{OGC}cql2/1.0/conf/cql2-text",
+    f"{OGC}cql2/1.0/conf/cql2-json",
+    f"{OGC}cql2/1.0/conf/basic-cql2",
+    f"{OGC}cql2/1.0/conf/advanced-comparison-operators",
+    f"{OGC}cql2/1.0/conf/basic-spatial-functions",
 )
 
 

@@ -14,6 +14,7 @@ from api.scope import CallerScope
 from api.security import require
 from gis.access.roles import Principal
 from gis.coverage import CoverageReport, run_coverage
+from gis.events.outbox import coverage_report
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
 
@@ -58,9 +59,12 @@ def get_report(
     """The report for the request's ``area``, ``checks`` and ``generation``, with the
     deployment's threshold overrides."""
     thresholds = request.app.state.settings.coverage_thresholds
-    return run_coverage(
+    report = run_coverage(
         conn, area=area, checks=checks, generation=generation, thresholds=thresholds, scope=scope
     )
+    with request.app.state.engine.begin() as written:  # issue 26: the run's event
+        coverage_report(written, report)
+    return report
 
 
 Report = Annotated[CoverageReport, Depends(get_report)]

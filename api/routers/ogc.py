@@ -68,7 +68,10 @@ DatetimeParam = Annotated[
         examples=["2026-03-31T00:00:00Z"],
     ),
 ]
-_ITEM_PARAMS: Final = {"f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs"}
+_ITEM_PARAMS: Final = {
+    *("f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs"),
+    *("filter", "filter-lang", "filter-crs", "sortby", "properties"),  # Part 3 (issue 26)
+}
 _GEOJSON_200: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "GeoJSON (or HTML with f=html)",
@@ -244,9 +247,34 @@ def items(
     datetime: DatetimeParam = None,
     crs: CrsParam = None,
     f: Format = None,
+    filter: Annotated[
+        str | None,
+        Query(
+            max_length=20_000,
+            description="A CQL2 filter (OGC API – Features Part 3) on the queryables, e.g. "
+            "`status IN ('assigned','in_progress') AND "
+            "reported_at >= TIMESTAMP('2026-11-01T00:00:00Z')`",
+        ),
+    ] = None,
+    filter_lang: Annotated[
+        Literal["cql2-text", "cql2-json"] | None,
+        Query(alias="filter-lang", description="Language of `filter` (default cql2-text)"),
+    ] = None,
+    filter_crs: Annotated[
+        Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] | None,
+        Query(alias="filter-crs", description="CRS of geometries in `filter` (CRS84 only)"),
+    ] = None,
+    sortby: Annotated[
+        str | None,
+        Query(max_length=1000, description="Comma list of properties, `-` for descending"),
+    ] = None,
+    properties: Annotated[
+        str | None, Query(max_length=1000, description="Comma list of properties to serve")
+    ] = None,
 ) -> Any:
-    """Ordered by id; follow the `next` link. Any queryable filters by equality
-    (`?parent_code=310107016007`, `?status=reported`); other parameters are a 422."""
+    """Ordered by id (or `sortby`); follow the `next` link. Any queryable filters by equality
+    (`?parent_code=310107016007`, `?status=reported`); `filter` takes CQL2 (docs/ogc-filter.md);
+    other parameters are a 422."""
     filters = {k: val for k, val in request.query_params.items() if k not in _ITEM_PARAMS}
     query = ItemsQuery(
         limit,
@@ -258,6 +286,10 @@ def items(
         filters,
         max_limit=settings.max_page_size,
         max_bbox_km2=settings.max_bbox_km2,
+        filter=filter,
+        filter_lang=filter_lang,
+        sortby=sortby,
+        properties=properties,
     )
     may_read(caller, collection_id)
     result = get_items(conn, collection_id, query, scope=scope)

@@ -16,7 +16,14 @@ from sqlalchemy import Engine
 from api.deps import get_engine, get_settings
 from api.problems import problem, status_of
 from api.routers.incidents import IntakeDep
-from api.schemas.open311 import Created, Open311Error, Service, ServiceDefinition, ServiceRequest
+from api.schemas.open311 import (
+    Created,
+    Open311Error,
+    Service,
+    ServiceDefinition,
+    ServiceRequest,
+    ServiceRequestUpdate,
+)
 from api.scope import CallerScope
 from api.security import audit_entry, open311_reporter, require
 from gis.access.roles import Principal
@@ -117,6 +124,16 @@ def requests(
     start_date: Annotated[str | None, Query(description="w3 time, e.g. 2026-11-01T00:00Z")] = None,
     end_date: Annotated[str | None, Query(description="w3 time")] = None,
     status: Annotated[str | None, Query(description="open, closed or open,closed")] = None,
+    updated_after: Annotated[
+        str | None, Query(description="Only requests changed after this w3 time")
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=100_000, description="Page number, from 1")] = 1,
+    page_size: Annotated[
+        int | None, Query(ge=1, le=10_000, description="Requests per page (default: the most)")
+    ] = None,
+    extensions: Annotated[
+        bool, Query(description="Add extended_attributes: the detailed state and owner")
+    ] = False,
 ) -> Any:
     def run() -> Any:
         _fmt(fmt)
@@ -130,6 +147,43 @@ def requests(
                 status=status,
                 scope=scope,
                 max_requests=settings.max_page_size,
+                updated_after=updated_after,
+                page=page,
+                page_size=page_size,
+                extensions=extensions,
+            )
+
+    return _answer(run)
+
+
+@router.get(
+    "/servicerequestupdates.{fmt}",
+    response_model=list[ServiceRequestUpdate],
+    responses=ERRORS,
+    summary="Open311 (FixMyStreet extension): every change of the requests in a period",
+)
+def request_updates(
+    caller: Annotated[Principal, require("incidents:read")],
+    scope: CallerScope,
+    fmt: Fmt,
+    engine: EngineDep,
+    settings: Annotated[Settings, Depends(get_settings)],
+    start_date: Annotated[
+        str | None, Query(description="w3 time (default: a day before end_date)")
+    ] = None,
+    end_date: Annotated[str | None, Query(description="w3 time (default: now)")] = None,
+) -> Any:
+    """Oldest first; `update_id` grows in commit order, so a client can keep the last one."""
+
+    def run() -> Any:
+        _fmt(fmt)
+        with engine.connect() as conn:
+            return open311.get_updates(
+                conn,
+                start_date=start_date,
+                end_date=end_date,
+                scope=scope,
+                max_updates=settings.max_page_size,
             )
 
     return _answer(run)
@@ -147,11 +201,14 @@ def request(
     request_id: RequestIdPath,
     fmt: Fmt,
     engine: EngineDep,
+    extensions: Annotated[
+        bool, Query(description="Add extended_attributes: the detailed state and owner")
+    ] = False,
 ) -> Any:
     def run() -> Any:
         _fmt(fmt)
         with engine.connect() as conn:
-            return open311.get_request(conn, request_id, scope=scope)
+            return open311.get_request(conn, request_id, scope=scope, extensions=extensions)
 
     return _answer(run)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Service(BaseModel):
@@ -76,6 +76,9 @@ class ServiceRequest(BaseModel):
     lat: float | None
     long: float | None
     media_url: str
+    extended_attributes: dict[str, object] | None = Field(
+        default=None, description="With extensions=true: detailed state, owner, times"
+    )
 
 
 class Created(BaseModel):
@@ -93,3 +96,16 @@ class Open311Error(BaseModel):
 
     code: int
     description: str
+
+
+class ServiceRequestUpdate(BaseModel):
+    """One change of a request (FixMyStreet's servicerequestupdates extension)."""
+
+    update_id: str
+    service_request_id: str
+    status: str
+    updated_datetime: str | None
+    description: str
+    media_url: str
+    detailed_status: str | None = None
+    event: str | None = None

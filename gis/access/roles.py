@@ -13,13 +13,23 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "official": frozenset(
         {"areas:read", "assign", "geocode", "incidents:read", "stats", "coverage", "maps"}
         | {"patrols"}  # patrols (issue 27): record and read (own; in scope)
+        | {"events"}  # events (issue 26): pull, stream, subscribe (in scope)
     ),
+    # coverage: the findings of her own scope, read-only (issue 24 item 7)
     "field_worker": frozenset(
-        {"areas:read", "assign", "geocode", "incidents:read", "incidents:update", "maps"}
+        {
+            "areas:read",
+            "assign",
+            "geocode",
+            "incidents:read",
+            "incidents:update",
+            "maps",
+            "coverage",
+        }
         | {"patrols"}
     ),
     # incidents:read, but an integration key's Scope holds only the incidents it submitted
-    "integration": frozenset({"assign", "geocode", "incidents:create", "incidents:read"}),
+    "integration": frozenset({"assign", "geocode", "incidents:create", "incidents:read", "events"}),
     "admin": frozenset(
         {
             "areas:read",
@@ -36,6 +46,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "audit",
             "unmasked",
             "patrols",
+            "events",
         }
     ),
 }

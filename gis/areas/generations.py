@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, text, update
 
 from gis.errors import Conflict, NotFound
+from gis.events.outbox import generation_activated
 from gis.store.models import GENERATIONS
 
 
@@ -96,6 +97,7 @@ def activate(conn: Connection) -> int:
         .values(state="current", activated_at=func.now())
     )
     conn.execute(text("SELECT pg_notify('wangge_generation', :n)"), {"n": str(number)})
+    generation_activated(conn, number)  # issue 26: its event, in this transaction
     return number
 
 

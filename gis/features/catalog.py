@@ -182,7 +182,9 @@ def queryables(collection: Collection) -> dict[str, Any]:
     """The properties usable as ``name=value`` filters on the items, as JSON Schema
     properties (geometry included, as OGC API – Features Part 3 lists it)."""
     props: dict[str, Any] = {
-        p.name: {"type": p.type, "title": p.title} for p in collection.source.props if p.queryable
+        p.name: {"type": p.type, "title": p.title, **({"format": p.format} if p.format else {})}
+        for p in collection.source.props
+        if p.queryable or p.format == "date-time"  # time properties: in CQL2 filters only
     }
     props["geometry"] = {
         "$ref": f"https://geojson.org/schema/{collection.source.geometry_type}.json"

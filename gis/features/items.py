@@ -15,6 +15,7 @@ from gis.areas.generations import resolve_generation
 from gis.areas.query import BBox, area_conditions
 from gis.errors import InvalidInput, NotFound
 from gis.features.catalog import Collection, get_collection
+from gis.features.cql import LANGS, parse_filter, parse_properties, parse_sortby, to_sql
 from gis.features.crs import OutputCrs, output_crs, parse_crs_uri
 from gis.features.source import FeaturePage, Source, page_features
 from gis.features.tables import AREA_SOURCE
@@ -47,6 +48,11 @@ class ItemsQuery:
     filters: dict[str, str] = field(default_factory=dict)
     max_limit: int = MAX_PAGE_SIZE
     max_bbox_km2: float = MAX_BBOX_KM2
+    #: OGC API – Features Part 3 (issue 26): a CQL2 filter, its language, sortby, properties
+    filter: str | None = None
+    filter_lang: str | None = None
+    sortby: str | None = None
+    properties: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,7 @@ def _area_page(
         equals=_equals(collection.source, query.filters),
         scope=scope,
     )
+    conditions.extend(part3_conditions(collection.source, query))
     return _versioned_page(conn, conditions, query, crs=crs, versioned=span[0] != span[1])
 
 
@@ -177,6 +184,7 @@ def _versioned_page(
         crs=crs,
         extra=(first, end),
         then_by=(func.lower(AREAS.c.valid),),
+        sort_by=sort_order(AREA_SOURCE, query),
     )
     for feature, row in zip(page.features, rows, strict=True):
         feature["properties"]["generation_from"] = row.generation_from
@@ -234,7 +242,7 @@ def get_items(
         _pick_crs(collection, query.bbox_crs, "bbox-crs")
     if collection.versioned:
         page = _area_page(conn, collection, query, envelope=envelope, crs=crs, scope=scope)
-        return ItemsPage(collection, page, crs)
+        return select_properties(ItemsPage(collection, page, crs), query.properties)
     source = collection.source
     conditions: list[ColumnElement[bool]] = [literal(True), scope_conditions(source, scope)]
     if envelope is not None:
@@ -242,10 +250,44 @@ def get_items(
     if query.datetime is not None:
         conditions.extend(_time_conditions(collection, query.datetime))
     conditions.extend(source.table.c[c] == v for c, v in _equals(source, query.filters).items())
+    conditions.extend(part3_conditions(source, query))
     page, _ = page_features(
-        conn, source, conditions, limit=query.limit, offset=query.offset, crs=crs
+        conn,
+        source,
+        conditions,
+        limit=query.limit,
+        offset=query.offset,
+        crs=crs,
+        sort_by=sort_order(source, query),
     )
-    return ItemsPage(collection, hide_links(conn, source, page, scope), crs)
+    page = hide_links(conn, source, page, scope)
+    return select_properties(ItemsPage(collection, page, crs), query.properties)
+
+
+def part3_conditions(source: Source, query: ItemsQuery) -> list[ColumnElement[bool]]:
+    """The CQL2 ``filter`` of ``query`` as a condition (none without one)."""
+    if query.filter is None:
+        if query.filter_lang is not None and query.filter_lang not in LANGS:
+            raise InvalidInput(f"must be one of {', '.join(LANGS)}", field="filter-lang")
+        return []
+    return [to_sql(parse_filter(query.filter, query.filter_lang), source)]
+
+
+def sort_order(source: Source, query: ItemsQuery) -> tuple[Any, ...]:
+    """``sortby`` as ORDER BY terms (before the id, which breaks ties)."""
+    if query.sortby is None:
+        return ()
+    return tuple(c.desc() if desc else c.asc() for c, desc in parse_sortby(query.sortby, source))
+
+
+def select_properties(page: ItemsPage, properties: str | None) -> ItemsPage:
+    """Only the ``properties`` asked for in every feature (all without the parameter)."""
+    if properties is None:
+        return page
+    wanted = parse_properties(properties, page.collection.source)
+    for feature in page.page.features:
+        feature["properties"] = {k: v for k, v in feature["properties"].items() if k in wanted}
+    return page
 
 
 def hide_links(conn: Connection, source: Source, page: FeaturePage, scope: Scope) -> FeaturePage:

@@ -27,6 +27,8 @@ class Prop:
     column: str | None = None  # default: same as name
     decimals: int | None = None  # round numbers to this many decimals
     queryable: bool = True
+    #: JSON Schema format; "date-time" properties take CQL2 time comparisons (issue 26)
+    format: str | None = None
     # applied to the stored value before it is served (e.g. masking a phone number)
     serve: Callable[[Any], Any] | None = None
 
@@ -116,17 +118,18 @@ def page_features(
     crs: OutputCrs | None = None,
     extra: tuple[Any, ...] = (),
     then_by: tuple[Any, ...] = (),
+    sort_by: tuple[Any, ...] = (),
 ) -> tuple[FeaturePage, list[Any]]:
-    """Features matching all ``conditions``, ordered by id, ``limit`` from ``offset``, with
-    geometry in ``crs`` (default CRS84); ties on the id are ordered ``then_by``. Also returns the
-    rows, for callers that selected ``extra`` columns."""
+    """Features matching all ``conditions``, ordered ``sort_by`` (OGC ``sortby``) then by id,
+    ``limit`` from ``offset``, with geometry in ``crs`` (default CRS84); ties on the id are
+    ordered ``then_by``. Also returns the rows, for callers that selected ``extra`` columns."""
     where = and_(*conditions)
     table = source.table
     total = conn.execute(select(func.count()).select_from(table).where(where)).scalar_one()
     rows = conn.execute(
         select(*feature_columns(source, crs, extra))
         .where(where)
-        .order_by(table.c[source.id_column], *then_by)
+        .order_by(*sort_by, table.c[source.id_column], *then_by)
         .limit(limit)
         .offset(offset)
     ).all()

@@ -49,7 +49,10 @@ _MEMBERS = text(
 def period(
     start: datetime | None, end: datetime | None, *, window_days: float
 ) -> tuple[datetime, datetime]:
-    """``[start, end)``: by default the last ``window_days`` up to now."""
+    """``[start, end)``: by default the last ``window_days`` up to now; a time without a zone
+    is UTC."""
+    start = start.replace(tzinfo=UTC) if start and start.tzinfo is None else start
+    end = end.replace(tzinfo=UTC) if end and end.tzinfo is None else end
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=window_days)
     if start >= end:

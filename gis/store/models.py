@@ -202,6 +202,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: may name another person as the actor of a step (migration 0017_field)
+    acts_for_others: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AuditEntry(Base):
@@ -337,6 +339,9 @@ class IncidentEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    #: the key that made the step (migration 0017_field)
+    key_id: Mapped[str | None] = mapped_column(Text)
+    key_name: Mapped[str | None] = mapped_column(Text)
 
 
 INCIDENT_CATEGORIES = _table(IncidentCategory)
@@ -415,3 +420,148 @@ class IncidentFact(Base):
 
 INCIDENT_FACT_CELLS = _table(IncidentFactCell)
 INCIDENT_FACTS = _table(IncidentFact)
+
+
+# -- field work (issues 22 G/H, 24): sessions, photos, client action ids; 0017_field --------
+
+PHOTO_STAGES = ("intake", "before", "after", "other")
+
+
+class BrowserSession(Base):
+    """A browser sign-in: the SHA-256 of the cookie's token, its key and anti-CSRF token."""
+
+    __tablename__ = "sessions"
+
+    token_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.key_id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    client: Mapped[str] = mapped_column(Text, default="")
+
+
+class IncidentPhoto(Base):
+    """A photo of an incident: the file is content-addressed (``sha256``) under the media
+    folder; a deleted photo keeps its row (``deleted_at``) for the audit trail."""
+
+    __tablename__ = "incident_photos"
+    __table_args__ = (CheckConstraint(_one_of("stage", PHOTO_STAGES), name="incident_photo_stage"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    sha256: Mapped[str] = mapped_column(Text)
+    media_type: Mapped[str] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    stage: Mapped[str] = mapped_column(Text, default="other")
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    uploaded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    key_id: Mapped[str | None] = mapped_column(Text)
+    key_name: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ClientAction(Base):
+    """The answer to an action sent with a client-made id (an offline phone's queue), so a
+    resend gets the same answer and stores nothing twice."""
+
+    __tablename__ = "client_actions"
+
+    client_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    key_id: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(Text)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+SESSIONS = _table(BrowserSession)
+INCIDENT_PHOTOS = _table(IncidentPhoto)
+CLIENT_ACTIONS = _table(ClientAction)
+
+
+# -- serving on several hosts (issue 28, migration 0021_serving; both tables UNLOGGED) ---------
+
+
+class RateBucket(Base):
+    """A per-key token bucket shared by every API worker and host (synced periodically)."""
+
+    __tablename__ = "rate_buckets"
+
+    who: Mapped[str] = mapped_column(Text, primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class KeyWrite(Base):
+    """When a key last wrote: its reads go to the primary until every replica has it."""
+
+    __tablename__ = "key_writes"
+
+    key_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+RATE_BUCKETS = _table(RateBucket)
+KEY_WRITES = _table(KeyWrite)
+
+
+# -- events (issue 26, migration 0019_events): the outbox and webhook subscriptions ----------
+
+
+class Event(Base):
+    """One change, in commit order: written in the change's transaction (the outbox)."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("events_at_idx", "at"),
+        Index("events_incident_idx", "incident_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    incident_id: Mapped[int | None] = mapped_column(BigInteger)
+    category: Mapped[str | None] = mapped_column(Text)
+    area_codes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class EventSubscription(Base):
+    """A webhook: where to POST which events, its signing secret and its delivery cursor."""
+
+    __tablename__ = "event_subscriptions"
+    __table_args__ = (
+        CheckConstraint("state IN ('active', 'paused')", name="event_subscription_state"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)
+    types: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    area: Mapped[str | None] = mapped_column(Text)
+    categories: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    scope: Mapped[str | None] = mapped_column(Text)
+    #: an integration key's id: its subscriptions carry the incidents it submitted only
+    submitter: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, default="active")
+    cursor: Mapped[int] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+EVENTS = _table(Event)
+EVENT_SUBSCRIPTIONS = _table(EventSubscription)

@@ -1,0 +1,114 @@
+"""Reading the outbox in id order (= commit order): the pull list, the stream, deliveries.
+
+An event is shown as ``{"id", "type", "at", "data"}``; ``data`` carries the changed object's
+``id`` and summary (an incident: category, state, owner, area chain, times, and ``change``:
+what this event changed). What a caller sees is its :class:`~gis.access.Scope`'s: the
+events of the incidents that scope holds (by the incident's stored owner and, for an
+integration key, its submitter), the coverage reports of areas in the scope; events of
+nothing in the hierarchy (a generation activated, a whole-generation report) only callers
+whose scope is everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, Connection, Text, and_, cast, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY, array
+
+from gis.access import EVERYWHERE, Scope
+from gis.errors import InvalidInput
+from gis.events.outbox import TYPES
+from gis.store.models import EVENTS, INCIDENTS
+
+E = EVENTS.c
+MAX_LIMIT: Final = 1000
+DEFAULT_LIMIT: Final = 100
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events: after an id, of some types, at or below an area, of some categories;
+    ``scope`` is the caller's (never set from a query)."""
+
+    after: int = 0
+    types: tuple[str, ...] = ()
+    area: str | None = None
+    categories: tuple[str, ...] = ()
+    scope: Scope = EVERYWHERE
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        after: int | None = None,
+        types: str | Sequence[str] | None = None,
+        area: str | None = None,
+        categories: Sequence[str] | None = None,
+        scope: Scope = EVERYWHERE,
+    ) -> EventFilter:
+        """From query values (``types`` a comma list or a list); unknown types are refused."""
+        wanted = tuple(
+            t for t in (types.split(",") if isinstance(types, str) else types or ()) if t
+        )
+        unknown = [t for t in wanted if t not in TYPES]
+        if unknown:
+            raise InvalidInput(
+                f"unknown event type {unknown[0]!r}; types: {', '.join(TYPES)}", field="types"
+            )
+        if after is not None and after < 0:
+            raise InvalidInput("must be 0 or more", field="after")
+        return cls(after or 0, wanted, area or None, tuple(categories or ()), scope)
+
+    def conditions(self) -> list[Any]:
+        """The SQL conditions (bound parameters only)."""
+        out: list[Any] = [E.id > self.after]
+        if self.types:
+            out.append(E.type.in_(self.types))
+        if self.area is not None:
+            out.append(E.area_codes.contains(cast(array([self.area]), ARRAY(Text))))
+        if self.categories:
+            out.append(E.category.in_(self.categories))
+        if not self.scope.everywhere:
+            held = select(INCIDENTS.c.id).where(self.scope.incidents(INCIDENTS))
+            seen: list[ColumnElement[bool]] = [E.incident_id.in_(held)]
+            if self.scope.submitter is None:  # an integration key follows its incidents only
+                report_area = E.data["area"].astext
+                seen.append(
+                    and_(E.type == "coverage.report", report_area.in_(self.scope.area_codes()))
+                )
+            out.append(or_(*seen))
+        return out
+
+
+def shown(row: Any) -> dict[str, Any]:
+    """One outbox row as callers see it."""
+    return {
+        "id": row.id,
+        "type": row.type,
+        "at": row.at.astimezone(UTC).isoformat(),
+        "data": row.data,
+    }
+
+
+def read_events(conn: Connection, where: EventFilter, *, limit: int = DEFAULT_LIMIT) -> list[Any]:
+    """Up to ``limit`` events matching ``where``, in id order (rows: id, type, at, data)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"must be between 1 and {MAX_LIMIT}", field="limit")
+    query = (
+        select(E.id, E.type, E.at, E.data)
+        .where(true(), *where.conditions())
+        .order_by(E.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query))
+
+
+def last_id(conn: Connection) -> int:
+    """The id of the newest event (0: none yet)."""
+    from sqlalchemy import func
+
+    return int(conn.execute(select(func.coalesce(func.max(E.id), 0))).scalar_one())
