@@ -69,6 +69,7 @@ bench: setup
 	$(BIN)/python bench/coverage_report.py
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/load.py  # reliability under load
+	$(BIN)/python bench/patrols.py  # visited buildings: a city's day of patrols (issue 27)
 
 clean:
 	-$(BIN)/wangge db destroy --yes
