@@ -58,7 +58,7 @@ docs: setup
 
 # The import contracts of pyproject.toml ([tool.importlinter]) over the whole graph.
 imports: setup
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-cache
 
 bench: setup
 	$(BIN)/python bench/import.py

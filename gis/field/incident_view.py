@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from geoalchemy2 import Geography
+from sqlalchemy import Connection, cast, func, select
 
 from gis.access import Scope
 from gis.access.roles import Principal
@@ -26,7 +27,7 @@ from gis.labels import (
     local_time,
     name_of,
 )
-from gis.store.models import INCIDENTS
+from gis.store.models import INCIDENT_CATEGORIES, INCIDENTS
 
 #: how far "nearby" reaches when linking a duplicate, metres
 NEARBY_M = 300.0
@@ -124,24 +125,33 @@ def nearby_open(
 ) -> list[dict[str, Any]]:
     """Open incidents within ``NEARBY_M`` metres of this one, in scope, not already its
     duplicates: the candidates to link it to (nearest first, at most 10)."""
-    in_scope, params = scope.text("incidents", INCIDENTS.alias("o"))
-    rows = conn.execute(
-        text(
-            f"""
-            SELECT o.id, coalesce(c.name, o.category) AS category_name, o.reported_at,
-                   round(ST_Distance(o.geom::geography, i.geom::geography)) AS distance_m
-            FROM incidents i
-            JOIN incidents o ON o.id <> i.id AND o.geom IS NOT NULL
-              AND ST_DWithin(o.geom::geography, i.geom::geography, :reach)
-            LEFT JOIN incident_categories c ON c.code = o.category
-            WHERE i.id = :id AND o.status = ANY(:open) AND o.duplicate_of IS NULL
-              AND {in_scope}
-              AND (i.duplicate_of IS NULL OR i.duplicate_of <> o.id)
-            ORDER BY distance_m, o.id LIMIT 10
-            """
-        ),
-        {**params, "id": incident_id, "reach": NEARBY_M, "open": list(OPEN_STATES)},
+    i, o = INCIDENTS.alias("i"), INCIDENTS.alias("o")
+    c = INCIDENT_CATEGORIES.alias("c")
+    here, there = cast(i.c.geom, Geography()), cast(o.c.geom, Geography())
+    distance = func.round(func.ST_Distance(there, here)).label("distance_m")
+    joined = i.join(
+        o,
+        (o.c.id != i.c.id) & o.c.geom.is_not(None) & func.ST_DWithin(there, here, NEARBY_M),
+    ).outerjoin(c, c.c.code == o.c.category)
+    stmt = (
+        select(
+            o.c.id,
+            func.coalesce(c.c.name, o.c.category).label("category_name"),
+            o.c.reported_at,
+            distance,
+        )
+        .select_from(joined)
+        .where(
+            i.c.id == incident_id,
+            o.c.status.in_(list(OPEN_STATES)),
+            o.c.duplicate_of.is_(None),
+            scope.incidents(o),
+            i.c.duplicate_of.is_(None) | (i.c.duplicate_of != o.c.id),
+        )
+        .order_by(distance, o.c.id)
+        .limit(10)
     )
+    rows = conn.execute(stmt)
     return [
         {
             "id": r.id,

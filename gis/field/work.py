@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, func, select, text
 
 from gis.access import Scope
 from gis.incidents.lifecycle import OPEN_STATES
 from gis.labels import STATE_NAMES, duration_zh, local_time, name_of
-from gis.store.models import INCIDENTS
+from gis.store.models import INCIDENT_CATEGORIES, INCIDENTS
 
 #: the most incidents one list shows (an unscoped key sees the soonest due)
 MAX_ITEMS = 2000
@@ -68,17 +68,6 @@ def scope_name(conn: Connection, scope: str | None) -> str:
     return str(name) if name else scope
 
 
-_ITEMS = """
-    SELECT i.id, i.category, coalesce(c.name, i.category) AS category_name, i.status,
-           i.description, coalesce(i.address, '') AS address, i.due_at, i.duplicate_of,
-           ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat
-    FROM incidents i LEFT JOIN incident_categories c ON c.code = i.category
-    WHERE i.status = ANY(:open) AND {in_scope}
-    ORDER BY i.due_at, i.id
-    LIMIT :limit
-    """
-
-
 def my_work(
     conn: Connection,
     *,
@@ -94,11 +83,26 @@ def my_work(
     day_end = (now.astimezone(zone) + timedelta(days=1)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    in_scope, params = scope.text("incidents", INCIDENTS.alias("i"))
-    rows = conn.execute(
-        text(_ITEMS.format(in_scope=in_scope)),
-        {**params, "open": list(OPEN_STATES), "limit": limit},
+    i, c = INCIDENTS.alias("i"), INCIDENT_CATEGORIES.alias("c")
+    stmt = (
+        select(
+            i.c.id,
+            i.c.category,
+            func.coalesce(c.c.name, i.c.category).label("category_name"),
+            i.c.status,
+            i.c.description,
+            func.coalesce(i.c.address, "").label("address"),
+            i.c.due_at,
+            i.c.duplicate_of,
+            func.ST_X(i.c.geom).label("lon"),
+            func.ST_Y(i.c.geom).label("lat"),
+        )
+        .select_from(i.outerjoin(c, c.c.code == i.c.category))
+        .where(i.c.status.in_(list(OPEN_STATES)), scope.incidents(i))
+        .order_by(i.c.due_at, i.c.id)
+        .limit(limit)
     )
+    rows = conn.execute(stmt)
     items: list[WorkItem] = []
     overdue = today = 0
     for r in rows:

@@ -18,7 +18,7 @@ from shapely import MultiPolygon, Polygon
 
 from gis.assign.engine import AreaIndex
 from gis.assign.nearest import SegmentIndex
-from tests.gis.test_assign_engine import X0, Y0, U, blobs, probe_points, sq, tilings
+from tests.gis.assign.test_engine import X0, Y0, U, blobs, probe_points, sq, tilings
 
 
 def brute(index: AreaIndex, x: np.ndarray, y: np.ndarray) -> tuple[list[int], list[float]]:

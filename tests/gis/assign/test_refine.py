@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from shapely import MultiPolygon, Polygon
 
 from gis.assign.engine import AreaIndex
-from tests.gis.test_assign_engine import (
+from tests.gis.assign.test_engine import (
     X0,
     Y0,
     U,

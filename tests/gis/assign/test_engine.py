@@ -24,7 +24,7 @@ from shapely import MultiPolygon, Polygon, box
 from gis.assign.engine import AreaIndex, Lookup
 from gis.crs import local_metric_crs
 from gis.errors import InvalidInput
-from tests.conftest import REFERENCE_DATA
+from tests.conftest import DEMO_DATA, REFERENCE_DATA
 
 TOWNSHIPS = REFERENCE_DATA / "shanghai_townships_wgs84.geojson"
 ADDRESSES = REFERENCE_DATA / "shanghai_covid2022_case_addresses_wgs84.geojson"
@@ -548,9 +548,7 @@ def test_townships_property(
 
 # ------------------------------------------------------------------------ the demo street
 
-DEMO_MICRO_GRIDS = (
-    Path(__file__).resolve().parents[2] / "data" / "boundaries" / "micro_grids.geojson"
-)
+DEMO_MICRO_GRIDS = DEMO_DATA / "micro_grids.geojson"
 
 
 @pytest.fixture(scope="module")
