@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         app.state.keys = KeyVerifier(engine, check_seconds=settings.index_check_seconds)
+        # every key's verifier in this worker, so key checks need no database (issue 22 L)
+        with contextlib.suppress(Unavailable):
+            app.state.keys.load()
         app.state.assigner = Assigner(engine, check_seconds=settings.index_check_seconds)
         # nothing imported yet, or the database is away: build on first request
         with contextlib.suppress(NotFound, Unavailable):
