@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import limits, problems, security
+from api import hardening, limits, problems, security
 from api.openapi_categories import document_categories
 from api.routers import access, areas, assign, coverage, geocode, health, heatmap, maps, tiles
 from api.routers import incidents as incident_routes
@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(heatmap.router)
     maps.install(app)
     limits.install(app, settings)  # issue 16: body size, NUL bytes, page size in the document
+    hardening.install(app, settings)  # issue 22: proxies, hosts, parameters, budgets, headers
     return app
 
 

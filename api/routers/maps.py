@@ -56,7 +56,10 @@ def _page(
     """The page for this request: cached while the data it shows is unchanged (one copy per
     scope, and one for anonymous visitors, who see staff phones masked)."""
     cache: PageCache = request.app.state.map_pages
-    key = (request.url.path, request.url.query, caller.scope, caller.role == "anonymous")
+    # normalised parameters (issue 22 F): their order or a repeat cannot build a new page,
+    # and an undeclared one (?bust=N) is refused before this (api.hardening)
+    query = tuple(sorted(request.query_params.multi_items()))
+    key = (request.url.path, query, caller.scope, caller.role == "anonymous")
     return HTMLResponse(cache.page(conn, key, build))
 
 
