@@ -152,6 +152,20 @@ class BatchAnswer(BaseModel):
 # -- buildings --------------------------------------------------------------------------------
 
 
+class CrsName(BaseModel):
+    name: str = Field(
+        description="A CRS name, e.g. `urn:ogc:def:crs:OGC:1.3:CRS84` or "
+        "`urn:ogc:def:crs:EPSG::4490`."
+    )
+
+
+class NamedCrs(BaseModel):
+    """The 2008 GeoJSON ``crs`` member GIS tools still write (QGIS, GDAL, ArcGIS)."""
+
+    type: Literal["name"]
+    properties: CrsName
+
+
 class BuildingsRequest(BaseModel):
     """A GeoJSON FeatureCollection of building (multi)polygons."""
 
@@ -159,7 +173,10 @@ class BuildingsRequest(BaseModel):
     features: list[Any] = Field(
         min_length=1, description="Polygon features; any other item gets a per-item error."
     )
-    crs: str = Field(default="wgs84", description=CRS_DESCRIPTION)
+    crs: str | NamedCrs = Field(
+        default="wgs84",
+        description=f"{CRS_DESCRIPTION} A GeoJSON file's named-CRS object is read too.",
+    )
     level: LevelName | None = None
 
 

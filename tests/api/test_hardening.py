@@ -298,3 +298,37 @@ def test_pages_load_under_their_policy_in_chromium(
     if path.startswith("/maps/") and path != "/maps/":
         assert page.evaluate("typeof window.L") == "object"  # the nonce'd scripts ran
         assert tiles, "the basemap tiles were never requested"
+
+
+# --- §3: a GeoJSON file's crs member ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "crs",
+    [
+        {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+        "urn:ogc:def:crs:OGC:1.3:CRS84",
+        "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4326"}},
+    ],
+)
+def test_buildings_accept_a_crs84_feature_collection(live: LiveServer, crs: object) -> None:
+    """What QGIS and GDAL write: a FeatureCollection whose crs member names CRS84."""
+    from tests.fixtures import rect
+
+    building = {
+        "type": "Feature",
+        "id": "b",
+        "properties": {},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": rect(X0 + 0.001, Y0 + 0.001, X0 + 0.0012, Y0 + 0.0012),
+        },
+    }
+    body = {"type": "FeatureCollection", "crs": crs, "features": [building]}
+    with live.client() as http:
+        answer = http.post("/v1/assign/buildings", json=body)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["results"][0]["owner"]["code"] == "M1"
+        wrong = {**body, "crs": {"type": "name", "properties": {"name": "urn:x:nothing"}}}
+        problem(http.post("/v1/assign/buildings", json=wrong), 422, "crs")
