@@ -53,11 +53,32 @@ def install(app: FastAPI, settings: Settings) -> None:
     """Add the edge middleware to ``app``: proxies outermost, then hosts, then security
     headers, then the parameter check and the budget of expensive work."""
     app.state.expensive_budget = KeyBudget(settings.expensive_per_key)
+    _document_basemaps(app, settings)
     app.add_middleware(ParameterGuard, api=app)
     app.add_middleware(SecurityHeaders, settings=settings)
     app.add_middleware(HostGuard, settings=settings)
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+
+
+def _document_basemaps(app: FastAPI, settings: Settings) -> None:
+    """The document offers the ``tianditu`` basemap only where a Tianditu key is configured
+    (elsewhere the server refuses it): a value the document allows is accepted (§3)."""
+    if settings.tianditu_key:
+        return
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        doc: dict[str, Any] = build()
+        for item in doc.get("paths", {}).values():
+            for operation in item.values():
+                for parameter in operation.get("parameters", []):
+                    schema = parameter.get("schema", {})
+                    if parameter.get("name") == "basemap" and "tianditu" in schema.get("enum", []):
+                        schema["enum"] = [b for b in schema["enum"] if b != "tianditu"]
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 # --- F: declared parameters only, and a budget of expensive work per key -----------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
@@ -35,7 +35,7 @@ PROBLEMS = problem_responses(404, 422, 503)
 Viewer = Annotated[Principal, require("maps")]
 
 Basemap = Annotated[
-    str,
+    Literal["osm", "tianditu", "gcj02"],
     Query(
         description="osm (default), tianditu (needs WANGGE_TIANDITU_KEY) or gcj02 "
         "(Amap-style tiles; overlays shifted into GCJ-02)"
