@@ -270,6 +270,23 @@ _ALIASES: Final[dict[str, str]] = {
     "bd09": BD09,
     "bd-09": BD09,
 }
+#: The CRS names the API document lists (the server also takes other spellings, the OGC
+#: names below and any 2-D EPSG CRS PROJ can transform): WGS-84, the Chinese datums,
+#: CGCS2000 and the projected systems used around Shanghai.
+DOCUMENTED_CRS: Final = (
+    "wgs84",
+    "gcj02",
+    "bd09",
+    "EPSG:4326",
+    "EPSG:4490",
+    "EPSG:3857",
+    "EPSG:4549",
+    "EPSG:32650",
+    "EPSG:32651",
+)
+#: The datums a phone or web map may hand over (reverse geocoding takes these)
+DATUMS: Final = ("wgs84", "gcj02", "bd09")
+
 #: OGC names of WGS-84 lon/lat (what GIS tools write in a GeoJSON file's ``crs`` member)
 CRS84_NAMES: Final = (
     "urn:ogc:def:crs:ogc:1.3:crs84",

@@ -20,6 +20,7 @@ from api.schemas.geocode import (
     Reversed,
 )
 from api.security import require
+from gis.crs import DATUMS
 from gis.geocode.cache import GazetteerCache
 from gis.geocode.service import (
     ADDRESS_MAX_CHARS,
@@ -127,7 +128,9 @@ def reverse(
         Query(ge=-180, le=180, description="Longitude (WGS-84 unless crs).", examples=[121.4015]),
     ],
     lat: Annotated[float, Query(ge=-90, le=90, description="Latitude.", examples=[31.2489])],
-    crs: Annotated[str, Query(description="wgs84, gcj02 or bd09.")] = "wgs84",
+    crs: Annotated[
+        str, Query(description="wgs84, gcj02 or bd09.", json_schema_extra={"enum": list(DATUMS)})
+    ] = "wgs84",
     limit: Annotated[
         int, Query(ge=1, le=REVERSE_MAX, description="How many nearest addresses to list.")
     ] = 1,
