@@ -196,9 +196,17 @@ class ParameterGuard:
         return self._table
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            # the document once the app has started (its enums read the database), before
+            # the first request
+            async def started(message: Message) -> None:
+                if message["type"] == "lifespan.startup.complete":
+                    self.table()
+                await send(message)
+
+            await self.app(scope, receive, started)
+            return
         if scope["type"] != "http":
-            if scope["type"] == "lifespan":  # the document once, before the first request
-                self.table()
             await self.app(scope, receive, send)
             return
         operation = self.table().find(scope["path"], scope["method"])

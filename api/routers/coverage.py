@@ -12,6 +12,7 @@ from api.responses import GeoJSONResponse
 from api.schemas.coverage import CoverageReportModel
 from api.security import require, scoped_area
 from gis.coverage import CoverageReport, run_coverage
+from gis.coverage.registry import CHECKS, GROUPS
 from gis.security.roles import Principal
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
@@ -24,10 +25,14 @@ Area = Annotated[
         examples=["310107016010"],
     ),
 ]
+#: a comma-separated list of check or group names (empty items ignored, as the server does)
+_NAME = "|".join([*CHECKS, *GROUPS])
+CHECKS_PATTERN = rf"^\s*({_NAME})?\s*(,\s*({_NAME})?\s*)*$"
 Checks = Annotated[
     str | None,
     Query(
         max_length=2000,
+        pattern=CHECKS_PATTERN,
         description="Comma-separated check names or groups (spatial, hierarchy, buildings, "
         "people, services, incidents); default all.",
         examples=["gap,overlap,sliver"],

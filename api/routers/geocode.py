@@ -69,6 +69,7 @@ def geocode(
         Query(
             min_length=1,
             max_length=ADDRESS_MAX_CHARS,
+            pattern=r"\S",  # not only spaces
             description="The address as written (numerals, widths, prefixes, trailing words "
             "are normalised).",
             examples=["上海市普陀区管弄路二二七弄9号楼门口"],
