@@ -36,8 +36,6 @@ from gis.security.roles import ANONYMOUS, Principal, mask_phone
 from gis.settings import Settings
 
 SESSION_COOKIE = "wangge_session"
-#: wrong keys one client address may send, per second, after its burst (a setting)
-FAILED_KEYS_PER_SECOND = 1.0
 #: how much of an Open311 form is searched for ``api_key``
 MAX_FORM_KEY_BYTES = 1 << 20
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -115,7 +113,7 @@ def install(app: Any, settings: Settings) -> None:
     lifespan sets ``app.state.keys``)."""
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     # wrong keys cost a scrypt each: an address that keeps sending them is stopped before that
-    app.state.failed_keys = RateLimiter(FAILED_KEYS_PER_SECOND, settings.failed_key_burst)
+    app.state.failed_keys = RateLimiter(settings.failed_keys_per_second, settings.failed_key_burst)
 
 
 def _verifier(request: Request) -> KeyVerifier:

@@ -198,6 +198,12 @@ class Settings(BaseSettings):
         description='Further Host header values accepted (JSON list, e.g. `["10.0.0.7:8000"]`); '
         "with no public URL, a non-empty list refuses every other host.",
     )
+    failed_keys_per_second: float = Field(
+        default=1.0,
+        gt=0,
+        description="Wrong API keys one client address may send per second, sustained, once "
+        "its WANGGE_FAILED_KEY_BURST is spent.",
+    )
     expensive_per_key: int = Field(
         default=2,
         ge=1,
