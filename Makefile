@@ -1,23 +1,37 @@
 # wangge: `make demo` serves the demo street, `make test` runs the whole suite.
 # Both run `make setup` first (idempotent, quick when nothing changed).
 
+SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+LOCK   := requirements.lock
+# One lock for every platform and Python >= 3.11, exact versions with PyPI's hashes (uv resolves
+# from PyPI, its default index, whatever pip's configuration on this machine says).
+LOCK_ARGS := pyproject.toml --extra dev --universal --generate-hashes --python-version 3.11 \
+	-o $(LOCK)
 
-.PHONY: setup system-packages demo test lint typecheck bench clean
+.PHONY: setup system-packages lock demo test lint typecheck imports docs bench clean
 
 setup: system-packages $(STAMP)
 
 system-packages:
 	@scripts/ensure-system-packages.sh
 
-$(STAMP): pyproject.toml | system-packages
+# Installs exactly the lock (hashes checked), then the project itself without its dependencies,
+# then checks that what is installed is exactly what the lock pins.
+$(STAMP): pyproject.toml $(LOCK) | system-packages
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python scripts/check_lock.py
 	@touch $(STAMP)
+
+# Refresh the lock after editing pyproject.toml's dependencies (newest versions PyPI serves).
+lock:
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet uv; }
+	$(BIN)/uv pip compile --quiet $(LOCK_ARGS)
 
 demo: setup
 	$(BIN)/wangge db start
@@ -25,8 +39,11 @@ demo: setup
 	$(BIN)/wangge demo keys
 	$(BIN)/wangge serve
 
-test: setup lint typecheck
-	$(BIN)/pytest
+# The suite's wall time (and the machine's load) is printed last.
+test: setup lint typecheck imports docs
+	@start=$$(date +%s); $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	echo "make test: pytest took $$(( $$(date +%s) - start )) s wall time on $$(nproc) cores" \
+	     "(load average $$(cut -d' ' -f1-3 /proc/loadavg) at the end)"; exit $$rc
 
 lint: setup
 	$(BIN)/ruff check .
@@ -35,15 +52,23 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy gis api
 
+# The documentation site, built strictly (a broken link or a warning fails) into site/.
+docs: setup
+	$(BIN)/mkdocs build --strict 2>&1 | grep -v "^INFO" ; test $${PIPESTATUS[0]} -eq 0
+
+# The import contracts of pyproject.toml ([tool.importlinter]) over the whole graph.
+imports: setup
+	$(BIN)/lint-imports
+
 bench: setup
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/assign.py
-	$(BIN)/python bench/maps.py  # maps (issue 15)
+	$(BIN)/python bench/maps.py  # map pages
 	$(BIN)/python bench/geocode.py
 	$(BIN)/python bench/ogc.py
 	$(BIN)/python bench/coverage_report.py
 	$(BIN)/python bench/intake.py
-	$(BIN)/python bench/load.py  # reliability under load (issue 16)
+	$(BIN)/python bench/load.py  # reliability under load
 
 clean:
 	-$(BIN)/wangge db destroy --yes

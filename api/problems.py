@@ -138,6 +138,10 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+#: Paths whose errors are Open311 error lists (``[{code, description}]``), not problem+json.
+OPEN311_PREFIX = "/open311/"
+
+
 def status_of(exc: WanggeError) -> tuple[int, str]:
     """The HTTP status and title for a domain error."""
     for cls, status, title in _STATUS:
@@ -156,7 +160,15 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    """A problem+json response."""
+    """A problem+json response; under ``/open311/`` the Open311 error list instead (its
+    clients parse nothing else), with the same status and headers."""
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
+    if instance is not None and instance.startswith(OPEN311_PREFIX):
+        described = f"{field}: {detail}" if field and not detail.startswith(field) else detail
+        return JSONResponse(
+            [{"code": status, "description": described}], status_code=status, headers=headers
+        )
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title,
@@ -168,8 +180,6 @@ def problem(
     if instance is not None:
         body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
-    if status == 503:
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

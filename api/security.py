@@ -1,15 +1,16 @@
 """Who is calling, and may they: API keys, roles, the sign-in cookie and per-key rate limits.
 
 A caller proves who they are with an API key in ``X-API-Key`` (or ``Authorization: Bearer``),
-or, in a browser, with the cookie ``/signin`` sets (read-only requests only, so a page on another
-site cannot make a signed-in browser write). Each route declares the permission it needs with
-``require("incidents:read")`` (:mod:`gis.security.roles` says which role grants what); the
-OpenAPI document shows it as the route's security requirement.
+or, in a browser, with the session cookie ``/signin`` sets (writes also need the page's
+anti-CSRF token and a same-origin request: :mod:`api.sessions`). Each route declares the
+permission it needs with ``require("incidents:read")`` (:mod:`gis.access.roles` says which
+role grants what); the OpenAPI document shows it as the route's security requirement.
 
 - no key, or a key that is unknown or revoked: 401 problem+json (a browser asking for a page
   is sent to the sign-in page instead);
 - a role without the permission: 403 naming the role;
-- an object outside the key's scope: 404, as if it did not exist (see :func:`in_scope`);
+- an object outside the key's scope: 404, as if it did not exist (``gis`` puts the caller's
+  :class:`~gis.access.Scope`, built by :mod:`api.scope`, in the query that looks it up);
 - over the rate limit: 429 with ``Retry-After``.
 """
 
@@ -27,18 +28,14 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from sqlalchemy import Connection
 
 from api.problems import HttpProblem, problem_responses
-from gis.areas.generations import current_generation
-from gis.areas.query import check_within
-from gis.errors import NotFound
+from api.sessions import SESSION_COOKIE, session_principal
+from gis.access.roles import ANONYMOUS, Principal, mask_phone
 from gis.security import audit
 from gis.security.keys import KeyVerifier
-from gis.security.roles import ANONYMOUS, Principal, mask_phone
 from gis.settings import Settings
 
-SESSION_COOKIE = "wangge_session"
 #: how much of an Open311 form is searched for ``api_key``
 MAX_FORM_KEY_BYTES = 1 << 20
-SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 _api_key = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An API key (`wangge keys create`)."
@@ -47,7 +44,7 @@ _bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer
 _cookie = APIKeyCookie(
     name=SESSION_COOKIE,
     auto_error=False,
-    description="Set by signing in at /signin (read-only requests).",
+    description="Set by signing in at /signin (writes also need the X-CSRF-Token header).",
 )
 
 #: What each permission lets a caller do, for the 403 message.
@@ -62,6 +59,7 @@ _DOING = {
     "coverage": "run coverage checks",
     "maps": "open maps",
     "audit": "read the audit log",
+    "patrols": "record or read patrols",
 }
 
 
@@ -146,10 +144,8 @@ async def authenticate(
             principal = await run_in_threadpool(verify_or_count, request, token)
         if principal is None:
             raise unauthenticated("the API key is not valid, or it was revoked")
-    elif session and request.method in SAFE_METHODS:
-        principal = await run_in_threadpool(_verifier(request).verify_session, session)
-        if principal is None:
-            raise unauthenticated("your sign-in has expired; sign in again at /signin", "cookie")
+    elif session:
+        principal = await run_in_threadpool(session_principal, request, session)
     elif settings.public_access:
         principal = ANONYMOUS
     else:
@@ -233,32 +229,6 @@ async def open311_reporter(
         keys = form.get("api_key")
         api_key = keys[0] if keys else None
     return permit(await authenticate(request, api_key, bearer, session), "incidents:create")
-
-
-def in_scope(caller: Principal, codes: list[str], missing: NotFound) -> None:
-    """Raise ``missing`` (the very error an unknown object gets, so nothing tells the two
-    apart) when an object whose owning chain is ``codes`` lies outside the caller's scope."""
-    if not caller.covers(codes):
-        raise missing
-
-
-def scoped_area(
-    conn: Connection,
-    caller: Principal,
-    area: str | None,
-    *,
-    generation: int | None,
-    field: str = "area",
-) -> str | None:
-    """The ``area`` a scoped caller may ask for: their scope when none is given; an area
-    outside the scope is not found."""
-    if caller.scope is None:
-        return area
-    if area is None:
-        return caller.scope
-    number = generation if generation is not None else current_generation(conn)
-    check_within(conn, area, caller.scope, generation=number or 0, field=field)
-    return area
 
 
 def client_of(request: Request) -> str:

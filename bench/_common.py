@@ -23,7 +23,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `gis`/`api` are installed editable; this is a fallback
     sys.path.insert(0, str(ROOT))
 
-SHARED_DATA = ROOT.parent / "shared" / "data"
+
+def _reference_data() -> Path:
+    """WANGGE_REFERENCE_DATA (default ../shared/data), relative paths from the project root."""
+    from gis.settings import Settings
+
+    path = Settings().reference_data.expanduser()
+    return (path if path.is_absolute() else ROOT / path).resolve()
+
+
+SHARED_DATA = _reference_data()
 DEMO_DATA = ROOT / "data" / "boundaries"
 TOWNSHIPS = SHARED_DATA / "shanghai_townships_wgs84.geojson"
 

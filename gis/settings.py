@@ -164,6 +164,50 @@ class Settings(BaseSettings):
         description="PostgreSQL statement_timeout of every API query (0: none); a query "
         "cancelled by it answers 503 with Retry-After.",
     )
+    # --- reference data (tests and benchmarks) ---
+    reference_data: Path = Field(
+        default=Path("../shared/data"),
+        description="Folder of the real Shanghai reference data (not in the repository) that "
+        "the `reference_data` tests and the benchmarks read in place; a relative path starts at "
+        "the project root. When it is missing, `make test` says so and runs everything else.",
+    )
+
+    # -- field work (issue 24): photos ---------------------------------------------------
+    media_dir: Path | None = Field(
+        default=None,
+        description="Folder of incident photos (content-addressed files). Unset: "
+        "`<home>/media`. Backed up with the database by `wangge backup`.",
+    )
+    photo_max_bytes: int = Field(
+        default=15 * 1024 * 1024, ge=1024, description="Largest photo upload, in bytes."
+    )
+    photo_max_pixels: int = Field(
+        default=50_000_000, ge=10_000, description="Most pixels (width × height) of a photo."
+    )
+    photo_keep_gps: bool = Field(
+        default=False,
+        description="Keep the EXIF GPS position in stored photos (default: removed; the "
+        "capture time is always kept).",
+    )
+
+    def resolved_media_dir(self) -> Path:
+        """The photo folder as an absolute path."""
+        folder = self.media_dir if self.media_dir is not None else self.home / "media"
+        return folder.expanduser().resolve()
+
+    # --- patrols (issue 27) ---
+    patrol_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Raw GPS fixes of a patrol are deleted this many days after it ended "
+        "(`wangge patrols purge`); its visited buildings and totals stay.",
+    )
+    patrol_max_fixes: int = Field(
+        default=200_000,
+        ge=1,
+        description="Most GPS fixes one patrol (an upload, or all batches of a phone patrol) "
+        "may hold; a GPX or JSON upload with more is refused whole.",
+    )
 
     # --- hardening (issue 22: A, E, F, I, K; docs/security.md) ---
     max_header_bytes: int = Field(

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,16 +24,53 @@ from gis.store.db import database_url, make_engine
 from gis.store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 DEMO_DATA = ROOT / "data" / "boundaries"
 TABLES = ("generations", "areas", "area_parts", "buildings", "staff", "facilities")
 
 
-def shared(name: str) -> Path:
-    """A file of ../shared/data (read in place, never copied); a missing file fails the test."""
-    path = SHARED_DATA / name
+def _reference_dir() -> Path:
+    path = Settings().reference_data.expanduser()
+    return (path if path.is_absolute() else ROOT / path).resolve()
+
+
+# The real Shanghai reference data (WANGGE_REFERENCE_DATA, default ../shared/data): not in the
+# repository. Tests marked ``reference_data`` read it in place and run whenever the folder is
+# there; without it they are deselected and the run says so in its last lines.
+REFERENCE_DATA = _reference_dir()
+
+
+def reference(name: str) -> Path:
+    """A file of the reference data (read in place, never copied); a missing file fails the test.
+
+    Only tests marked ``reference_data`` may call this."""
+    path = REFERENCE_DATA / name
     assert path.exists(), f"reference data {path} is missing"
     return path
+
+
+_REFERENCE_COUNT = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    marked = [item for item in items if item.get_closest_marker("reference_data")]
+    config.stash[_REFERENCE_COUNT] = len(marked)
+    if marked and not REFERENCE_DATA.is_dir():
+        config.hook.pytest_deselected(items=marked)
+        items[:] = [item for item in items if not item.get_closest_marker("reference_data")]
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    # (under pytest-xdist the workers collect, so the count is unknown here)
+    n = config.stash.get(_REFERENCE_COUNT, None)
+    checks = "the reference_data checks" if n is None else f"{n} reference_data check(s)"
+    if REFERENCE_DATA.is_dir():
+        line = f"reference data: {checks} ran on {REFERENCE_DATA}"
+    else:
+        line = (
+            f"reference data: NOT RUN: {REFERENCE_DATA} does not exist, so {checks} were "
+            "deselected (set WANGGE_REFERENCE_DATA to the folder holding the data to run them)"
+        )
+    terminalreporter.write_line(line, yellow=not REFERENCE_DATA.is_dir(), bold=True)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ building. Thin: parse, call ``gis.assign``, shape the response."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -21,13 +22,14 @@ from api.schemas.assign import (
     BuildingsRequest,
 )
 from api.schemas.common import GenerationParam, IsoDateTime, LevelName
+from api.scope import CallerScope
 from api.security import mask_staff, require
+from gis.access.roles import Principal
 from gis.assign.batch import assign_batch, gc_paused, parse_batch
 from gis.assign.buildings import assign_buildings
 from gis.assign.service import MAX_ACCURACY_M, MAX_DISTANCE_M, Assigner, assign_point
 from gis.crs import DOCUMENTED_CRS
 from gis.errors import InvalidInput, PayloadTooLarge
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(prefix="/v1/assign", tags=["assignment"])
@@ -40,7 +42,7 @@ class FastJSONResponse(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def get_assigner(request: Request) -> Assigner:
+async def get_assigner(request: Request) -> Assigner:  # async: no thread hand-off
     assigner: Assigner = request.app.state.assigner
     return assigner
 
@@ -63,8 +65,9 @@ Level = Annotated[
     responses=problem_responses(404, 422, 503),
     summary="Owner of one point, with its chain, staff and nearest area",
 )
-def assign(
+async def assign(
     caller: AssignCaller,
+    scope: CallerScope,
     assigner: AssignerDep,
     lon: Annotated[
         float, Query(description="Longitude (or x for a projected EPSG crs).", examples=[121.4015])
@@ -103,7 +106,8 @@ def assign(
     listed in ``also_covered_by``. Outside every area: ``owner: null`` and ``nearest``.
     With the database away, answers come from this worker's index and last roster
     (``roster_stale: true``)."""
-    result = assign_point(
+    work = partial(
+        assign_point,
         assigner,
         lon=lon,
         lat=lat,
@@ -113,8 +117,17 @@ def assign(
         as_of=as_of,
         accuracy_m=accuracy_m,
         max_distance_m=max_distance_m,
-        within=caller.scope,
+        scope=scope,
     )
+    # the usual case answers from memory in microseconds: in the event loop, no thread
+    # hand-off (issue 28); whatever may touch the database (a poll due, an index or roster
+    # to load, as_of) or is slow (a circle's shares) goes to the thread pool
+    if accuracy_m is None and assigner.answers_from_memory(
+        generation=generation, as_of=as_of, level=level
+    ):
+        result = work()
+    else:
+        result = await run_in_threadpool(work)
     result["input"] = {"lon": lon, "lat": lat, "crs": crs}
     if caller.role == "anonymous":
         result = mask_staff(result)
@@ -167,6 +180,7 @@ async def read_json_body(request: Request, settings: Settings) -> Any:
 async def assign_many(
     request: Request,
     caller: AssignCaller,
+    scope: CallerScope,
     assigner: AssignerDep,
     generation: GenerationParam = None,
     as_of: AsOf = None,
@@ -178,7 +192,7 @@ async def assign_many(
     body = await read_json_body(request, settings)
     batch = parse_batch(body, max_points=settings.batch_max_points)
     result = await run_in_threadpool(
-        assign_batch, assigner, batch, generation=generation, as_of=as_of, within=caller.scope
+        assign_batch, assigner, batch, generation=generation, as_of=as_of, scope=scope
     )
     return FastJSONResponse(result)
 
@@ -194,6 +208,7 @@ async def assign_many(
 async def assign_building_polygons(
     request: Request,
     caller: AssignCaller,
+    scope: CallerScope,
     assigner: AssignerDep,
     generation: GenerationParam = None,
     as_of: AsOf = None,
@@ -209,7 +224,7 @@ async def assign_building_polygons(
         generation=generation,
         as_of=as_of,
         max_features=settings.batch_max_points,
-        within=caller.scope,
+        scope=scope,
         max_vertices=settings.max_polygon_vertices,
     )
     return FastJSONResponse(result)

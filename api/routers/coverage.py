@@ -10,10 +10,11 @@ from api.deps import Conn
 from api.problems import problem_responses
 from api.responses import GeoJSONResponse
 from api.schemas.coverage import CoverageReportModel
-from api.security import require, scoped_area
+from api.scope import CallerScope
+from api.security import require
+from gis.access.roles import Principal
 from gis.coverage import CoverageReport, run_coverage
 from gis.coverage.registry import CHECKS, GROUPS
-from gis.security.roles import Principal
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
 
@@ -53,6 +54,7 @@ _FEATURES: dict[int | str, dict[str, Any]] = {
 def get_report(
     request: Request,
     caller: Annotated[Principal, require("coverage")],
+    scope: CallerScope,
     conn: Conn,
     area: Area = None,
     checks: Checks = None,
@@ -61,9 +63,8 @@ def get_report(
     """The report for the request's ``area``, ``checks`` and ``generation``, with the
     deployment's threshold overrides."""
     thresholds = request.app.state.settings.coverage_thresholds
-    area = scoped_area(conn, caller, area, generation=generation)
     return run_coverage(
-        conn, area=area, checks=checks, generation=generation, thresholds=thresholds
+        conn, area=area, checks=checks, generation=generation, thresholds=thresholds, scope=scope
     )
 
 

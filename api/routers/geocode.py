@@ -19,7 +19,9 @@ from api.schemas.geocode import (
     Geocoded,
     Reversed,
 )
+from api.scope import CallerScope
 from api.security import require
+from gis.access.roles import Principal
 from gis.crs import DATUMS
 from gis.geocode.cache import GazetteerCache
 from gis.geocode.service import (
@@ -30,7 +32,6 @@ from gis.geocode.service import (
     geocode_batch,
     reverse_geocode,
 )
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(tags=["geocoding"])
@@ -62,6 +63,7 @@ District = Annotated[
 )
 def geocode(
     caller: GeocodeCaller,
+    scope: CallerScope,
     gazetteer: GazetteerDep,
     assigner: AssignerDep,
     address: Annotated[
@@ -81,9 +83,7 @@ def geocode(
     路). A number that is not on the road answers ``needs_review: true`` with candidates and
     no point — never the nearest number."""
     return FastJSONResponse(
-        geocode_address(
-            gazetteer, assigner, address=address, district=district, within=caller.scope
-        )
+        geocode_address(gazetteer, assigner, address=address, district=district, scope=scope)
     )
 
 
@@ -96,7 +96,11 @@ def geocode(
     openapi_extra=body_schema(BatchRequest, "GeocodeBatchRequest", example=BATCH_EXAMPLE),
 )
 async def geocode_many(
-    request: Request, caller: GeocodeCaller, gazetteer: GazetteerDep, assigner: AssignerDep
+    request: Request,
+    caller: GeocodeCaller,
+    scope: CallerScope,
+    gazetteer: GazetteerDep,
+    assigner: AssignerDep,
 ) -> Any:
     """Body: ``{"addresses": [{"id", "address", "district"} | "text", …], "district"}``. A bad
     item gets ``error`` naming its field while the others are answered."""
@@ -107,7 +111,7 @@ async def geocode_many(
         gazetteer,
         assigner,
         body,
-        caller.scope,
+        scope,
         max_items=settings.geocode_batch_max,
     )
     return FastJSONResponse(result)
@@ -122,6 +126,7 @@ async def geocode_many(
 )
 def reverse(
     caller: GeocodeCaller,
+    scope: CallerScope,
     gazetteer: GazetteerDep,
     assigner: AssignerDep,
     lon: Annotated[
@@ -139,7 +144,5 @@ def reverse(
     """``nearest`` is the closest standard address with ``distance_m`` (ellipsoidal metres);
     ``areas`` the owner and chain from the assignment service (null with no boundaries)."""
     return FastJSONResponse(
-        reverse_geocode(
-            gazetteer, assigner, lon=lon, lat=lat, crs=crs, limit=limit, within=caller.scope
-        )
+        reverse_geocode(gazetteer, assigner, lon=lon, lat=lat, crs=crs, limit=limit, scope=scope)
     )

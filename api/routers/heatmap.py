@@ -11,10 +11,11 @@ from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
 from api.responses import GeoJSONResponse
 from api.schemas.maps import Heatmap
-from api.security import require, scoped_area
+from api.scope import CallerScope
+from api.security import require
+from gis.access.roles import Principal
 from gis.areas.query import BBox
 from gis.heat.service import HeatQuery, heatmap, parse_instant
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["maps"])
@@ -72,6 +73,7 @@ HeatFilters = Annotated[HeatQuery, Depends(heat_filters)]
 )
 def heatmap_route(
     caller: Annotated[Principal, require("maps")],
+    scope: CallerScope,
     conn: Conn,
     settings: Annotated[Settings, Depends(get_settings)],
     generation: GenerationNumber,
@@ -84,7 +86,6 @@ def heatmap_route(
     area: Annotated[str | None, Query(description="only inside this area code")] = None,
 ) -> Any:
     """Hexagons holding incidents and their 1-ring, with the hotspot rule stated."""
-    area = scoped_area(conn, caller, area, generation=generation)
     box = BBox.parse(bbox, max_km2=settings.max_bbox_km2) if bbox else None
     query = replace(filters, res=res, bbox=box, area=area)
-    return GeoJSONResponse(heatmap(conn, query, generation=generation))
+    return GeoJSONResponse(heatmap(conn, query, generation=generation, scope=scope))

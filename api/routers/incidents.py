@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine
 
 from api.deps import Conn, get_engine, get_settings
 from api.limits import PageLimit
-from api.problems import problem, problem_responses
+from api.problems import HttpProblem, problem, problem_responses
 from api.responses import FastGeoJSONResponse, GeoJSONResponse, page_links
 from api.routers.assign import FastJSONResponse
 from api.schemas.incidents import (
@@ -35,16 +35,19 @@ from api.schemas.incidents import (
     TransitionIn,
     TransitionOut,
 )
+from api.scope import CallerScope
 from api.security import audit_entry, record_in, require, reveal_phones
+from gis.access.roles import Principal
+from gis.field import actions as field_actions
+from gis.field.photos import photo_urls
 from gis.incidents.categories import load_categories
 from gis.incidents.export import check_export_size, export_csv, export_geojson
 from gis.incidents.intake import IntakeContext
-from gis.incidents.lifecycle import transition
-from gis.incidents.query import Filters, check_in_scope, get_incident, list_incidents
+from gis.incidents.lifecycle import locked, transition
+from gis.incidents.query import Filters, get_incident, list_incidents
 from gis.incidents.relocate import link_duplicate, relocate
 from gis.incidents.service import submit, submit_batch
 from gis.incidents.stats import stats
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(tags=["incidents"])
@@ -72,6 +75,7 @@ IncidentId = Annotated[
 
 def get_filters(
     settings: Annotated[Settings, Depends(get_settings)],
+    scope: CallerScope,
     status: Annotated[
         str | None, Query(description="Comma list of states", examples=["assigned,in_progress"])
     ] = None,
@@ -109,6 +113,7 @@ def get_filters(
         location_status=location_status,
         duplicates=duplicates,
         max_bbox_km2=settings.max_bbox_km2,
+        scope=scope,
     )
 
 
@@ -132,18 +137,12 @@ def update_of(
     action: str,
     **detail: Any,
 ) -> Iterator[Connection]:
-    """The transaction of one update of incident ``incident_id``: not found outside the
-    caller's scope, and audited as ``action`` in the same transaction when the update
-    succeeds."""
+    """The transaction of one update of incident ``incident_id``, audited as ``action`` in
+    the same transaction when the update succeeds (the update itself takes the caller's
+    scope: out of scope is not found)."""
     with engine.begin() as conn:
-        check_in_scope(conn, incident_id, caller.scope)
         yield conn
         record_in(conn, request, caller, action, f"incident/{incident_id}", **detail)
-
-
-def scoped(filters: Filters, caller: Principal) -> Filters:
-    """``filters`` limited to the caller's scope."""
-    return replace(filters, scope=caller.scope)
 
 
 Limit = PageLimit
@@ -185,7 +184,12 @@ def _page(request: Request, page: Any, limit: int, offset: int) -> GeoJSONRespon
     summary="Report an incident (located, assigned, with its SLA due time)",
 )
 def create_incident(
-    request: Request, caller: Reporter, body: IncidentCreate, engine: EngineDep, ctx: IntakeDep
+    request: Request,
+    caller: Reporter,
+    scope: CallerScope,
+    body: IncidentCreate,
+    engine: EngineDep,
+    ctx: IntakeDep,
 ) -> Any:
     """201 with the stored incident; the same ``external_id`` again answers 200 with the
     incident already stored (safe retries) — only its id, to a key that may not read it. An
@@ -195,32 +199,10 @@ def create_incident(
         engine,
         ctx,
         body.model_dump(exclude_none=True),
-        within=caller.scope,
+        scope=scope,
         audit=audit_entry(request, caller, "incident.create"),
     )
-    if not created and not may_read(caller, feature):
-        feature = already_stored(feature)
     return FastGeoJSONResponse(feature, status_code=201 if created else 200)
-
-
-def may_read(caller: Principal, feature: dict[str, Any]) -> bool:
-    """Whether ``caller`` may read the stored incident ``feature``."""
-    chain = [c["code"] for c in feature["properties"].get("chain") or []]
-    return caller.can("incidents:read") and caller.covers(chain)
-
-
-def already_stored(feature: dict[str, Any]) -> dict[str, Any]:
-    """The answer to a repeated ``external_id`` for a caller who may not read the incident
-    stored under it: that it is stored, and its id — nothing of its content."""
-    ident = feature["id"]
-    external = feature["properties"].get("external_id")
-    note = "already stored under this external_id; reading it needs incidents:read in its scope"
-    return {
-        "type": "Feature",
-        "id": ident,
-        "geometry": None,
-        "properties": {"id": ident, "external_id": external, "note": note},
-    }
 
 
 @router.post(
@@ -230,7 +212,12 @@ def already_stored(feature: dict[str, Any]) -> dict[str, Any]:
     summary="Report up to 10,000 incidents; per-item results in input order",
 )
 def create_incidents(
-    request: Request, caller: Reporter, body: IncidentBatch, engine: EngineDep, ctx: IntakeDep
+    request: Request,
+    caller: Reporter,
+    scope: CallerScope,
+    body: IncidentBatch,
+    engine: EngineDep,
+    ctx: IntakeDep,
 ) -> Any:
     """Each item is shaped like ``POST /v1/incidents``; a bad item gets ``error`` naming
     the field while the others are stored; a known ``external_id`` answers ``created:
@@ -239,7 +226,7 @@ def create_incidents(
         engine,
         ctx,
         body.incidents,
-        within=caller.scope,
+        scope=scope,
         audit=audit_entry(request, caller, "incident.create_batch"),
     )
     return FastJSONResponse(answer)
@@ -264,7 +251,7 @@ def incidents(
     """Newest report first. Follow the ``next`` link for more."""
     page = list_incidents(
         conn,
-        scoped(filters, caller),
+        filters,
         limit=limit,
         offset=offset,
         max_limit=settings.max_page_size,
@@ -291,7 +278,7 @@ def review_queue(
 ) -> Any:
     """Unresolved addresses and points outside every micro-grid; fix one with
     ``POST /v1/incidents/{id}/location``."""
-    queue = replace(scoped(filters, caller), location_status="needs_review")
+    queue = replace(filters, location_status="needs_review")
     page = list_incidents(
         conn,
         queue,
@@ -316,7 +303,6 @@ def export_incidents_csv(
     """Every matching incident ordered by id, streamed from a server-side cursor (no
     reporter names or phones); more than the configured maximum (WANGGE_MAX_EXPORT_ROWS) is
     a 413 before anything is sent."""
-    filters = scoped(filters, caller)
     check_export_size(engine, filters, max_rows=settings.max_export_rows)
     return StreamingResponse(
         export_csv(engine, filters),
@@ -340,7 +326,6 @@ def export_incidents_geojson(
 ) -> Any:
     """A FeatureCollection of every matching incident, streamed feature by feature; more
     than the configured maximum (WANGGE_MAX_EXPORT_ROWS) is a 413 before anything is sent."""
-    filters = scoped(filters, caller)
     check_export_size(engine, filters, max_rows=settings.max_export_rows)
     reveal = reveal_phones(request, caller, "incidents/export.geojson")
     return StreamingResponse(
@@ -356,9 +341,12 @@ def export_incidents_geojson(
     responses=problem_responses(404, 422, 503),
     summary="One incident with its timeline",
 )
-def incident(request: Request, caller: Reader, incident_id: IncidentId, conn: Conn) -> Any:
+def incident(
+    request: Request, caller: Reader, scope: CallerScope, incident_id: IncidentId, conn: Conn
+) -> Any:
     """The incident as a Feature; ``properties.timeline`` lists every event, oldest first."""
-    found = get_incident(conn, incident_id, reveal_phones=caller.sees_phones, within=caller.scope)
+    found = get_incident(conn, incident_id, reveal_phones=caller.sees_phones, scope=scope)
+    found["properties"]["photos"] = photo_urls(conn, incident_id)  # issue 24
     reveal_phones(request, caller, f"incident/{incident_id}")  # audited once the read is done
     return GeoJSONResponse(found)
 
@@ -372,26 +360,44 @@ def incident(request: Request, caller: Reader, incident_id: IncidentId, conn: Co
 def change_state(
     request: Request,
     caller: Updater,
+    scope: CallerScope,
     incident_id: IncidentId,
     body: TransitionIn,
     engine: EngineDep,
     ctx: IntakeDep,
 ) -> Any:
     """``extended`` needs a ``note`` (the reason) and takes ``hours`` (default: the
-    category's SLA); every transition becomes an event of the timeline."""
+    category's SLA); every transition becomes an event of the timeline, naming the key's
+    holder (``actor`` only from keys that act for others). ``client_id`` makes a resend
+    store once; ``expect_status`` refuses (409) a step on an incident that moved since."""
+    if not field_actions.may_step(caller, body.to):
+        raise HttpProblem(
+            403, f"the {caller.role} role may not move incidents to {body.to}", field="to"
+        )
     action = update_of(engine, request, caller, incident_id, "incident.transition", to=body.to)
     with action as conn:
-        return transition(
-            conn,
-            incident_id,
-            to=body.to,
-            actor=body.actor,
-            note=body.note,
-            hours=body.hours if isinstance(body, ExtensionIn) else None,
-            lon=body.location.lon if body.location else None,
-            lat=body.location.lat if body.location else None,
-            calendar=ctx.calendar,
+
+        def step() -> dict[str, Any]:
+            locked(conn, incident_id, scope)  # out of scope is absent, before anything else
+            field_actions.expect(conn, incident_id, body.expect_status, scope)
+            return transition(
+                conn,
+                incident_id,
+                to=body.to,
+                actor=field_actions.actor_of(conn, caller, body.actor),
+                note=body.note,
+                hours=body.hours if isinstance(body, ExtensionIn) else None,
+                lon=body.location.lon if body.location else None,
+                lat=body.location.lat if body.location else None,
+                calendar=ctx.calendar,
+                key=field_actions.key_of(caller),
+                scope=scope,
+            )
+
+        answer, _ = field_actions.once(
+            conn, caller, body.client_id, incident_id, "transition", step
         )
+        return answer
 
 
 @router.post(
@@ -403,6 +409,7 @@ def change_state(
 def fix_location(
     request: Request,
     caller: Updater,
+    scope: CallerScope,
     incident_id: IncidentId,
     body: LocationIn,
     engine: EngineDep,
@@ -410,14 +417,15 @@ def fix_location(
 ) -> Any:
     """Body: ``lon``/``lat`` (+``crs``) or ``address`` (+``district``), and ``actor``."""
     with update_of(engine, request, caller, incident_id, "incident.location") as conn:
+        locked(conn, incident_id, scope)  # out of scope is absent, whatever the body says
         return relocate(
             conn,
             ctx,
             incident_id,
             body.model_dump(exclude={"actor", "note"}),
-            actor=body.actor,
+            actor=field_actions.actor_of(conn, caller, body.actor),
             note=body.note,
-            within=caller.scope,
+            scope=scope,
         )
 
 
@@ -430,6 +438,7 @@ def fix_location(
 def set_duplicate(
     request: Request,
     caller: Updater,
+    scope: CallerScope,
     incident_id: IncidentId,
     body: DuplicateIn,
     engine: EngineDep,
@@ -437,14 +446,15 @@ def set_duplicate(
     """``of`` null unlinks; a link always points at the root incident, never a chain."""
     action = update_of(engine, request, caller, incident_id, "incident.duplicate", of=body.of)
     with action as conn:
+        locked(conn, incident_id, scope)  # out of scope is absent, whatever the body says
         return link_duplicate(
             conn,
             incident_id,
             of=body.of,
-            actor=body.actor,
+            actor=field_actions.actor_of(conn, caller, body.actor),
             note=body.note,
             close=body.close,
-            within=caller.scope,
+            scope=scope,
         )
 
 
@@ -478,9 +488,7 @@ def incident_stats(
     """Figures over the matching incidents (``area`` includes descendants; ``from``/``to``
     bound ``reported_at``); times in seconds from the report; ``day`` in local time."""
     settings: Settings = request.app.state.settings
-    return stats(
-        conn, scoped(filters, caller), group_by=group_by, timezone=settings.incident_timezone
-    )
+    return stats(conn, filters, group_by=group_by, timezone=settings.incident_timezone)
 
 
 @router.api_route(

@@ -1,4 +1,5 @@
-"""``/maps/…``: the Folium pages (HTML), their vendored assets, and the API root."""
+"""``/maps/…``: the Folium pages (HTML), their vendored assets, and the API root (the phone
+pages, "my work" and the incident page, live in :mod:`api.routers.field`)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from api.deps import Conn, GenerationNumber, get_settings
 from api.problems import problem_responses
 from api.routers.heatmap import HeatFilters
 from api.schemas.maps import RootLinks
+from api.scope import CallerScope
 from api.security import require
+from gis.access import Scope
+from gis.access.roles import Principal
 from gis.maps import pages
 from gis.maps.basemaps import basemap as pick_basemap
 from gis.maps.cache import PageCache
 from gis.maps.page import STATIC_DIR, MapOptions
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(tags=["maps"])
@@ -59,7 +62,7 @@ def _page(
     # normalised parameters (issue 22 F): their order or a repeat cannot build a new page,
     # and an undeclared one (?bust=N) is refused before this (api.hardening)
     query = tuple(sorted(request.query_params.multi_items()))
-    key = (request.url.path, query, caller.scope, caller.role == "anonymous")
+    key = (request.url.path, query, caller.key_id, caller.role)  # role: links
     return HTMLResponse(cache.page(conn, key, build))
 
 
@@ -71,7 +74,9 @@ def _geocoder(request: Request) -> str | None:
         return None
 
 
-def _options(request: Request, caller: Principal, basemap: str, generation: int) -> MapOptions:
+def _options(
+    request: Request, caller: Principal, scope: Scope, basemap: str, generation: int
+) -> MapOptions:
     settings: Settings = get_settings(request)
     return MapOptions(
         basemap=pick_basemap(basemap, tianditu_key=settings.tianditu_key),
@@ -80,10 +85,18 @@ def _options(request: Request, caller: Principal, basemap: str, generation: int)
         tiles_url="/tiles",
         inline_max=settings.map_inline_max_features,
         geocode_url=_geocoder(request) if caller.can("geocode") else None,
-        within=caller.scope,
+        scope=scope,
         mask_staff_phones=caller.role == "anonymous",
         show_incidents=caller.can("incidents:read"),
     )
+
+
+def _hidden(caller: Principal) -> frozenset[str]:
+    """The index's pages this caller's role cannot open (issue 24: no link to a refusal)."""
+    hidden = {"coverage"} if not caller.can("coverage") else set()
+    if not caller.can("incidents:read"):
+        hidden |= {"work", "heat"}
+    return frozenset(hidden)
 
 
 @router.get(
@@ -103,13 +116,13 @@ def root() -> RootLinks:
     summary="Index of the map pages",
 )
 def index(
-    request: Request, caller: Viewer, conn: Conn, generation: GenerationNumber
+    request: Request, caller: Viewer, scope: CallerScope, conn: Conn, generation: GenerationNumber
 ) -> HTMLResponse:
     return _page(
         request,
         caller,
         conn,
-        lambda: pages.index(conn, generation=generation, within=caller.scope),
+        lambda: pages.index(conn, generation=generation, scope=scope, hide=_hidden(caller)),
     )
 
 
@@ -122,11 +135,12 @@ def index(
 def overview(
     request: Request,
     caller: Viewer,
+    scope: CallerScope,
     conn: Conn,
     generation: GenerationNumber,
     basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    opts = _options(request, caller, basemap, generation)
+    opts = _options(request, caller, scope, basemap, generation)
     return _page(request, caller, conn, lambda: pages.overview(conn, opts))
 
 
@@ -139,6 +153,7 @@ def overview(
 def heat(
     request: Request,
     caller: Viewer,
+    scope: CallerScope,
     conn: Conn,
     generation: GenerationNumber,
     filters: HeatFilters,
@@ -146,7 +161,7 @@ def heat(
     res: Annotated[int, Query(ge=5, le=12, description="H3 resolution")] = 9,
 ) -> HTMLResponse:
     query = replace(filters, res=res)
-    opts = _options(request, caller, basemap, generation)
+    opts = _options(request, caller, scope, basemap, generation)
     return _page(request, caller, conn, lambda: pages.heat(conn, opts, query))
 
 
@@ -159,11 +174,12 @@ def heat(
 def coverage(
     request: Request,
     caller: Annotated[Principal, require("coverage")],
+    scope: CallerScope,
     conn: Conn,
     generation: GenerationNumber,
     basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    opts = _options(request, caller, basemap, generation)
+    opts = _options(request, caller, scope, basemap, generation)
     return _page(request, caller, conn, lambda: pages.coverage(conn, opts))
 
 
@@ -176,28 +192,11 @@ def coverage(
 def grid(
     request: Request,
     caller: Viewer,
+    scope: CallerScope,
     code: str,
     conn: Conn,
     generation: GenerationNumber,
     basemap: Basemap = "osm",
 ) -> HTMLResponse:
-    opts = _options(request, caller, basemap, generation)
+    opts = _options(request, caller, scope, basemap, generation)
     return _page(request, caller, conn, lambda: pages.grid(conn, opts, code))
-
-
-@router.get(
-    "/maps/incident/{incident_id}",
-    response_class=HTMLResponse,
-    responses=HTML | PROBLEMS,
-    summary="One incident: location, owner area, timeline",
-)
-def incident(
-    request: Request,
-    caller: Annotated[Principal, require("incidents:read")],
-    incident_id: str,
-    conn: Conn,
-    generation: GenerationNumber,
-    basemap: Basemap = "osm",
-) -> HTMLResponse:
-    opts = _options(request, caller, basemap, generation)
-    return _page(request, caller, conn, lambda: pages.incident(conn, opts, incident_id))

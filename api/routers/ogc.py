@@ -28,12 +28,13 @@ from api.schemas.ogc import (
     LandingPage,
     Queryables,
 )
+from api.scope import CallerScope
 from api.security import require
+from gis.access.roles import Principal
 from gis.errors import InvalidInput
 from gis.features.catalog import get_collection, list_collections
 from gis.features.crs import CGCS2000, CRS84, EPSG_URI
 from gis.features.items import MAX_OFFSET, ItemsQuery, get_item, get_items
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
@@ -229,6 +230,7 @@ def collection_queryables(
 def items(
     request: Request,
     caller: Reader,
+    scope: CallerScope,
     conn: Conn,
     collection_id: CollectionId,
     settings: Annotated[Settings, Depends(get_settings)],
@@ -269,7 +271,7 @@ def items(
         max_bbox_km2=settings.max_bbox_km2,
     )
     may_read(caller, collection_id)
-    result = get_items(conn, collection_id, query, within=caller.scope)
+    result = get_items(conn, collection_id, query, scope=scope)
     return v.items_response(
         request, result, limit=limit, offset=offset, html=v.wants_html(request, f)
     )
@@ -285,6 +287,7 @@ def items(
 def item(
     request: Request,
     caller: Reader,
+    scope: CallerScope,
     conn: Conn,
     collection_id: CollectionId,
     feature_id: Annotated[
@@ -306,7 +309,5 @@ def item(
     if extra:
         raise InvalidInput("unknown parameter", field=sorted(extra)[0])
     may_read(caller, collection_id)
-    result = get_item(
-        conn, collection_id, feature_id, crs=crs, datetime=datetime, within=caller.scope
-    )
+    result = get_item(conn, collection_id, feature_id, crs=crs, datetime=datetime, scope=scope)
     return v.item_response(request, result, html=v.wants_html(request, f))

@@ -14,14 +14,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from api.deps import get_engine, get_settings
-from api.problems import PROBLEM_JSON, problem, status_of
+from api.problems import problem, status_of
 from api.routers.incidents import IntakeDep
 from api.schemas.open311 import Created, Open311Error, Service, ServiceDefinition, ServiceRequest
+from api.scope import CallerScope
 from api.security import audit_entry, open311_reporter, require
+from gis.access.roles import Principal
 from gis.errors import WanggeError
 from gis.incidents import open311
 from gis.incidents.service import submit
-from gis.security.roles import Principal
 from gis.settings import Settings
 
 AnyKey = Annotated[Principal, require(None)]
@@ -46,15 +47,11 @@ FORM_FIELDS: dict[str, dict[str, Any]] = {
 Fmt = Annotated[Literal["json"], Path(description="Response format (json only)")]
 CodePath = Annotated[str, Path(description="A service (category) code", examples=["garbage"])]
 RequestIdPath = Annotated[str, Path(description="A service request id", examples=["1"])]
+# every error under /open311/ is an Open311 error list (api.problems answers them so), the
+# key's (401, 403) and the rate limit's (429) too
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": list[Open311Error], "description": "Open311 error list"}
-    for code in (400, 404, 409, 413, 503)
-}
-# 422: an Open311 error list for bad values, problem+json for a malformed path or query
-ERRORS[422] = {
-    "model": list[Open311Error],
-    "description": "Open311 error list (bad values) or problem+json (malformed request)",
-    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 
 
@@ -111,6 +108,7 @@ def service(caller: AnyKey, code: CodePath, fmt: Fmt, engine: EngineDep) -> Any:
 )
 def requests(
     caller: Annotated[Principal, require("incidents:read")],
+    scope: CallerScope,
     fmt: Fmt,
     engine: EngineDep,
     settings: Annotated[Settings, Depends(get_settings)],
@@ -130,7 +128,7 @@ def requests(
                 start_date=start_date,
                 end_date=end_date,
                 status=status,
-                within=caller.scope,
+                scope=scope,
                 max_requests=settings.max_page_size,
             )
 
@@ -145,6 +143,7 @@ def requests(
 )
 def request(
     caller: Annotated[Principal, require("incidents:read")],
+    scope: CallerScope,
     request_id: RequestIdPath,
     fmt: Fmt,
     engine: EngineDep,
@@ -152,7 +151,7 @@ def request(
     def run() -> Any:
         _fmt(fmt)
         with engine.connect() as conn:
-            return open311.get_request(conn, request_id, within=caller.scope)
+            return open311.get_request(conn, request_id, scope=scope)
 
     return _answer(run)
 
@@ -200,6 +199,7 @@ def request(
 )
 async def create_request(
     caller: Annotated[Principal, Depends(open311_reporter)],
+    scope: CallerScope,
     fmt: Fmt,
     request: Request,
     engine: EngineDep,
@@ -221,7 +221,7 @@ async def create_request(
             engine,
             ctx,
             open311.incident_body(form),
-            within=caller.scope,
+            scope=scope,
             audit=audit_entry(request, caller, "incident.create"),
         )
         notice = feature["properties"]["review_reason"] or ""
@@ -235,6 +235,12 @@ async def create_request(
     methods=["PUT", "PATCH", "DELETE", "OPTIONS"],
     include_in_schema=False,
 )
-def requests_other_methods(fmt: str) -> Any:
+def requests_other_methods(fmt: str, request: Request) -> Any:
     """GET and POST live on two routes; answer every other method with both in ``Allow``."""
-    return problem(405, "Method not allowed", "use GET or POST", headers={"Allow": "GET, POST"})
+    return problem(
+        405,
+        "Method not allowed",
+        "use GET or POST",
+        instance=request.url.path,
+        headers={"Allow": "GET, POST"},
+    )

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from api.deps import Conn, GenerationNumber
 from api.problems import problem_responses
 from api.schemas.common import LevelName
+from api.scope import CallerScope
 from api.security import permit, require
-from gis.security.roles import Principal
+from gis.access.roles import Principal
 from gis.tiles import MAX_ZOOM, TileRequest, render_tile, tile_etag
 
 router = APIRouter(tags=["maps"])
@@ -30,6 +31,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 def tile(
     request: Request,
     caller: Annotated[Principal, require("maps")],
+    scope: CallerScope,
     conn: Conn,
     generation: GenerationNumber,
     layer: Annotated[
@@ -57,7 +59,7 @@ def tile(
         level=level,
         status=status,
         category=category,
-        within=caller.scope,
+        scope=scope,
     )
     etag = tile_etag(conn, req)
     # private: what a tile holds depends on the caller's key (its scope)

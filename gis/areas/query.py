@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, select, text
+from sqlalchemy import ColumnElement, Connection, func, select, text
 
+from gis.access import EVERYWHERE, Scope
 from gis.errors import InvalidInput, NotFound
 from gis.features.source import feature_columns, page_features, to_feature
 from gis.features.tables import AREA_SOURCE
@@ -64,12 +65,11 @@ def area_conditions(
     parent: str | None = None,
     envelope: Any = None,
     equals: dict[str, Any] | None = None,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> list[ColumnElement[bool]]:
     """WHERE conditions for areas valid in any of ``generations`` (first, last; inclusive),
     of ``level``, children of ``parent``, intersecting ``envelope`` (an EPSG:4326 geometry
-    expression), whose columns equal ``equals``, and that are ``within`` or below that area
-    (an API key's scope)."""
+    expression), whose columns equal ``equals``, and that lie in the caller's ``scope``."""
     first, last = generations
     if level is not None:
         check_level(level)
@@ -85,29 +85,8 @@ def area_conditions(
     if envelope is not None:
         conditions.append(func.ST_Intersects(AREAS.c.geom, envelope))
     conditions.extend(AREAS.c[name] == value for name, value in (equals or {}).items())
-    if within is not None:
-        conditions.append(AREAS.c.code.in_(subtree_codes(within)))
+    conditions.append(scope.areas(AREAS))
     return conditions
-
-
-def check_within(
-    conn: Connection, code: str, within: str | None, *, generation: int, field: str = "area"
-) -> None:
-    """Not found (the very error an unknown code gets) unless area ``code`` is ``within`` or
-    below it; nothing to check when ``within`` is None."""
-    if within is None:
-        return
-    if code not in set(conn.execute(subtree_codes(within)).scalars()):
-        raise NotFound(f"no area with code {code!r} in generation {generation}", field=field)
-
-
-def subtree_codes(code: str) -> Select[Any]:
-    """The codes of area ``code`` and all its descendants, in any generation (a scope holds
-    across redrawn boundaries as long as the codes hang below it)."""
-    top = select(AREAS.c.code).where(AREAS.c.code == code).cte("subtree", recursive=True)
-    below = select(AREAS.c.code).join(top, AREAS.c.parent_code == top.c.code)
-    tree = top.union(below)
-    return select(tree.c.code)
 
 
 def list_areas(
@@ -119,7 +98,7 @@ def list_areas(
     bbox: BBox | None = None,
     limit: int = 100,
     offset: int = 0,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
     max_limit: int = MAX_PAGE,
 ) -> AreaPage:
     """Areas of ``generation`` ordered by code, filtered by level, parent and bbox; ``limit``
@@ -137,7 +116,7 @@ def list_areas(
         level=level,
         parent=parent,
         envelope=envelope,
-        within=within,
+        scope=scope,
     )
     page, _ = page_features(conn, AREA_SOURCE, conditions, limit=limit, offset=offset)
     return AreaPage(page.features, page.number_matched, generation)
@@ -179,11 +158,14 @@ def ancestor_chain(conn: Connection, code: str, *, generation: int) -> list[dict
     return [{"code": r.code, "name": r.name, "level": r.level} for r in rows]
 
 
-def get_area(conn: Connection, code: str, *, generation: int) -> dict[str, Any]:
-    """One area as a GeoJSON feature with ``chain``, ``child_count`` and ``staff``."""
+def get_area(
+    conn: Connection, code: str, *, generation: int, scope: Scope = EVERYWHERE
+) -> dict[str, Any]:
+    """One area as a GeoJSON feature with ``chain``, ``child_count`` and ``staff``; an area
+    outside ``scope`` is not found by the very query that finds none (out of scope is absent)."""
     row = conn.execute(
         select(*feature_columns(AREA_SOURCE)).where(
-            AREAS.c.code == code, AREAS.c.valid.contains(generation)
+            AREAS.c.code == code, AREAS.c.valid.contains(generation), scope.areas(AREAS)
         )
     ).one_or_none()
     if row is None:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gis.access import EVERYWHERE, Scope
 from gis.assign.service import (
     Assigner,
     LevelIndex,
@@ -196,14 +197,14 @@ def assign_batch(
     *,
     generation: int | None = None,
     as_of: Any = None,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
     """Answers for every point in input order: ``{generation, level, results: […]}``.
 
     ``compact`` results name areas by code (``owner``, ``also_covered_by``, ``nearest``) and
     the top-level ``areas`` map gives each named area's name, level and ancestor chain once;
     ``full`` results repeat the single-point shape (owner object and chain) in every item.
-    Only areas at or below ``within`` are answered, if given (an API key's scope).
+    Only areas in the caller's ``scope`` are answered.
     """
     number = assigner.resolve(generation=generation, as_of=as_of)
     level_index = assigner.index(generation=number, level=batch.level)
@@ -214,7 +215,7 @@ def assign_batch(
         errors=batch.errors,
         max_distance_m=batch.max_distance_m,
     )
-    found = limit_to_scope(level_index, found, within)
+    found = limit_to_scope(level_index, found, scope)
     build = _full_results if batch.detail == "full" else _compact_results
     results, used = build(level_index, found, batch)
     out: dict[str, Any] = {

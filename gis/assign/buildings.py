@@ -9,6 +9,7 @@ import orjson
 import shapely
 from numpy.typing import NDArray
 
+from gis.access import EVERYWHERE, Scope
 from gis.assign.batch import feature_id, gc_paused
 from gis.assign.service import Assigner, LevelIndex, positions_within, share_value
 from gis.crs import geojson_crs, geometry_to_wgs84
@@ -24,13 +25,13 @@ def assign_buildings(
     generation: int | None = None,
     as_of: Any = None,
     max_features: int = 100_000,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
     max_vertices: int = MAX_POLYGON_VERTICES,
 ) -> dict[str, Any]:
     """Owner (largest share) and every share for each polygon of a FeatureCollection.
 
     Bad features (missing, non-polygonal or invalid geometry) get ``error``; the rest are
-    answered, in input order. Only areas at or below ``within`` count, if given. A feature
+    answered, in input order. Only areas in the caller's ``scope`` count. A feature
     over ``max_vertices`` vertices refuses the whole request (PayloadTooLarge, like too many
     features): it is a limit, not bad data.
     """
@@ -65,7 +66,7 @@ def assign_buildings(
         good = [good[p] for p in keep]
         arr = arr[keep] if keep else np.empty(0, dtype=object)
     shares = level_index.index.polygon_shares(list(arr))
-    results = _results(level_index, ids, errors, dict(zip(good, shares, strict=True)), within)
+    results = _results(level_index, ids, errors, dict(zip(good, shares, strict=True)), scope)
     return {
         "generation": number,
         "level": level_index.level,
@@ -172,10 +173,10 @@ def _results(
     ids: list[Any],
     errors: list[str | None],
     by_position: dict[int, list[tuple[int, float]]],
-    within: str | None,
+    scope: Scope,
 ) -> list[dict[str, Any]]:
-    if within is not None:
-        allowed = positions_within(level_index, within)
+    if scope.area is not None:
+        allowed = positions_within(level_index, scope)
         by_position = {
             i: [(j, share) for j, share in item if j in allowed] for i, item in by_position.items()
         }

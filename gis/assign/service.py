@@ -10,6 +10,7 @@ an activation by itself; several API workers therefore stay in step without coor
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +23,7 @@ import shapely
 from numpy.typing import NDArray
 from sqlalchemy import Engine, func, select
 
+from gis.access import EVERYWHERE, Scope
 from gis.areas.generations import resolve_generation
 from gis.assign.engine import AreaIndex
 from gis.crs import parse_crs, points_to_wgs84
@@ -150,6 +152,25 @@ class Assigner:
     def database_reachable(self) -> bool:
         """Whether the last poll reached the database."""
         return self._poll is None or self._poll.reachable
+
+    def answers_from_memory(
+        self, *, generation: int | None = None, as_of: Any = None, level: str | None = None
+    ) -> bool:
+        """Whether :func:`assign_point` can answer now without the database: the last poll
+        is fresh, the index it needs is built and the roster is loaded. The API then answers
+        in the event loop, without the thread hand-off (issue 28); otherwise in a thread."""
+        poll = self._poll
+        if as_of is not None or poll is None or not poll.reachable:
+            return False
+        if time.monotonic() - poll.checked_at >= self.check_seconds:
+            return False
+        if self._staff.version != poll.staff_version:
+            return False
+        number = poll.generation if generation is None else generation
+        if number is None:
+            return False
+        version = poll.areas_version if number == poll.open_generation else 0
+        return (number, level or "", version) in self._cache  # a dict read: atomic
 
     def current_generation(self) -> int:
         """The current generation (as of the last poll)."""
@@ -363,17 +384,17 @@ def locate(
     )
 
 
-def positions_within(level_index: LevelIndex, scope: str) -> frozenset[int]:
-    """Index positions of the areas at or below area ``scope`` (an API key's scope)."""
+def positions_within(level_index: LevelIndex, scope: Scope) -> frozenset[int]:
+    """Index positions of the areas in ``scope`` (its rule for areas, on their chains)."""
     return frozenset(
-        j for j, chain in enumerate(level_index.chains) if any(r.code == scope for r in chain)
+        j for j, chain in enumerate(level_index.chains) if scope.holds_chain(r.code for r in chain)
     )
 
 
-def limit_to_scope(level_index: LevelIndex, found: Located, scope: str | None) -> Located:
-    """``found`` as seen by a caller scoped to area ``scope``: areas outside it are as if they
-    did not exist (not owner, not also-covering, not nearest)."""
-    if scope is None:
+def limit_to_scope(level_index: LevelIndex, found: Located, scope: Scope) -> Located:
+    """``found`` as seen by a caller with ``scope``: areas outside it are as if they did not
+    exist (not owner, not also-covering, not nearest)."""
+    if scope.area is None:
         return found
     allowed = positions_within(level_index, scope)
     owner: list[int] = []
@@ -443,6 +464,11 @@ def _load_staff(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def in_range(lon: float, lat: float) -> bool:
+    """:func:`gis.crs.in_lon_lat_range` for one point."""
+    return abs(lon) <= 180.0 and abs(lat) <= 90.0
+
+
 def assign_point(
     assigner: Assigner,
     *,
@@ -454,15 +480,20 @@ def assign_point(
     accuracy_m: float | None = None,
     max_distance_m: float | None = None,
     crs: str = "wgs84",
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
     """The full answer for one point given in ``crs`` (default WGS-84): owner, chain, others,
-    nearest, ambiguity, staff; only areas at or below ``within``, if given."""
-    x, y, reasons = points_to_wgs84(lon=[lon], lat=[lat], crs=parse_crs(crs))
-    reason = reasons[0]
-    if reason is not None:
-        field_name, text = reason.split(": ", 1)
-        raise InvalidInput(text, field=field_name)
+    nearest, ambiguity, staff; only areas in the caller's ``scope``."""
+    spec = parse_crs(crs)
+    if spec.is_wgs84 and math.isfinite(lon) and math.isfinite(lat) and in_range(lon, lat):
+        # the usual point: what points_to_wgs84 would answer, without its array machinery
+        x, y = np.array([lon], np.float64), np.array([lat], np.float64)
+    else:
+        x, y, reasons = points_to_wgs84(lon=[lon], lat=[lat], crs=spec)
+        reason = reasons[0]
+        if reason is not None:
+            field_name, text = reason.split(": ", 1)
+            raise InvalidInput(text, field=field_name)
     if accuracy_m is not None and not 0 < accuracy_m <= MAX_ACCURACY_M:
         raise InvalidInput(
             f"must be a number of metres, 0 < accuracy_m ≤ {MAX_ACCURACY_M:,.0f}",
@@ -472,15 +503,15 @@ def assign_point(
     number = assigner.resolve(generation=generation, as_of=as_of)
     level_index = assigner.index(generation=number, level=level)
     found = locate(level_index, lon=x, lat=y, errors=[None], max_distance_m=max_distance_m)
-    found = limit_to_scope(level_index, found, within)
+    found = limit_to_scope(level_index, found, scope)
     result = answer(level_index, found, 0)
     result["ambiguous"] = False
     if accuracy_m is not None:
         shares = level_index.index.circle_shares(
             lon=float(x[0]), lat=float(y[0]), radius_m=accuracy_m
         )
-        if within is not None:
-            allowed = positions_within(level_index, within)
+        if scope.area is not None:
+            allowed = positions_within(level_index, scope)
             shares = [(j, share) for j, share in shares if j in allowed]
         if len(shares) > 1:
             result["ambiguous"] = True

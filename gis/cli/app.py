@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from gis.cli import (
+    backup_commands,
     coverage_commands,
     data_commands,
     db_commands,
@@ -16,6 +17,7 @@ from gis.cli import (
     incident_commands,
     keys_commands,
     maps_commands,
+    patrol_commands,
 )
 
 app = typer.Typer(
@@ -36,8 +38,10 @@ app.add_typer(data_commands.generations, name="generations")
 app.add_typer(data_commands.exporter, name="export")
 app.add_typer(data_commands.demo, name="demo")
 app.add_typer(keys_commands.keys, name="keys")
+app.add_typer(patrol_commands.patrols, name="patrols")  # patrols (issue 27)
 geocode_commands.register(app, data_commands.importer)
 incident_commands.register(app, data_commands.importer)
+backup_commands.register(app)  # issue 24: database and media together
 app.command("coverage")(coverage_commands.coverage)
 app.command("map")(maps_commands.map_command)  # maps (issue 15)
 

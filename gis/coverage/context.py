@@ -10,26 +10,15 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 from pyproj import Transformer
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
+from gis.access import EVERYWHERE, Scope
 from gis.areas.generations import resolve_generation
 from gis.coverage.thresholds import Thresholds
 from gis.crs import metric_transformers
 from gis.errors import NotFound
+from gis.store.models import AREAS
 
-_SCOPE = text(
-    """
-    WITH RECURSIVE down(id, code, depth) AS (
-        SELECT id, code, 0 FROM areas WHERE code = :root AND valid @> CAST(:g AS int)
-        UNION ALL
-        SELECT a.id, a.code, d.depth + 1 FROM areas a
-        JOIN down d ON a.parent_code = d.code AND a.valid @> CAST(:g AS int)
-        WHERE d.depth < 16
-    )
-    SELECT id FROM down
-    """
-)
-_ALL = text("SELECT id FROM areas WHERE valid @> CAST(:g AS int)")
 _CENTRE = text(
     """
     SELECT ST_X(c), ST_Y(c) FROM (
@@ -47,7 +36,12 @@ _NEVER_ANALYZED = text(
     ORDER BY relname
     """
 )
-_ANALYZE = {name: text(f"ANALYZE {name}") for name in ("areas", "buildings", "staff", "facilities")}
+_ANALYZE = {
+    "areas": text("ANALYZE areas"),
+    "buildings": text("ANALYZE buildings"),
+    "staff": text("ANALYZE staff"),
+    "facilities": text("ANALYZE facilities"),
+}
 
 
 def _analyze_if_never(conn: Connection) -> None:
@@ -84,23 +78,30 @@ class Context:
 
 
 def make_context(
-    conn: Connection, *, area: str | None, generation: int | None, thresholds: Thresholds
+    conn: Connection,
+    *,
+    area: str | None,
+    generation: int | None,
+    thresholds: Thresholds,
+    scope: Scope = EVERYWHERE,
 ) -> Context:
-    """Resolve the generation and the areas in scope (``area`` and everything below it).
+    """Resolve the generation and the areas to check: ``area`` (default: the caller's scope's
+    area, else the whole generation) and everything below it, as far as ``scope`` reaches.
 
-    Raises NotFound naming ``generation`` or ``area``.
+    Raises NotFound naming ``generation`` or ``area`` (an area outside ``scope`` is not found,
+    by the same query as an unknown one).
     """
     # PostGIS functions are costed so high that PostgreSQL JIT-compiles every check query,
     # which costs more (~0.6 s each) than running it; local to this transaction.
     conn.execute(text("SET LOCAL jit = off"))
     _analyze_if_never(conn)
     number = resolve_generation(conn, generation=generation)
-    if area is not None:
-        ids = [int(r[0]) for r in conn.execute(_SCOPE, {"root": area, "g": number})]
-        if not ids:
-            raise NotFound(f"no area with code {area!r} in generation {number}", field="area")
-    else:
-        ids = [int(r[0]) for r in conn.execute(_ALL, {"g": number})]
+    area = area if area is not None else scope.area
+    below = Scope(area).areas(AREAS)  # the asked-for subtree: the scope rule of areas
+    query = select(AREAS.c.id).where(AREAS.c.valid.contains(number), below, scope.areas(AREAS))
+    ids = [int(i) for i in conn.execute(query).scalars()]
+    if area is not None and not ids:
+        raise NotFound(f"no area with code {area!r} in generation {number}", field="area")
     centre: Any = conn.execute(_CENTRE, {"ids": ids}).one() if ids else (None, None)
     lon, lat = (121.40, 31.25) if centre[0] is None else (float(centre[0]), float(centre[1]))
     to_metric, _ = metric_transformers(lon=lon, lat=lat)

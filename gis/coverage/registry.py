@@ -9,7 +9,8 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 
-from gis.coverage import buildings, hierarchy, incidents, people, services, spatial
+from gis.access import EVERYWHERE, Scope
+from gis.coverage import buildings, hierarchy, incidents, patrols, people, services, spatial
 from gis.coverage.context import Context, make_context
 from gis.coverage.model import SEVERITIES, CoverageReport, Finding
 from gis.coverage.thresholds import Thresholds, resolve_thresholds
@@ -51,6 +52,7 @@ CHECKS: Final[dict[str, Check]] = {
         Check("service_reach", "services", services.check_service_reach),
         Check("overdue_incidents", "incidents", incidents.check_overdue_incidents),
         Check("resolution_rate", "incidents", incidents.check_resolution_rate),
+        Check("unpatrolled", "patrols", patrols.check_unpatrolled),
     )
 }
 GROUPS: Final[tuple[str, ...]] = tuple(dict.fromkeys(c.group for c in CHECKS.values()))
@@ -82,14 +84,16 @@ def run_coverage(
     checks: Sequence[str] | str | None = None,
     generation: int | None = None,
     thresholds: Mapping[str, Any] | Thresholds | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> CoverageReport:
     """Run the chosen checks (default all) on ``area`` and everything below it (default the
-    whole generation) of ``generation`` (default current), with ``thresholds`` overriding
-    the defaults. Read-only. Raises InvalidInput / NotFound naming the field."""
+    whole generation; for a scoped caller, their scope's area) of ``generation`` (default
+    current), as far as ``scope`` reaches, with ``thresholds`` overriding the defaults.
+    Read-only. Raises InvalidInput / NotFound naming the field."""
     started = time.perf_counter()
     chosen = select_checks(checks)
     limits = thresholds if isinstance(thresholds, Thresholds) else resolve_thresholds(thresholds)
-    ctx = make_context(conn, area=area, generation=generation, thresholds=limits)
+    ctx = make_context(conn, area=area, generation=generation, thresholds=limits, scope=scope)
     findings: list[Finding] = []
     seconds: dict[str, float] = {}
     for check in chosen:
@@ -109,4 +113,6 @@ def run_coverage(
         "seconds": round(time.perf_counter() - started, 3),
         "seconds_by_check": seconds,
     }
-    return CoverageReport(ctx.generation, area, limits.model_dump(mode="json"), summary, findings)
+    return CoverageReport(
+        ctx.generation, ctx.area, limits.model_dump(mode="json"), summary, findings
+    )

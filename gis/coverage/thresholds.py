@@ -15,6 +15,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gis.errors import InvalidInput
 from gis.levels import FACILITY_KINDS, LEVELS
 
+#: Walking reach of each kind of facility in metres, the one table of service radii: the
+#: coverage check's defaults (for CHECKED_SERVICES) and the service circles of the map pages.
+#: The 15-minute community life circle: daily needs within 5 minutes ≈ 300 m, weekly within
+#: 10 ≈ 500 m, the rest within 15 ≈ 1 km; the community centre (党群服务站) anchors it, 1 km.
+SERVICE_RADIUS_M: dict[str, float] = {
+    "kindergarten": 500.0,
+    "market": 300.0,
+    "elderly_care": 500.0,
+    "community_centre": 1000.0,
+    "clinic": 500.0,
+    "park": 500.0,
+    "school": 1000.0,
+    "police": 1000.0,
+    "fire_station": 1000.0,
+}
+#: The facility kinds the coverage check measures unless told otherwise.
+CHECKED_SERVICES = ("elderly_care", "kindergarten", "community_centre")
+
 
 class Thresholds(BaseModel):
     """Limits the coverage checks apply; lengths in metres, areas in m² (local metric CRS)."""
@@ -94,11 +112,7 @@ class Thresholds(BaseModel):
         "a micro-grid above this is reported.",
     )
     service_radius_m: dict[str, float] = Field(
-        default_factory=lambda: {
-            "elderly_care": 500.0,
-            "kindergarten": 500.0,
-            "community_centre": 1000.0,
-        },
+        default_factory=lambda: {kind: SERVICE_RADIUS_M[kind] for kind in CHECKED_SERVICES},
         description="Service radius per facility kind: elderly care and kindergartens 500 m; "
         "the community centre (党群服务站) anchors the 15-minute life circle, 1,000 m.",
     )
@@ -124,6 +138,44 @@ class Thresholds(BaseModel):
     )
     incident_min_count: int = Field(
         default=10, ge=1, description="Fewest incidents before a resolution rate is judged."
+    )
+
+    # -- patrols (issue 27): cleaning a GPS track and what counts as a visit --------------
+    patrol_max_accuracy_m: float = Field(
+        default=30.0,
+        gt=0,
+        description="A patrol fix whose reported accuracy (m) is worse than this is dropped.",
+    )
+    patrol_max_speed_kmh: float = Field(
+        default=25.0,
+        gt=0,
+        description="A fix reached from the previous kept fix and left to the next one faster "
+        "than this (km/h) is a spike and dropped; a single step faster than this breaks the "
+        "track there (no segment is drawn across it).",
+    )
+    patrol_max_gap_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Two fixes further apart in time than this (s) are not joined by a segment "
+        "(no one claims a straight walk through minutes without a fix).",
+    )
+    patrol_visit_m: float = Field(
+        default=15.0,
+        ge=0,
+        description="A building is visited when a segment of the cleaned track passes within "
+        "this distance (m, local metric CRS) of its footprint.",
+    )
+    patrol_window_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="A residential building not visited by any patrol in this many days is "
+        "`unpatrolled`.",
+    )
+    patrol_geofence_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Fixes outside the member's own micro-grid for longer than this (s) are "
+        "noted on the patrol (not an alarm; leaders see it).",
     )
 
     def tiling_levels(self) -> list[str]:

@@ -333,6 +333,7 @@ _PREFIX: Final[dict[str, str]] = {
     "building_split": "SPLIT",
     "unstaffed": "UNSTAFFED",
     "no_building_leader": "NOLEADER",
+    "unpatrolled": "UNPATROLLED",
 }
 
 

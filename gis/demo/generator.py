@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,6 +22,7 @@ from gis.demo.output import (
     write_json,
     write_text,
 )
+from gis.demo.patrol_plan import Route, plan_routes
 from gis.demo.people import facilities as make_facilities
 from gis.demo.people import roster
 from gis.demo.street import plan_street
@@ -81,6 +82,7 @@ class Demo:
     staff: list[Staff]
     facilities: list[Facility]
     defects: list[Defect]
+    routes: list[Route] = field(default_factory=list)  # patrols (issue 27)
 
 
 def build(seed: int = 2024) -> Demo:
@@ -130,7 +132,9 @@ def build(seed: int = 2024) -> Demo:
                 staff_count=0,
             )
         )
-    return Demo(seed, areas, buildings, staff, facilities_, finalize(sites))
+    routes, unpatrolled = plan_routes(areas, buildings, staff, seed)
+    sites.extend(unpatrolled)
+    return Demo(seed, areas, buildings, staff, facilities_, finalize(sites), routes)
 
 
 def generate(out_dir: Path, *, seed: int = 2024) -> DemoSummary:
@@ -176,6 +180,20 @@ def generate(out_dir: Path, *, seed: int = 2024) -> DemoSummary:
             ),
         )
     )
+    files.append(
+        write_collection(
+            out_dir / "patrol_routes.geojson",
+            (
+                feature(
+                    {"micro_grid": r.micro_grid, "member_code": r.member_code,
+                     "member_name": r.member_name},
+                    {"type": "LineString",
+                     "coordinates": proj.lonlat(np.array(r.xy, dtype=float)).tolist()},
+                )
+                for r in demo.routes
+            ),
+        )
+    )  # fmt: skip
     key = [_defect_record(d, proj) for d in demo.defects]
     files.append(write_json(out_dir / "defects.json", key))
     files.append(write_text(out_dir / "DEFECTS.md", docs.defects_md(key)))

@@ -8,9 +8,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, Text, cast, func, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy import ColumnElement, Connection, func, literal
 
+from gis.access import EVERYWHERE, Scope
 from gis.areas.generations import resolve_generation
 from gis.areas.query import BBox, area_conditions
 from gis.errors import InvalidInput, NotFound
@@ -140,7 +140,7 @@ def _area_page(
     *,
     envelope: Any,
     crs: OutputCrs,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> FeaturePage:
     when = parse_datetime(query.datetime) if query.datetime else None
     span = _generations(conn, when)
@@ -151,7 +151,7 @@ def _area_page(
         level=collection.level,
         envelope=envelope,
         equals=_equals(collection.source, query.filters),
-        within=within,
+        scope=scope,
     )
     return _versioned_page(conn, conditions, query, crs=crs, versioned=span[0] != span[1])
 
@@ -212,10 +212,10 @@ def check_page(limit: int, offset: int, *, max_limit: int = MAX_PAGE_SIZE) -> No
 
 
 def get_items(
-    conn: Connection, collection_id: str, query: ItemsQuery, *, within: str | None = None
+    conn: Connection, collection_id: str, query: ItemsQuery, *, scope: Scope = EVERYWHERE
 ) -> ItemsPage:
-    """One page of ``collection_id``'s features for ``query``, ordered by id (only those at
-    or below area ``within``, if given: see :func:`scope_conditions`).
+    """One page of ``collection_id``'s features for ``query``, ordered by id (only those in
+    the caller's ``scope``: see :func:`scope_conditions`).
 
     Area collections answer for the current generation, or with ``datetime`` the
     generations current at that instant (or during that interval: then one code may come
@@ -233,10 +233,10 @@ def get_items(
     elif query.bbox_crs is not None:
         _pick_crs(collection, query.bbox_crs, "bbox-crs")
     if collection.versioned:
-        page = _area_page(conn, collection, query, envelope=envelope, crs=crs, within=within)
+        page = _area_page(conn, collection, query, envelope=envelope, crs=crs, scope=scope)
         return ItemsPage(collection, page, crs)
     source = collection.source
-    conditions: list[ColumnElement[bool]] = [literal(True), *scope_conditions(conn, source, within)]
+    conditions: list[ColumnElement[bool]] = [literal(True), scope_conditions(source, scope)]
     if envelope is not None:
         conditions.append(func.ST_Intersects(source.geom, envelope))
     if query.datetime is not None:
@@ -245,24 +245,28 @@ def get_items(
     page, _ = page_features(
         conn, source, conditions, limit=query.limit, offset=query.offset, crs=crs
     )
-    return ItemsPage(collection, page, crs)
+    return ItemsPage(collection, hide_links(conn, source, page, scope), crs)
 
 
-def scope_conditions(
-    conn: Connection, source: Source, within: str | None
-) -> list[ColumnElement[bool]]:
-    """What an API key scoped to area ``within`` may see of a non-area source: incidents
-    owned at or below it; buildings and facilities inside its current boundary."""
-    if within is None:
-        return []
-    if source.table is INCIDENTS:
-        return [INCIDENTS.c.area_codes.contains(cast(array([within]), ARRAY(Text)))]
-    boundary = (
-        select(func.ST_Union(AREAS.c.geom))
-        .where(AREAS.c.code == within, AREAS.c.valid.contains(resolve_generation(conn)))
-        .scalar_subquery()
+def hide_links(conn: Connection, source: Source, page: FeaturePage, scope: Scope) -> FeaturePage:
+    """Incidents name another incident (``duplicate_of``) only when it is in ``scope``."""
+    if source.table is not INCIDENTS or scope.everywhere:
+        return page
+    shown = scope.visible_incidents(
+        conn, (f["properties"].get("duplicate_of") for f in page.features)
     )
-    return [func.ST_Intersects(source.geom, boundary)]
+    for f in page.features:
+        if f["properties"].get("duplicate_of") not in shown:
+            f["properties"]["duplicate_of"] = None
+    return page
+
+
+def scope_conditions(source: Source, scope: Scope) -> ColumnElement[bool]:
+    """What ``scope`` shows of a non-area source: its rule for incidents, or for buildings
+    and facilities (inside its current boundary)."""
+    if source.table is INCIDENTS:
+        return scope.incidents(INCIDENTS)
+    return scope.inside(source.geom)
 
 
 def _pick_crs(collection: Collection, text: str | None, field: str) -> OutputCrs:
@@ -276,11 +280,11 @@ def get_item(
     *,
     crs: str | None = None,
     datetime: str | None = None,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> ItemsPage:
     """One feature by id (areas: ``code`` in the current or ``datetime``'s generation, or
     ``code@N`` for the version valid in generation N); NotFound naming ``featureId``, also
-    for a feature outside area ``within`` (an API key's scope)."""
+    for a feature outside the caller's ``scope`` (by the same query)."""
     collection = get_collection(conn, collection_id, extents=False)
     out = _pick_crs(collection, crs, "crs")
     source = collection.source
@@ -301,7 +305,7 @@ def get_item(
                 raise InvalidInput("give an instant (or use the id code@N)", field="datetime")
             span = found
         conditions = area_conditions(
-            generations=span, level=collection.level, equals={"code": code}, within=within
+            generations=span, level=collection.level, equals={"code": code}, scope=scope
         )
         page = _versioned_page(conn, conditions, query, crs=out, versioned=bool(version))
     else:
@@ -311,8 +315,9 @@ def get_item(
             if not feature_id.isdigit():
                 raise NotFound(f"no feature {feature_id!r}", field="featureId")
             value = int(feature_id)
-        conditions = [id_column == value, *scope_conditions(conn, source, within)]
+        conditions = [id_column == value, scope_conditions(source, scope)]
         page, _ = page_features(conn, source, conditions, limit=1, offset=0, crs=out)
+        page = hide_links(conn, source, page, scope)
     if not page.features:
         raise NotFound(
             f"no feature {feature_id!r} in collection {collection_id!r}", field="featureId"

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from gis.access import EVERYWHERE, Scope
 from gis.assign.service import (
     Assigner,
     LevelIndex,
@@ -77,16 +78,18 @@ def geocode_address(
     *,
     address: str,
     district: str | None,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
-    """One address: the geocoding result as a dict plus ``owner`` (or null; only areas at or
-    below ``within`` count, if given)."""
+    """One address: the geocoding result as a dict plus ``owner`` (or null; only areas in
+    the caller's ``scope`` count). The gazetteer itself is public (see
+    :attr:`gis.access.Scope.gazetteer_is_public`): every key that may geocode matches any
+    standard address."""
     result = cache.get().geocode(check_address(address), district=district)
-    return _with_owners([result], assigner, within)[0]
+    return _with_owners([result], assigner, scope)[0]
 
 
 def _with_owners(
-    results: list[GeocodeResult], assigner: Assigner | None, within: str | None = None
+    results: list[GeocodeResult], assigner: Assigner | None, scope: Scope = EVERYWHERE
 ) -> list[dict[str, Any]]:
     out = [r.to_dict() for r in results]
     located = [i for i, r in enumerate(results) if r.lon is not None and r.lat is not None]
@@ -98,7 +101,7 @@ def _with_owners(
     lon = np.array([results[i].lon for i in located], np.float64)
     lat = np.array([results[i].lat for i in located], np.float64)
     found = locate(level_index, lon=lon, lat=lat, errors=[None] * len(located))
-    found = limit_to_scope(level_index, found, within)
+    found = limit_to_scope(level_index, found, scope)
     for j, i in enumerate(located):
         out[i]["owner"] = _owner(level_index, found, j)
     return out
@@ -137,12 +140,12 @@ def geocode_batch(
     cache: GazetteerCache,
     assigner: Assigner | None,
     body: Any,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
     *,
     max_items: int = BATCH_MAX,
 ) -> dict[str, Any]:
     """Every address of a batch, in input order; a bad item gets ``error`` (naming its field)
-    and the others are answered (owners only at or below ``within``, if given); more than
+    and the others are answered (owners only in the caller's ``scope``); more than
     ``max_items`` is PayloadTooLarge."""
     items, default = parse_batch_items(body, max_items=max_items)
     gazetteer = cache.get()
@@ -160,7 +163,7 @@ def geocode_batch(
             continue
         results.append(gazetteer.geocode(text, district=district))
         where.append(i)
-    answered = _with_owners(results, assigner, within)
+    answered = _with_owners(results, assigner, scope)
     out: list[dict[str, Any]] = [{} for _ in items]
     for i, result in zip(where, answered, strict=True):
         out[i] = {"id": items[i].id, **result}
@@ -183,10 +186,10 @@ def reverse_geocode(
     lat: float,
     crs: str = "wgs84",
     limit: int = 1,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
-    """The standard addresses nearest a point (distance in metres) and the areas owning it
-    (only those at or below ``within``, if given)."""
+    """The standard addresses nearest a point (distance in metres; the gazetteer is public)
+    and the areas owning it (only those in the caller's ``scope``)."""
     spec = parse_crs(crs)
     if not (1 <= limit <= REVERSE_MAX):
         raise InvalidInput(f"must be 1..{REVERSE_MAX}", field="limit")
@@ -204,7 +207,7 @@ def reverse_geocode(
         del item["score"]
     owner: dict[str, Any] | None = None
     if _current_index(assigner) is not None and assigner is not None:
-        assigned = assign_point(assigner, lon=x, lat=y, within=within)
+        assigned = assign_point(assigner, lon=x, lat=y, scope=scope)
         owner = {
             "owner": assigned["owner"],
             "chain": assigned["chain"],

@@ -1,8 +1,7 @@
 """The heatmap: incidents counted per H3 cell, optionally per 1,000 households, with Gi*
 hotspots, as a GeoJSON FeatureCollection (WGS-84).
 
-Incidents come from the ``incidents`` table when it exists; until then the answer is an empty
-collection whose ``note`` says so (the maps show what exists rather than failing).
+Incidents come from the ``incidents`` table (queries as SQLAlchemy Core expressions).
 """
 
 from __future__ import annotations
@@ -14,13 +13,15 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, text
+from sqlalchemy import ColumnElement, Connection, Executable, FromClause, func, select
 
+from gis.access import EVERYWHERE, Scope
 from gis.areas.query import BBox
 from gis.errors import InvalidInput, NotFound
 from gis.heat.cells import cell_ids, cell_polygons, check_resolution, count_cells, points_to_cells
 from gis.heat.hotspots import gi_star, study_region, z_critical
-from gis.store.schema import table_exists
+from gis.store.clauses import in_generation
+from gis.store.models import AREAS, BUILDINGS, INCIDENTS
 
 #: Most cells one answer may carry (a city at res 9 with its rings stays below it).
 MAX_CELLS = 100_000
@@ -135,65 +136,68 @@ def heat_features(
     ]
 
 
-_AREA_GEOM = text("SELECT geom FROM areas WHERE code = :code AND valid @> CAST(:generation AS int)")
-
-
-def _where(query: HeatQuery, generation: int) -> tuple[str, dict[str, Any]]:
-    """SQL conditions on table alias ``t`` (geometry column ``geom``) with bound parameters."""
-    conditions = ["TRUE"]
-    params: dict[str, Any] = {"generation": generation}
+def _where(table: FromClause, query: HeatQuery, generation: int) -> list[ColumnElement[bool]]:
+    """Conditions on ``table`` (geometry column ``geom``): inside the bbox and the area."""
+    geom: Any = table.c.geom
+    conditions: list[ColumnElement[bool]] = []
     if query.bbox is not None:
-        conditions.append("t.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326)")
         b = query.bbox
-        params.update(west=b.west, south=b.south, east=b.east, north=b.north)
+        envelope = func.ST_MakeEnvelope(b.west, b.south, b.east, b.north, 4326)
+        conditions.append(geom.bool_op("&&")(envelope))
     if query.area is not None:
-        conditions.append(
-            "ST_Covers((SELECT geom FROM areas WHERE code = :area "
-            "AND valid @> CAST(:generation AS int)), t.geom)"
-        )
-        params["area"] = query.area
-    return " AND ".join(conditions), params
+        conditions.append(func.ST_Covers(_area_geom(query.area, generation), geom))
+    return conditions
 
 
-def _coords(conn: Connection, sql: str, params: dict[str, Any]) -> list[npt.NDArray[Any]]:
-    row = conn.execute(text(sql), params).one()
+def _area_geom(code: str, generation: int) -> Any:
+    """The geometry of area ``code`` in ``generation``, as a scalar subquery."""
+    return (
+        select(AREAS.c.geom)
+        .where(AREAS.c.code == code, in_generation(AREAS, generation))
+        .scalar_subquery()
+    )
+
+
+def _coords(conn: Connection, stmt: Executable) -> list[npt.NDArray[Any]]:
+    row = conn.execute(stmt).one()
     return [np.asarray(col if col is not None else [], dtype=np.float64) for col in row]
 
 
 def incident_coords(
-    conn: Connection, query: HeatQuery, *, generation: int
+    conn: Connection, query: HeatQuery, *, generation: int, scope: Scope = EVERYWHERE
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Lon and lat arrays of the incidents ``query`` selects (empty without an incidents table)."""
-    if not table_exists(conn, "incidents"):
-        return np.zeros(0), np.zeros(0)
-    where, params = _where(query, generation)
-    where += " AND t.geom IS NOT NULL"
+    """Lon and lat arrays of the incidents ``query`` selects among those in ``scope`` (owned
+    below it: never by where they lie)."""
+    t = INCIDENTS
+    where = [scope.incidents(t), *_where(t, query, generation), t.c.geom.is_not(None)]
     if query.start is not None:
-        where += " AND t.reported_at >= :start"
-        params["start"] = query.start
+        where.append(t.c.reported_at >= query.start)
     if query.end is not None:
-        where += " AND t.reported_at < :end"
-        params["end"] = query.end
+        where.append(t.c.reported_at < query.end)
     if query.categories:
-        where += " AND t.category = ANY(:categories)"
-        params["categories"] = list(query.categories)
-    lon, lat = _coords(
-        conn,
-        f"SELECT array_agg(ST_X(t.geom)), array_agg(ST_Y(t.geom)) FROM incidents t WHERE {where}",
-        params,
-    )
+        where.append(t.c.category.in_(list(query.categories)))
+    stmt = select(func.array_agg(func.ST_X(t.c.geom)), func.array_agg(func.ST_Y(t.c.geom)))
+    lon, lat = _coords(conn, stmt.where(*where))
     return lon, lat
 
 
-def heatmap(conn: Connection, query: HeatQuery, *, generation: int) -> dict[str, Any]:
-    """The heatmap FeatureCollection for ``query`` against boundary ``generation``."""
+def heatmap(
+    conn: Connection, query: HeatQuery, *, generation: int, scope: Scope = EVERYWHERE
+) -> dict[str, Any]:
+    """The heatmap FeatureCollection for ``query`` against boundary ``generation``, of the
+    incidents in the caller's ``scope`` (households: of the buildings inside it). An ``area``
+    outside ``scope`` is not found, by the same query as an unknown one."""
     query.check()
-    if (
-        query.area is not None
-        and conn.execute(_AREA_GEOM, {"code": query.area, "generation": generation}).one_or_none()
-        is None
-    ):
-        raise NotFound(f"no area with code {query.area!r} in generation {generation}", field="area")
+    if query.area is not None:
+        found = conn.execute(
+            select(AREAS.c.geom).where(
+                AREAS.c.code == query.area, in_generation(AREAS, generation), scope.areas(AREAS)
+            )
+        ).one_or_none()
+        if found is None:
+            raise NotFound(
+                f"no area with code {query.area!r} in generation {generation}", field="area"
+            )
     threshold = z_critical(query.confidence)
     answer: dict[str, Any] = {
         "type": "FeatureCollection",
@@ -207,21 +211,18 @@ def heatmap(conn: Connection, query: HeatQuery, *, generation: int) -> dict[str,
             "rule": f"hotspot when Gi* z > {threshold} ({query.confidence} %, two-sided)",
         },
     }
-    if not table_exists(conn, "incidents"):
-        answer.update(total=0, note="no incidents yet: the incidents table does not exist")
-        answer["features"] = []
-        return answer
-    lon, lat = incident_coords(conn, query, generation=generation)
+    lon, lat = incident_coords(conn, query, generation=generation, scope=scope)
     households = None
     if query.normalize == "households":
-        b_where, b_params = _where(HeatQuery(bbox=query.bbox, area=query.area), generation)
-        b_lon, b_lat, b_hh = _coords(
-            conn,
-            "SELECT array_agg(ST_X(c)), array_agg(ST_Y(c)), array_agg(h) FROM ("
-            "SELECT ST_PointOnSurface(t.geom) AS c, t.households AS h, t.geom FROM buildings t "
-            f"WHERE t.households > 0 AND {b_where}) s",
-            b_params,
-        )
+        t = BUILDINGS
+        centre = func.ST_PointOnSurface(t.c.geom)
+        where = _where(t, HeatQuery(bbox=query.bbox, area=query.area), generation)
+        stmt = select(
+            func.array_agg(func.ST_X(centre)),
+            func.array_agg(func.ST_Y(centre)),
+            func.array_agg(t.c.households),
+        ).where(t.c.households > 0, scope.inside(t.c.geom, generation=generation), *where)
+        b_lon, b_lat, b_hh = _coords(conn, stmt)
         households = (b_lon, b_lat, b_hh.astype(np.int64))
     answer["total"] = len(lon)
     answer["features"] = heat_features(

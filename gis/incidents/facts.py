@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, LargeBinary, Text, and_, cast, func, select, text, true
+from sqlalchemy import Connection, LargeBinary, and_, func, select, text, true
 from sqlalchemy import type_coerce as coerce
-from sqlalchemy.dialects.postgresql import ARRAY, array
 
+from gis.access import Scope
 from gis.incidents.query import Filters
 from gis.store.models import INCIDENT_FACT_CELLS, INCIDENT_FACTS
 
@@ -56,8 +56,9 @@ class Facts:
 
 
 def supports(filters: Filters) -> bool:
-    """Whether the facts answer ``filters`` (a bbox needs the incidents' geometry)."""
-    return filters.bbox is None
+    """Whether the facts answer ``filters`` (a bbox needs the incidents' geometry; a scope
+    of one key's own submissions needs the incidents' submitter)."""
+    return filters.bbox is None and filters.scope.submitter is None
 
 
 def _where(filters: Filters, now: datetime) -> Any:
@@ -65,9 +66,10 @@ def _where(filters: Filters, now: datetime) -> Any:
     cell_conds: list[Any] = []
     if filters.category:
         cell_conds.append(CELL.category.in_(filters.category))
-    for code in (filters.area, filters.scope):
-        if code:
-            cell_conds.append(CELL.area_codes.contains(cast(array([code]), ARRAY(Text))))
+    if filters.scope.area is not None:  # the cells hold the ownership chain: the same rule
+        cell_conds.append(filters.scope.incidents(INCIDENT_FACT_CELLS))
+    if filters.area:
+        cell_conds.append(Scope(filters.area).incidents(INCIDENT_FACT_CELLS))
     if cell_conds:
         conds.append(F.cell_id.in_(select(CELL.id).where(*cell_conds)))
     if filters.status:

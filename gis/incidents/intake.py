@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy import Connection, bindparam, column, func, select, table, text, update
 from sqlalchemy.dialects.postgresql import insert
 
+from gis.access import EVERYWHERE, Scope
 from gis.assign.service import Assigner
 from gis.errors import InvalidInput, PayloadTooLarge
 from gis.incidents.categories import CategoryCache, load_categories
@@ -91,13 +92,16 @@ def intake(
     actor: str = "intake",
     now: datetime | None = None,
     assign_at: str = "intake",
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
+    submitted_by: str | None = None,
 ) -> list[Taken]:
     """Store every valid body (in the caller's transaction); one :class:`Taken` per body in
     input order. ``assign_at="reported"`` stamps assignment at the report time (replays of
-    historical streams); the default is the time of intake. With ``within`` (an API key's
-    scope), an incident located in an area outside it is refused (its item gets ``error``);
-    one that cannot be located yet is stored for review as usual."""
+    historical streams); the default is the time of intake. An incident located outside the
+    caller's ``scope`` (in an area outside it, or outside every area) is refused (its item
+    gets ``error``); one that cannot be located yet is stored for review as usual. Each stored
+    incident remembers ``submitted_by`` (the submitting key's id); an answer names a
+    ``duplicate_of`` only when that incident is in ``scope``."""
     if len(bodies) > ctx.max_batch:
         raise PayloadTooLarge(
             f"{len(bodies)} incidents; at most {ctx.max_batch} per batch "
@@ -132,15 +136,17 @@ def intake(
     new = [i for i, item in enumerate(items) if item is not None and i not in repeat_of]
     new_items: list[IncidentIn] = [items[i] for i in new]  # type: ignore[misc]
     places = place_many(ctx.assigner, new_items, ctx.resolver)
-    if within is not None:
+    if scope.area is not None:
         outside = {
             k
             for k, p in enumerate(places)
-            if p.owner_code is not None and within not in p.area_codes
+            if (p.owner_code is not None or p.lon is not None)
+            and not scope.holds_chain(p.area_codes)
         }
         for k in outside:
             field = "address" if new_items[k].lon is None else "lon"
-            taken[new[k]].error = {"field": field, "reason": f"outside your scope ({within})"}
+            reason = f"outside your scope ({scope.area})"
+            taken[new[k]].error = {"field": field, "reason": reason}
         keep = [k for k in range(len(new)) if k not in outside]
         new, new_items, places = (
             [new[k] for k in keep],
@@ -155,7 +161,8 @@ def intake(
         owned = place.owner_code is not None
         assigned_at = (now if assign_at == "intake" else item.reported_at) if owned else None
         due = ctx.calendar.due(item.reported_at, cat.sla_hours, cat.clock)
-        rows.append(incident_row(ids[k], item, place, due, dups[k], assigned_at, now))
+        row = incident_row(ids[k], item, place, due, dups[k], assigned_at, now)
+        rows.append(row | {"submitted_by": submitted_by})
         events.extend(first_events(ids[k], item, place, dups[k], assigned_at, actor))
         t = taken[i]
         t.id, t.created, t.status = ids[k], True, "assigned" if owned else "reported"
@@ -188,6 +195,10 @@ def intake(
         t = taken[i]
         t.external_id = item.external_id
         t.id = stored[item.external_id] if j < 0 else taken[j].id
+    shown = scope.visible_incidents(conn, [t.duplicate_of for t in taken])
+    for t in taken:
+        if t.duplicate_of not in shown:
+            t.duplicate_of = None
     return taken
 
 
@@ -251,6 +262,7 @@ def incident_row(
         **place.snapshot(),
         "created_at": now,
         "assigned_at": assigned_at,
+        "submitted_by": None,
     }
 
 
@@ -353,6 +365,7 @@ COLUMNS = (
     "staff",
     "created_at",
     "assigned_at",
+    "submitted_by",
 )
 JSON_COLUMNS = {"geocode", "attachments", "chain", "staff", "details"}
 _EVENT_COLUMNS = (
@@ -407,11 +420,12 @@ def _insert(conn: Connection, rows: list[dict[str, Any]]) -> set[int]:
     )
     conn.execute(text("DELETE FROM incidents_incoming"))  # an earlier batch of this transaction
     _copy(conn, "incidents_incoming", COLUMNS, rows)
-    names = ", ".join(COLUMNS)
-    inserted = conn.execute(
-        text(
-            f"INSERT INTO incidents ({names}) SELECT {names} FROM incidents_incoming "
-            "ON CONFLICT (external_id) DO NOTHING RETURNING id"
-        )
-    ).scalars()
+    incoming = table("incidents_incoming", *(column(name) for name in COLUMNS))
+    stmt = (
+        insert(INCIDENTS)
+        .from_select(list(COLUMNS), select(*(incoming.c[name] for name in COLUMNS)))
+        .on_conflict_do_nothing(index_elements=["external_id"])
+        .returning(INCIDENTS.c.id)
+    )
+    inserted = conn.execute(stmt).scalars()
     return {int(v) for v in inserted}

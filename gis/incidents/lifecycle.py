@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, insert, select, update
 
+from gis.access import EVERYWHERE, Scope
 from gis.errors import Conflict, InvalidInput, NotFound
 from gis.incidents.categories import load_categories
 from gis.incidents.parse import clean_text
@@ -45,10 +46,13 @@ def allowed(state: str) -> tuple[str, ...]:
     return TRANSITIONS[state]
 
 
-def locked(conn: Connection, incident_id: int) -> Any:
-    """The incident's row, locked until the transaction ends (NotFound if absent)."""
+def locked(conn: Connection, incident_id: int, scope: Scope = EVERYWHERE) -> Any:
+    """The incident's row, locked until the transaction ends (NotFound if absent or outside
+    ``scope``: one query, one answer)."""
     row = conn.execute(
-        select(INCIDENTS).where(INCIDENTS.c.id == incident_id).with_for_update()
+        select(INCIDENTS)
+        .where(INCIDENTS.c.id == incident_id, scope.incidents(INCIDENTS))
+        .with_for_update()
     ).one_or_none()
     if row is None:
         raise NotFound(f"no incident {incident_id}", field="id")
@@ -67,12 +71,15 @@ def transition(
     lat: float | None = None,
     at: datetime | None = None,
     calendar: WorkCalendar | None = None,
+    key: tuple[str | None, str | None] = (None, None),
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
     """Move the incident to ``to`` (row locked, so concurrent steps serialise) and record
-    the event; returns ``{id, from, to, at, due_at}``.
+    the event; returns ``{id, from, to, at, due_at}``. Not found outside ``scope``.
 
     ``extended`` needs ``note`` (the reason) and adds ``hours`` (default: the category's SLA)
     to the due time on the category's clock. ``assigned`` needs a located, owned incident.
+    ``key`` (id, name) is the API key that made the step, stored beside the actor.
     """
     if to not in INCIDENT_STATES:
         raise InvalidInput(
@@ -84,7 +91,7 @@ def transition(
     if (lon is None) != (lat is None):
         raise InvalidInput("give both lon and lat, or neither", field="lon")
     at = at or datetime.now(UTC)
-    row = locked(conn, incident_id)
+    row = locked(conn, incident_id, scope)
     if to not in TRANSITIONS[row.status]:
         allowed_now = TRANSITIONS[row.status]
         raise Conflict(
@@ -142,6 +149,7 @@ def transition(
         lon=lon,
         lat=lat,
         details=details,
+        key=key,
     )
     due = values.get("due_at", row.due_at)
     return {"id": incident_id, "from": row.status, "to": to, "at": at, "due_at": due}
@@ -160,8 +168,10 @@ def add_event(
     lon: float | None = None,
     lat: float | None = None,
     details: dict[str, Any] | None = None,
+    key: tuple[str | None, str | None] = (None, None),
 ) -> None:
-    """Append one event to the incident's timeline."""
+    """Append one event to the incident's timeline (``key``: id and name of the API key
+    that made it, if any)."""
     conn.execute(
         insert(INCIDENT_EVENTS).values(
             incident_id=incident_id,
@@ -173,5 +183,7 @@ def add_event(
             at=at or datetime.now(UTC),
             geom=None if lon is None else f"SRID=4326;POINT({lon!r} {lat!r})",
             details=details or {},
+            key_id=key[0],
+            key_name=key[1],
         )
     )

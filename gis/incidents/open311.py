@@ -14,7 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from gis.access import EVERYWHERE, Scope
 from gis.errors import InvalidInput, NotFound
+from gis.field.photos import first_photos
 from gis.incidents.categories import load_categories
 from gis.incidents.parse import parse_time
 from gis.incidents.query import Filters, columns, where
@@ -95,15 +97,14 @@ def get_requests(
     start_date: str | None = None,
     end_date: str | None = None,
     status: str | None = None,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
     max_requests: int = MAX_REQUESTS,
 ) -> list[dict[str, Any]]:
     """GET requests: by ids (overrides everything else), else by codes, date range (default
     the last 90 days) and status, newest first, at most ``max_requests`` (the configured
-    page size; the spec's default is 1000); only those at or below area ``within`` (an API
-    key's scope), if given."""
+    page size; the spec's default is 1000); only those in the caller's ``scope``."""
     now = datetime.now(UTC)
-    query = select(*columns(now)).where(where(Filters(scope=within), now))
+    query = select(*columns(now, scope)).where(where(Filters(scope=scope), now))
     if service_request_id:
         try:
             ids = [int(x) for x in service_request_id.split(",")]
@@ -132,17 +133,23 @@ def get_requests(
         query.order_by(INCIDENTS.c.reported_at.desc(), INCIDENTS.c.id.desc()).limit(max_requests)
     )
     departments = _departments(conn)
-    return [as_request(r, departments) for r in rows]
+    answers = [as_request(r, departments) for r in rows]
+    photos = first_photos(conn, [int(a["service_request_id"]) for a in answers])
+    for a in answers:  # issue 24: a stored photo is the request's media
+        if int(a["service_request_id"]) in photos:
+            a["media_url"] = f"/v1/photos/{photos[int(a['service_request_id'])]}"
+    return answers
 
 
 def get_request(
-    conn: Connection, request_id: str, *, within: str | None = None
+    conn: Connection, request_id: str, *, scope: Scope = EVERYWHERE
 ) -> list[dict[str, Any]]:
-    """GET one request (a one-item list, as the spec has it)."""
+    """GET one request (a one-item list, as the spec has it); one outside ``scope`` is not
+    found, by the same query as an unknown one."""
     # ASCII digits only: str.isdigit() also takes "¹", which int() refuses (a 500 before)
     if re.fullmatch(r"[0-9]{1,19}", request_id) is None or not 0 < int(request_id) < MAX_ID:
         raise NotFound(f"no service request {request_id!r}", field="service_request_id")
-    found = get_requests(conn, service_request_id=request_id, within=within)
+    found = get_requests(conn, service_request_id=request_id, scope=scope)
     if not found:
         raise NotFound(f"no service request {request_id}", field="service_request_id")
     return found

@@ -3,6 +3,7 @@ incident with its timeline. Output coordinates are WGS-84 ``lon, lat``."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,21 +12,19 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
-    Text,
     and_,
-    cast,
     func,
     literal,
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, array
 
+from gis.access import EVERYWHERE, Scope
+from gis.access.roles import mask_phone
 from gis.areas.query import BBox
 from gis.errors import InvalidInput, NotFound
 from gis.incidents.parse import parse_time
 from gis.limits import MAX_PAGE_SIZE, check_page_size
-from gis.security.roles import mask_phone
 from gis.store.models import INCIDENT_EVENTS, INCIDENT_STATES, INCIDENTS
 
 MAX_PAGE = MAX_PAGE_SIZE
@@ -46,8 +45,8 @@ class Filters:
     overdue: bool | None = None
     location_status: str | None = None
     duplicates: bool | None = None
-    #: an API key's scope: only incidents at or below this area (never set from a query)
-    scope: str | None = None
+    #: the caller's scope (never set from a query)
+    scope: Scope = EVERYWHERE
 
     @classmethod
     def parse(
@@ -63,6 +62,7 @@ class Filters:
         location_status: str | None = None,
         duplicates: bool | None = None,
         max_bbox_km2: float | None = None,
+        scope: Scope = EVERYWHERE,
     ) -> Filters:
         """Filters from query-string values (comma lists for status and category); a
         ``bbox`` over ``max_bbox_km2`` km² is refused."""
@@ -93,6 +93,7 @@ class Filters:
             overdue=overdue,
             location_status=location_status,
             duplicates=duplicates,
+            scope=scope,
         )
 
 
@@ -108,9 +109,9 @@ def where(filters: Filters, now: datetime) -> ColumnElement[bool]:
         conds.append(C.status.in_(filters.status))
     if filters.category:
         conds.append(C.category.in_(filters.category))
-    for code in (filters.area, filters.scope):
-        if code:
-            conds.append(C.area_codes.contains(cast(array([code]), ARRAY(Text))))
+    conds.append(filters.scope.incidents(INCIDENTS))
+    if filters.area:  # the same rule as a scope's: owned at or below the area
+        conds.append(Scope(filters.area).incidents(INCIDENTS))
     if filters.bbox:
         b = filters.bbox
         conds.append(C.geom.op("&&")(func.ST_MakeEnvelope(b.west, b.south, b.east, b.north, 4326)))
@@ -124,16 +125,17 @@ def where(filters: Filters, now: datetime) -> ColumnElement[bool]:
     if filters.location_status:
         conds.append(C.location_status == filters.location_status)
     if filters.duplicates is not None:
-        conds.append(
-            C.duplicate_of.is_not(None) if filters.duplicates else C.duplicate_of.is_(None)
-        )
+        link = filters.scope.incident_ref(C.duplicate_of)
+        conds.append(link.is_not(None) if filters.duplicates else link.is_(None))
     return and_(true(), *conds)
 
 
-def columns(now: datetime) -> list[Any]:
-    """The columns every reading selects (geometry as lon/lat)."""
+def columns(now: datetime, scope: Scope = EVERYWHERE) -> list[Any]:
+    """The columns every reading selects (geometry as lon/lat); ``duplicate_of`` only when
+    that incident is in ``scope``."""
     return [
-        *(c for c in INCIDENTS.c if c.name != "geom"),
+        *(c for c in INCIDENTS.c if c.name not in ("geom", "duplicate_of")),
+        scope.incident_ref(C.duplicate_of).label("duplicate_of"),
         func.ST_X(C.geom).label("lon"),
         func.ST_Y(C.geom).label("lat"),
         overdue_expr(now).label("overdue"),
@@ -215,7 +217,11 @@ def list_incidents(
     total = conn.execute(select(func.count()).select_from(INCIDENTS).where(cond)).scalar_one()
     order = (C.reported_at, C.id) if oldest_first else (C.reported_at.desc(), C.id.desc())
     rows = conn.execute(
-        select(*columns(now)).where(cond).order_by(*order).limit(limit).offset(offset)
+        select(*columns(now, filters.scope))
+        .where(cond)
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
     )
     return IncidentPage([feature(r, reveal_phones=reveal_phones) for r in rows], int(total))
 
@@ -226,13 +232,15 @@ def get_incident(
     *,
     now: datetime | None = None,
     reveal_phones: bool = False,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
     """One incident as a Feature, its ``timeline`` (oldest event first) in the properties;
-    not found unless it lies at or below area ``within``, if given."""
+    not found, by the same query, when it lies outside ``scope``. Other incidents it names
+    (``duplicate_of``, links in the timeline) are shown only when they are in ``scope``."""
     now = now or datetime.now(UTC)
-    check_in_scope(conn, incident_id, within)
-    row = conn.execute(select(*columns(now)).where(C.id == incident_id)).one_or_none()
+    row = conn.execute(
+        select(*columns(now, scope)).where(C.id == incident_id, scope.incidents(INCIDENTS))
+    ).one_or_none()
     if row is None:
         raise NotFound(f"no incident {incident_id}", field="id")
     out = feature(row, reveal_phones=reveal_phones)
@@ -248,11 +256,13 @@ def get_incident(
             E.details,
             func.ST_X(E.geom).label("lon"),
             func.ST_Y(E.geom).label("lat"),
+            E.key_name,
         )
         .where(E.incident_id == incident_id)
         .order_by(E.at, E.id)
     )
-    out["properties"]["timeline"] = [timeline_entry(*e) for e in events]
+    timeline = [timeline_entry(*e[:9], key_name=e[9]) for e in events]
+    out["properties"]["timeline"] = visible_timeline(conn, timeline, scope)
     return out
 
 
@@ -266,8 +276,10 @@ def timeline_entry(
     details: Any,
     lon: float | None,
     lat: float | None,
+    key_name: str | None = None,
 ) -> dict[str, Any]:
-    """One event of an incident's timeline as JSON (the columns in this order)."""
+    """One event of an incident's timeline as JSON (the columns in this order); ``by`` is
+    the holder of the API key that made it, when a key did."""
     return {
         "kind": kind,
         "from": from_status,
@@ -277,19 +289,69 @@ def timeline_entry(
         "at": _iso(at),
         "location": None if lon is None else {"lon": lon, "lat": lat},
         "details": details,
+        "by": key_name,
     }
 
 
-def check_in_scope(conn: Connection, incident_id: int, within: str | None) -> None:
-    """Not found (the same error as an unknown id, so the two cannot be told apart) unless
-    incident ``incident_id`` lies at or below area ``within``; nothing to check for None."""
-    if within is None:
-        return
-    row = conn.execute(select(C.area_codes).where(C.id == incident_id)).one_or_none()
-    if row is None or within not in (row.area_codes or []):
-        raise NotFound(f"no incident {incident_id}", field="id")
+#: an incident id named in an event's note ("duplicate of incident 12", "unlinked from 12")
+_NAMED = re.compile(r"\b(incident|from) (\d+)")
+_LINKS = ("duplicate_of", "was")
+_ANOTHER = {"incident": "another incident", "from": "from another incident"}
+
+
+def visible_timeline(
+    conn: Connection, timeline: list[dict[str, Any]], scope: Scope
+) -> list[dict[str, Any]]:
+    """``timeline`` as ``scope`` shows it: another incident outside the scope is named
+    nowhere (its id becomes null in the details and "another incident" in the note), as if
+    it did not exist."""
+    if scope.everywhere:
+        return timeline
+    named: set[int] = set()
+    for entry in timeline:
+        details = entry["details"] if isinstance(entry["details"], dict) else {}
+        named.update(v for k in _LINKS if isinstance(v := details.get(k), int))
+        named.update(int(m.group(2)) for m in _NAMED.finditer(entry["note"] or ""))
+    hidden = named - scope.visible_incidents(conn, named)
+    if not hidden:
+        return timeline
+    out = []
+    for entry in timeline:
+        details = entry["details"]
+        if isinstance(details, dict):
+            details = {k: None if k in _LINKS and v in hidden else v for k, v in details.items()}
+        note = _NAMED.sub(
+            lambda m: _ANOTHER[m.group(1)] if int(m.group(2)) in hidden else m[0],
+            entry["note"] or "",
+        )
+        out.append({**entry, "details": details, "note": note})
+    return out
+
+
+def stored(conn: Connection, incident_id: int, scope: Scope) -> dict[str, Any]:
+    """The stored incident as ``scope`` sees it, or only that it is stored (its id) when it
+    lies outside ``scope``."""
+    try:
+        return get_incident(conn, incident_id, scope=scope)
+    except NotFound:
+        external = conn.execute(
+            select(INCIDENTS.c.external_id).where(INCIDENTS.c.id == incident_id)
+        ).scalar_one()
+        return already_stored(incident_id, external)
+
+
+def already_stored(incident_id: int, external_id: str | None) -> dict[str, Any]:
+    """The answer to a repeated ``external_id`` for a caller who may not read the incident
+    stored under it: that it is stored, and its id — nothing of its content."""
+    note = "already stored under this external_id; reading it needs incidents:read in its scope"
+    return {
+        "type": "Feature",
+        "id": incident_id,
+        "geometry": None,
+        "properties": {"id": incident_id, "external_id": external_id, "note": note},
+    }
 
 
 def select_for_export(filters: Filters, now: datetime) -> Select[Any]:
     """The export query (ordered by id, so an export is reproducible)."""
-    return select(*columns(now)).where(where(filters, now)).order_by(C.id)
+    return select(*columns(now, filters.scope)).where(where(filters, now)).order_by(C.id)

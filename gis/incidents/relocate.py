@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, func, select, update
 
+from gis.access import EVERYWHERE, Scope
 from gis.assign.service import Assigner, locate
 from gis.errors import Conflict, InvalidInput
 from gis.incidents.intake import IntakeContext
@@ -28,16 +29,17 @@ def relocate(
     *,
     actor: str,
     note: str = "",
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
     """Give the incident a new location (``lon``/``lat`` [+``crs``] or ``address``
     [+``district``]), re-assign it and record both owners. A reported incident that now has
-    an owner becomes ``assigned``. With ``within`` (an API key's scope), a new place in an
-    area outside it is refused, as at intake. Returns ``{id, from, to, status}``."""
+    an owner becomes ``assigned``. The incident must be in the caller's ``scope`` (else not
+    found), and so must its new place: one outside it — in an area outside the scope, or in
+    no area at all — is refused. Returns ``{id, from, to, status}``."""
     actor, note = clean_text(actor, "actor", limit=100), clean_text(note, "note")
     if not actor:
         raise InvalidInput("name who makes the change", field="actor")
-    row = locked(conn, incident_id)
+    row = locked(conn, incident_id, scope)
     if row.status == "closed":
         raise Conflict(f"incident {incident_id} is closed", field="id", current="closed")
     now = datetime.now(UTC)
@@ -46,9 +48,9 @@ def relocate(
         {"category": row.category, **location}, now=now, categories={row.category}
     )
     [place] = place_many(ctx.assigner, [item], ctx.resolver)
-    if within is not None and place.owner_code is not None and within not in place.area_codes:
+    if not scope.holds_chain(place.area_codes):  # it would leave the caller's own scope
         field = "address" if item.lon is None else "lon"
-        raise InvalidInput(f"outside your scope ({within})", field=field)
+        raise InvalidInput(f"outside your scope ({scope.area})", field=field)
     before: dict[str, Any] = {"owner_code": row.owner_code, "generation": row.generation}
     if row.geom is not None:
         x, y = conn.execute(select(func.ST_X(row.geom), func.ST_Y(row.geom))).one()
@@ -194,43 +196,41 @@ def link_duplicate(
     actor: str,
     note: str = "",
     close: bool = False,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
     """Mark the incident a duplicate of ``of`` (merge: with ``close``, also close it), or
-    unlink it (``of`` None). Returns ``{id, duplicate_of, status}``. With ``within`` (an API
-    key's scope), every incident the link touches — the root it points at and the incidents
-    re-pointed from this one — must lie at or below that area (else: not found)."""
+    unlink it (``of`` None). Returns ``{id, duplicate_of, status}``. Every incident the link
+    touches must be in the caller's ``scope``: this one and ``of`` (else not found, exactly
+    as an unknown id: the scope is in the query that looks them up), the root ``of`` points
+    at and the incidents re-pointed from this one (else a conflict, naming none of them)."""
     actor, note = clean_text(actor, "actor", limit=100), clean_text(note, "note")
     if not actor:
         raise InvalidInput("name who makes the change", field="actor")
-    row = locked(conn, incident_id)
+    row = locked(conn, incident_id, scope)
     if of is not None:
         if of == incident_id:
             raise InvalidInput("an incident cannot duplicate itself", field="of")
         target = conn.execute(
-            select(INCIDENTS.c.id, INCIDENTS.c.duplicate_of).where(INCIDENTS.c.id == of)
+            select(INCIDENTS.c.id, INCIDENTS.c.duplicate_of).where(
+                INCIDENTS.c.id == of, scope.incidents(INCIDENTS)
+            )
         ).one_or_none()
         if target is None:
             raise InvalidInput(f"no incident {of}", field="of")
+        touched = {target.duplicate_of or of} | set(
+            conn.execute(
+                select(INCIDENTS.c.id).where(INCIDENTS.c.duplicate_of == incident_id)
+            ).scalars()
+        )
+        if scope.visible_incidents(conn, touched) != touched:
+            raise Conflict(
+                "the link would touch incidents outside your scope (the one this duplicates, "
+                "or duplicates of this one); someone whose key covers them must link it",
+                field="of",
+            )
         of = target.duplicate_of or of  # link to the root, never build chains
         if of == incident_id:
             raise Conflict(f"incident {target.id} is a duplicate of {incident_id}", field="of")
-        if within is not None:
-            touched = conn.execute(
-                select(INCIDENTS.c.id, INCIDENTS.c.area_codes).where(
-                    (INCIDENTS.c.id == of) | (INCIDENTS.c.duplicate_of == incident_id)
-                )
-            ).all()
-            for other in touched:
-                if within in (other.area_codes or []):
-                    continue
-                if other.id == of:  # the very answer an unknown ``of`` gets
-                    raise InvalidInput(f"no incident {target.id}", field="of")
-                raise Conflict(
-                    "incidents outside your scope are duplicates of this one; someone whose "
-                    "key covers them must link it",
-                    field="id",
-                )
     now = datetime.now(UTC)
     conn.execute(update(INCIDENTS).where(INCIDENTS.c.id == incident_id).values(duplicate_of=of))
     if of is not None:
@@ -264,5 +264,6 @@ def link_duplicate(
             actor=actor,
             note=f"merged into incident {of}",
             at=now,
+            details={"duplicate_of": of},
         )
     return {"id": incident_id, "duplicate_of": of, "status": status}

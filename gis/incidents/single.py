@@ -27,13 +27,14 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql
 
+from gis.access import EVERYWHERE, Scope
 from gis.errors import InvalidInput, Unavailable
 from gis.incidents.categories import CategorySet
 from gis.incidents.duplicates import NEAREST_SQL, nearest_params
 from gis.incidents.intake import COLUMNS, JSON_COLUMNS, IntakeContext, first_events, incident_row
 from gis.incidents.locating import place_many
 from gis.incidents.parse import parse_incident
-from gis.incidents.query import feature, get_incident, timeline_entry
+from gis.incidents.query import feature, get_incident, stored, timeline_entry
 from gis.security.audit import Entry
 from gis.store.db import UNREACHABLE
 from gis.store.models import INCIDENTS
@@ -106,7 +107,7 @@ def take_one(
     ctx: IntakeContext,
     body: Any,
     *,
-    within: str | None = None,
+    scope: Scope = EVERYWHERE,
     audit: Entry | None = None,
     actor: str = "intake",
 ) -> tuple[dict[str, Any], bool] | None:
@@ -117,7 +118,7 @@ def take_one(
     categories = ctx.categories.current or _reload(engine, ctx)
     for attempt in range(2):
         try:
-            params = _params(ctx, body, categories, now, within, audit, actor)
+            params = _params(ctx, body, categories, now, scope, audit, actor)
         except InvalidInput as exc:
             if exc.field != "category" or attempt:
                 raise
@@ -133,10 +134,13 @@ def take_one(
             return None  # a database error: intake() meets it again and reports it as usual
         first = rows[0]
         if first.id is not None:
-            return _feature(rows), True
+            if first.duplicate_of is None or scope.everywhere:
+                return _feature(rows), True
+            with engine.connect() as conn:  # does it name an incident outside the scope?
+                return get_incident(conn, int(first.id), scope=scope), True
         if first.prior_id is not None:
             with engine.connect() as conn:
-                return get_incident(conn, int(first.prior_id)), False
+                return stored(conn, int(first.prior_id), scope), False
         if first.categories_version == categories.version:
             return None  # another request stored this external_id just now: intake() answers
         categories = _reload(engine, ctx)
@@ -180,20 +184,21 @@ def _params(
     body: Any,
     categories: CategorySet,
     now: datetime,
-    within: str | None,
+    scope: Scope,
     audit: Entry | None,
     actor: str,
 ) -> dict[str, Any] | None:
     """The statement's parameters for ``body``: validated, located, assigned, its SLA due
-    time computed; None when intake() must decide (a place outside ``within``)."""
+    time computed; None when intake() must decide (a place outside ``scope``)."""
     item = parse_incident(body, now=now, categories=set(categories.codes))
     [place] = place_many(ctx.assigner, [item], ctx.resolver)
-    if within is not None and place.owner_code is not None and within not in place.area_codes:
+    if place.lon is not None and not scope.holds_chain(place.area_codes):
         return None  # refused, unless a stored incident has this external_id: intake() knows
     category = categories.by_code[item.category]
     due = ctx.calendar.due(item.reported_at, category.sla_hours, category.clock)
     assigned_at = now if place.owner_code is not None else None
     row = incident_row(0, item, place, due, None, assigned_at, now)
+    row["submitted_by"] = audit.principal.key_id if audit is not None else None
     events = first_events(0, item, place, None, assigned_at, actor)
     params: dict[str, Any] = {
         c: orjson.dumps(row[c]).decode() if c in JSON_COLUMNS and row[c] is not None else row[c]

@@ -5,124 +5,115 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from geoalchemy2 import Geography
+from sqlalchemy import ColumnElement, Connection, Text, cast, func, select, text, true
+from sqlalchemy.sql.expression import FromClause
 
+from gis.access import EVERYWHERE, Scope
 from gis.maps.basemaps import Basemap, features_from_wkb
-from gis.maps.sql import (
-    CLOSED_STATUSES,
-    area_columns,
-    building_columns,
-    inside_boundary_sql,
-    subtree_sql,
-)
-from gis.store.schema import table_exists
+from gis.maps.sql import CLOSED_STATUSES, area_columns, building_columns
+from gis.store.clauses import in_generation
+from gis.store.models import AREAS, BUILDINGS, FACILITIES, INCIDENTS
 
 
 @dataclass(frozen=True)
-class Scope:
-    """Where a page looks: the whole generation, or inside one area's polygon."""
+class View:
+    """Where a page looks: the whole generation, or inside one area's polygon; and what the
+    caller may see there (``access``, the caller's :class:`gis.access.Scope`)."""
 
     generation: int
     within: str | None = None  # an area code
     reach_m: float = 0.0  # also what lies this close to it (metres, on the ellipsoid)
-    #: an API key's scope (an area code), by the hierarchy: areas at or below it, incidents
-    #: owned there; buildings and facilities (no owner) inside its boundary
-    key_scope: str | None = None
+    access: Scope = EVERYWHERE
 
-    def where(self, alias: str) -> str:
-        """A condition on ``alias`` (bound parameters ``:within``, ``:generation``,
-        ``:key_scope``); ``alias`` is ``a`` (areas), ``i`` (incidents), ``b`` or ``f``."""
-        if self.key_scope is None:
-            return self._near(alias)
-        return f"{self._near(alias)} AND {self._key_condition(alias)}"
+    def areas(self, a: FromClause) -> ColumnElement[bool]:
+        """Areas (rows of ``a``, an alias of ``areas``) this view shows."""
+        return self._near(a) & self.access.areas(a)
 
-    def _key_condition(self, alias: str) -> str:
-        if alias == "a":
-            return f"a.code IN ({subtree_sql('key_scope')})"
-        if alias == "i":
-            return "i.area_codes @> ARRAY[CAST(:key_scope AS text)]"
-        return inside_boundary_sql(alias, "key_scope")
+    def incidents(self, i: FromClause) -> ColumnElement[bool]:
+        """Incidents (rows of ``i``, an alias of ``incidents``) this view shows."""
+        return self._near(i) & self.access.incidents(i)
 
-    def _near(self, alias: str) -> str:
+    def inside(self, t: FromClause) -> ColumnElement[bool]:
+        """Buildings or facilities (rows of ``t``) this view shows."""
+        return self._near(t) & self.access.inside(t.c.geom, generation=self.generation)
+
+    def _near(self, t: FromClause) -> ColumnElement[bool]:
         if self.within is None:
-            return "TRUE"
+            return true()
+        w = AREAS.alias("w")
         area = (
-            "(SELECT w.geom FROM areas w WHERE w.code = :within "
-            "AND w.valid @> CAST(:generation AS int))"
+            select(w.c.geom)
+            .where(w.c.code == self.within, in_generation(w, self.generation))
+            .scalar_subquery()
         )
+        geom: Any = t.c.geom
         if self.reach_m > 0:
-            return f"ST_DWithin({alias}.geom::geography, {area}::geography, :reach_m)"
-        return f"ST_Intersects({alias}.geom, {area})"
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "generation": self.generation,
-            "within": self.within,
-            "reach_m": self.reach_m,
-            "key_scope": self.key_scope,
-        }
+            return func.ST_DWithin(cast(geom, _GEOGRAPHY), cast(area, _GEOGRAPHY), self.reach_m)
+        return func.ST_Intersects(geom, area)
 
 
-def has_incidents(conn: Connection) -> bool:
-    """Whether incidents exist as a table yet (another feature adds it)."""
-    return table_exists(conn, "incidents")
+_GEOGRAPHY = Geography()
 
 
-def count_areas(conn: Connection, scope: Scope, level: str) -> int:
+def _open(i: FromClause) -> ColumnElement[bool]:
+    return i.c.status.not_in(CLOSED_STATUSES)
+
+
+def count_areas(conn: Connection, scope: View, level: str) -> int:
     """How many areas of ``level`` the scope holds."""
-    sql = (
-        "SELECT count(*) FROM areas a WHERE a.valid @> CAST(:generation AS int) "
-        f"AND a.level = :level AND {scope.where('a')}"
-    )
-    return int(conn.execute(text(sql), {**scope.params(), "level": level}).scalar_one())
+    a = AREAS.alias("a")
+    stmt = select(func.count()).select_from(a)
+    stmt = stmt.where(in_generation(a, scope.generation), a.c.level == level, scope.areas(a))
+    return int(conn.execute(stmt).scalar_one())
 
 
 def areas(
     conn: Connection,
-    scope: Scope,
+    scope: View,
     basemap: Basemap,
     *,
     level: str | None = None,
     code: str | None = None,
 ) -> list[dict[str, Any]]:
     """Areas of one level (or one area by code) with name, leader, households, open incidents."""
-    level_sql = "AND a.level = :level" if level else ""
-    code_sql = "AND a.code = :code" if code else ""
-    sql = (
-        f"SELECT {area_columns(has_incidents(conn))}, ST_AsBinary(a.geom) AS wkb FROM areas a "
-        f"WHERE a.valid @> CAST(:generation AS int) {level_sql} {code_sql} "
-        f"AND {scope.where('a')} ORDER BY a.code"
+    a = AREAS.alias("a")
+    stmt = select(*area_columns(a), func.ST_AsBinary(a.c.geom).label("wkb")).where(
+        in_generation(a, scope.generation), scope.areas(a)
     )
-    rows = conn.execute(text(sql), {**scope.params(), "level": level, "code": code}).all()
+    if level:
+        stmt = stmt.where(a.c.level == level)
+    if code:
+        stmt = stmt.where(a.c.code == code)
+    rows = conn.execute(stmt.order_by(a.c.code)).all()
     return features_from_wkb(rows, basemap)
 
 
-def count_buildings(conn: Connection, scope: Scope) -> int:
-    sql = f"SELECT count(*) FROM buildings b WHERE {scope.where('b')}"
-    return int(conn.execute(text(sql), scope.params()).scalar_one())
+def count_buildings(conn: Connection, scope: View) -> int:
+    b = BUILDINGS.alias("b")
+    stmt = select(func.count()).select_from(b).where(scope.inside(b))
+    return int(conn.execute(stmt).scalar_one())
 
 
-def buildings(conn: Connection, scope: Scope, basemap: Basemap) -> list[dict[str, Any]]:
+def buildings(conn: Connection, scope: View, basemap: Basemap) -> list[dict[str, Any]]:
     """Buildings with address, households and their team leader (null when none)."""
-    sql = (
-        f"SELECT {building_columns()}, ST_AsBinary(b.geom) AS wkb FROM buildings b "
-        f"WHERE {scope.where('b')} ORDER BY b.code"
-    )
-    features = features_from_wkb(conn.execute(text(sql), scope.params()).all(), basemap)
+    b = BUILDINGS.alias("b")
+    stmt = select(*building_columns(b), func.ST_AsBinary(b.c.geom).label("wkb"))
+    stmt = stmt.where(scope.inside(b)).order_by(b.c.code)
+    features = features_from_wkb(conn.execute(stmt).all(), basemap)
     for f in features:
         f["properties"]["has_leader"] = "yes" if f["properties"]["leader"] else "no"
     return features
 
 
 def facilities(
-    conn: Connection, scope: Scope, basemap: Basemap, *, radius_m: dict[str, float]
+    conn: Connection, scope: View, basemap: Basemap, *, radius_m: dict[str, float]
 ) -> list[dict[str, Any]]:
     """Facilities as points with ``service_radius_m`` by kind (from ``radius_m``)."""
-    sql = (
-        "SELECT f.code, f.kind, f.name, ST_AsBinary(f.geom) AS wkb FROM facilities f "
-        f"WHERE {scope.where('f')} ORDER BY f.code"
-    )
-    features = features_from_wkb(conn.execute(text(sql), scope.params()).all(), basemap)
+    f_ = FACILITIES.alias("f")
+    stmt = select(f_.c.code, f_.c.kind, f_.c.name, func.ST_AsBinary(f_.c.geom).label("wkb"))
+    stmt = stmt.where(scope.inside(f_)).order_by(f_.c.code)
+    features = features_from_wkb(conn.execute(stmt).all(), basemap)
     for f in features:
         f["properties"]["service_radius_m"] = radius_m.get(f["properties"]["kind"], 500.0)
     return features
@@ -143,42 +134,37 @@ def staff(conn: Connection, code: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
-def count_open_incidents(conn: Connection, scope: Scope) -> int:
-    """How many located, open incidents the scope holds (0 without an incidents table)."""
-    if not has_incidents(conn):
-        return 0
-    sql = (
-        "SELECT count(*) FROM incidents i WHERE i.geom IS NOT NULL "
-        f"AND i.status NOT IN (:closed1, :closed2) AND {scope.where('i')}"
-    )
-    params = {**scope.params(), "closed1": CLOSED_STATUSES[0], "closed2": CLOSED_STATUSES[1]}
-    return int(conn.execute(text(sql), params).scalar_one())
+def count_open_incidents(conn: Connection, scope: View) -> int:
+    """How many located, open incidents the scope holds."""
+    i = INCIDENTS.alias("i")
+    stmt = select(func.count()).select_from(i)
+    stmt = stmt.where(i.c.geom.is_not(None), _open(i), scope.incidents(i))
+    return int(conn.execute(stmt).scalar_one())
 
 
 def incidents(
     conn: Connection,
-    scope: Scope,
+    scope: View,
     basemap: Basemap,
     *,
     open_only: bool = True,
     incident_id: Any = None,
 ) -> list[dict[str, Any]]:
     """Incidents (open ones by default) with category, status, description and times."""
-    if not has_incidents(conn):
-        return []
-    status = "AND i.status NOT IN (:closed1, :closed2)" if open_only else ""
-    one = "AND i.id::text = :incident_id" if incident_id is not None else ""
-    sql = (
-        "SELECT i.id::text AS id, i.category, i.status, i.description, "
-        "i.reported_at::text AS reported_at, i.due_at::text AS due_at, i.owner_code, "
-        f"ST_AsBinary(i.geom) AS wkb FROM incidents i WHERE i.geom IS NOT NULL "
-        f"AND {scope.where('i')} {status} {one} "
-        "ORDER BY i.reported_at DESC"
-    )
-    params = {
-        **scope.params(),
-        "closed1": CLOSED_STATUSES[0],
-        "closed2": CLOSED_STATUSES[1],
-        "incident_id": None if incident_id is None else str(incident_id),
-    }
-    return features_from_wkb(conn.execute(text(sql), params).all(), basemap)
+    i = INCIDENTS.alias("i")
+    stmt = select(
+        cast(i.c.id, Text).label("id"),
+        i.c.category,
+        i.c.status,
+        i.c.description,
+        cast(i.c.reported_at, Text).label("reported_at"),
+        cast(i.c.due_at, Text).label("due_at"),
+        i.c.owner_code,
+        func.ST_AsBinary(i.c.geom).label("wkb"),
+    ).where(i.c.geom.is_not(None), scope.incidents(i))
+    if open_only:
+        stmt = stmt.where(_open(i))
+    if incident_id is not None:
+        stmt = stmt.where(cast(i.c.id, Text) == str(incident_id))
+    rows = conn.execute(stmt.order_by(i.c.reported_at.desc())).all()
+    return features_from_wkb(rows, basemap)

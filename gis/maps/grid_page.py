@@ -6,41 +6,31 @@ and due time, facilities with their service radius, and the staff to call.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection
 
-from gis.areas.query import check_within
+from gis.access.roles import mask_phone
+from gis.coverage.thresholds import SERVICE_RADIUS_M
 from gis.errors import NotFound
 from gis.maps import data
 from gis.maps.overview import AREA_TIP, INCIDENT_OPTS, add_buildings
 from gis.maps.page import MapOptions, Page, js_json
-from gis.security.roles import mask_phone
 
-#: Walking reach of each kind of facility in metres (the 15-minute community life circle:
-#: daily needs within 5 minutes ≈ 300 m, weekly within 10 ≈ 500 m, the rest within 15 ≈ 1 km).
-SERVICE_RADIUS_M: dict[str, float] = {
-    "kindergarten": 300.0,
-    "market": 300.0,
-    "elderly_care": 500.0,
-    "community_centre": 500.0,
-    "clinic": 500.0,
-    "park": 500.0,
-    "school": 1000.0,
-    "police": 1000.0,
-    "fire_station": 1000.0,
-}
 FACILITY_TIP = [["name", ""], ["kind", "kind"], ["service_radius_m", "service radius m"]]
 
 
 def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
     """The micro-grid ``code`` (any level works; micro-grids are what it is made for)."""
-    check_within(conn, code, opts.within, generation=opts.generation, field="code")
-    boundary = data.areas(conn, data.Scope(opts.generation), opts.basemap, code=code)
+    view = data.View(opts.generation, within=code, access=opts.scope)
+    # the scope in the query: an area outside it is as absent as an unknown one
+    boundary = data.areas(
+        conn, data.View(opts.generation, access=opts.scope), opts.basemap, code=code
+    )
     if not boundary:
         raise NotFound(f"no area with code {code!r} in generation {opts.generation}", field="code")
     page = Page(f"wangge · {code}", opts.basemap, zoom=17)
-    scope = data.Scope(opts.generation, within=code, key_scope=opts.within)
     style = {"color": "#ff7f00", "weight": 4, "fillOpacity": 0.03}
     page.geojson(
         "边界 boundary",
@@ -48,7 +38,7 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
         {"style": style, "tooltip": AREA_TIP, "popup": AREA_TIP, "fit": True},
     )
     # a phone page stays small: always embedded, never tiled
-    add_buildings(page, conn, scope, _inline(opts), color_by_leader=True)
+    add_buildings(page, conn, view, _inline(opts), color_by_leader=True)
     radius = {
         "style": {"color": "#6a3d9a", "weight": 1, "fillOpacity": 0.05},
         "radiusProperty": "service_radius_m",
@@ -56,8 +46,9 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
         "popup": FACILITY_TIP,
         "show": False,
     }
-    near = data.Scope(opts.generation, within=code, reach_m=max(SERVICE_RADIUS_M.values()))
-    # facilities nearby serve the grid wherever they are: not limited to the key's scope
+    near = data.View(opts.generation, within=code, reach_m=max(SERVICE_RADIUS_M.values()))
+    # facilities nearby serve the grid wherever they are: the facilities serving an area in
+    # scope are shown with it (docs/access.md), not limited to the key's boundary
     facilities = data.facilities(conn, near, opts.basemap, radius_m=SERVICE_RADIUS_M)
     page.geojson("服务半径 service radius", facilities, radius)
     points = {
@@ -66,10 +57,8 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
         "popup": FACILITY_TIP,
     }
     page.geojson("设施 facilities", facilities, points)
-    if not data.has_incidents(conn):
-        page.notes.append("open incidents: not available yet (no incidents table)")
-    elif opts.show_incidents:
-        incidents = data.incidents(conn, scope, opts.basemap)
+    if opts.show_incidents:
+        incidents = data.incidents(conn, view, opts.basemap)
         page.geojson("事件 open incidents", incidents, INCIDENT_OPTS)
     staff = data.staff(conn, code)
     if opts.mask_staff_phones:
@@ -85,9 +74,8 @@ def grid_page(conn: Connection, opts: MapOptions, code: str) -> str:
 
 
 def _inline(opts: MapOptions) -> MapOptions:
-    return MapOptions(
-        opts.basemap, opts.generation, opts.static_url, None, opts.inline_max, opts.geocode_url
-    )
+    """``opts`` without tiles (every layer embedded), the caller's scope kept."""
+    return replace(opts, tiles_url=None)
 
 
 ROLE_NAMES = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -45,12 +44,10 @@ def _classes(values: list[float]) -> list[float]:
 def heat_page(conn: Connection, opts: MapOptions, query: HeatQuery) -> str:
     """Heat layer + hexagons (count or rate), hotspots outlined, a filter form, a legend."""
     page = Page("wangge · heat", opts.basemap)
-    scope = data.Scope(opts.generation, key_scope=opts.within)
-    add_area_layer(page, conn, scope, opts, "street", fit=True)
-    add_area_layer(page, conn, scope, opts, "micro_grid", show=False)
-    if opts.within is not None and query.area is None:
-        query = replace(query, area=opts.within)
-    answer = heatmap(conn, query, generation=opts.generation)
+    view = data.View(opts.generation, access=opts.scope)
+    add_area_layer(page, conn, view, opts, "street", fit=True)
+    add_area_layer(page, conn, view, opts, "micro_grid", show=False)
+    answer = heatmap(conn, query, generation=opts.generation, scope=opts.scope)
     if answer.get("note"):
         page.notes.append(answer["note"])
     measure = "rate" if query.normalize == "households" else "count"
@@ -103,7 +100,7 @@ def _heat_points(conn: Connection, opts: MapOptions, query: HeatQuery) -> list[l
     per H3 res-11 cell (about 25 m across, finer than the heat radius) and drawn as weighted
     cell centres, so the page stays small at city scale.
     """
-    lon, lat = incident_coords(conn, query, generation=opts.generation)
+    lon, lat = incident_coords(conn, query, generation=opts.generation, scope=opts.scope)
     weight = np.ones(len(lon))
     if len(lon) > HEAT_MAX_POINTS:
         counted = count_cells(points_to_cells(lon=lon, lat=lat, res=HEAT_AGGREGATE_RES))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from gis.maps import data
 from gis.maps.page import MapOptions, Page, js_json
@@ -67,7 +67,7 @@ def _tiles_allowed(opts: MapOptions, count: int) -> bool:
 def add_area_layer(
     page: Page,
     conn: Connection,
-    scope: data.Scope,
+    scope: data.View,
     opts: MapOptions,
     level: str,
     *,
@@ -107,7 +107,7 @@ def add_area_layer(
 def add_buildings(
     page: Page,
     conn: Connection,
-    scope: data.Scope,
+    scope: data.View,
     opts: MapOptions,
     *,
     color_by_leader: bool = False,
@@ -134,7 +134,7 @@ def add_buildings(
     return count
 
 
-def add_incidents(page: Page, conn: Connection, scope: data.Scope, opts: MapOptions) -> int:
+def add_incidents(page: Page, conn: Connection, scope: data.View, opts: MapOptions) -> int:
     """Add the open incidents (inline or tiled); return their count."""
     count = data.count_open_incidents(conn, scope)
     name = "事件 open incidents"
@@ -150,18 +150,26 @@ def add_incidents(page: Page, conn: Connection, scope: data.Scope, opts: MapOpti
 def overview_page(conn: Connection, opts: MapOptions) -> str:
     """The whole generation: street, communities, grids, micro-grids, buildings."""
     page = Page("wangge · overview", opts.basemap)
-    scope = data.Scope(opts.generation, key_scope=opts.within)
+    scope = data.View(opts.generation, access=opts.scope)
     page.call("wg.search({map}, " + js_json(opts.geocode_url) + ");")
+    # a scoped key opens on its own area (issue 24: her grid, not a speck on the street)
+    fit_level = _level_of(conn, opts.scope.area) if opts.scope.area else "street"
     for level in LEVEL_STYLES:
-        add_area_layer(page, conn, scope, opts, level, fit=level == "street")
+        add_area_layer(page, conn, scope, opts, level, fit=level == fit_level)
     add_buildings(page, conn, scope, opts)
-    if data.has_incidents(conn) and opts.show_incidents:
+    if opts.show_incidents:
         add_incidents(page, conn, scope, opts)
     legend = [{"label": LEVEL_NAMES[lv], "color": s["color"]} for lv, s in LEVEL_STYLES.items()]
     legend.append({"label": "楼 building", "color": "#666666", "fill": "#999999"})
     legend.append({"label": "事件 open incident", "color": "#b10026", "fill": "#fc4e2a"})
     notes = [f"basemap: {opts.basemap.name} ({opts.basemap.datum})"]
-    if not data.has_incidents(conn):
-        page.notes.append("open incidents: not available yet (no incidents table)")
     page.call(f"wg.legend({{map}}, 'wangge', {js_json(legend)}, {js_json(notes)});")
     return page.render(static_url=opts.static_url)
+
+
+def _level_of(conn: Connection, code: str | None) -> str:
+    """The level of area ``code`` ("street" when unknown)."""
+    level = conn.execute(
+        text("SELECT level FROM areas WHERE code = :c LIMIT 1"), {"c": code}
+    ).scalar_one_or_none()
+    return str(level) if level else "street"

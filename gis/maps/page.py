@@ -18,6 +18,7 @@ import folium
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from gis.access import EVERYWHERE, Scope
 from gis.maps.basemaps import Basemap
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -66,8 +67,8 @@ class MapOptions:
     tiles_url: str | None = None
     inline_max: int = 2000
     geocode_url: str | None = None
-    #: an API key's scope: the page shows what lies in this area only
-    within: str | None = None
+    #: what the caller may see (their key's scope)
+    scope: Scope = EVERYWHERE
     #: staff phone numbers masked (anonymous visitors of a public deployment)
     mask_staff_phones: bool = False
     #: incident points and their text (anonymous visitors of a public deployment: no)

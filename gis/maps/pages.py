@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
+from gis.access import EVERYWHERE, Scope
 from gis.errors import NotFound
 from gis.heat.service import HeatQuery
+from gis.incidents.query import visible_timeline
 from gis.maps import data
 from gis.maps.grid_page import grid_page
 from gis.maps.heat_page import heat_page
 from gis.maps.index import index_html
 from gis.maps.overview import AREA_TIP, INCIDENT_OPTS, add_area_layer, overview_page
 from gis.maps.page import MapOptions, Page, js_json
-from gis.maps.sql import SUBTREE_SQL
-from gis.store.schema import table_exists
+from gis.store.models import AREAS
 
 PAGES = ("index", "overview", "heat", "coverage", "grid", "incident")
 
@@ -37,24 +38,24 @@ FINDING_TIP = [
 ]
 
 
-def index(conn: Connection, *, generation: int, within: str | None = None) -> str:
-    """The index page: links to every page and a few micro-grids (at or below ``within``)."""
-    below = f"AND code IN ({SUBTREE_SQL})" if within is not None else ""
-    codes = (
-        conn.execute(
-            text(
-                "SELECT code FROM areas WHERE level = 'micro_grid' "
-                f"AND valid @> CAST(:g AS int) {below} ORDER BY code LIMIT 5"
-            ),
-            {"g": generation, "within": within},
+def index(
+    conn: Connection,
+    *,
+    generation: int,
+    scope: Scope = EVERYWHERE,
+    hide: frozenset[str] = frozenset(),
+) -> str:
+    """The index page: links to every page and a few micro-grids (of those in ``scope``); no
+    link to the pages in ``hide`` (the caller's role cannot open them)."""
+    codes = conn.execute(
+        select(AREAS.c.code)
+        .where(
+            AREAS.c.level == "micro_grid", AREAS.c.valid.contains(generation), scope.areas(AREAS)
         )
-        .scalars()
-        .all()
-    )
-    notes = []
-    if not data.has_incidents(conn):
-        notes.append("incidents (heat, incident pages, open-incident counts): no incidents table")
-    return index_html(grid_codes=list(codes), notes=notes)
+        .order_by(AREAS.c.code)
+        .limit(5)
+    ).scalars()
+    return index_html(grid_codes=list(codes), notes=[], hide=hide)
 
 
 def overview(conn: Connection, opts: MapOptions) -> str:
@@ -75,9 +76,9 @@ def grid(conn: Connection, opts: MapOptions, code: str) -> str:
 def coverage(conn: Connection, opts: MapOptions) -> str:
     """Every coverage finding in its severity colour, its message in the popup, a legend."""
     page = Page("wangge · coverage", opts.basemap)
-    scope = data.Scope(opts.generation, key_scope=opts.within)
-    add_area_layer(page, conn, scope, opts, "street", fit=True)
-    add_area_layer(page, conn, scope, opts, "micro_grid")
+    view = data.View(opts.generation, access=opts.scope)
+    add_area_layer(page, conn, view, opts, "street", fit=True)
+    add_area_layer(page, conn, view, opts, "micro_grid")
     findings = _findings(conn, opts)
     features = []
     for f in findings:
@@ -107,7 +108,7 @@ def coverage(conn: Connection, opts: MapOptions) -> str:
 def _findings(conn: Connection, opts: MapOptions) -> list[dict[str, Any]]:
     from gis.coverage.registry import run_coverage
 
-    report = run_coverage(conn, generation=opts.generation, area=opts.within)
+    report = run_coverage(conn, generation=opts.generation, scope=opts.scope)
     return [f.as_dict() for f in report.findings]
 
 
@@ -126,32 +127,29 @@ def _shift_features(opts: MapOptions, features: list[dict[str, Any]]) -> list[di
 
 def incident(conn: Connection, opts: MapOptions, incident_id: str) -> str:
     """One incident: its location, its owner area and its timeline."""
-    if not data.has_incidents(conn):
-        raise NotFound("no incidents yet: the incidents table does not exist", field="id")
-    scope = data.Scope(opts.generation, key_scope=opts.within)
-    found = data.incidents(conn, scope, opts.basemap, open_only=False, incident_id=incident_id)
+    view = data.View(opts.generation, access=opts.scope)
+    found = data.incidents(conn, view, opts.basemap, open_only=False, incident_id=incident_id)
     if not found:
         raise NotFound(f"no incident with id {incident_id!r}", field="id")
     page = Page(f"wangge · incident {incident_id}", opts.basemap, zoom=17)
     owner = found[0]["properties"].get("owner_code")
     if owner:
-        area = data.areas(conn, scope, opts.basemap, code=owner)
+        area = data.areas(conn, view, opts.basemap, code=owner)
         page.geojson(
             "owner area", area, {"style": {"color": "#ff7f00", "weight": 3}, "tooltip": AREA_TIP}
         )
     style = {**INCIDENT_OPTS, "fit": True}
     page.geojson("incident", found, style)
-    page.call(f"wg.timeline({{map}}, {js_json(_timeline(conn, incident_id))});")
+    timeline = _timeline(conn, incident_id, opts.scope)
+    page.call(f"wg.timeline({{map}}, {js_json(timeline)});")
     return page.render(static_url=opts.static_url)
 
 
-def _timeline(conn: Connection, incident_id: str) -> list[dict[str, Any]]:
-    if not table_exists(conn, "incident_events"):
-        return []
+def _timeline(conn: Connection, incident_id: str, scope: Scope) -> list[dict[str, Any]]:
     rows = (
         conn.execute(
             text(
-                "SELECT at::text AS at, kind, from_status, to_status, actor, note "
+                "SELECT at::text AS at, kind, from_status, to_status, actor, note, details "
                 "FROM incident_events WHERE incident_id::text = :id ORDER BY at, id"
             ),
             {"id": incident_id},
@@ -159,4 +157,5 @@ def _timeline(conn: Connection, incident_id: str) -> list[dict[str, Any]]:
         .mappings()
         .all()
     )
-    return [dict(r) for r in rows]
+    shown = visible_timeline(conn, [dict(r) for r in rows], scope)
+    return [{k: v for k, v in r.items() if k != "details"} for r in shown]

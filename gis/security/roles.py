@@ -1,77 +1,12 @@
-"""Roles, what each may do, and the scope rule of the area hierarchy."""
+"""Kept for imports written before :mod:`gis.access` owned the principal and the roles."""
 
-from __future__ import annotations
+from gis.access.roles import (
+    ANONYMOUS,
+    PERMISSIONS,
+    PUBLIC_PERMISSIONS,
+    ROLES,
+    Principal,
+    mask_phone,
+)
 
-from dataclasses import dataclass
-from typing import Final
-
-ROLES: Final[tuple[str, ...]] = ("official", "field_worker", "integration", "admin")
-
-#: Permission families. An endpoint needs one; a role grants a set.
-PERMISSIONS: Final[dict[str, frozenset[str]]] = {
-    "official": frozenset(
-        {"areas:read", "assign", "geocode", "incidents:read", "stats", "coverage", "maps"}
-    ),
-    "field_worker": frozenset(
-        {"areas:read", "assign", "geocode", "incidents:read", "incidents:update", "maps"}
-    ),
-    "integration": frozenset({"assign", "geocode", "incidents:create"}),
-    "admin": frozenset(
-        {
-            "areas:read",
-            "assign",
-            "geocode",
-            "incidents:read",
-            "incidents:create",
-            "incidents:update",
-            "stats",
-            "coverage",
-            "maps",
-            "import",
-            "keys",
-            "audit",
-            "unmasked",
-        }
-    ),
-}
-
-#: What an anonymous caller may do when the public setting allows it.
-PUBLIC_PERMISSIONS: Final[frozenset[str]] = frozenset({"assign", "maps"})
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller: a key's id, name, role and scope (an area code; None for everywhere)."""
-
-    key_id: str | None
-    name: str
-    role: str
-    scope: str | None = None
-
-    def can(self, permission: str) -> bool:
-        """Whether the role grants ``permission``."""
-        if self.role == "anonymous":
-            return permission in PUBLIC_PERMISSIONS
-        return permission in PERMISSIONS.get(self.role, frozenset())
-
-    def covers(self, chain_codes: list[str] | tuple[str, ...]) -> bool:
-        """Whether an object whose owning area chain (largest first, any length) is
-        ``chain_codes`` lies in scope: a scope covers its area and every descendant."""
-        return self.scope is None or self.scope in chain_codes
-
-    @property
-    def sees_phones(self) -> bool:
-        return self.can("unmasked")
-
-
-ANONYMOUS = Principal(key_id=None, name="anonymous", role="anonymous")
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """``13812345678`` → ``138****5678``; short numbers keep only their last two digits."""
-    if not phone:
-        return phone
-    digits = phone.strip()
-    if len(digits) >= 8:
-        return f"{digits[:3]}****{digits[-4:]}"
-    return "*" * max(len(digits) - 2, 1) + digits[-2:]
+__all__ = ["ANONYMOUS", "PERMISSIONS", "PUBLIC_PERMISSIONS", "ROLES", "Principal", "mask_phone"]

@@ -1,14 +1,8 @@
-"""Questions about the live schema, for features that use tables other branches may add."""
+"""Versions of the data in the live schema (for caches that must notice a change)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, text
-
-
-def table_exists(conn: Connection, name: str) -> bool:
-    """Whether a table called ``name`` exists in the search path."""
-    found = conn.execute(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name})
-    return bool(found.scalar_one())
 
 
 def data_version(conn: Connection, *names: str) -> str:

@@ -24,11 +24,11 @@ from shapely import MultiPolygon, Polygon, box
 from gis.assign.engine import AreaIndex, Lookup
 from gis.crs import local_metric_crs
 from gis.errors import InvalidInput
+from tests.conftest import REFERENCE_DATA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-TOWNSHIPS = DATA / "shanghai_townships_wgs84.geojson"
-ADDRESSES = DATA / "shanghai_covid2022_case_addresses_wgs84.geojson"
-BUILDINGS = DATA / "shanghai_lujiazui_osm_buildings_wgs84.geojson"
+TOWNSHIPS = REFERENCE_DATA / "shanghai_townships_wgs84.geojson"
+ADDRESSES = REFERENCE_DATA / "shanghai_covid2022_case_addresses_wgs84.geojson"
+BUILDINGS = REFERENCE_DATA / "shanghai_lujiazui_osm_buildings_wgs84.geojson"
 
 # a dyadic origin near Shanghai, so that offsets of k * 2**-n are exact doubles
 X0, Y0 = 121.375, 31.125
@@ -488,6 +488,7 @@ def assert_matches_pairs(
     assert owners == [min(w) if w else None for w in want]
 
 
+@pytest.mark.reference_data
 @pytest.mark.slow
 def test_townships_all_case_addresses(
     townships: tuple[list[str], list[Polygon | MultiPolygon], AreaIndex],
@@ -502,6 +503,7 @@ def test_townships_all_case_addresses(
     assert (res.owner >= 0).mean() > 0.99
 
 
+@pytest.mark.reference_data
 @pytest.mark.slow
 def test_townships_random_and_boundary_points(
     townships: tuple[list[str], list[Polygon | MultiPolygon], AreaIndex],
@@ -518,6 +520,7 @@ def test_townships_random_and_boundary_points(
     assert index.lookup(lon=xr, lat=yr).n_exact == 0
 
 
+@pytest.mark.reference_data
 @pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
@@ -650,6 +653,7 @@ def test_nearest_small() -> None:
             index.nearest(lon=x, lat=y, max_distance_m=bad)
 
 
+@pytest.mark.reference_data
 @pytest.mark.slow
 def test_nearest_townships(
     townships: tuple[list[str], list[Polygon | MultiPolygon], AreaIndex],
@@ -745,6 +749,7 @@ def test_polygon_shares_small() -> None:
     assert index.codes[got[2][0][0]] == "c"
 
 
+@pytest.mark.reference_data
 @pytest.mark.slow
 def test_polygon_shares_real_buildings(
     townships: tuple[list[str], list[Polygon | MultiPolygon], AreaIndex],

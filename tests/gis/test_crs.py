@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -27,10 +26,7 @@ from gis.crs import (
     wgs84_to_gcj02,
 )
 from gis.errors import InvalidInput
-
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-DISTRICTS_GCJ02 = SHARED_DATA / "shanghai_districts_datav_gcj02.geojson"
-DISTRICTS_WGS84 = SHARED_DATA / "shanghai_districts_wgs84.geojson"
+from tests.conftest import reference
 
 EARTH_RADIUS_M = 6_371_008.8
 GEOD = Geod(ellps="WGS84")
@@ -226,12 +222,12 @@ def test_inputs_are_not_modified() -> None:
 # --- the answer key: Shanghai districts -----------------------------------------------------
 
 
+@pytest.mark.reference_data
 def test_gcj02_districts_match_wgs84_answer_key_within_1m() -> None:
-    assert DISTRICTS_GCJ02.exists() and DISTRICTS_WGS84.exists(), (
-        f"reference data missing under {SHARED_DATA}"
-    )
-    gcj = gpd.read_file(DISTRICTS_GCJ02, engine="pyogrio").set_index("adcode").sort_index()
-    key = gpd.read_file(DISTRICTS_WGS84, engine="pyogrio").set_index("adcode").sort_index()
+    districts_gcj02 = reference("shanghai_districts_datav_gcj02.geojson")
+    districts_wgs84 = reference("shanghai_districts_wgs84.geojson")
+    gcj = gpd.read_file(districts_gcj02, engine="pyogrio").set_index("adcode").sort_index()
+    key = gpd.read_file(districts_wgs84, engine="pyogrio").set_index("adcode").sort_index()
     assert len(gcj) == 16
     assert list(gcj.index) == list(key.index)
 

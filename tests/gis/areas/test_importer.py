@@ -19,7 +19,7 @@ from gis.areas.generations import activate, current_generation, resolve_generati
 from gis.areas.importer import import_areas
 from gis.areas.reading import read_area_file
 from gis.store.models import Area, AreaPart
-from tests.conftest import shared
+from tests.conftest import DEMO_DATA, reference
 from tests.fixtures import area_collection, rect
 
 AREAS = Area.__table__
@@ -44,12 +44,13 @@ def feature(code: str | None, coords: Any, *, kind: str = "Polygon", **props: An
     }
 
 
-def townships() -> Any:
+def townships() -> Any:  # reference data
     return read_area_file(
-        shared("shanghai_townships_wgs84.geojson"), code_field="id", name_field="name"
+        reference("shanghai_townships_wgs84.geojson"), code_field="id", name_field="name"
     )
 
 
+@pytest.mark.reference_data
 def test_townships_import_with_zero_errors(conn: Connection) -> None:
     source = townships()
     report = import_areas(conn, source, level="street", activate=True)
@@ -92,15 +93,16 @@ def test_every_repair_is_reported(conn: Connection, tmp_path: Path) -> None:
     assert [str(r) for r in report.repairs] == [str(repair)]
 
 
+@pytest.mark.reference_data
 def test_gcj02_districts_match_wgs84_answer_key(conn: Connection) -> None:
     source = read_area_file(
-        shared("shanghai_districts_datav_gcj02.geojson"),
+        reference("shanghai_districts_datav_gcj02.geojson"),
         code_field="adcode",
         name_field="name",
         crs="gcj02",
     )
     import_areas(conn, source, level="district", activate=True)
-    key = gpd.read_file(shared("shanghai_districts_wgs84.geojson")).set_index("adcode")
+    key = gpd.read_file(reference("shanghai_districts_wgs84.geojson")).set_index("adcode")
     rows = conn.execute(select(AREAS.c.code, func.ST_AsBinary(AREAS.c.geom))).all()
     assert len(rows) == 16
     worst = 0.0
@@ -113,17 +115,33 @@ def test_gcj02_districts_match_wgs84_answer_key(conn: Connection) -> None:
     assert worst < 1.0, f"worst vertex {worst:.3f} m"
 
 
-@pytest.mark.parametrize("fmt", ["geojson", "gpkg"])
-def test_export_import_round_trip_is_lossless(conn: Connection, tmp_path: Path, fmt: str) -> None:
-    districts = read_area_file(
-        shared("shanghai_districts_datav_gcj02.geojson"),
+# one source in the repository (the demo street's communities, WGS-84) and one in the reference
+# data (Shanghai's districts in GCJ-02)
+ROUND_TRIP_SOURCES = {
+    "demo": lambda: read_area_file(
+        DEMO_DATA / "communities.geojson", code_field="code", name_field="name"
+    ),
+    "reference": lambda: read_area_file(
+        reference("shanghai_districts_datav_gcj02.geojson"),
         code_field="adcode",
         name_field="name",
         crs="gcj02",
-    )
+    ),
+}
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg"])
+@pytest.mark.parametrize(
+    "which", ["demo", pytest.param("reference", marks=pytest.mark.reference_data)]
+)
+def test_export_import_round_trip_is_lossless(
+    conn: Connection, tmp_path: Path, fmt: str, which: str
+) -> None:
+    districts = ROUND_TRIP_SOURCES[which]()
+    n = len(districts.features)
     first = import_areas(conn, districts, level="district", activate=True)
     out = tmp_path / f"districts.{fmt}"
-    assert export_areas(conn, level="district", generation=first.generation, fmt=fmt, out=out) == 16
+    assert export_areas(conn, level="district", generation=first.generation, fmt=fmt, out=out) == n
     back = read_area_file(out, code_field="code", name_field="name", parent_field="parent_code")
     second = import_areas(conn, back, level="district", activate=True)
     assert second.generation == first.generation + 1
@@ -287,10 +305,19 @@ def test_hierarchy_parent_links(conn: Connection, tmp_path: Path) -> None:
     assert parents == {"S": None, "S-G1": "S", "S-G2": "S"}
 
 
-def test_zipped_shapefile_in_a_projected_crs(conn: Connection, tmp_path: Path) -> None:
+ZIP_SOURCES = {
+    "demo": lambda: gpd.read_file(DEMO_DATA / "communities.geojson").rename(columns={"code": "id"}),
+    "reference": lambda: gpd.read_file(reference("shanghai_focus_streets_wgs84.geojson")),
+}
+
+
+@pytest.mark.parametrize(
+    "which", ["demo", pytest.param("reference", marks=pytest.mark.reference_data)]
+)
+def test_zipped_shapefile_in_a_projected_crs(conn: Connection, tmp_path: Path, which: str) -> None:
     import zipfile
 
-    towns = gpd.read_file(shared("shanghai_focus_streets_wgs84.geojson"))
+    towns = ZIP_SOURCES[which]()
     projected = towns[["id", "name", "geometry"]].to_crs("EPSG:32651")
     folder = tmp_path / "shp"
     folder.mkdir()
@@ -300,13 +327,15 @@ def test_zipped_shapefile_in_a_projected_crs(conn: Connection, tmp_path: Path) -
         for part in folder.iterdir():
             zf.write(part, part.name)
     source = read_area_file(archive, code_field="id", name_field="name")
-    assert source.crs == "EPSG:32651" and len(source.features) == 4
+    assert source.crs == "EPSG:32651" and len(source.features) == len(towns)
     report = import_areas(conn, source, level="street")
     assert sorted(report.added) == sorted(towns["id"])
-    # back in WGS-84 within a millimetre of the original vertices
+    # back in WGS-84 within a millimetre of the original vertices (a shapefile may reverse a
+    # ring's orientation: compared in normal form)
     original = dict(zip(towns["id"], towns.geometry, strict=True))
     for f in source.features:
-        assert shapely.equals_exact(f.geom, as_multi(original[f.code]), tolerance=1e-8)
+        want = shapely.normalize(as_multi(original[f.code]))
+        assert shapely.equals_exact(shapely.normalize(f.geom), want, tolerance=1e-8)
 
 
 def as_multi(geom: shapely.Geometry) -> shapely.MultiPolygon:

@@ -16,7 +16,7 @@ from gis.areas.reading import read_area_file
 from gis.assign.service import Assigner, assign_point
 from gis.errors import InvalidInput, NotFound
 from gis.store.db import make_engine
-from tests.conftest import shared
+from tests.conftest import reference
 from tests.fixtures import HALF, X0, Y0, load_small_street, redraw_micro_grids
 
 
@@ -34,7 +34,7 @@ def small(
 def towns(new_database: Callable[[], str]) -> Iterator[Engine]:
     engine = make_engine(new_database())
     source = read_area_file(
-        shared("shanghai_townships_wgs84.geojson"), code_field="id", name_field="name"
+        reference("shanghai_townships_wgs84.geojson"), code_field="id", name_field="name"
     )
     with engine.begin() as conn:
         import_areas(conn, source, level="street", activate=True)
@@ -80,6 +80,7 @@ def test_accuracy_circle_marks_ambiguity(small: Engine) -> None:
     assert calm["ambiguous"] is False and "candidates" not in calm
 
 
+@pytest.mark.reference_data
 def test_level_choice_and_fallback(small: Engine, towns: Engine) -> None:
     grid = assign_point(Assigner(small), lon=X0 + HALF / 2, lat=Y0 + HALF / 2, level="grid")
     assert grid["owner"]["code"] == "G1" and grid["chain"][-1]["code"] == "G1"
@@ -165,10 +166,11 @@ def postgis_owners(
     return [found.get(i, []) for i in range(len(lon))]
 
 
+@pytest.mark.reference_data
 def test_postgis_path_agrees_with_index_on_real_addresses(towns: Engine) -> None:
     import geopandas as gpd
 
-    points = gpd.read_file(shared("shanghai_covid2022_case_addresses_wgs84.geojson"))
+    points = gpd.read_file(reference("shanghai_covid2022_case_addresses_wgs84.geojson"))
     assert len(points) == 26_105
     lon, lat = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
     assigner = Assigner(towns)

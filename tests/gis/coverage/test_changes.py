@@ -200,13 +200,6 @@ def test_incident_table_of_another_shape_is_reported_not_fatal(demo: Connection)
     assert [f.check for f in report.findings] == ["no_leader"]  # the transaction survived
 
 
-def test_no_incidents_table_is_reported_not_fatal(demo: Connection) -> None:
-    demo.execute(text("ALTER TABLE incidents RENAME TO incidents_real"))
-    report = run_coverage(demo, checks="incidents")
-    assert set(report.summary["not_run"]) == {"overdue_incidents", "resolution_rate"}
-    assert "no incidents table" in report.summary["not_run"]["overdue_incidents"]
-
-
 def test_thresholds_change_what_is_reported_and_are_stated(demo: Connection) -> None:
     report = run_coverage(demo, checks="gap,sliver", thresholds={"gap_min_m2": 500})
     assert [f.check for f in report.findings] == ["sliver"]

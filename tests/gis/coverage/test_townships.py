@@ -14,10 +14,10 @@ from pyproj import Transformer
 from sqlalchemy import Connection, text
 
 from gis.coverage import run_coverage
-from tests.conftest import shared
+from tests.conftest import reference
 from tests.gis.coverage.townships import PARENT, load_townships
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.reference_data]
 
 #: Report every piece from 0.5 m² up (as gap or overlap when wide, sliver when thin).
 SMALL = {"gap_min_m2": 0.5, "overlap_min_m2": 0.5, "sliver_min_m2": 0.5}
@@ -29,7 +29,7 @@ def towns(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Con
     with engine.connect() as conn:
         transaction = conn.begin()
         load_townships(
-            conn, shared("shanghai_townships_wgs84.geojson"), tmp_path_factory.mktemp("towns")
+            conn, reference("shanghai_townships_wgs84.geojson"), tmp_path_factory.mktemp("towns")
         )
         try:
             yield conn

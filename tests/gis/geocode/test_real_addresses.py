@@ -1,4 +1,4 @@
-"""Must show, on the 26,105 real Shanghai addresses of ../shared/data (imported through the
+"""Must show, on the 26,105 real Shanghai addresses of the reference data (imported through the
 real importer, loaded back as the gazetteer): the clean address resolves to its own point for
 ≥ 99%; messy variants (numerals, widths, prefixes, spacing, trailing words, road-name typos)
 reach ≥ 95% correct top answers with zero confident answers carrying a different number."""
@@ -16,14 +16,16 @@ from gis.geocode import Gazetteer
 from gis.geocode.noise import KINDS, Noiser
 from gis.geocode.normalize import parse
 from gis.geocode.store import import_addresses
-from tests.conftest import shared
+from tests.conftest import reference
+
+pytestmark = pytest.mark.reference_data
 
 FILE = "shanghai_covid2022_case_addresses_wgs84.geojson"
 
 
 @pytest.fixture(scope="module")
 def truth() -> list[dict[str, Any]]:
-    data = json.loads(shared(FILE).read_text())
+    data = json.loads(reference(FILE).read_text())
     return [
         {
             **f["properties"],
@@ -37,7 +39,7 @@ def truth() -> list[dict[str, Any]]:
 @pytest.fixture
 def gazetteer(conn: Connection) -> Gazetteer:
     report = import_addresses(
-        conn, shared(FILE), address_field="address", district_field="district"
+        conn, reference(FILE), address_field="address", district_field="district"
     )
     assert len(report.added) == 26_105
     return Gazetteer.load(conn)

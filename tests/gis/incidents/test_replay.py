@@ -15,18 +15,21 @@ from gis.areas.reading import read_area_file
 from gis.incidents.categories import DEFAULT_FILE
 from gis.store.db import make_engine
 from gis.store.models import INCIDENTS
-from tests.conftest import shared
+from tests.conftest import reference
 from tests.gis.areas.test_import_errors import run
 from tests.gis.incidents.facts_check import assert_facts_current
 
 ROWS = 1500
 
 
+pytestmark = pytest.mark.reference_data
+
+
 @pytest.fixture
 def townships_db(fresh_db: str) -> str:
     engine = make_engine(fresh_db)
     source = read_area_file(
-        shared("shanghai_townships_wgs84.geojson"), code_field="id", name_field="name"
+        reference("shanghai_townships_wgs84.geojson"), code_field="id", name_field="name"
     )
     with engine.begin() as conn:
         import_areas(conn, source, level="street", activate=True)
@@ -37,7 +40,7 @@ def townships_db(fresh_db: str) -> str:
 def _slice(tmp_path: Path) -> Path:
     out = tmp_path / "daily.csv"
     with (
-        shared("shanghai_covid2022_case_address_reports_daily.csv").open(encoding="utf-8") as f,
+        reference("shanghai_covid2022_case_address_reports_daily.csv").open(encoding="utf-8") as f,
         out.open("w", encoding="utf-8", newline="") as g,
     ):
         for k, line in enumerate(f):

@@ -14,6 +14,8 @@ import pytest
 from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH, MAX_CACHED_STATEMENT_PARAMS
 from sqlalchemy import Connection, Engine, func, select, text, update
 
+from gis.access import Scope
+from gis.access.roles import Principal
 from gis.areas.generations import activate
 from gis.areas.importer import import_areas
 from gis.areas.reading import read_area_file
@@ -29,7 +31,6 @@ from gis.incidents.service import submit
 from gis.incidents.single import STATEMENT, take_one
 from gis.incidents.worktime import WorkCalendar
 from gis.security.audit import Entry
-from gis.security.roles import Principal
 from gis.store.db import make_engine
 from gis.store.models import AUDIT_LOG, INCIDENT_CATEGORIES, INCIDENTS
 from tests.fixtures import HALF, X0, Y0, redraw_micro_grids, small_street_with_categories
@@ -111,9 +112,9 @@ def test_refusals_are_named_and_write_nothing(street: Engine, context: IntakeCon
         take_one(street, context, body(category="no_such_thing"))
     assert bad.value.field == "category"
     # outside the caller's scope: left to intake(), which refuses it naming the field
-    assert take_one(street, context, body(**M2), within="G1") is None
+    assert take_one(street, context, body(**M2), scope=Scope("G1")) is None
     with pytest.raises(InvalidInput) as outside:
-        submit(street, context, body(**M2), within="G1")
+        submit(street, context, body(**M2), scope=Scope("G1"))
     assert outside.value.field == "lon" and "outside your scope" in outside.value.reason
     with street.connect() as conn:
         assert conn.execute(select(func.count()).select_from(INCIDENTS)).scalar_one() == 0

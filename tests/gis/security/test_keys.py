@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from gis.access import Scope
+from gis.access.roles import ANONYMOUS, Principal, mask_phone
 from gis.errors import InvalidInput, NotFound
 from gis.security.audit import read_audit, record
 from gis.security.keys import (
@@ -20,7 +22,6 @@ from gis.security.keys import (
     list_keys,
     revoke_key,
 )
-from gis.security.roles import ANONYMOUS, Principal, mask_phone
 from gis.store.db import make_engine
 from gis.store.models import API_KEYS
 from tests.fixtures import load_small_street
@@ -107,9 +108,12 @@ def test_create_refuses_bad_role_or_scope(
 def test_roles_and_scope() -> None:
     worker = Principal("k", "w", "field_worker", "G1")
     assert worker.can("incidents:update") and not worker.can("import")
-    assert worker.covers(["S", "G1", "M1"]) and not worker.covers(["S", "G2", "M2"])
+    assert Scope.of(worker).holds_chain(["S", "G1", "M1"])
+    assert not Scope.of(worker).holds_chain(["S", "G2", "M2"])
     integration = Principal("k", "i", "integration")
-    assert integration.can("incidents:create") and not integration.can("incidents:read")
+    # an integration key reads incidents, but its scope holds only those it submitted
+    assert integration.can("incidents:create") and integration.can("incidents:read")
+    assert Scope.of(integration).submitter == "k" and not integration.can("areas:read")
     assert ANONYMOUS.can("assign") and not ANONYMOUS.can("incidents:read")
     assert Principal("k", "a", "admin").sees_phones and not worker.sees_phones
 
