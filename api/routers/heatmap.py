@@ -47,7 +47,13 @@ def heat_filters(
     normalize: Annotated[
         Literal["households"] | None, Query(description="households: rate per 1,000")
     ] = None,
-    confidence: Annotated[Literal[90, 95, 99], Query(description="90, 95 or 99 (%)")] = 95,
+    confidence: Annotated[
+        int,
+        # an enum in the document (a query string is not coerced to a Literal int)
+        Query(
+            ge=90, le=99, description="90, 95 or 99 (%)", json_schema_extra={"enum": [90, 95, 99]}
+        ),
+    ] = 95,
 ) -> HeatQuery:
     """The time, category, rate and significance filters the heatmap and the heat page share."""
     return HeatQuery(
