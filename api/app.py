@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import error_pages, fastlane, limits, problems, ratelimits, replicas, security
+from api import error_pages, fastlane, hardening, limits, problems, ratelimits, replicas, security
 from api.openapi_categories import document_categories
 from api.routers import (
     access,
@@ -69,6 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         app.state.keys = KeyVerifier(engine, check_seconds=settings.index_check_seconds)
+        # every key's verifier in this worker, so key checks need no database (issue 22 L)
+        with contextlib.suppress(Unavailable):
+            app.state.keys.load()
         app.state.assigner = Assigner(engine, check_seconds=settings.index_check_seconds)
         # nothing imported yet, or the database is away: build on first request
         with contextlib.suppress(NotFound, Unavailable):
@@ -153,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     fastlane.install(app)  # issue 28: GET /v1/assign's plain requests; innermost middleware
     replicas.install(app, settings)  # issue 28: heavy reads from replicas, own writes seen
     limits.install(app, settings)  # issue 16: body size, NUL bytes, page size in the document
+    hardening.install(app, settings)  # issue 22: proxies, hosts, parameters, budgets, headers
     return app
 
 

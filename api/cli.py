@@ -30,8 +30,6 @@ def serve(
     """
     import os
 
-    import uvicorn
-
     from gis.cli.common import engine, say
     from gis.settings import Settings
 
@@ -40,8 +38,13 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     say(f"wangge API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-    uvicorn.run(
+    from api.edge import serve as run_server
+    from api.edge import server_config
+
+    # issue 22 A: request heads bounded in size and time, proxy headers the app's business
+    config = server_config(
         "api.app:app_from_env",
+        settings,
         factory=True,
         host=host,
         port=port,
@@ -54,6 +57,7 @@ def serve(
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         log_level="info",
     )
+    run_server(config)
 
 
 def main() -> None:

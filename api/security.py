@@ -34,8 +34,6 @@ from gis.security import audit
 from gis.security.keys import KeyVerifier
 from gis.settings import Settings
 
-#: wrong keys one client address may send, per second, after its burst (a setting)
-FAILED_KEYS_PER_SECOND = 1.0
 #: how much of an Open311 form is searched for ``api_key``
 MAX_FORM_KEY_BYTES = 1 << 20
 
@@ -114,7 +112,7 @@ def install(app: Any, settings: Settings) -> None:
     lifespan sets ``app.state.keys``)."""
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     # wrong keys cost a scrypt each: an address that keeps sending them is stopped before that
-    app.state.failed_keys = RateLimiter(FAILED_KEYS_PER_SECOND, settings.failed_key_burst)
+    app.state.failed_keys = RateLimiter(settings.failed_keys_per_second, settings.failed_key_burst)
 
 
 def _verifier(request: Request) -> KeyVerifier:

@@ -270,7 +270,36 @@ _ALIASES: Final[dict[str, str]] = {
     "bd09": BD09,
     "bd-09": BD09,
 }
-_EPSG_RE: Final = re.compile(r"epsg:(\d{1,9})")
+#: The CRS names the API document lists (the server also takes other spellings, the OGC
+#: names below and any 2-D EPSG CRS PROJ can transform): WGS-84, the Chinese datums,
+#: CGCS2000 and the projected systems used around Shanghai.
+DOCUMENTED_CRS: Final = (
+    "wgs84",
+    "gcj02",
+    "bd09",
+    "EPSG:4326",
+    "EPSG:4490",
+    "EPSG:3857",
+    "EPSG:4549",
+    "EPSG:32650",
+    "EPSG:32651",
+)
+#: The datums a phone or web map may hand over (reverse geocoding takes these)
+DATUMS: Final = ("wgs84", "gcj02", "bd09")
+
+#: OGC names of WGS-84 lon/lat (what GIS tools write in a GeoJSON file's ``crs`` member)
+CRS84_NAMES: Final = (
+    "urn:ogc:def:crs:ogc:1.3:crs84",
+    "urn:ogc:def:crs:ogc::crs84",
+    "http://www.opengis.net/def/crs/ogc/1.3/crs84",
+    "https://www.opengis.net/def/crs/ogc/1.3/crs84",
+    "ogc:crs84",
+    "crs84",
+)
+_ALIASES.update(dict.fromkeys(CRS84_NAMES, WGS84))
+_EPSG_RE: Final = re.compile(
+    r"(?:epsg:|urn:ogc:def:crs:epsg:[0-9.]*:|https?://www\.opengis\.net/def/crs/epsg/0/)(\d{1,9})"
+)
 _ACCEPTED: Final = (
     'expected one of "wgs84" (also "WGS-84", "EPSG:4326"), "gcj02" (also "GCJ-02"), '
     '"bd09" (also "BD-09"), or "EPSG:<code>" for a 2-D geographic or projected CRS '
@@ -297,6 +326,22 @@ class CrsSpec:
 
     def __str__(self) -> str:
         return self.name
+
+
+def geojson_crs(value: Any, *, field: str = "crs") -> CrsSpec:
+    """The CRS of a GeoJSON ``crs`` member: a string :func:`parse_crs` reads, or the 2008
+    GeoJSON named-CRS object GIS tools still write,
+    ``{"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}``."""
+    if isinstance(value, dict):
+        name = value.get("properties", {}) if value.get("type") == "name" else None
+        name = name.get("name") if isinstance(name, dict) else None
+        if not isinstance(name, str):
+            raise InvalidInput(
+                'a crs object must be {"type": "name", "properties": {"name": <CRS name>}}',
+                field=field,
+            )
+        return parse_crs(name, field=field)
+    return parse_crs(value, field=field)
 
 
 def parse_crs(spec: str, *, field: str = "crs") -> CrsSpec:

@@ -300,6 +300,59 @@ class Settings(BaseSettings):
         "`incident.overdue` events), seconds.",
     )
 
+    # --- hardening (issue 22: A, E, F, I, K; docs/security.md) ---
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=4096,
+        le=16 * 1024 * 1024,
+        description="Largest request head (request line and all headers) the server reads, in "
+        "bytes; a bigger one is answered 431 at once and its connection closed.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a client may take to send a request's head once it has started; "
+        "slower: 408 and the connection is closed.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks of the reverse proxies whose X-Forwarded-For and "
+        'X-Forwarded-Proto are believed, as JSON, e.g. `["10.0.0.5", "10.1.0.0/16"]`. '
+        "Empty (the default): those headers are ignored and the client is the peer address.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The URL clients reach the API at (scheme, host and port, e.g. "
+        "`https://wangge.example.gov.cn`): every absolute link and redirect uses it, and a "
+        "request naming another host is refused (400). Unset: links use the address the "
+        "client connected to, never the Host header.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description='Further Host header values accepted (JSON list, e.g. `["10.0.0.7:8000"]`); '
+        "with no public URL, a non-empty list refuses every other host.",
+    )
+    failed_keys_per_second: float = Field(
+        default=1.0,
+        gt=0,
+        description="Wrong API keys one client address may send per second, sustained, once "
+        "its WANGGE_FAILED_KEY_BURST is spent.",
+    )
+    expensive_per_key: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Expensive requests (map pages, coverage checks, exports, heatmaps) one "
+        "key may have running at once in one worker; more are answered 429 with Retry-After.",
+    )
+    frame_ancestors: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to frame the pages (CSP frame-ancestors), e.g. a "
+        'dashboard\'s `["https://dash.example.gov.cn"]`. Empty: no framing at all '
+        "(X-Frame-Options: DENY).",
+    )
+
     def resolved_home(self) -> Path:
         """The managed-cluster folder as an absolute path."""
         return self.home.expanduser().resolve()

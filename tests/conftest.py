@@ -218,8 +218,11 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.key = key or create_api_key(database_url(settings, start=False))
         self.headers = {"X-API-Key": self.key}
-        config = uvicorn.Config(
+        from api.edge import server_config
+
+        config = server_config(  # as `wangge serve` runs it (issue 22 A: bounded heads)
             create_app(settings),
+            settings,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",

@@ -28,6 +28,7 @@ from gis.access.roles import Principal
 from gis.assign.batch import assign_batch, gc_paused, parse_batch
 from gis.assign.buildings import assign_buildings
 from gis.assign.service import MAX_ACCURACY_M, MAX_DISTANCE_M, Assigner, assign_point
+from gis.crs import DOCUMENTED_CRS
 from gis.errors import InvalidInput, PayloadTooLarge
 from gis.settings import Settings
 
@@ -72,7 +73,14 @@ async def assign(
         float, Query(description="Longitude (or x for a projected EPSG crs).", examples=[121.4015])
     ],
     lat: Annotated[float, Query(description="Latitude (or y).", examples=[31.2489])],
-    crs: Annotated[str, Query(description=CRS_DESCRIPTION, max_length=32)] = "wgs84",
+    crs: Annotated[
+        str,
+        Query(
+            description=CRS_DESCRIPTION,
+            max_length=32,
+            json_schema_extra={"enum": list(DOCUMENTED_CRS)},
+        ),
+    ] = "wgs84",
     level: Level = None,
     accuracy_m: Annotated[
         float | None,

@@ -14,6 +14,7 @@ from api.scope import CallerScope
 from api.security import require
 from gis.access.roles import Principal
 from gis.coverage import CoverageReport, run_coverage
+from gis.coverage.registry import CHECKS, GROUPS
 from gis.events.outbox import coverage_report
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
@@ -26,10 +27,14 @@ Area = Annotated[
         examples=["310107016010"],
     ),
 ]
+#: a comma-separated list of check or group names (empty items ignored, as the server does)
+_NAME = "|".join([*CHECKS, *GROUPS])
+CHECKS_PATTERN = rf"^\s*({_NAME})?\s*(,\s*({_NAME})?\s*)*$"
 Checks = Annotated[
     str | None,
     Query(
         max_length=2000,
+        pattern=CHECKS_PATTERN,
         description="Comma-separated check names or groups (spatial, hierarchy, buildings, "
         "people, services, incidents); default all.",
         examples=["gap,overlap,sliver"],

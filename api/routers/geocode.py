@@ -22,6 +22,7 @@ from api.schemas.geocode import (
 from api.scope import CallerScope
 from api.security import require
 from gis.access.roles import Principal
+from gis.crs import DATUMS
 from gis.geocode.cache import GazetteerCache
 from gis.geocode.service import (
     ADDRESS_MAX_CHARS,
@@ -70,6 +71,7 @@ def geocode(
         Query(
             min_length=1,
             max_length=ADDRESS_MAX_CHARS,
+            pattern=r"\S",  # not only spaces
             description="The address as written (numerals, widths, prefixes, trailing words "
             "are normalised).",
             examples=["上海市普陀区管弄路二二七弄9号楼门口"],
@@ -132,7 +134,9 @@ def reverse(
         Query(ge=-180, le=180, description="Longitude (WGS-84 unless crs).", examples=[121.4015]),
     ],
     lat: Annotated[float, Query(ge=-90, le=90, description="Latitude.", examples=[31.2489])],
-    crs: Annotated[str, Query(description="wgs84, gcj02 or bd09.")] = "wgs84",
+    crs: Annotated[
+        str, Query(description="wgs84, gcj02 or bd09.", json_schema_extra={"enum": list(DATUMS)})
+    ] = "wgs84",
     limit: Annotated[
         int, Query(ge=1, le=REVERSE_MAX, description="How many nearest addresses to list.")
     ] = 1,

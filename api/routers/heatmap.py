@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -44,8 +44,16 @@ def heat_filters(
         str | None, _instant("to", "reported before", "2026-12-01T00:00:00+08:00")
     ] = None,
     category: Annotated[str | None, Query(description="comma-separated categories")] = None,
-    normalize: Annotated[str | None, Query(description="households: rate per 1,000")] = None,
-    confidence: Annotated[int, Query(ge=90, le=99, description="90, 95 or 99 (%)")] = 95,
+    normalize: Annotated[
+        Literal["households"] | None, Query(description="households: rate per 1,000")
+    ] = None,
+    confidence: Annotated[
+        int,
+        # an enum in the document (a query string is not coerced to a Literal int)
+        Query(
+            ge=90, le=99, description="90, 95 or 99 (%)", json_schema_extra={"enum": [90, 95, 99]}
+        ),
+    ] = 95,
 ) -> HeatQuery:
     """The time, category, rate and significance filters the heatmap and the heat page share."""
     return HeatQuery(

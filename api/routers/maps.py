@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
@@ -39,7 +39,7 @@ PROBLEMS = problem_responses(404, 422, 503)
 Viewer = Annotated[Principal, require("maps")]
 
 Basemap = Annotated[
-    str,
+    Literal["osm", "tianditu", "gcj02"],
     Query(
         description="osm (default), tianditu (needs WANGGE_TIANDITU_KEY) or gcj02 "
         "(Amap-style tiles; overlays shifted into GCJ-02)"
@@ -60,7 +60,10 @@ def _page(
     """The page for this request: cached while the data it shows is unchanged (one copy per
     scope, and one for anonymous visitors, who see staff phones masked)."""
     cache: PageCache = request.app.state.map_pages
-    key = (request.url.path, request.url.query, caller.key_id, caller.role)  # role: links
+    # normalised parameters (issue 22 F): their order or a repeat cannot build a new page,
+    # and an undeclared one (?bust=N) is refused before this (api.hardening)
+    query = tuple(sorted(request.query_params.multi_items()))
+    key = (request.url.path, query, caller.key_id, caller.role)  # role: links
     return HTMLResponse(cache.page(conn, key, build))
 
 

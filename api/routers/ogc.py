@@ -18,6 +18,7 @@ from api.limits import PageLimit
 from api.ogc_openapi import OPENAPI_30, ogc_openapi
 from api.problems import HttpProblem, problem_responses
 from api.responses import GeoJSONResponse
+from api.schemas.incidents import TIME_PATTERN
 from api.schemas.ogc import (
     CollectionInfo,
     Collections,
@@ -32,6 +33,7 @@ from api.security import require
 from gis.access.roles import Principal
 from gis.errors import InvalidInput
 from gis.features.catalog import get_collection, list_collections
+from gis.features.crs import CGCS2000, CRS84, EPSG_URI
 from gis.features.items import MAX_OFFSET, ItemsQuery, get_item, get_items
 from gis.settings import Settings
 
@@ -53,11 +55,15 @@ Format = Annotated[
 CollectionId = Annotated[
     str, Path(alias="collectionId", description="e.g. micro_grid, buildings, facilities")
 ]
+#: the CRS URIs every collection offers (the document lists these; a collection's `crs` list
+#: may add its local projected CRS)
+CRS_URIS: Final = [CRS84, EPSG_URI.format(code=4326), EPSG_URI.format(code=CGCS2000)]
 CrsParam = Annotated[
     str | None,
     Query(
         description="Output CRS URI (see the collection's `crs` list); default CRS84",
         examples=["http://www.opengis.net/def/crs/EPSG/0/4490"],
+        json_schema_extra={"enum": CRS_URIS},
     ),
 ]
 DatetimeParam = Annotated[
@@ -242,7 +248,12 @@ def items(
         ),
     ] = None,
     bbox_crs: Annotated[
-        str | None, Query(alias="bbox-crs", description="CRS URI of `bbox` (default CRS84)")
+        str | None,
+        Query(
+            alias="bbox-crs",
+            description="CRS URI of `bbox` (default CRS84)",
+            json_schema_extra={"enum": CRS_URIS},
+        ),
     ] = None,
     datetime: DatetimeParam = None,
     crs: CrsParam = None,
@@ -315,7 +326,14 @@ def item(
         str, Path(alias="featureId", description="code; for areas also code@generation")
     ],
     crs: CrsParam = None,
-    datetime: DatetimeParam = None,
+    datetime: Annotated[
+        str | None,
+        Query(
+            pattern=TIME_PATTERN.replace("[+ -]", "[+-]"),  # RFC 3339: no space offset
+            description="An RFC 3339 instant: areas, the version valid then (404 if none)",
+            examples=["2026-03-31T00:00:00Z"],
+        ),
+    ] = None,
     f: Format = None,
 ) -> Any:
     """Areas: the version current now (or at `datetime`); `code@N` names generation N's."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import Conn, GenerationNumber
 from api.problems import problem_responses
+from api.schemas.common import LevelName
 from api.scope import CallerScope
 from api.security import permit, require
 from gis.access.roles import Principal
@@ -33,12 +34,17 @@ def tile(
     scope: CallerScope,
     conn: Conn,
     generation: GenerationNumber,
-    layer: Annotated[str, Path(description="areas, buildings, facilities or incidents")],
+    layer: Annotated[
+        Literal["areas", "buildings", "facilities", "incidents"],
+        Path(description="areas, buildings, facilities or incidents"),
+    ],
     z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
     x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
     y: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
-    level: Annotated[str | None, Query(description="areas: only this level")] = None,
-    status: Annotated[str, Query(description="incidents: open (default) or all")] = "open",
+    level: Annotated[LevelName | None, Query(description="areas: only this level")] = None,
+    status: Annotated[
+        Literal["open", "all"], Query(description="incidents: open (default) or all")
+    ] = "open",
     category: Annotated[str | None, Query(description="incidents: only this category")] = None,
 ) -> Response:
     """One tile in Web Mercator (XYZ); the ETag changes with the generation and the data."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import AreaRef, LevelName, StaffMember
 from gis.assign.service import MAX_DISTANCE_M
+from gis.crs import DOCUMENTED_CRS
 
 CRS_DESCRIPTION = (
     "Coordinates of the input: `wgs84` (default), `gcj02` (Chinese phone and web maps), "
@@ -95,7 +96,11 @@ class BatchPoint(BaseModel):
 
 
 class _BatchOptions(BaseModel):
-    crs: str = Field(default="wgs84", description=CRS_DESCRIPTION)
+    crs: str = Field(
+        default="wgs84",
+        description=CRS_DESCRIPTION,
+        json_schema_extra={"enum": list(DOCUMENTED_CRS)},
+    )
     level: LevelName | None = None
     max_distance_m: float | None = Field(default=None, ge=0, le=MAX_DISTANCE_M)
     detail: Literal["compact", "full"] = "compact"
@@ -152,6 +157,20 @@ class BatchAnswer(BaseModel):
 # -- buildings --------------------------------------------------------------------------------
 
 
+class CrsName(BaseModel):
+    name: str = Field(
+        description="A CRS name, e.g. `urn:ogc:def:crs:OGC:1.3:CRS84` or "
+        "`urn:ogc:def:crs:EPSG::4490`."
+    )
+
+
+class NamedCrs(BaseModel):
+    """The 2008 GeoJSON ``crs`` member GIS tools still write (QGIS, GDAL, ArcGIS)."""
+
+    type: Literal["name"]
+    properties: CrsName
+
+
 class BuildingsRequest(BaseModel):
     """A GeoJSON FeatureCollection of building (multi)polygons."""
 
@@ -159,7 +178,10 @@ class BuildingsRequest(BaseModel):
     features: list[Any] = Field(
         min_length=1, description="Polygon features; any other item gets a per-item error."
     )
-    crs: str = Field(default="wgs84", description=CRS_DESCRIPTION)
+    crs: Annotated[str, Field(json_schema_extra={"enum": list(DOCUMENTED_CRS)})] | NamedCrs = Field(
+        default="wgs84",
+        description=f"{CRS_DESCRIPTION} A GeoJSON file's named-CRS object is read too.",
+    )
     level: LevelName | None = None
 
 

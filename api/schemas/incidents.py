@@ -14,7 +14,11 @@ LOCATED: dict[str, Any] = {
     "anyOf": [{"required": ["lon", "lat"]}, {"required": ["address"]}],
     "dependentRequired": {"lon": ["lat"], "lat": ["lon"]},
 }
-TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+ -]\d{2}:?\d{2})?$"
+#: an ISO 8601 date or time the server reads: real months, days, hours and minutes, year 0001+
+TIME_PATTERN = (
+    r"^(\d{3}[1-9]|\d{2}[1-9]0|\d[1-9]00|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?)?(Z|[+ -]([01]\d|2[0-3]):?[0-5]\d)?$"
+)
 Source = Literal["hotline", "app", "patrol", "camera", "other"]
 State = Literal[
     "reported",

@@ -22,7 +22,7 @@ from gis.assign.service import (
     limit_to_scope,
     locate,
 )
-from gis.crs import parse_crs, points_to_wgs84
+from gis.crs import geojson_crs, points_to_wgs84
 from gis.errors import InvalidInput, PayloadTooLarge
 
 
@@ -77,10 +77,7 @@ def parse_batch(body: Any, *, max_points: int) -> PointBatch:
         ids, lon, lat = fast
     else:
         ids, lon, lat = _points_one_by_one(items, is_geojson, errors)
-    crs = body.get("crs", "wgs84")
-    if not isinstance(crs, str):
-        raise InvalidInput("must be a string such as wgs84, gcj02, bd09 or EPSG:4490", field="crs")
-    spec = parse_crs(crs)
+    spec = geojson_crs(body.get("crs", "wgs84"))  # a string, or a named-CRS object
     lon, lat, errors = points_to_wgs84(lon=lon, lat=lat, crs=spec, errors=errors)
     level = body.get("level")
     if level is not None and not isinstance(level, str):

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from gis.access import EVERYWHERE, Scope
 from gis.assign.batch import feature_id, gc_paused
 from gis.assign.service import Assigner, LevelIndex, positions_within, share_value
-from gis.crs import geometry_to_wgs84, parse_crs
+from gis.crs import geojson_crs, geometry_to_wgs84
 from gis.errors import InvalidInput, PayloadTooLarge
 from gis.limits import MAX_POLYGON_VERTICES, vertex_problem
 
@@ -46,10 +46,7 @@ def assign_buildings(
             field="features",
             limit=max_features,
         )
-    crs = body.get("crs", "wgs84")
-    if not isinstance(crs, str):
-        raise InvalidInput("must be a string such as wgs84, gcj02, bd09 or EPSG:4490", field="crs")
-    spec = parse_crs(crs)
+    spec = geojson_crs(body.get("crs", "wgs84"))  # a string, or a named-CRS object
     level = body.get("level")
     number = assigner.resolve(generation=generation, as_of=as_of)
     level_index = assigner.index(generation=number, level=level)

@@ -20,6 +20,7 @@ import pyogrio
 
 from gis.assign.service import Assigner, LevelIndex, locate
 from gis.crs import CrsSpec, parse_crs, points_to_wgs84
+from gis.csvsafe import safe_cell
 from gis.errors import InvalidInput
 
 RESULT_COLUMNS = (
@@ -142,7 +143,8 @@ def _csv_chunks(
 
         def emit(answers: dict[str, list[Any]], frame: pd.DataFrame = frame) -> None:
             nonlocal first
-            result = frame.assign(**answers)
+            # every cell formula-safe (issue 22 B): names come from imported boundary files
+            result = frame.assign(**answers).map(safe_cell)
             result.to_csv(out, mode="w" if first else "a", header=first, index=False)
             first = False
 

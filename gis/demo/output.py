@@ -20,6 +20,7 @@ from pyproj import Transformer
 from shapely.geometry import Point, Polygon
 
 from gis.crs import local_metric_crs
+from gis.csvsafe import safe_cell
 from gis.demo.geom import Areal, polygons_of
 
 #: The street centre: origin of the local metric frame.
@@ -99,12 +100,13 @@ def write_collection(path: Path, features: Iterable[str]) -> Path:
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
-    """CSV with a header row, LF line ends, empty cells for None."""
+    """CSV with a header row, LF line ends, empty cells for None, formula-like text escaped
+    (:mod:`gis.csvsafe`)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     for row in rows:
-        w.writerow(["" if v is None else v for v in row])
+        w.writerow(["" if v is None else safe_cell(v) for v in row])
     return write_text(path, buf.getvalue())
 
 

@@ -341,7 +341,9 @@ def get_item(
             query = ItemsQuery(limit=1, datetime=datetime, filters={"code": code})
             when = parse_datetime(datetime) if datetime else None
             found = _generations(conn, when)
-            if found is None or found[0] != found[1]:
+            if found is None:  # no generation then: no such feature then
+                raise NotFound(f"no feature {feature_id!r} at {datetime}", field="featureId")
+            if found[0] != found[1]:
                 raise InvalidInput("give an instant (or use the id code@N)", field="datetime")
             span = found
         conditions = area_conditions(

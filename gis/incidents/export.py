@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, func, select
 
+from gis.csvsafe import safe_cell
 from gis.incidents.query import Filters, feature, select_for_export, where
 from gis.limits import MAX_EXPORT_ROWS, check_export_rows
 from gis.store.db import database_errors
@@ -81,7 +82,7 @@ def _cell(value: Any) -> Any:
         return value.isoformat()
     if value is None:
         return ""
-    return value
+    return safe_cell(value)
 
 
 def export_csv(engine: Engine, filters: Filters, *, now: datetime | None = None) -> Iterator[bytes]:

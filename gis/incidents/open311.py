@@ -8,6 +8,7 @@ Mapping: ``service_code`` = category code, ``service_request_id`` = incident id,
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -180,7 +181,8 @@ def get_request(
 ) -> list[dict[str, Any]]:
     """GET one request (a one-item list, as the spec has it); one outside ``scope`` is not
     found, by the same query as an unknown one."""
-    if not request_id.isdigit() or not 0 < int(request_id) < MAX_ID:
+    # ASCII digits only: str.isdigit() also takes "¹", which int() refuses (a 500 before)
+    if re.fullmatch(r"[0-9]{1,19}", request_id) is None or not 0 < int(request_id) < MAX_ID:
         raise NotFound(f"no service request {request_id!r}", field="service_request_id")
     found = get_requests(conn, service_request_id=request_id, scope=scope, extensions=extensions)
     if not found:

@@ -30,6 +30,14 @@ _TIANDITU = (
 )
 
 
+def tile_origins(*, tianditu: bool) -> tuple[str, ...]:
+    """The origins the basemaps' tiles load from (a page's Content-Security-Policy
+    ``img-src``): OpenStreetMap, the Amap-style GCJ-02 tiles, and Tianditu when a key is
+    configured."""
+    origins = ("https://tile.openstreetmap.org", "https://*.is.autonavi.com")
+    return (*origins, "https://*.tianditu.gov.cn") if tianditu else origins
+
+
 @dataclass(frozen=True)
 class Basemap:
     """A basemap choice: its tile layers and whether overlays must be shifted into GCJ-02."""

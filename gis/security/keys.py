@@ -5,7 +5,9 @@ A key reads ``wg_<key id>_<secret>``. The key id (public, 10 characters) finds t
 secret (43 characters, 256 bits) is checked against its scrypt hash. scrypt is deliberately
 slow (~30 ms), so a worker remembers a verified key in memory (by the key's SHA-256, never the
 key) until the ``api_keys`` data version changes — a revocation reaches every worker within
-one poll interval.
+one poll interval. Every worker also holds every unrevoked key's verifier (role, scope and
+scrypt hash, reloaded whenever that version changes), so checking a key never needs the
+database: with the database away each worker gives any key the same answer (issue 22 L).
 """
 
 from __future__ import annotations
@@ -153,6 +155,15 @@ class KeyVerifier:
     _version: int = -1
     _checked_at: float = float("-inf")
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: every unrevoked key's verifier is in ``_rows`` for ``_version`` (no miss asks the database)
+    _complete: bool = False
+
+    def load(self) -> None:
+        """Read the keys' version and every unrevoked key's verifier now (the lifespan calls
+        this so a worker can check keys while the database is away); raises
+        :class:`~gis.errors.Unavailable` when the database cannot be reached."""
+        self._checked_at = float("-inf")
+        self._refresh()
 
     def _refresh(self) -> None:
         now = time.monotonic()
@@ -166,15 +177,42 @@ class KeyVerifier:
         except Unavailable:
             if self._version < 0:
                 raise  # nothing verified yet: the caller cannot be checked
-            # the database is away: keys verified before keep working (assignment answers
-            # from memory), new ones are refused with 503 by _check
+            # the database is away: every key this worker holds a verifier for keeps
+            # working (assignment answers from memory)
             return
-        with self._lock:
-            self._checked_at = now
-            if version != self._version:
+        if version != self._version or not self._complete:
+            try:
+                rows = self._all_rows()
+            except Unavailable:
+                if self._version < 0:
+                    raise
+                return
+            with self._lock:
                 self._verified.clear()
-                self._rows.clear()
+                self._rows = rows
                 self._version = int(version or 0)
+                self._complete = True
+        self._checked_at = now
+
+    def _all_rows(self) -> dict[str, tuple[Principal, str]]:
+        """Every unrevoked key's principal and secret hash (a few hundred keys at most)."""
+        with database_errors(), self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    API_KEYS.c.key_id,
+                    API_KEYS.c.name,
+                    API_KEYS.c.role,
+                    API_KEYS.c.scope,
+                    API_KEYS.c.secret_hash,
+                ).where(API_KEYS.c.revoked_at.is_(None))
+            ).all()
+        return {
+            r.key_id: (
+                Principal(key_id=r.key_id, name=r.name, role=r.role, scope=r.scope),
+                r.secret_hash,
+            )
+            for r in rows
+        }
 
     def remembered(self, token: str) -> Principal | None:
         """The principal of a key this worker verified before (and keys have not changed
@@ -225,6 +263,12 @@ class KeyVerifier:
         known = self._rows.get(key_id)
         if known is not None:
             return known
+        if self._complete:
+            # a key made since the last poll: look at the keys' version now (a wrong key
+            # costs this read, as it always did; with the database away it is unknown)
+            with contextlib.suppress(Unavailable):
+                self.load()
+            return self._rows.get(key_id)
         version = self._version
         with database_errors(), self.engine.connect() as conn:
             row = conn.execute(

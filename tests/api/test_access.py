@@ -439,7 +439,8 @@ def test_a_field_worker_cannot_move_an_incident_out_of_her_scope(site: Site) -> 
 
 def test_wrong_keys_are_throttled_but_good_keys_are_not(site: Site) -> None:
     # a server of its own: the throttle is per worker, and must not hold up the other tests
-    settings = Settings(database_url=site.url)
+    # a slow refill, so that 25 wrong keys at one scrypt each stay over the burst on a busy box
+    settings = Settings(database_url=site.url, failed_keys_per_second=0.01)
     with LiveServer(settings, key=site.keys["official"]) as live, live.client() as good:
         assert good.get("/v1/me").status_code == 200  # remembered by this worker
         bad = {"X-API-Key": site.keys["official"][:-4] + "AAAA"}

