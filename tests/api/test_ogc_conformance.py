@@ -126,7 +126,8 @@ def test_oas30_document_is_valid_openapi_3_0(http: httpx.Client) -> None:
     doc = response.json()
     assert doc["openapi"].startswith("3.0")
     validate_openapi(doc)
-    items = doc["paths"]["/ogc/collections/{collectionId}/items"]["get"]
+    assert doc["servers"] == [{"url": "/ogc"}]  # paths are relative to it
+    items = doc["paths"]["/collections/{collectionId}/items"]["get"]
     limit = next(p for p in items["parameters"] if p["name"] == "limit")
     assert limit["schema"]["maximum"] == 1000  # WANGGE_MAX_PAGE_SIZE, shared by every list
 
