@@ -1,16 +1,18 @@
 # wangge: `make demo` serves the demo street, `make test` runs the whole suite.
 # Both run `make setup` first (idempotent, quick when nothing changed).
 
+SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LOCK   := requirements.lock
-# One lock for every platform and Python >= 3.11, exact versions with PyPI's hashes.
+# One lock for every platform and Python >= 3.11, exact versions with PyPI's hashes (uv resolves
+# from PyPI, its default index, whatever pip's configuration on this machine says).
 LOCK_ARGS := pyproject.toml --extra dev --universal --generate-hashes --python-version 3.11 \
-	--index-url https://pypi.org/simple -o $(LOCK)
+	-o $(LOCK)
 
-.PHONY: setup system-packages lock demo test lint typecheck imports bench clean
+.PHONY: setup system-packages lock demo test lint typecheck imports docs bench clean
 
 setup: system-packages $(STAMP)
 
@@ -38,8 +40,8 @@ demo: setup
 	$(BIN)/wangge serve
 
 # The suite's wall time (and the machine's load) is printed last.
-test: setup lint typecheck imports
-	@start=$$(date +%s); $(BIN)/pytest; rc=$$?; \
+test: setup lint typecheck imports docs
+	@start=$$(date +%s); $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	echo "make test: pytest took $$(( $$(date +%s) - start )) s wall time on $$(nproc) cores" \
 	     "(load average $$(cut -d' ' -f1-3 /proc/loadavg) at the end)"; exit $$rc
 
@@ -50,6 +52,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy gis api
 
+# The documentation site, built strictly (a broken link or a warning fails) into site/.
+docs: setup
+	$(BIN)/mkdocs build --strict 2>&1 | grep -v "^INFO" ; test $${PIPESTATUS[0]} -eq 0
+
 # The import contracts of pyproject.toml ([tool.importlinter]) over the whole graph.
 imports: setup
 	$(BIN)/lint-imports
@@ -57,12 +63,13 @@ imports: setup
 bench: setup
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/assign.py
-	$(BIN)/python bench/maps.py  # maps (issue 15)
+	$(BIN)/python bench/maps.py  # map pages
 	$(BIN)/python bench/geocode.py
 	$(BIN)/python bench/ogc.py
 	$(BIN)/python bench/coverage_report.py
 	$(BIN)/python bench/intake.py
-	$(BIN)/python bench/load.py  # reliability under load (issue 16)
+	$(BIN)/python bench/load.py  # reliability under load
+	$(BIN)/python bench/patrols.py  # visited buildings: a city's day of patrols (issue 27)
 
 clean:
 	-$(BIN)/wangge db destroy --yes

@@ -10,14 +10,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import fastlane, limits, problems, security
+from api import error_pages, fastlane, limits, problems, ratelimits, replicas, security
 from api.openapi_categories import document_categories
 from api.routers import access, areas, assign, coverage, geocode, health, heatmap, maps, tiles
 from api.routers import events as event_routes
+from api.routers import field as field_routes
 from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_router
 from api.routers import open311 as open311_routes
 from api.routers import patrols as patrol_routes
+from api.routers import photos as photo_routes
 from api.schemas import install_openapi
 from gis.assign.service import Assigner, assign_point
 from gis.errors import NotFound, Unavailable
@@ -103,12 +105,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="wangge", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     problems.install(app)
+    error_pages.install(app)  # issue 24: problems as pages for browsers (by Accept)
     security.install(app, settings)
+    ratelimits.install(app, settings)  # issue 28: per-key limits across workers and hosts
     install_openapi(app)
     document_categories(app)  # incidents: stored category codes as enums
     security.document(app)  # 401/403/429 on every operation that needs a key
     app.include_router(health.router)
     app.include_router(access.router)  # sign-in, /v1/me, /v1/audit
+    app.include_router(field_routes.router)  # issue 24: session token, field pages
+    app.include_router(photo_routes.router)  # issue 24: incident photos
     app.include_router(areas.router)
     app.include_router(assign.router)
     app.include_router(incident_routes.router)
@@ -126,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(heatmap.router)
     maps.install(app)
     fastlane.install(app)  # issue 28: GET /v1/assign's plain requests; innermost middleware
+    replicas.install(app, settings)  # issue 28: heavy reads from replicas, own writes seen
     limits.install(app, settings)  # issue 16: body size, NUL bytes, page size in the document
     return app
 

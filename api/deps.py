@@ -20,7 +20,8 @@ def get_settings(request: Request) -> Settings:
 
 
 async def get_engine(request: Request) -> Engine:  # async: no thread hand-off to read state
-    engine: Engine = request.app.state.engine
+    # issue 28: a heavy read may have been routed to a replica (api/replicas.py)
+    engine: Engine = getattr(request.state, "read_engine", None) or request.app.state.engine
     return engine
 
 

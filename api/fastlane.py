@@ -38,8 +38,8 @@ from api.limits import ASGIApp, Receive, Send
 from api.limits import Scope as AsgiScope
 from api.problems import HttpProblem
 from api.routers.assign import FastJSONResponse
+from api.scope import scope_of
 from api.security import permit
-from gis.access import Scope
 from gis.assign.service import MAX_DISTANCE_M, Assigner, assign_point
 from gis.errors import WanggeError
 from gis.levels import LEVELS
@@ -152,7 +152,7 @@ class AssignFastLane:
         ):
             return None
         try:
-            result = assign_point(assigner, scope=Scope.of(principal), **args)
+            result = assign_point(assigner, scope=scope_of(principal), **args)
         except WanggeError:
             return None
         who = principal.key_id or ""

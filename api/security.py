@@ -1,10 +1,10 @@
 """Who is calling, and may they: API keys, roles, the sign-in cookie and per-key rate limits.
 
 A caller proves who they are with an API key in ``X-API-Key`` (or ``Authorization: Bearer``),
-or, in a browser, with the cookie ``/signin`` sets (read-only requests only, so a page on another
-site cannot make a signed-in browser write). Each route declares the permission it needs with
-``require("incidents:read")`` (:mod:`gis.access.roles` says which role grants what); the
-OpenAPI document shows it as the route's security requirement.
+or, in a browser, with the session cookie ``/signin`` sets (writes also need the page's
+anti-CSRF token and a same-origin request: :mod:`api.sessions`). Each route declares the
+permission it needs with ``require("incidents:read")`` (:mod:`gis.access.roles` says which
+role grants what); the OpenAPI document shows it as the route's security requirement.
 
 - no key, or a key that is unknown or revoked: 401 problem+json (a browser asking for a page
   is sent to the sign-in page instead);
@@ -28,17 +28,16 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from sqlalchemy import Connection
 
 from api.problems import HttpProblem, problem_responses
+from api.sessions import SESSION_COOKIE, session_principal
 from gis.access.roles import ANONYMOUS, Principal, mask_phone
 from gis.security import audit
 from gis.security.keys import KeyVerifier
 from gis.settings import Settings
 
-SESSION_COOKIE = "wangge_session"
 #: wrong keys one client address may send, per second, after its burst (a setting)
 FAILED_KEYS_PER_SECOND = 1.0
 #: how much of an Open311 form is searched for ``api_key``
 MAX_FORM_KEY_BYTES = 1 << 20
-SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 _api_key = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An API key (`wangge keys create`)."
@@ -47,7 +46,7 @@ _bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer
 _cookie = APIKeyCookie(
     name=SESSION_COOKIE,
     auto_error=False,
-    description="Set by signing in at /signin (read-only requests).",
+    description="Set by signing in at /signin (writes also need the X-CSRF-Token header).",
 )
 
 #: What each permission lets a caller do, for the 403 message.
@@ -148,10 +147,8 @@ async def authenticate(
             principal = await run_in_threadpool(verify_or_count, request, token)
         if principal is None:
             raise unauthenticated("the API key is not valid, or it was revoked")
-    elif session and request.method in SAFE_METHODS:
-        principal = await run_in_threadpool(_verifier(request).verify_session, session)
-        if principal is None:
-            raise unauthenticated("your sign-in has expired; sign in again at /signin", "cookie")
+    elif session:
+        principal = await run_in_threadpool(session_principal, request, session)
     elif settings.public_access:
         principal = ANONYMOUS
     else:

@@ -172,6 +172,29 @@ class Settings(BaseSettings):
         "the project root. When it is missing, `make test` says so and runs everything else.",
     )
 
+    # -- field work (issue 24): photos ---------------------------------------------------
+    media_dir: Path | None = Field(
+        default=None,
+        description="Folder of incident photos (content-addressed files). Unset: "
+        "`<home>/media`. Backed up with the database by `wangge backup`.",
+    )
+    photo_max_bytes: int = Field(
+        default=15 * 1024 * 1024, ge=1024, description="Largest photo upload, in bytes."
+    )
+    photo_max_pixels: int = Field(
+        default=50_000_000, ge=10_000, description="Most pixels (width × height) of a photo."
+    )
+    photo_keep_gps: bool = Field(
+        default=False,
+        description="Keep the EXIF GPS position in stored photos (default: removed; the "
+        "capture time is always kept).",
+    )
+
+    def resolved_media_dir(self) -> Path:
+        """The photo folder as an absolute path."""
+        folder = self.media_dir if self.media_dir is not None else self.home / "media"
+        return folder.expanduser().resolve()
+
     # --- patrols (issue 27) ---
     patrol_retention_days: int = Field(
         default=90,
@@ -185,6 +208,31 @@ class Settings(BaseSettings):
         description="Most GPS fixes one patrol (an upload, or all batches of a phone patrol) "
         "may hold; a GPX or JSON upload with more is refused whole.",
     )
+
+    # --- serving on several hosts (issue 28) ---
+    database_replica_urls: str = Field(
+        default="",
+        description="Comma-separated SQLAlchemy URLs of streaming read replicas of the "
+        "database. Stats, maps, tiles, OGC API and exports read from the first one that is "
+        "up and within `replica_max_lag_seconds`; everything else, and the reads of a key "
+        "that wrote recently, use the primary. Empty: the primary serves all.",
+    )
+    replica_max_lag_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="The most a replica may be behind the primary and still serve reads "
+        "(seconds); answers read from one carry `X-Wangge-Replica-Lag`.",
+    )
+    rate_limit_sync_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often each API worker settles its per-key rate-limit spending with "
+        "the shared buckets in PostgreSQL (so the limit holds across workers and hosts).",
+    )
+
+    def replica_urls(self) -> list[str]:
+        """The configured replica URLs, in order."""
+        return [u.strip() for u in self.database_replica_urls.split(",") if u.strip()]
 
     # --- events and webhooks (issue 26) ---
     webhook_deliver: bool = Field(

@@ -11,14 +11,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
-from sqlalchemy.sql.expression import FromClause
+from sqlalchemy import Connection, Text, cast, func, literal_column, select, true
 
 from gis.access import EVERYWHERE, Scope
-from gis.access.scope import Kind
 from gis.errors import InvalidInput
 from gis.levels import check_level
 from gis.maps.sql import CLOSED_STATUSES, area_columns, building_columns
+from gis.store.clauses import in_generation
 from gis.store.models import AREAS, BUILDINGS, FACILITIES, INCIDENTS
 from gis.store.schema import data_version
 
@@ -75,59 +74,68 @@ def tile_etag(conn: Connection, req: TileRequest) -> str:
     return '"' + hashlib.sha1(key.encode()).hexdigest()[:20] + '"'
 
 
-_ENVELOPE = "ST_TileEnvelope(:z, :x, :y)"
-
-
-def _mvt(conn: Connection, layer: str, select: str, params: dict[str, Any]) -> bytes:
-    sql = (
-        f"WITH env AS (SELECT {_ENVELOPE} AS m, ST_Transform({_ENVELOPE}, 4326) AS g), "
-        f"rows AS ({select}) SELECT ST_AsMVT(rows, :layer, {EXTENT}, 'geom') FROM rows"
-    )
-    data = conn.execute(text(sql), {**params, "layer": layer}).scalar_one()
+def _mvt(conn: Connection, layer: str, rows: Any) -> bytes:
+    """``rows`` (one column ``geom`` in tile coordinates) encoded as an MVT layer."""
+    sub = rows.subquery("rows")
+    stmt = select(func.ST_AsMVT(sub.table_valued(), layer, literal_column(str(EXTENT)), "geom"))
+    data = conn.execute(stmt.select_from(sub)).scalar_one()
     return bytes(data or b"")
 
 
-def _geom(column: str) -> str:
-    return f"ST_AsMVTGeom(ST_Transform({column}, 3857), env.m, {EXTENT}, {BUFFER}, true) AS geom"
+def _envelope(req: TileRequest) -> Any:
+    """The tile's envelope (Web Mercator ``m``, WGS-84 ``g``) as a one-row subquery."""
+    m = func.ST_TileEnvelope(req.z, req.x, req.y)
+    return select(m.label("m"), func.ST_Transform(m, 4326).label("g")).cte("env")
 
 
-def _access(req: TileRequest, kind: Kind, table: FromClause, params: dict[str, Any]) -> str:
-    """``AND`` the caller's scope rule for ``table`` (its parameters added to ``params``)."""
-    where, bound = req.scope.text(kind, table, generation=req.generation)
-    params.update(bound)
-    return f"AND {where}"
+def _geom(column: Any, env: Any) -> Any:
+    return func.ST_AsMVTGeom(
+        func.ST_Transform(column, 3857),
+        env.c.m,
+        literal_column(str(EXTENT)),
+        literal_column(str(BUFFER)),
+        true(),
+    ).label("geom")
 
 
 def render_tile(conn: Connection, req: TileRequest) -> bytes:
     """The MVT bytes of ``req`` (possibly empty: a tile with no features)."""
     req.check()
-    params: dict[str, Any] = {"z": req.z, "x": req.x, "y": req.y, "generation": req.generation}
+    env = _envelope(req)
+    rows: Any
     if req.layer == "areas":
-        level = "AND a.level = :level" if req.level else ""
-        level += _access(req, "areas", AREAS.alias("a"), params)
-        params["level"] = req.level
-        select = (
-            f"SELECT {area_columns()}, {_geom('a.geom')} FROM areas a, env "
-            f"WHERE a.valid @> CAST(:generation AS int) AND a.geom && env.g {level}"
+        a = AREAS.alias("a")
+        rows = select(*area_columns(a), _geom(a.c.geom, env)).where(
+            in_generation(a, req.generation),
+            a.c.geom.bool_op("&&")(env.c.g),
+            req.scope.areas(a),
         )
+        if req.level:
+            rows = rows.where(a.c.level == req.level)
     elif req.layer == "buildings":
-        select = (
-            f"SELECT {building_columns()}, {_geom('b.geom')} FROM buildings b, env "
-            f"WHERE b.geom && env.g {_access(req, 'inside', BUILDINGS.alias('b'), params)}"
+        b = BUILDINGS.alias("b")
+        rows = select(*building_columns(b), _geom(b.c.geom, env)).where(
+            b.c.geom.bool_op("&&")(env.c.g),
+            req.scope.inside(b.c.geom, generation=req.generation),
         )
     elif req.layer == "facilities":
-        select = (
-            f"SELECT f.code, f.kind, f.name, {_geom('f.geom')} FROM facilities f, env "
-            f"WHERE f.geom && env.g {_access(req, 'inside', FACILITIES.alias('f'), params)}"
+        f = FACILITIES.alias("f")
+        rows = select(f.c.code, f.c.kind, f.c.name, _geom(f.c.geom, env)).where(
+            f.c.geom.bool_op("&&")(env.c.g),
+            req.scope.inside(f.c.geom, generation=req.generation),
         )
     else:
-        status = "AND i.status NOT IN (:closed1, :closed2)" if req.status == "open" else ""
-        category = "AND i.category = :category" if req.category else ""
-        category += _access(req, "incidents", INCIDENTS.alias("i"), params)
-        params.update(closed1=CLOSED_STATUSES[0], closed2=CLOSED_STATUSES[1], category=req.category)
-        select = (
-            "SELECT i.id, i.category, i.status, i.reported_at::text AS reported_at, "
-            f"i.due_at::text AS due_at, {_geom('i.geom')} FROM incidents i, env "
-            f"WHERE i.geom && env.g {status} {category}"
-        )
-    return _mvt(conn, req.layer, select, params)
+        i = INCIDENTS.alias("i")
+        rows = select(
+            i.c.id,
+            i.c.category,
+            i.c.status,
+            cast(i.c.reported_at, Text).label("reported_at"),
+            cast(i.c.due_at, Text).label("due_at"),
+            _geom(i.c.geom, env),
+        ).where(i.c.geom.bool_op("&&")(env.c.g), req.scope.incidents(i))
+        if req.status == "open":
+            rows = rows.where(i.c.status.not_in(CLOSED_STATUSES))
+        if req.category:
+            rows = rows.where(i.c.category == req.category)
+    return _mvt(conn, req.layer, rows)

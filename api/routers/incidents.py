@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine
 
 from api.deps import Conn, get_engine, get_settings
 from api.limits import PageLimit
-from api.problems import problem, problem_responses
+from api.problems import HttpProblem, problem, problem_responses
 from api.responses import FastGeoJSONResponse, GeoJSONResponse, page_links
 from api.routers.assign import FastJSONResponse
 from api.schemas.incidents import (
@@ -38,10 +38,12 @@ from api.schemas.incidents import (
 from api.scope import CallerScope
 from api.security import audit_entry, record_in, require, reveal_phones
 from gis.access.roles import Principal
+from gis.field import actions as field_actions
+from gis.field.photos import photo_urls
 from gis.incidents.categories import load_categories
 from gis.incidents.export import check_export_size, export_csv, export_geojson
 from gis.incidents.intake import IntakeContext
-from gis.incidents.lifecycle import transition
+from gis.incidents.lifecycle import locked, transition
 from gis.incidents.query import Filters, get_incident, list_incidents
 from gis.incidents.relocate import link_duplicate, relocate
 from gis.incidents.service import submit, submit_batch
@@ -344,6 +346,7 @@ def incident(
 ) -> Any:
     """The incident as a Feature; ``properties.timeline`` lists every event, oldest first."""
     found = get_incident(conn, incident_id, reveal_phones=caller.sees_phones, scope=scope)
+    found["properties"]["photos"] = photo_urls(conn, incident_id)  # issue 24
     reveal_phones(request, caller, f"incident/{incident_id}")  # audited once the read is done
     return GeoJSONResponse(found)
 
@@ -364,21 +367,37 @@ def change_state(
     ctx: IntakeDep,
 ) -> Any:
     """``extended`` needs a ``note`` (the reason) and takes ``hours`` (default: the
-    category's SLA); every transition becomes an event of the timeline."""
+    category's SLA); every transition becomes an event of the timeline, naming the key's
+    holder (``actor`` only from keys that act for others). ``client_id`` makes a resend
+    store once; ``expect_status`` refuses (409) a step on an incident that moved since."""
+    if not field_actions.may_step(caller, body.to):
+        raise HttpProblem(
+            403, f"the {caller.role} role may not move incidents to {body.to}", field="to"
+        )
     action = update_of(engine, request, caller, incident_id, "incident.transition", to=body.to)
     with action as conn:
-        return transition(
-            conn,
-            incident_id,
-            to=body.to,
-            actor=body.actor,
-            note=body.note,
-            hours=body.hours if isinstance(body, ExtensionIn) else None,
-            lon=body.location.lon if body.location else None,
-            lat=body.location.lat if body.location else None,
-            calendar=ctx.calendar,
-            scope=scope,
+
+        def step() -> dict[str, Any]:
+            locked(conn, incident_id, scope)  # out of scope is absent, before anything else
+            field_actions.expect(conn, incident_id, body.expect_status, scope)
+            return transition(
+                conn,
+                incident_id,
+                to=body.to,
+                actor=field_actions.actor_of(conn, caller, body.actor),
+                note=body.note,
+                hours=body.hours if isinstance(body, ExtensionIn) else None,
+                lon=body.location.lon if body.location else None,
+                lat=body.location.lat if body.location else None,
+                calendar=ctx.calendar,
+                key=field_actions.key_of(caller),
+                scope=scope,
+            )
+
+        answer, _ = field_actions.once(
+            conn, caller, body.client_id, incident_id, "transition", step
         )
+        return answer
 
 
 @router.post(
@@ -398,12 +417,13 @@ def fix_location(
 ) -> Any:
     """Body: ``lon``/``lat`` (+``crs``) or ``address`` (+``district``), and ``actor``."""
     with update_of(engine, request, caller, incident_id, "incident.location") as conn:
+        locked(conn, incident_id, scope)  # out of scope is absent, whatever the body says
         return relocate(
             conn,
             ctx,
             incident_id,
             body.model_dump(exclude={"actor", "note"}),
-            actor=body.actor,
+            actor=field_actions.actor_of(conn, caller, body.actor),
             note=body.note,
             scope=scope,
         )
@@ -426,11 +446,12 @@ def set_duplicate(
     """``of`` null unlinks; a link always points at the root incident, never a chain."""
     action = update_of(engine, request, caller, incident_id, "incident.duplicate", of=body.of)
     with action as conn:
+        locked(conn, incident_id, scope)  # out of scope is absent, whatever the body says
         return link_duplicate(
             conn,
             incident_id,
             of=body.of,
-            actor=body.actor,
+            actor=field_actions.actor_of(conn, caller, body.actor),
             note=body.note,
             close=body.close,
             scope=scope,

@@ -1,4 +1,5 @@
-"""``/maps/…``: the Folium pages (HTML), their vendored assets, and the API root."""
+"""``/maps/…``: the Folium pages (HTML), their vendored assets, and the API root (the phone
+pages, "my work" and the incident page, live in :mod:`api.routers.field`)."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def _page(
     """The page for this request: cached while the data it shows is unchanged (one copy per
     scope, and one for anonymous visitors, who see staff phones masked)."""
     cache: PageCache = request.app.state.map_pages
-    key = (request.url.path, request.url.query, caller.key_id, caller.role == "anonymous")
+    key = (request.url.path, request.url.query, caller.key_id, caller.role)  # role: links
     return HTMLResponse(cache.page(conn, key, build))
 
 
@@ -87,6 +88,14 @@ def _options(
     )
 
 
+def _hidden(caller: Principal) -> frozenset[str]:
+    """The index's pages this caller's role cannot open (issue 24: no link to a refusal)."""
+    hidden = {"coverage"} if not caller.can("coverage") else set()
+    if not caller.can("incidents:read"):
+        hidden |= {"work", "heat"}
+    return frozenset(hidden)
+
+
 @router.get(
     "/", response_model=RootLinks, summary="API root: where the maps, the OGC API and the docs are"
 )
@@ -110,7 +119,7 @@ def index(
         request,
         caller,
         conn,
-        lambda: pages.index(conn, generation=generation, scope=scope),
+        lambda: pages.index(conn, generation=generation, scope=scope, hide=_hidden(caller)),
     )
 
 
@@ -188,22 +197,3 @@ def grid(
 ) -> HTMLResponse:
     opts = _options(request, caller, scope, basemap, generation)
     return _page(request, caller, conn, lambda: pages.grid(conn, opts, code))
-
-
-@router.get(
-    "/maps/incident/{incident_id}",
-    response_class=HTMLResponse,
-    responses=HTML | PROBLEMS,
-    summary="One incident: location, owner area, timeline",
-)
-def incident(
-    request: Request,
-    caller: Annotated[Principal, require("incidents:read")],
-    scope: CallerScope,
-    incident_id: str,
-    conn: Conn,
-    generation: GenerationNumber,
-    basemap: Basemap = "osm",
-) -> HTMLResponse:
-    opts = _options(request, caller, scope, basemap, generation)
-    return _page(request, caller, conn, lambda: pages.incident(conn, opts, incident_id))

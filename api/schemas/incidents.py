@@ -192,9 +192,39 @@ class Where(BaseModel):
 class _Step(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    actor: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    actor: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=NO_NUL,
+        description="Who did it. Default, and the only choice for most keys: the key's holder "
+        "(its name); only a key that acts for others (admin, or acts_for_others) names someone.",
+    )
     note: str = Field(default="", max_length=4000, pattern=NO_NUL)
     location: Where | None = Field(default=None, description="Where it happened.")
+    client_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{8,64}$",
+        description="A client-made id: the same id again answers the first answer and "
+        "stores nothing twice (an offline phone's queue resending).",
+    )
+    expect_status: (
+        Literal[
+            "reported",
+            "assigned",
+            "in_progress",
+            "resolved",
+            "closed",
+            "returned",
+            "reopened",
+            "suspended",
+            "extended",
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="The state the person saw: 409 if the incident has moved since.",
+    )
 
 
 class StepIn(_Step):
@@ -265,7 +295,9 @@ class LocationIn(BaseModel):
     crs: str = Field(default="wgs84", description="wgs84, gcj02, bd09 or EPSG:n")
     address: str | None = Field(default=None, max_length=500)
     district: str | None = Field(default=None, max_length=100)
-    actor: str = Field(min_length=1, max_length=100)
+    actor: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Default: the key's holder."
+    )
     note: str = Field(default="", max_length=4000)
 
 
@@ -286,7 +318,9 @@ class DuplicateIn(BaseModel):
     )
 
     of: int | None = Field(ge=1, le=MAX_ID, description="The incident it duplicates; null unlinks.")
-    actor: str = Field(min_length=1, max_length=100)
+    actor: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Default: the key's holder."
+    )
     note: str = Field(default="", max_length=4000)
     close: bool = Field(default=False, description="Merge: also close this incident.")
 

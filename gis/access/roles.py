@@ -15,8 +15,17 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
         | {"patrols"}  # patrols (issue 27): record and read (own; in scope)
         | {"events"}  # events (issue 26): pull, stream, subscribe (in scope)
     ),
+    # coverage: the findings of her own scope, read-only (issue 24 item 7)
     "field_worker": frozenset(
-        {"areas:read", "assign", "geocode", "incidents:read", "incidents:update", "maps"}
+        {
+            "areas:read",
+            "assign",
+            "geocode",
+            "incidents:read",
+            "incidents:update",
+            "maps",
+            "coverage",
+        }
         | {"patrols"}
     ),
     # incidents:read, but an integration key's Scope holds only the incidents it submitted

@@ -1,6 +1,6 @@
 """In-memory point -> area index: exact, vectorised, millions of points per second per core.
 
-The contract (what the service promises; README, "Assignment: the contract"):
+The contract (what the service promises; docs/assignment.md, "The contract"):
 
 * A point is **covered** by an area whose polygon covers it in the sense of
   ``shapely.covers``: interior *or* boundary, holes' rings included.

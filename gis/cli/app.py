@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from gis.cli import (
+    backup_commands,
     coverage_commands,
     data_commands,
     db_commands,
@@ -42,6 +43,7 @@ app.add_typer(event_commands.events, name="events")  # issue 26
 app.add_typer(patrol_commands.patrols, name="patrols")  # patrols (issue 27)
 geocode_commands.register(app, data_commands.importer)
 incident_commands.register(app, data_commands.importer)
+backup_commands.register(app)  # issue 24: database and media together
 app.command("coverage")(coverage_commands.coverage)
 app.command("map")(maps_commands.map_command)  # maps (issue 15)
 

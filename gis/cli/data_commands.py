@@ -266,30 +266,33 @@ def demo_load(
 
 @demo.command("keys")
 def demo_keys() -> None:
-    """Make the demo's API keys and say where to sign in: an admin key, and a field worker's
-    key for one micro-grid (earlier demo keys are revoked). `make demo` runs it.
+    """Make the demo's API keys and say where to sign in: an admin key, a field worker's key
+    for the micro-grid with the most open incidents, and an official of its community
+    (earlier demo keys are revoked). `make demo` runs it.
 
     \b
     wangge demo keys
     """
-    from sqlalchemy import text
-
+    from gis.field.demo import create_demo_people
     from gis.security.keys import create_demo_keys
     from gis.settings import Settings
 
     settings = Settings()
     base = f"http://{settings.host}:{settings.port}"
+
     with transaction(audit="keys.demo") as conn:
-        grid = conn.execute(
-            text(
-                "SELECT a.code FROM areas a JOIN staff s ON s.area_code = a.code "
-                "WHERE a.level = 'micro_grid' ORDER BY a.code LIMIT 1"
-            )
-        ).scalar_one_or_none()
-        admin, *worker = create_demo_keys(conn, grid)
+        admin, *_ = create_demo_keys(conn, None)
+        # issue 24: a field worker whose micro-grid has open incidents, and an official
+        people = create_demo_people(conn)
     typer.echo(f"demo admin key:        {admin.key}")
-    if worker:
-        typer.echo(f"field worker of {grid}: {worker[0].key}")
+    if people is not None:
+        grid = people.grid
+        typer.echo(f"field worker of {grid}: {people.worker.key}")
+        typer.echo(f"  she is:              {people.worker.name} ({people.grid_name})")
+        typer.echo(f"  open incidents:      {people.open_count}")
+        typer.echo(f"  her work (phone):    {base}/signin  (lands on /maps/work)")
         typer.echo(f"  her grid on a phone: {base}/signin?next=/maps/grid/{grid}")
+        if people.official is not None:
+            typer.echo(f"official of {people.community}: {people.official.key}")
     typer.echo(f"sign in (browser):     {base}/signin?next=/maps/")
     typer.echo(f'API example:           curl -H "X-API-Key: {admin.key}" {base}/v1/me')

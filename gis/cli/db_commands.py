@@ -111,3 +111,33 @@ def _migrate(settings: Settings) -> None:
     before, after = upgrade(eng)
     eng.dispose()
     say(f"schema at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+
+
+@db.command()
+def replica(
+    action: str = typer.Argument(
+        "start", help="start (copy the primary the first time), stop, destroy or url."
+    ),
+) -> None:
+    """A streaming read replica of the managed cluster (issue 28): `pg_basebackup -R` into
+    WANGGE_HOME/replica, its own port. Prints its URL on start; point the API at it with
+    WANGGE_DATABASE_REPLICA_URLS. Example: `wangge db replica start`."""
+    from gis.store.replica import ReplicaCluster
+
+    settings = Settings()
+    if settings.database_url:
+        say("WANGGE_DATABASE_URL is set: wangge does not manage that server or its replicas")
+        raise typer.Exit(2)
+    standby = ReplicaCluster(managed_cluster(settings))
+    if action == "start":
+        managed_cluster(settings).start(progress=say)
+        typer.echo(standby.start(progress=say))
+    elif action == "stop":
+        say("stopped" if standby.stop(progress=say) else "not running")
+    elif action == "destroy":
+        standby.destroy(progress=say)
+        say("destroyed")
+    elif action == "url":
+        typer.echo(standby.url())
+    else:
+        raise typer.BadParameter("start, stop, destroy or url", param_hint="action")

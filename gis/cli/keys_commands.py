@@ -21,6 +21,13 @@ def create(
         typer.Option(help="Area code: the key sees that area and its descendants only."),
     ] = None,
     name: Annotated[str, typer.Option(help="Who or what the key is for.")] = "",
+    acts_for_others: Annotated[
+        bool,
+        typer.Option(
+            help="The key may name another person as the actor of a step (a hotline desk); "
+            "other keys act as their holder (the key's name)."
+        ),
+    ] = False,
 ) -> None:
     """Create a key. The key is printed once, on the last line: store it now.
 
@@ -32,6 +39,10 @@ def create(
 
     with transaction(audit="keys.create", target=name, role=role, scope=scope) as conn:
         made = create_key(conn, role=role, scope=scope, name=name)
+        if acts_for_others:
+            from gis.field.actions import allow_acting_for_others
+
+            allow_acting_for_others(conn, made.key_id)
     say(
         f"created key {made.key_id} ({made.role}, scope {made.scope or 'everything'}"
         f"{', ' + made.name if made.name else ''}); it is shown only now:"

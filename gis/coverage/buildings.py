@@ -11,13 +11,6 @@ from gis.coverage.context import Context, loads
 from gis.coverage.model import Finding
 from gis.levels import LEVELS
 
-#: Buildings in scope: all, or those meeting the asked-for area.
-BUILDINGS_IN_SCOPE = """
-    SELECT * FROM buildings b
-    WHERE CAST(:root AS text) IS NULL OR ST_Intersects(b.geom, (
-        SELECT geom FROM areas WHERE code = :root AND valid @> CAST(:g AS int)))
-"""
-
 _SHARES = text(
     """
     WITH sh AS (
@@ -57,9 +50,14 @@ _AROUND = text(
     """
 )
 
+# (b: the buildings in scope, as in _OWNED: all, or those meeting the asked-for area)
 _ADDRESSES = text(
-    f"""
-    WITH b AS ({BUILDINGS_IN_SCOPE}),
+    """
+    WITH b AS (
+        SELECT * FROM buildings b
+        WHERE CAST(:root AS text) IS NULL OR ST_Intersects(b.geom, (
+            SELECT geom FROM areas WHERE code = :root AND valid @> CAST(:g AS int)))
+    ),
     own AS (
         SELECT b.code, b.address, substring(b.address FROM '^(.*?[0-9]+弄)') AS lane, b.geom,
             (SELECT a.code FROM areas a
@@ -203,13 +201,17 @@ def check_address_area(ctx: Context) -> list[Finding]:
 
 
 _OWNED = text(
-    f"""
+    """
     CREATE TEMPORARY TABLE coverage_owned ON COMMIT DROP AS
     SELECT b.id, b.code, b.address, b.households, b.geom, o.code AS owner,
         coalesce(o.covered, false) AS covered,
         coalesce(b.attributes->>'use',
                  CASE WHEN b.households > 0 THEN 'residential' END) AS use
-    FROM ({BUILDINGS_IN_SCOPE}) b
+    FROM (  -- the buildings in scope: all, or those meeting the asked-for area
+        SELECT * FROM buildings b
+        WHERE CAST(:root AS text) IS NULL OR ST_Intersects(b.geom, (
+            SELECT geom FROM areas WHERE code = :root AND valid @> CAST(:g AS int)))
+    ) b
     LEFT JOIN LATERAL (
         SELECT m.code, ST_CoveredBy(b.geom, m.geom) AS covered FROM areas m
         WHERE m.level = :level AND m.valid @> CAST(:g AS int)
@@ -221,7 +223,9 @@ _OWNED = text(
 
 #: Buildings in scope with their owner (the ``building_level`` area covering a point on the
 #: footprint; the smallest code when several do, as in assignment), whether that area covers
-#: the whole footprint, and their use. A temporary table, built once per run.
+#: the whole footprint, and their use. A temporary table, built once per run by owned(); the
+#: checks read it as ``WITH own AS (SELECT * FROM pg_temp.coverage_owned)``, written out in
+#: each constant query (no SQL is assembled at run time: tests/test_sql_style.py).
 OWNED = "SELECT * FROM pg_temp.coverage_owned"
 
 

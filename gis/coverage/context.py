@@ -36,7 +36,12 @@ _NEVER_ANALYZED = text(
     ORDER BY relname
     """
 )
-_ANALYZE = {name: text(f"ANALYZE {name}") for name in ("areas", "buildings", "staff", "facilities")}
+_ANALYZE = {
+    "areas": text("ANALYZE areas"),
+    "buildings": text("ANALYZE buildings"),
+    "staff": text("ANALYZE staff"),
+    "facilities": text("ANALYZE facilities"),
+}
 
 
 def _analyze_if_never(conn: Connection) -> None:

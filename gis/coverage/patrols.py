@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from gis.coverage.buildings import OWNED, owned
+from gis.coverage.buildings import owned
 from gis.coverage.context import Context, loads
 from gis.coverage.model import Finding
 
 _ANY_PATROL = text("SELECT EXISTS (SELECT 1 FROM patrols)")
 _UNPATROLLED = text(
-    f"""
-    WITH own AS ({OWNED})
+    """
+    WITH own AS (SELECT * FROM pg_temp.coverage_owned)
     SELECT o.code, o.owner, o.households, ST_AsGeoJSON(o.geom, 7) AS gj,
         (SELECT max(v.visited_at) FROM patrol_visits v WHERE v.building_code = o.code)
             AS last_visit,

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from gis.coverage.buildings import OWNED, owned
+from gis.coverage.buildings import owned
 from gis.coverage.context import Context, loads
 from gis.coverage.model import Finding
 
 _MISSING_ROLE = text(
-    f"""
-    WITH own AS ({OWNED}),
+    """
+    WITH own AS (SELECT * FROM pg_temp.coverage_owned),
     hh AS (SELECT owner, sum(households) AS households FROM own GROUP BY owner)
     SELECT m.code, m.name, coalesce(hh.households, 0) AS households,
         count(s.code) AS staff, ST_AsGeoJSON(m.geom, 7) AS gj
@@ -26,8 +26,8 @@ _MISSING_ROLE = text(
 )
 
 _NO_BUILDING_LEADER = text(
-    f"""
-    WITH own AS ({OWNED})
+    """
+    WITH own AS (SELECT * FROM pg_temp.coverage_owned)
     SELECT o.code, o.address, o.households, o.owner, ST_AsGeoJSON(o.geom, 7) AS gj
     FROM own o
     WHERE o.use = 'residential' AND NOT EXISTS (
@@ -37,8 +37,8 @@ _NO_BUILDING_LEADER = text(
 )
 
 _LOAD = text(
-    f"""
-    WITH own AS ({OWNED}),
+    """
+    WITH own AS (SELECT * FROM pg_temp.coverage_owned),
     hh AS (SELECT owner, sum(households) AS households FROM own GROUP BY owner)
     SELECT m.code, hh.households,
         count(s.code) FILTER (WHERE s.role IN ('full_time_member', 'part_time_member'))

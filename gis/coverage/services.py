@@ -14,13 +14,13 @@ import numpy as np
 import shapely
 from sqlalchemy import text
 
-from gis.coverage.buildings import OWNED, owned
+from gis.coverage.buildings import owned
 from gis.coverage.context import Context, geojson, to_metric
 from gis.coverage.model import Finding
 
 _HOMES = text(
-    f"""
-    WITH own AS ({OWNED})
+    """
+    WITH own AS (SELECT * FROM pg_temp.coverage_owned)
     SELECT o.owner, o.code, o.households, ST_AsBinary(o.geom) AS wkb FROM own o
     WHERE o.use = 'residential' AND o.households > 0
       AND o.owner IN (SELECT code FROM areas WHERE id = ANY(:ids))

@@ -15,6 +15,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gis.errors import InvalidInput
 from gis.levels import FACILITY_KINDS, LEVELS
 
+#: Walking reach of each kind of facility in metres, the one table of service radii: the
+#: coverage check's defaults (for CHECKED_SERVICES) and the service circles of the map pages.
+#: The 15-minute community life circle: daily needs within 5 minutes ≈ 300 m, weekly within
+#: 10 ≈ 500 m, the rest within 15 ≈ 1 km; the community centre (党群服务站) anchors it, 1 km.
+SERVICE_RADIUS_M: dict[str, float] = {
+    "kindergarten": 500.0,
+    "market": 300.0,
+    "elderly_care": 500.0,
+    "community_centre": 1000.0,
+    "clinic": 500.0,
+    "park": 500.0,
+    "school": 1000.0,
+    "police": 1000.0,
+    "fire_station": 1000.0,
+}
+#: The facility kinds the coverage check measures unless told otherwise.
+CHECKED_SERVICES = ("elderly_care", "kindergarten", "community_centre")
+
 
 class Thresholds(BaseModel):
     """Limits the coverage checks apply; lengths in metres, areas in m² (local metric CRS)."""
@@ -94,11 +112,7 @@ class Thresholds(BaseModel):
         "a micro-grid above this is reported.",
     )
     service_radius_m: dict[str, float] = Field(
-        default_factory=lambda: {
-            "elderly_care": 500.0,
-            "kindergarten": 500.0,
-            "community_centre": 1000.0,
-        },
+        default_factory=lambda: {kind: SERVICE_RADIUS_M[kind] for kind in CHECKED_SERVICES},
         description="Service radius per facility kind: elderly care and kindergartens 500 m; "
         "the community centre (党群服务站) anchors the 15-minute life circle, 1,000 m.",
     )

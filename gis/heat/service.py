@@ -1,8 +1,7 @@
 """The heatmap: incidents counted per H3 cell, optionally per 1,000 households, with Gi*
 hotspots, as a GeoJSON FeatureCollection (WGS-84).
 
-Incidents come from the ``incidents`` table when it exists; until then the answer is an empty
-collection whose ``note`` says so (the maps show what exists rather than failing).
+Incidents come from the ``incidents`` table (queries as SQLAlchemy Core expressions).
 """
 
 from __future__ import annotations
@@ -14,13 +13,14 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, text
+from sqlalchemy import ColumnElement, Connection, Executable, FromClause, func, select
 
 from gis.access import EVERYWHERE, Scope
 from gis.areas.query import BBox
 from gis.errors import InvalidInput, NotFound
 from gis.heat.cells import cell_ids, cell_polygons, check_resolution, count_cells, points_to_cells
 from gis.heat.hotspots import gi_star, study_region, z_critical
+from gis.store.clauses import in_generation
 from gis.store.models import AREAS, BUILDINGS, INCIDENTS
 
 #: Most cells one answer may carry (a city at res 9 with its rings stays below it).
@@ -136,31 +136,30 @@ def heat_features(
     ]
 
 
-_AREA_GEOM = "SELECT geom FROM areas WHERE code = :code AND valid @> CAST(:generation AS int)"
-
-
-def _where(
-    query: HeatQuery, generation: int, access: tuple[str, dict[str, Any]]
-) -> tuple[str, dict[str, Any]]:
-    """SQL conditions on table alias ``t`` (geometry column ``geom``) with bound parameters;
-    ``access`` is the caller's scope for that table (its rule, compiled)."""
-    conditions = [access[0]]
-    params: dict[str, Any] = {"generation": generation, **access[1]}
+def _where(table: FromClause, query: HeatQuery, generation: int) -> list[ColumnElement[bool]]:
+    """Conditions on ``table`` (geometry column ``geom``): inside the bbox and the area."""
+    geom: Any = table.c.geom
+    conditions: list[ColumnElement[bool]] = []
     if query.bbox is not None:
-        conditions.append("t.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326)")
         b = query.bbox
-        params.update(west=b.west, south=b.south, east=b.east, north=b.north)
+        envelope = func.ST_MakeEnvelope(b.west, b.south, b.east, b.north, 4326)
+        conditions.append(geom.bool_op("&&")(envelope))
     if query.area is not None:
-        conditions.append(
-            "ST_Covers((SELECT geom FROM areas WHERE code = :area "
-            "AND valid @> CAST(:generation AS int)), t.geom)"
-        )
-        params["area"] = query.area
-    return " AND ".join(conditions), params
+        conditions.append(func.ST_Covers(_area_geom(query.area, generation), geom))
+    return conditions
 
 
-def _coords(conn: Connection, sql: str, params: dict[str, Any]) -> list[npt.NDArray[Any]]:
-    row = conn.execute(text(sql), params).one()
+def _area_geom(code: str, generation: int) -> Any:
+    """The geometry of area ``code`` in ``generation``, as a scalar subquery."""
+    return (
+        select(AREAS.c.geom)
+        .where(AREAS.c.code == code, in_generation(AREAS, generation))
+        .scalar_subquery()
+    )
+
+
+def _coords(conn: Connection, stmt: Executable) -> list[npt.NDArray[Any]]:
+    row = conn.execute(stmt).one()
     return [np.asarray(col if col is not None else [], dtype=np.float64) for col in row]
 
 
@@ -169,22 +168,16 @@ def incident_coords(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Lon and lat arrays of the incidents ``query`` selects among those in ``scope`` (owned
     below it: never by where they lie)."""
-    where, params = _where(query, generation, scope.text("incidents", INCIDENTS.alias("t")))
-    where += " AND t.geom IS NOT NULL"
+    t = INCIDENTS
+    where = [scope.incidents(t), *_where(t, query, generation), t.c.geom.is_not(None)]
     if query.start is not None:
-        where += " AND t.reported_at >= :start"
-        params["start"] = query.start
+        where.append(t.c.reported_at >= query.start)
     if query.end is not None:
-        where += " AND t.reported_at < :end"
-        params["end"] = query.end
+        where.append(t.c.reported_at < query.end)
     if query.categories:
-        where += " AND t.category = ANY(:categories)"
-        params["categories"] = list(query.categories)
-    lon, lat = _coords(
-        conn,
-        f"SELECT array_agg(ST_X(t.geom)), array_agg(ST_Y(t.geom)) FROM incidents t WHERE {where}",
-        params,
-    )
+        where.append(t.c.category.in_(list(query.categories)))
+    stmt = select(func.array_agg(func.ST_X(t.c.geom)), func.array_agg(func.ST_Y(t.c.geom)))
+    lon, lat = _coords(conn, stmt.where(*where))
     return lon, lat
 
 
@@ -196,10 +189,10 @@ def heatmap(
     outside ``scope`` is not found, by the same query as an unknown one."""
     query.check()
     if query.area is not None:
-        in_scope, params = scope.text("areas", AREAS)
         found = conn.execute(
-            text(f"{_AREA_GEOM} AND {in_scope}"),
-            {"code": query.area, "generation": generation, **params},
+            select(AREAS.c.geom).where(
+                AREAS.c.code == query.area, in_generation(AREAS, generation), scope.areas(AREAS)
+            )
         ).one_or_none()
         if found is None:
             raise NotFound(
@@ -221,15 +214,15 @@ def heatmap(
     lon, lat = incident_coords(conn, query, generation=generation, scope=scope)
     households = None
     if query.normalize == "households":
-        inside = scope.text("inside", BUILDINGS.alias("t"), generation=generation)
-        b_where, b_params = _where(HeatQuery(bbox=query.bbox, area=query.area), generation, inside)
-        b_lon, b_lat, b_hh = _coords(
-            conn,
-            "SELECT array_agg(ST_X(c)), array_agg(ST_Y(c)), array_agg(h) FROM ("
-            "SELECT ST_PointOnSurface(t.geom) AS c, t.households AS h, t.geom FROM buildings t "
-            f"WHERE t.households > 0 AND {b_where}) s",
-            b_params,
-        )
+        t = BUILDINGS
+        centre = func.ST_PointOnSurface(t.c.geom)
+        where = _where(t, HeatQuery(bbox=query.bbox, area=query.area), generation)
+        stmt = select(
+            func.array_agg(func.ST_X(centre)),
+            func.array_agg(func.ST_Y(centre)),
+            func.array_agg(t.c.households),
+        ).where(t.c.households > 0, scope.inside(t.c.geom, generation=generation), *where)
+        b_lon, b_lat, b_hh = _coords(conn, stmt)
         households = (b_lon, b_lat, b_hh.astype(np.int64))
     answer["total"] = len(lon)
     answer["features"] = heat_features(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy import Connection, bindparam, column, func, select, table, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from gis.access import EVERYWHERE, Scope
@@ -420,11 +420,12 @@ def _insert(conn: Connection, rows: list[dict[str, Any]]) -> set[int]:
     )
     conn.execute(text("DELETE FROM incidents_incoming"))  # an earlier batch of this transaction
     _copy(conn, "incidents_incoming", COLUMNS, rows)
-    names = ", ".join(COLUMNS)
-    inserted = conn.execute(
-        text(
-            f"INSERT INTO incidents ({names}) SELECT {names} FROM incidents_incoming "
-            "ON CONFLICT (external_id) DO NOTHING RETURNING id"
-        )
-    ).scalars()
+    incoming = table("incidents_incoming", *(column(name) for name in COLUMNS))
+    stmt = (
+        insert(INCIDENTS)
+        .from_select(list(COLUMNS), select(*(incoming.c[name] for name in COLUMNS)))
+        .on_conflict_do_nothing(index_elements=["external_id"])
+        .returning(INCIDENTS.c.id)
+    )
+    inserted = conn.execute(stmt).scalars()
     return {int(v) for v in inserted}

@@ -71,6 +71,7 @@ def transition(
     lat: float | None = None,
     at: datetime | None = None,
     calendar: WorkCalendar | None = None,
+    key: tuple[str | None, str | None] = (None, None),
     scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
     """Move the incident to ``to`` (row locked, so concurrent steps serialise) and record
@@ -78,6 +79,7 @@ def transition(
 
     ``extended`` needs ``note`` (the reason) and adds ``hours`` (default: the category's SLA)
     to the due time on the category's clock. ``assigned`` needs a located, owned incident.
+    ``key`` (id, name) is the API key that made the step, stored beside the actor.
     """
     if to not in INCIDENT_STATES:
         raise InvalidInput(
@@ -147,6 +149,7 @@ def transition(
         lon=lon,
         lat=lat,
         details=details,
+        key=key,
     )
     due = values.get("due_at", row.due_at)
     return {"id": incident_id, "from": row.status, "to": to, "at": at, "due_at": due}
@@ -165,8 +168,10 @@ def add_event(
     lon: float | None = None,
     lat: float | None = None,
     details: dict[str, Any] | None = None,
+    key: tuple[str | None, str | None] = (None, None),
 ) -> None:
-    """Append one event to the incident's timeline."""
+    """Append one event to the incident's timeline (``key``: id and name of the API key
+    that made it, if any)."""
     conn.execute(
         insert(INCIDENT_EVENTS).values(
             incident_id=incident_id,
@@ -178,5 +183,7 @@ def add_event(
             at=at or datetime.now(UTC),
             geom=None if lon is None else f"SRID=4326;POINT({lon!r} {lat!r})",
             details=details or {},
+            key_id=key[0],
+            key_name=key[1],
         )
     )

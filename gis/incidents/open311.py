@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from gis.access import EVERYWHERE, Scope
 from gis.errors import InvalidInput, NotFound
+from gis.field.photos import first_photos
 from gis.incidents.categories import load_categories
 from gis.incidents.parse import parse_time
 from gis.incidents.query import Filters, columns, where
@@ -166,7 +167,12 @@ def get_requests(
         .offset((page - 1) * size)
     )
     departments = _departments(conn)
-    return [as_request(r, departments, extensions=extensions) for r in rows]
+    answers = [as_request(r, departments, extensions=extensions) for r in rows]
+    photos = first_photos(conn, [int(a["service_request_id"]) for a in answers])
+    for a in answers:  # issue 24: a stored photo is the request's media
+        if int(a["service_request_id"]) in photos:
+            a["media_url"] = f"/v1/photos/{photos[int(a['service_request_id'])]}"
+    return answers
 
 
 def get_request(

@@ -256,11 +256,12 @@ def get_incident(
             E.details,
             func.ST_X(E.geom).label("lon"),
             func.ST_Y(E.geom).label("lat"),
+            E.key_name,
         )
         .where(E.incident_id == incident_id)
         .order_by(E.at, E.id)
     )
-    timeline = [timeline_entry(*e) for e in events]
+    timeline = [timeline_entry(*e[:9], key_name=e[9]) for e in events]
     out["properties"]["timeline"] = visible_timeline(conn, timeline, scope)
     return out
 
@@ -275,8 +276,10 @@ def timeline_entry(
     details: Any,
     lon: float | None,
     lat: float | None,
+    key_name: str | None = None,
 ) -> dict[str, Any]:
-    """One event of an incident's timeline as JSON (the columns in this order)."""
+    """One event of an incident's timeline as JSON (the columns in this order); ``by`` is
+    the holder of the API key that made it, when a key did."""
     return {
         "kind": kind,
         "from": from_status,
@@ -286,6 +289,7 @@ def timeline_entry(
         "at": _iso(at),
         "location": None if lon is None else {"lon": lon, "lat": lat},
         "details": details,
+        "by": key_name,
     }
 
 

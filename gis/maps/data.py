@@ -5,22 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from geoalchemy2 import Geography
+from sqlalchemy import ColumnElement, Connection, Text, cast, func, select, text, true
 from sqlalchemy.sql.expression import FromClause
 
 from gis.access import EVERYWHERE, Scope
-from gis.access.scope import Kind
 from gis.maps.basemaps import Basemap, features_from_wkb
 from gis.maps.sql import CLOSED_STATUSES, area_columns, building_columns
+from gis.store.clauses import in_generation
 from gis.store.models import AREAS, BUILDINGS, FACILITIES, INCIDENTS
-
-#: The table each alias of the page queries stands for.
-_ALIASES: dict[str, tuple[Kind, FromClause]] = {
-    "a": ("areas", AREAS.alias("a")),
-    "i": ("incidents", INCIDENTS.alias("i")),
-    "b": ("inside", BUILDINGS.alias("b")),
-    "f": ("inside", FACILITIES.alias("f")),
-}
 
 
 @dataclass(frozen=True)
@@ -33,45 +26,46 @@ class View:
     reach_m: float = 0.0  # also what lies this close to it (metres, on the ellipsoid)
     access: Scope = EVERYWHERE
 
-    def where(self, alias: str) -> str:
-        """A condition on ``alias`` (bound parameters ``:within``, ``:generation`` and the
-        scope's, see :meth:`params`); ``alias`` is ``a`` (areas), ``i`` (incidents), ``b`` or
-        ``f``."""
-        return f"{self._near(alias)} AND {self._access(alias)[0]}"
+    def areas(self, a: FromClause) -> ColumnElement[bool]:
+        """Areas (rows of ``a``, an alias of ``areas``) this view shows."""
+        return self._near(a) & self.access.areas(a)
 
-    def _access(self, alias: str) -> tuple[str, dict[str, Any]]:
-        kind, table = _ALIASES[alias]
-        return self.access.text(kind, table, generation=self.generation)
+    def incidents(self, i: FromClause) -> ColumnElement[bool]:
+        """Incidents (rows of ``i``, an alias of ``incidents``) this view shows."""
+        return self._near(i) & self.access.incidents(i)
 
-    def _near(self, alias: str) -> str:
+    def inside(self, t: FromClause) -> ColumnElement[bool]:
+        """Buildings or facilities (rows of ``t``) this view shows."""
+        return self._near(t) & self.access.inside(t.c.geom, generation=self.generation)
+
+    def _near(self, t: FromClause) -> ColumnElement[bool]:
         if self.within is None:
-            return "TRUE"
+            return true()
+        w = AREAS.alias("w")
         area = (
-            "(SELECT w.geom FROM areas w WHERE w.code = :within "
-            "AND w.valid @> CAST(:generation AS int))"
+            select(w.c.geom)
+            .where(w.c.code == self.within, in_generation(w, self.generation))
+            .scalar_subquery()
         )
+        geom: Any = t.c.geom
         if self.reach_m > 0:
-            return f"ST_DWithin({alias}.geom::geography, {area}::geography, :reach_m)"
-        return f"ST_Intersects({alias}.geom, {area})"
+            return func.ST_DWithin(cast(geom, _GEOGRAPHY), cast(area, _GEOGRAPHY), self.reach_m)
+        return func.ST_Intersects(geom, area)
 
-    def params(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "generation": self.generation,
-            "within": self.within,
-            "reach_m": self.reach_m,
-        }
-        for alias in _ALIASES:
-            out.update(self._access(alias)[1])
-        return out
+
+_GEOGRAPHY = Geography()
+
+
+def _open(i: FromClause) -> ColumnElement[bool]:
+    return i.c.status.not_in(CLOSED_STATUSES)
 
 
 def count_areas(conn: Connection, scope: View, level: str) -> int:
     """How many areas of ``level`` the scope holds."""
-    sql = (
-        "SELECT count(*) FROM areas a WHERE a.valid @> CAST(:generation AS int) "
-        f"AND a.level = :level AND {scope.where('a')}"
-    )
-    return int(conn.execute(text(sql), {**scope.params(), "level": level}).scalar_one())
+    a = AREAS.alias("a")
+    stmt = select(func.count()).select_from(a)
+    stmt = stmt.where(in_generation(a, scope.generation), a.c.level == level, scope.areas(a))
+    return int(conn.execute(stmt).scalar_one())
 
 
 def areas(
@@ -83,29 +77,30 @@ def areas(
     code: str | None = None,
 ) -> list[dict[str, Any]]:
     """Areas of one level (or one area by code) with name, leader, households, open incidents."""
-    level_sql = "AND a.level = :level" if level else ""
-    code_sql = "AND a.code = :code" if code else ""
-    sql = (
-        f"SELECT {area_columns()}, ST_AsBinary(a.geom) AS wkb FROM areas a "
-        f"WHERE a.valid @> CAST(:generation AS int) {level_sql} {code_sql} "
-        f"AND {scope.where('a')} ORDER BY a.code"
+    a = AREAS.alias("a")
+    stmt = select(*area_columns(a), func.ST_AsBinary(a.c.geom).label("wkb")).where(
+        in_generation(a, scope.generation), scope.areas(a)
     )
-    rows = conn.execute(text(sql), {**scope.params(), "level": level, "code": code}).all()
+    if level:
+        stmt = stmt.where(a.c.level == level)
+    if code:
+        stmt = stmt.where(a.c.code == code)
+    rows = conn.execute(stmt.order_by(a.c.code)).all()
     return features_from_wkb(rows, basemap)
 
 
 def count_buildings(conn: Connection, scope: View) -> int:
-    sql = f"SELECT count(*) FROM buildings b WHERE {scope.where('b')}"
-    return int(conn.execute(text(sql), scope.params()).scalar_one())
+    b = BUILDINGS.alias("b")
+    stmt = select(func.count()).select_from(b).where(scope.inside(b))
+    return int(conn.execute(stmt).scalar_one())
 
 
 def buildings(conn: Connection, scope: View, basemap: Basemap) -> list[dict[str, Any]]:
     """Buildings with address, households and their team leader (null when none)."""
-    sql = (
-        f"SELECT {building_columns()}, ST_AsBinary(b.geom) AS wkb FROM buildings b "
-        f"WHERE {scope.where('b')} ORDER BY b.code"
-    )
-    features = features_from_wkb(conn.execute(text(sql), scope.params()).all(), basemap)
+    b = BUILDINGS.alias("b")
+    stmt = select(*building_columns(b), func.ST_AsBinary(b.c.geom).label("wkb"))
+    stmt = stmt.where(scope.inside(b)).order_by(b.c.code)
+    features = features_from_wkb(conn.execute(stmt).all(), basemap)
     for f in features:
         f["properties"]["has_leader"] = "yes" if f["properties"]["leader"] else "no"
     return features
@@ -115,11 +110,10 @@ def facilities(
     conn: Connection, scope: View, basemap: Basemap, *, radius_m: dict[str, float]
 ) -> list[dict[str, Any]]:
     """Facilities as points with ``service_radius_m`` by kind (from ``radius_m``)."""
-    sql = (
-        "SELECT f.code, f.kind, f.name, ST_AsBinary(f.geom) AS wkb FROM facilities f "
-        f"WHERE {scope.where('f')} ORDER BY f.code"
-    )
-    features = features_from_wkb(conn.execute(text(sql), scope.params()).all(), basemap)
+    f_ = FACILITIES.alias("f")
+    stmt = select(f_.c.code, f_.c.kind, f_.c.name, func.ST_AsBinary(f_.c.geom).label("wkb"))
+    stmt = stmt.where(scope.inside(f_)).order_by(f_.c.code)
+    features = features_from_wkb(conn.execute(stmt).all(), basemap)
     for f in features:
         f["properties"]["service_radius_m"] = radius_m.get(f["properties"]["kind"], 500.0)
     return features
@@ -142,12 +136,10 @@ def staff(conn: Connection, code: str) -> list[dict[str, Any]]:
 
 def count_open_incidents(conn: Connection, scope: View) -> int:
     """How many located, open incidents the scope holds."""
-    sql = (
-        "SELECT count(*) FROM incidents i WHERE i.geom IS NOT NULL "
-        f"AND i.status NOT IN (:closed1, :closed2) AND {scope.where('i')}"
-    )
-    params = {**scope.params(), "closed1": CLOSED_STATUSES[0], "closed2": CLOSED_STATUSES[1]}
-    return int(conn.execute(text(sql), params).scalar_one())
+    i = INCIDENTS.alias("i")
+    stmt = select(func.count()).select_from(i)
+    stmt = stmt.where(i.c.geom.is_not(None), _open(i), scope.incidents(i))
+    return int(conn.execute(stmt).scalar_one())
 
 
 def incidents(
@@ -159,19 +151,20 @@ def incidents(
     incident_id: Any = None,
 ) -> list[dict[str, Any]]:
     """Incidents (open ones by default) with category, status, description and times."""
-    status = "AND i.status NOT IN (:closed1, :closed2)" if open_only else ""
-    one = "AND i.id::text = :incident_id" if incident_id is not None else ""
-    sql = (
-        "SELECT i.id::text AS id, i.category, i.status, i.description, "
-        "i.reported_at::text AS reported_at, i.due_at::text AS due_at, i.owner_code, "
-        f"ST_AsBinary(i.geom) AS wkb FROM incidents i WHERE i.geom IS NOT NULL "
-        f"AND {scope.where('i')} {status} {one} "
-        "ORDER BY i.reported_at DESC"
-    )
-    params = {
-        **scope.params(),
-        "closed1": CLOSED_STATUSES[0],
-        "closed2": CLOSED_STATUSES[1],
-        "incident_id": None if incident_id is None else str(incident_id),
-    }
-    return features_from_wkb(conn.execute(text(sql), params).all(), basemap)
+    i = INCIDENTS.alias("i")
+    stmt = select(
+        cast(i.c.id, Text).label("id"),
+        i.c.category,
+        i.c.status,
+        i.c.description,
+        cast(i.c.reported_at, Text).label("reported_at"),
+        cast(i.c.due_at, Text).label("due_at"),
+        i.c.owner_code,
+        func.ST_AsBinary(i.c.geom).label("wkb"),
+    ).where(i.c.geom.is_not(None), scope.incidents(i))
+    if open_only:
+        stmt = stmt.where(_open(i))
+    if incident_id is not None:
+        stmt = stmt.where(cast(i.c.id, Text) == str(incident_id))
+    rows = conn.execute(stmt.order_by(i.c.reported_at.desc())).all()
+    return features_from_wkb(rows, basemap)

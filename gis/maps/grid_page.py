@@ -12,24 +12,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gis.access.roles import mask_phone
+from gis.coverage.thresholds import SERVICE_RADIUS_M
 from gis.errors import NotFound
 from gis.maps import data
 from gis.maps.overview import AREA_TIP, INCIDENT_OPTS, add_buildings
 from gis.maps.page import MapOptions, Page, js_json
 
-#: Walking reach of each kind of facility in metres (the 15-minute community life circle:
-#: daily needs within 5 minutes ≈ 300 m, weekly within 10 ≈ 500 m, the rest within 15 ≈ 1 km).
-SERVICE_RADIUS_M: dict[str, float] = {
-    "kindergarten": 300.0,
-    "market": 300.0,
-    "elderly_care": 500.0,
-    "community_centre": 500.0,
-    "clinic": 500.0,
-    "park": 500.0,
-    "school": 1000.0,
-    "police": 1000.0,
-    "fire_station": 1000.0,
-}
 FACILITY_TIP = [["name", ""], ["kind", "kind"], ["service_radius_m", "service radius m"]]
 
 

@@ -13,10 +13,17 @@ PAGES = (
 )
 
 
-def index_html(*, grid_codes: list[str], notes: list[str]) -> str:
-    """A small HTML page linking the map pages (a few micro-grids as examples)."""
+def index_html(
+    *, grid_codes: list[str], notes: list[str], hide: frozenset[str] = frozenset()
+) -> str:
+    """A small HTML page linking the map pages (a few micro-grids as examples); the pages
+    in ``hide`` (the caller's role cannot open them) are not linked."""
     rows = []
+    if "work" not in hide:
+        rows.append('<li><a href="work"><b>我的工作 My work</b></a> — 我的待办事件</li>')
     for slug, title, what in PAGES:
+        if slug in hide:
+            continue
         links = " · ".join(f'<a href="{slug}?basemap={b}">{b}</a>' for b in BASEMAPS)
         rows.append(
             f'<li><a href="{slug}"><b>{escape(title)}</b></a> — {escape(what)} '

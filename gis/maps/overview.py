@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from gis.maps import data
 from gis.maps.page import MapOptions, Page, js_json
@@ -152,8 +152,10 @@ def overview_page(conn: Connection, opts: MapOptions) -> str:
     page = Page("wangge · overview", opts.basemap)
     scope = data.View(opts.generation, access=opts.scope)
     page.call("wg.search({map}, " + js_json(opts.geocode_url) + ");")
+    # a scoped key opens on its own area (issue 24: her grid, not a speck on the street)
+    fit_level = _level_of(conn, opts.scope.area) if opts.scope.area else "street"
     for level in LEVEL_STYLES:
-        add_area_layer(page, conn, scope, opts, level, fit=level == "street")
+        add_area_layer(page, conn, scope, opts, level, fit=level == fit_level)
     add_buildings(page, conn, scope, opts)
     if opts.show_incidents:
         add_incidents(page, conn, scope, opts)
@@ -163,3 +165,11 @@ def overview_page(conn: Connection, opts: MapOptions) -> str:
     notes = [f"basemap: {opts.basemap.name} ({opts.basemap.datum})"]
     page.call(f"wg.legend({{map}}, 'wangge', {js_json(legend)}, {js_json(notes)});")
     return page.render(static_url=opts.static_url)
+
+
+def _level_of(conn: Connection, code: str | None) -> str:
+    """The level of area ``code`` ("street" when unknown)."""
+    level = conn.execute(
+        text("SELECT level FROM areas WHERE code = :c LIMIT 1"), {"c": code}
+    ).scalar_one_or_none()
+    return str(level) if level else "street"

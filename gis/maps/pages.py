@@ -38,8 +38,15 @@ FINDING_TIP = [
 ]
 
 
-def index(conn: Connection, *, generation: int, scope: Scope = EVERYWHERE) -> str:
-    """The index page: links to every page and a few micro-grids (of those in ``scope``)."""
+def index(
+    conn: Connection,
+    *,
+    generation: int,
+    scope: Scope = EVERYWHERE,
+    hide: frozenset[str] = frozenset(),
+) -> str:
+    """The index page: links to every page and a few micro-grids (of those in ``scope``); no
+    link to the pages in ``hide`` (the caller's role cannot open them)."""
     codes = conn.execute(
         select(AREAS.c.code)
         .where(
@@ -48,7 +55,7 @@ def index(conn: Connection, *, generation: int, scope: Scope = EVERYWHERE) -> st
         .order_by(AREAS.c.code)
         .limit(5)
     ).scalars()
-    return index_html(grid_codes=list(codes), notes=[])
+    return index_html(grid_codes=list(codes), notes=[], hide=hide)
 
 
 def overview(conn: Connection, opts: MapOptions) -> str:

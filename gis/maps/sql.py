@@ -1,51 +1,83 @@
-"""SQL fragments shared by the map pages and the vector tiles.
-
-Fragments are fixed strings picked by code (never built from user input); every value is a
-bound parameter. Incident counts are included only when the incidents table exists.
-"""
+"""Columns shared by the map pages and the vector tiles, as SQLAlchemy Core expressions on an
+area row (any alias of ``areas``) or a building row (any alias of ``buildings``)."""
 
 from __future__ import annotations
 
-from gis.access.scope import as_text, owned_below
-from gis.store.models import AREAS, INCIDENTS
+from typing import Any
+
+from sqlalchemy import Integer, cast, func, select
+from sqlalchemy.sql.expression import FromClause
+
+from gis.access.scope import owned_below
+from gis.store.models import INCIDENTS, STAFF
 
 #: Statuses after which an incident no longer needs anyone.
 CLOSED_STATUSES = ("resolved", "closed")
 
-#: The responsible person shown for an area: its micro-grid leader, else its first staff.
-AREA_LEADER = (
-    "(SELECT s.name FROM staff s WHERE s.area_code = a.code "
-    "ORDER BY (s.role <> 'micro_grid_leader'), s.code LIMIT 1)"
-)
-AREA_HOUSEHOLDS = "COALESCE((a.attributes ->> 'households')::int, 0)"
 
-
-def area_open_incidents() -> str:
-    """An area row ``a``'s open incidents: those *owned* at or below it (the access rule of
-    incidents, by the stored chain: never by shape, so an overlap of two sibling areas does
-    not count one area's incidents in the other)."""
-    owned, _ = as_text(owned_below(INCIDENTS.alias("i"), AREAS.alias("a").c.code))
+def area_leader(a: FromClause) -> Any:
+    """The responsible person shown for an area: its micro-grid leader, else its first staff."""
+    s = STAFF.alias("s")
     return (
-        f"(SELECT count(*) FROM incidents i WHERE {owned} "
-        "AND i.status NOT IN ('resolved', 'closed'))"
+        select(s.c.name)
+        .where(s.c.area_code == a.c.code)
+        .order_by(s.c.role != "micro_grid_leader", s.c.code)
+        .limit(1)
+        .scalar_subquery()
     )
 
 
-BUILDING_LEADER = (
-    "(SELECT s.name FROM staff s WHERE s.building_code = b.code "
-    "AND s.role = 'building_team_leader' ORDER BY s.code LIMIT 1)"
-)
+def area_households(a: FromClause) -> Any:
+    """The households an area's attributes state (0 when none)."""
+    return func.coalesce(cast(a.c.attributes["households"].astext, Integer), 0)
 
 
-def area_columns() -> str:
-    """Tooltip columns of an area row ``a``: code, name, level, parent, leader, households…"""
+def area_open_incidents(a: FromClause) -> Any:
+    """An area's open incidents: those *owned* at or below it (the access rule of incidents,
+    by the stored chain: never by shape, so an overlap of two sibling areas does not count one
+    area's incidents in the other)."""
+    i = INCIDENTS.alias("i")
     return (
-        "a.code, a.name, a.level, a.parent_code, "
-        f"{AREA_LEADER} AS leader, {AREA_HOUSEHOLDS} AS households, "
-        f"{area_open_incidents()} AS open_incidents"
+        select(func.count())
+        .select_from(i)
+        .where(owned_below(i, a.c.code), i.c.status.not_in(CLOSED_STATUSES))
+        .scalar_subquery()
     )
 
 
-def building_columns() -> str:
-    """Tooltip columns of a building row ``b``."""
-    return f"b.code, b.name, b.address, b.households, b.residents, {BUILDING_LEADER} AS leader"
+def building_leader(b: FromClause) -> Any:
+    """A building's team leader (null when none)."""
+    s = STAFF.alias("s")
+    return (
+        select(s.c.name)
+        .where(s.c.building_code == b.c.code, s.c.role == "building_team_leader")
+        .order_by(s.c.code)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def area_columns(a: FromClause) -> list[Any]:
+    """Tooltip columns of an area row: code, name, level, parent, leader, households, open
+    incidents."""
+    return [
+        a.c.code,
+        a.c.name,
+        a.c.level,
+        a.c.parent_code,
+        area_leader(a).label("leader"),
+        area_households(a).label("households"),
+        area_open_incidents(a).label("open_incidents"),
+    ]
+
+
+def building_columns(b: FromClause) -> list[Any]:
+    """Tooltip columns of a building row."""
+    return [
+        b.c.code,
+        b.c.name,
+        b.c.address,
+        b.c.households,
+        b.c.residents,
+        building_leader(b).label("leader"),
+    ]

@@ -11,14 +11,14 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gis.access import EVERYWHERE, Scope
-from gis.coverage.buildings import OWNED, owned
+from gis.coverage.buildings import owned
 from gis.coverage.context import make_context
 from gis.coverage.thresholds import Thresholds
 from gis.errors import InvalidInput
 
 _BUILDINGS = text(
-    f"""
-    WITH own AS ({OWNED}),
+    """
+    WITH own AS (SELECT * FROM pg_temp.coverage_owned),
     v AS (
         SELECT building_code, count(DISTINCT patrol_id) AS visits, max(visited_at) AS last_visit
         FROM patrol_visits
@@ -49,7 +49,10 @@ _MEMBERS = text(
 def period(
     start: datetime | None, end: datetime | None, *, window_days: float
 ) -> tuple[datetime, datetime]:
-    """``[start, end)``: by default the last ``window_days`` up to now."""
+    """``[start, end)``: by default the last ``window_days`` up to now; a time without a zone
+    is UTC."""
+    start = start.replace(tzinfo=UTC) if start and start.tzinfo is None else start
+    end = end.replace(tzinfo=UTC) if end and end.tzinfo is None else end
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=window_days)
     if start >= end:

@@ -50,7 +50,7 @@ _PAGE = """<!doctype html>
 
 
 def patrol_page(
-    *, who: str, csrf: str = "", static: str = "/maps/static", work: str = "/field"
+    *, who: str, csrf: str = "", static: str = "/maps/static", work: str = "/maps/work"
 ) -> str:
     """The page for ``who`` (shown escaped); ``csrf`` is the session's anti-CSRF token (empty
     when signed in by a key), which the script sends with every write."""

@@ -202,6 +202,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: may name another person as the actor of a step (migration 0017_field)
+    acts_for_others: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AuditEntry(Base):
@@ -337,6 +339,9 @@ class IncidentEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    #: the key that made the step (migration 0017_field)
+    key_id: Mapped[str | None] = mapped_column(Text)
+    key_name: Mapped[str | None] = mapped_column(Text)
 
 
 INCIDENT_CATEGORIES = _table(IncidentCategory)
@@ -415,6 +420,96 @@ class IncidentFact(Base):
 
 INCIDENT_FACT_CELLS = _table(IncidentFactCell)
 INCIDENT_FACTS = _table(IncidentFact)
+
+
+# -- field work (issues 22 G/H, 24): sessions, photos, client action ids; 0017_field --------
+
+PHOTO_STAGES = ("intake", "before", "after", "other")
+
+
+class BrowserSession(Base):
+    """A browser sign-in: the SHA-256 of the cookie's token, its key and anti-CSRF token."""
+
+    __tablename__ = "sessions"
+
+    token_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.key_id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    client: Mapped[str] = mapped_column(Text, default="")
+
+
+class IncidentPhoto(Base):
+    """A photo of an incident: the file is content-addressed (``sha256``) under the media
+    folder; a deleted photo keeps its row (``deleted_at``) for the audit trail."""
+
+    __tablename__ = "incident_photos"
+    __table_args__ = (CheckConstraint(_one_of("stage", PHOTO_STAGES), name="incident_photo_stage"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    sha256: Mapped[str] = mapped_column(Text)
+    media_type: Mapped[str] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    stage: Mapped[str] = mapped_column(Text, default="other")
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    uploaded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    key_id: Mapped[str | None] = mapped_column(Text)
+    key_name: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ClientAction(Base):
+    """The answer to an action sent with a client-made id (an offline phone's queue), so a
+    resend gets the same answer and stores nothing twice."""
+
+    __tablename__ = "client_actions"
+
+    client_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    key_id: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(Text)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+SESSIONS = _table(BrowserSession)
+INCIDENT_PHOTOS = _table(IncidentPhoto)
+CLIENT_ACTIONS = _table(ClientAction)
+
+
+# -- serving on several hosts (issue 28, migration 0021_serving; both tables UNLOGGED) ---------
+
+
+class RateBucket(Base):
+    """A per-key token bucket shared by every API worker and host (synced periodically)."""
+
+    __tablename__ = "rate_buckets"
+
+    who: Mapped[str] = mapped_column(Text, primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class KeyWrite(Base):
+    """When a key last wrote: its reads go to the primary until every replica has it."""
+
+    __tablename__ = "key_writes"
+
+    key_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+RATE_BUCKETS = _table(RateBucket)
+KEY_WRITES = _table(KeyWrite)
 
 
 # -- events (issue 26, migration 0019_events): the outbox and webhook subscriptions ----------

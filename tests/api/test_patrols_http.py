@@ -4,6 +4,7 @@ start/batches/end, bad input refused with nothing stored, privacy and audit, cov
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -287,9 +288,11 @@ PHONE = {"width": 390, "height": 844}
 
 
 def test_phone_page_start_walk_offline_end(street: Street, browser: Any) -> None:
-    """The patrol page on a 390x844 phone with a mocked geolocation: start, walk past
-    B0001 (part of it offline: the batch waits in IndexedDB), end; the patrol is stored once
-    with its fixes and the page lists the visited buildings."""
+    """The patrol page on a 390x844 phone with a mocked geolocation, signed in through the
+    sign-in form (the session cookie; writes carry the page's anti-CSRF token), reached from
+    her work page: start, walk past B0001 (part of it offline: the batch waits in
+    IndexedDB), end; the patrol is stored once with its fixes and the page lists the visited
+    buildings."""
     errors: list[str] = []
     context = browser.new_context(
         viewport=PHONE,
@@ -297,7 +300,6 @@ def test_phone_page_start_walk_offline_end(street: Street, browser: Any) -> None
         locale="zh-CN",
         geolocation={"longitude": 121.40334, "latitude": 31.25831, "accuracy": 5},
         permissions=["geolocation"],
-        extra_http_headers={"X-API-Key": street.alice},
     )
     page = context.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -310,8 +312,14 @@ def test_phone_page_start_walk_offline_end(street: Street, browser: Any) -> None
         ),
     )
     try:
-        page.goto(street.server.url + "/patrol")
+        page.goto(street.server.url + "/signin")
+        page.fill("#key", street.alice)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r".*/maps/work$"))
+        page.click("a[href='/patrol']")
+        page.wait_for_url(re.compile(r".*/patrol$"))
         assert page.locator("h1").inner_text() == "巡查"
+        assert page.get_attribute("meta[name=csrf-token]", "content")
         assert page.evaluate("document.querySelectorAll('script:not([src])').length") == 0
         before = street.count("SELECT count(*) FROM patrols")
         page.click("#start")

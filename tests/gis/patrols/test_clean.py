@@ -55,3 +55,20 @@ def test_geofence_notes_only_long_stays_outside() -> None:
     assert len(notes) == 1  # 15 fixes outside: 750 s; the later 5 (250 s) are not noted
     assert notes[0]["area_code"] == "MG" and notes[0]["fixes"] == 15
     assert notes[0]["seconds"] == 750.0
+
+
+def test_period_defaults_and_naive_times() -> None:
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from gis.errors import InvalidInput
+    from gis.patrols.coverage import period
+
+    start, end = period(datetime(2026, 11, 1), None, window_days=30)
+    assert start.tzinfo is UTC and end.tzinfo is not None and start < end
+    start, end = period(None, datetime(2026, 12, 1), window_days=30)
+    assert (end - start).days == 30
+    with pytest.raises(InvalidInput) as caught:
+        period(datetime(2026, 12, 2), datetime(2026, 12, 1), window_days=30)
+    assert caught.value.field == "from"
