@@ -80,8 +80,8 @@ def test_updates_paging_updated_after_and_extensions(http: httpx.Client) -> None
     assert sorted(seen) == sorted(set(seen)) and set(ids) <= set(seen)
     assert [len(p) for p in pages[:2]] == [2, 2]
     # updated_after: only what changed since then
-    time.sleep(1.1)
-    since = datetime.now(UTC) - timedelta(seconds=0.5)
+    time.sleep(2.5)  # iso() keeps whole seconds: "since" may read up to 1 s earlier
+    since = datetime.now(UTC) - timedelta(seconds=0.2)
     assert http.post(
         f"/v1/incidents/{ids[1]}/transitions", json={"to": "in_progress", "actor": "王芳"}
     ).is_success
