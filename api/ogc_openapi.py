@@ -69,7 +69,13 @@ def ogc_openapi(app: FastAPI, prefix: str = "/ogc") -> dict[str, Any]:
 
 def _build(app: FastAPI, prefix: str) -> dict[str, Any]:
     doc = copy.deepcopy(app.openapi())
-    paths = {p: item for p, item in doc["paths"].items() if p.startswith(prefix)}
+    # paths relative to the server URL ``prefix``, as clients resolve them: GDAL looks up
+    # "/collections/{collectionId}/items" to learn the item parameters (filter-lang, limit)
+    paths = {
+        p.removeprefix(prefix) or "/": item
+        for p, item in doc["paths"].items()
+        if p.startswith(prefix)
+    }
     for item in paths.values():
         for operation in item.values():
             for parameter in operation.get("parameters", []):
@@ -88,7 +94,7 @@ def _build(app: FastAPI, prefix: str) -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {**doc["info"], "title": f"{doc['info']['title']} – OGC API – Features"},
-        "servers": [{"url": "/"}],
+        "servers": [{"url": prefix}],
         "paths": paths,
         "components": components,
     }

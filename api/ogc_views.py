@@ -100,6 +100,8 @@ def collection_doc(request: Request, collection: Collection) -> dict[str, Any]:
             link(f"{base}/items", "items", GEOJSON, f"{collection.title}: features"),
             link(f"{base}/items?f=html", "items", HTML, f"{collection.title}: features"),
             link(f"{base}/queryables", QUERYABLES_REL, SCHEMA_JSON, "Queryables"),
+            # the plain rel is what GDAL's OAPIF driver looks for (issue 26)
+            link(f"{base}/queryables", "queryables", SCHEMA_JSON, "Queryables"),
         ],
     }
     if collection.extent is not None:
@@ -132,14 +134,17 @@ def collection_html(request: Request, doc: dict[str, Any]) -> HTMLResponse:
 
 
 def queryables_doc(request: Request, collection: Collection) -> dict[str, Any]:
-    """The JSON Schema of a collection's queryables."""
+    """The JSON Schema of a collection's queryables (and, for GDAL's OAPIF driver, which
+    reads the Part 3 draft's shape, the same names as ``queryables: [{id}]``)."""
+    properties = queryables(collection)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{root(request)}/collections/{collection.id}/queryables",
         "type": "object",
         "title": collection.title,
-        "properties": queryables(collection),
+        "properties": properties,
         "additionalProperties": False,
+        "queryables": [{"id": name} for name in properties if name != "geometry"],
     }
 
 

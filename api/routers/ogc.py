@@ -220,6 +220,9 @@ def collection_queryables(
                 h.table(["name", "type", "title"], rows),
             )
         )
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept and "schema+json" not in accept:
+        return JSONResponse(doc)  # what GDAL's OAPIF driver accepts (issue 26)
     return v.SchemaJSONResponse(doc)
 
 
@@ -268,9 +271,13 @@ def items(
         ),
     ] = None,
     filter_lang: Annotated[
-        Literal["cql2-text", "cql2-json"] | None,
-        Query(alias="filter-lang", description="Language of `filter` (default cql2-text)"),
-    ] = None,
+        Literal["cql2-text", "cql2-json", "cql-text"],
+        Query(
+            alias="filter-lang",
+            description="Language of `filter`; `cql-text` (the draft's name, which GDAL sends) "
+            "is read as CQL2 text",
+        ),
+    ] = "cql2-text",
     filter_crs: Annotated[
         Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] | None,
         Query(alias="filter-crs", description="CRS of geometries in `filter` (CRS84 only)"),

@@ -13,7 +13,9 @@ from datetime import datetime
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, insert, text
+
+from gis.store.models import INCIDENT_EVENTS
 
 #: every event type, in the order the docs list them
 TYPES: Final[tuple[str, ...]] = (
@@ -72,9 +74,15 @@ def photo_added(
 ) -> None:
     """Record that a photo was added to the incident: a ``photo_added`` timeline entry, which
     the outbox trigger turns into an ``incident.photo_added`` event in the same transaction."""
-    from gis.incidents.lifecycle import add_event  # incidents import the areas, which import us
-
-    add_event(conn, incident_id, kind="photo_added", actor=actor, note=note, details={"url": url})
+    conn.execute(
+        insert(INCIDENT_EVENTS).values(
+            incident_id=incident_id,
+            kind="photo_added",
+            actor=actor,
+            note=note,
+            details={"url": url},
+        )
+    )
 
 
 def generation_activated(conn: Connection, number: int) -> int:

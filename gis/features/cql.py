@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, not_, or_
 from gis.errors import InvalidInput
 from gis.features.source import Prop, Source
 
-LANGS: Final = ("cql2-text", "cql2-json")
+LANGS: Final = ("cql2-text", "cql2-json", "cql-text")
 MAX_FILTER_LENGTH: Final = 20_000
 MAX_DEPTH: Final = 50
 GEOMETRY_NAMES: Final = ("geometry", "geom")
@@ -45,7 +45,7 @@ def filterable(source: Source) -> dict[str, Prop]:
 
 def parse_filter(text: str, lang: str | None) -> ast.Node:
     """The AST of ``text`` in ``lang`` (default cql2-text); InvalidInput naming ``filter``."""
-    lang = lang or "cql2-text"
+    lang = lang or "cql2-text"  # "cql-text", the Part 3 draft's name GDAL sends, reads the same
     if lang not in LANGS:
         raise InvalidInput(f"must be one of {', '.join(LANGS)}", field="filter-lang")
     if len(text) > MAX_FILTER_LENGTH:

@@ -25,6 +25,14 @@ CLAIMED = {
     f"{SPEC}ogcapi-features-2/1.0/conf/crs",
     f"{SPEC}ogcapi-features-3/1.0/conf/queryables",
     f"{SPEC}ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    # Part 3 filtering and CQL2: tests/api/test_ogc_filter.py (issue 26)
+    f"{SPEC}ogcapi-features-3/1.0/conf/filter",
+    f"{SPEC}ogcapi-features-3/1.0/conf/features-filter",
+    f"{SPEC}cql2/1.0/conf/cql2-text",
+    f"{SPEC}cql2/1.0/conf/cql2-json",
+    f"{SPEC}cql2/1.0/conf/basic-cql2",
+    f"{SPEC}cql2/1.0/conf/advanced-comparison-operators",
+    f"{SPEC}cql2/1.0/conf/basic-spatial-functions",
 }
 CGCS2000 = "http://www.opengis.net/def/crs/EPSG/0/4490"
 PROBLEM = "application/problem+json"
@@ -126,7 +134,8 @@ def test_oas30_document_is_valid_openapi_3_0(http: httpx.Client) -> None:
     doc = response.json()
     assert doc["openapi"].startswith("3.0")
     validate_openapi(doc)
-    items = doc["paths"]["/ogc/collections/{collectionId}/items"]["get"]
+    assert doc["servers"] == [{"url": "/ogc"}]  # paths are relative to it
+    items = doc["paths"]["/collections/{collectionId}/items"]["get"]
     limit = next(p for p in items["parameters"] if p["name"] == "limit")
     assert limit["schema"]["maximum"] == 1000  # WANGGE_MAX_PAGE_SIZE, shared by every list
 

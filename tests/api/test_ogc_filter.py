@@ -182,8 +182,11 @@ def test_gdal_sends_its_attribute_filter_as_cql2(
     finally:
         access.removeHandler(seen)
         access.setLevel(level)
-    asked = [line for line in seen.lines if f"/collections/{layer}/items" in line]
-    assert asked and all("filter=" in line and "filter-lang=cql2-text" in line for line in asked)
+    asked = [line for line in seen.lines if f"/collections/{layer}/items?" in line]
+    # GDAL 3.12 sends CQL2 text under the Part 3 draft's name, cql-text, read as CQL2 text;
+    # its first request (limit=20) only learns the schema, before the filter is set
+    filtered_requests = [line for line in asked if "filter=" in line]
+    assert filtered_requests and all("filter-lang=cql-text" in x for x in filtered_requests)
     everything = gdal.read(f"OAPIF:{demo_server.url}/ogc/", layer=layer, **PAGE)
     expected = everything.query(keep)
     id_column = "code" if layer == "buildings" else "id"

@@ -48,7 +48,9 @@ def test_updates_paging_updated_after_and_extensions(http: httpx.Client) -> None
         made = http.post("/open311/v2/requests.json", data=FORM)
         assert made.status_code == 201, made.text
         ids.append(int(made.json()[0]["service_request_id"]))
-    moved = http.post(f"/v1/incidents/{ids[0]}/transitions", json={"to": "in_progress"})
+    moved = http.post(
+        f"/v1/incidents/{ids[0]}/transitions", json={"to": "in_progress", "actor": "王芳"}
+    )
     assert moved.status_code == 200, moved.text
     updates = http.get(
         "/open311/v2/servicerequestupdates.json",
@@ -78,9 +80,11 @@ def test_updates_paging_updated_after_and_extensions(http: httpx.Client) -> None
     assert sorted(seen) == sorted(set(seen)) and set(ids) <= set(seen)
     assert [len(p) for p in pages[:2]] == [2, 2]
     # updated_after: only what changed since then
-    time.sleep(1.1)
-    since = datetime.now(UTC) - timedelta(seconds=0.5)
-    assert http.post(f"/v1/incidents/{ids[1]}/transitions", json={"to": "in_progress"}).is_success
+    time.sleep(2.5)  # iso() keeps whole seconds: "since" may read up to 1 s earlier
+    since = datetime.now(UTC) - timedelta(seconds=0.2)
+    assert http.post(
+        f"/v1/incidents/{ids[1]}/transitions", json={"to": "in_progress", "actor": "王芳"}
+    ).is_success
     changed = http.get(
         "/open311/v2/requests.json", params={"updated_after": iso(since), "extensions": "true"}
     ).json()
