@@ -30,7 +30,7 @@ PACKED = np.dtype([("cell", ">i4"), ("flags", ">i2"), ("assign", ">f8"), ("resol
 PACKED_DAY = np.dtype([*PACKED.descr, ("us", ">i8")])
 OPEN, DUPLICATE, NEEDS_REVIEW = 1, 2, 4
 #: (shift, mask) of the state's and the source's positions in INCIDENT_STATES and
-#: INCIDENT_SOURCES within the flags (migration 0018_dashboard_facts)
+#: INCIDENT_SOURCES within the flags (migration 0020_dashboard_facts)
 STATUS_BITS, SOURCE_BITS = (3, 15), (7, 7)
 US_PER_HOUR, US_PER_DAY = 3_600_000_000, 86_400_000_000
 #: bincount-based dense ids up to this span, np.unique (a sort) beyond

@@ -177,7 +177,7 @@ def incidents(
     rows = conn.execute(stmt.order_by(i.c.reported_at.desc())).all()
     features = features_from_wkb(rows, basemap)
     names: dict[str, str] = dict(
-        conn.execute(text("SELECT code, name FROM incident_categories")).tuples().all()
+        conn.execute(text("SELECT code, name FROM incident_categories")).all()
     )
     for f in features:
         p = f["properties"]

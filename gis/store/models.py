@@ -486,7 +486,7 @@ INCIDENT_PHOTOS = _table(IncidentPhoto)
 CLIENT_ACTIONS = _table(ClientAction)
 
 
-# -- serving on several hosts (issue 28, migration 0021_serving; both tables UNLOGGED) ---------
+# -- serving on several hosts (issue 28, migration 0018_serving; both tables UNLOGGED) ---------
 
 
 class RateBucket(Base):

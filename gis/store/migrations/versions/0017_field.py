@@ -12,7 +12,7 @@ ids that make an offline phone's resend store once.
 - ``client_actions``: the answer to a client-made id, kept so a repeat gets the same answer.
 
 Revision ID: 0017_field
-Revises: 0020_patrols
+Revises: 0016_patrols
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0017_field"
-down_revision = "0020_patrols"
+down_revision = "0016_patrols"
 branch_labels = None
 depends_on = None
 

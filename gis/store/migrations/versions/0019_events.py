@@ -11,7 +11,7 @@ The trigger first takes the ``incidents`` data-version row lock (which every inc
 takes anyway, for its bump) so two writers always lock in the same order.
 
 Revision ID: 0019_events
-Revises: 0021_serving
+Revises: 0018_serving
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0019_events"
-down_revision = "0021_serving"
+down_revision = "0018_serving"
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@ in the migration's transaction (the lists are spelled out here (a migration neve
 code that may change; a test checks they equal the models' tuples). A partial index on the
 open incidents' due time answers "overdue now" without reading every fact.
 
-Revision ID: 0018_dashboard_facts
+Revision ID: 0020_dashboard_facts
 Revises: 0019_events
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0018_dashboard_facts"
+revision = "0020_dashboard_facts"
 down_revision = "0019_events"
 branch_labels = None
 depends_on = None

@@ -4,7 +4,7 @@ each patrol visited.
 Raw fixes are personal location data and are purged after ``patrol_retention_days``; the
 patrol row (totals, dropped counts, geofence notes) and its visits stay.
 
-Revision ID: 0020_patrols
+Revision ID: 0016_patrols
 Revises: 0015_incident_submitter
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0020_patrols"
+revision = "0016_patrols"
 down_revision = "0015_incident_submitter"
 branch_labels = None
 depends_on = None

@@ -2,7 +2,7 @@
 and host, and each key's last write (reads that must see it go to the primary). Both UNLOGGED:
 cheap to update, not replicated, emptied by a crash, which only forgets recent history.
 
-Revision ID: 0021_serving
+Revision ID: 0018_serving
 Revises: 0017_field
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0021_serving"
+revision = "0018_serving"
 down_revision = "0017_field"
 branch_labels = None
 depends_on = None
