@@ -46,7 +46,10 @@ def database_state(url: str) -> dict[str, object]:
     """The shared snapshot plus every table a request could write to."""
     state = snapshot(url)
     # the audit log grows by design: an admin's reads of residents' phones are recorded
-    state["sequences"] = [s for s in state["sequences"] if s[0] != "audit_log_id_seq"]  # type: ignore[attr-defined]
+    # and so do the events of reads that are events by design: a coverage report run, an
+    # incident found overdue by the sweep; every other event is compared as a table below
+    grows = ("audit_log_id_seq", "events_id_seq")
+    state["sequences"] = [s for s in state["sequences"] if s[0] not in grows]  # type: ignore[attr-defined]
     engine = make_engine(url)
     try:
         with engine.connect() as c:
@@ -57,6 +60,12 @@ def database_state(url: str) -> dict[str, object]:
                         f"ORDER BY x::text), '')) FROM {table} x"
                     )
                 ).one()
+            state["events"] = c.execute(
+                text(
+                    "SELECT count(*) FROM events "
+                    "WHERE type NOT IN ('coverage.report', 'incident.overdue')"
+                )
+            ).one()
     finally:
         engine.dispose()
     return state
@@ -222,9 +231,13 @@ def test_oversized_body_is_a_413_naming_the_limit(api: Api, path: str) -> None:
     big = b'{"points": [' + b'{"lon": 121.4, "lat": 31.2},' * 5000 + b"]}"
     declared = api.http.post(path, content=big, headers={"content-type": "application/json"})
     assert declared.status_code == 413, declared.text
-    body = declared.json()
-    assert body["field"] == "body" and body["limit"] == BODY_LIMIT
-    assert "WANGGE_MAX_BODY_BYTES" in body["detail"]
+    if path.startswith("/open311"):  # Open311 answers its errors in its spec's format
+        (error,) = declared.json()
+        assert error["code"] == 413 and "WANGGE_MAX_BODY_BYTES" in error["description"]
+    else:
+        body = declared.json()
+        assert body["field"] == "body" and body["limit"] == BODY_LIMIT
+        assert "WANGGE_MAX_BODY_BYTES" in body["detail"]
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the size is only known by reading
         for _ in range(20):
