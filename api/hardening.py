@@ -350,6 +350,8 @@ class SecurityHeaders:
             "style-src 'self' 'unsafe-inline'{extra}; "
             f"img-src 'self' data: blob: {images}{{extra}}; "
             "font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+            # ReDoc (served from the vendored copy) runs its search in a blob: worker
+            "worker-src 'self' blob:; "
             f"base-uri 'self'; form-action 'self'; frame-ancestors {ancestors}"
         )
         self.api_policy = f"default-src 'none'; frame-ancestors {ancestors}".encode()

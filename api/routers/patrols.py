@@ -110,6 +110,25 @@ def _parse_upload(request: Request, raw: bytes, settings: Settings) -> tuple[Fix
     )
 
 
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its ``$defs`` written in place: a document-relative ``#/$defs/...``
+    reference means nothing inside an OpenAPI document (ReDoc and validators refuse it)."""
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    result: dict[str, Any] = inline(schema)
+    return result
+
+
 @router.post(
     "",
     status_code=201,
@@ -120,7 +139,7 @@ def _parse_upload(request: Request, raw: bytes, settings: Settings) -> tuple[Fix
             "required": True,
             "content": {
                 "application/gpx+xml": {"schema": {"type": "string"}},
-                "application/json": {"schema": Upload.model_json_schema()},
+                "application/json": {"schema": _inlined(Upload.model_json_schema())},
             },
         }
     },
