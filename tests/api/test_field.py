@@ -96,11 +96,12 @@ class Phone:
             self.errors.append(message.text)
 
     def sign_in(self, key: str | None = None) -> None:
-        """Sign in through the form: a field worker lands on her work page, others on /maps/."""
+        """Sign in through the form: a field worker lands on her work page, officials and
+        admins on the dashboard (gis.dashboard.landing)."""
         self.page.goto(self.field.live.url + "/signin")
         self.page.fill("#key", key or self.field.worker_key)
         self.page.click("button[type=submit]")
-        self.page.wait_for_url(re.compile(r".*/maps/(work)?$"))
+        self.page.wait_for_url(re.compile(r".*/(maps/work|dashboard)$"))
 
     def shot(self, name: str) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
