@@ -19,7 +19,7 @@ from gis.store.db import make_engine
 from tests.conftest import DEMO_DATA, LiveServer
 
 EXAMPLES_PER_OPERATION = 40
-NOT_YET_FUZZ_CLEAN = r"^/v1/(patrols|photos|subscriptions|events)"
+NOT_YET_FUZZ_CLEAN = r"^/(v1/(patrols|photos|subscriptions|events)|maps/(patrols|patrol|work))"
 
 # The one deliberate setting: a request can match the schema and still be refused with 422
 # for a reason JSON Schema cannot express (an EPSG code that does not exist, lon/lat range
