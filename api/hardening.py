@@ -43,11 +43,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-#: endpoints that take free query parameters of their own (OGC queryables filter by name), and
-#: the OGC collection lists, to which GDAL's OAPIF driver sends its open options (`datetime`)
-FREE_PARAMETERS = frozenset(
-    {"/ogc/collections/{collectionId}/items", "/ogc/collections", "/ogc/collections/{collectionId}"}
-)
+#: endpoints that take free query parameters of their own (OGC queryables filter by name)
+FREE_PARAMETERS = frozenset({"/ogc/collections/{collectionId}/items"})
 #: what makes an endpoint expensive: a built page or a set-wide computation
 _EXPENSIVE = re.compile(r"^/maps/|coverage|/export\.|heatmap")
 

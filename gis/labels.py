@@ -110,6 +110,7 @@ CHECK_NAMES: Final[dict[str, str]] = {
     "service_reach": "服务设施覆盖不足",
     "overdue_incidents": "超期事件",
     "resolution_rate": "结案率偏低",
+    "unpatrolled": "楼栋久未巡查",
 }
 
 SEVERITY_NAMES: Final[dict[str, str]] = {"error": "错误", "warning": "警告", "info": "提示"}
@@ -125,7 +126,7 @@ def measure_zh(measure: float | None, unit: str) -> str:
         return f"{measure:.0%}"
     if unit == "households/member":
         return f"每名网格员 {measure:,.0f} 户"
-    counted = {"staff": "人", "areas": "个区域", "buildings": "栋", "incidents": "件"}
+    counted = {"staff": "人", "areas": "个区域", "buildings": "栋", "incidents": "件", "days": "天"}
     return f"{measure:,.0f} {counted.get(unit, unit)}"
 
 

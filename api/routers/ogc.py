@@ -74,6 +74,16 @@ DatetimeParam = Annotated[
         examples=["2026-03-31T00:00:00Z"],
     ),
 ]
+#: on the collection lists ``datetime`` changes nothing; it is accepted because GDAL's OAPIF
+#: driver sends the query of the dataset URL it was opened with to every request it makes
+PassedDatetime = Annotated[
+    str | None,
+    Query(
+        description="Accepted and ignored here (GDAL sends its dataset URL's `datetime` to "
+        "every request); it selects boundaries on the items",
+        examples=["2026-03-31T00:00:00Z"],
+    ),
+]
 _ITEM_PARAMS: Final = {
     *("f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs"),
     *("filter", "filter-lang", "filter-crs", "sortby", "properties"),  # Part 3 (issue 26)
@@ -162,7 +172,9 @@ def api_description(request: Request, caller: AnyKey) -> Any:
     summary="Every collection: one per area level present, buildings, facilities",
     responses={**_HTML_200, **problem_responses(422, 503)},
 )
-def collections(request: Request, caller: Reader, conn: Conn, f: Format = None) -> Any:
+def collections(
+    request: Request, caller: Reader, conn: Conn, f: Format = None, datetime: PassedDatetime = None
+) -> Any:
     """Area levels of the current generation, largest first, then the registers."""
     found = [v.collection_doc(request, c) for c in list_collections(conn)]
     html = v.wants_html(request, f)
@@ -187,7 +199,12 @@ def collections(request: Request, caller: Reader, conn: Conn, f: Format = None) 
     responses={**_HTML_200, **problem_responses(404, 422, 503)},
 )
 def collection(
-    request: Request, caller: Reader, conn: Conn, collection_id: CollectionId, f: Format = None
+    request: Request,
+    caller: Reader,
+    conn: Conn,
+    collection_id: CollectionId,
+    f: Format = None,
+    datetime: PassedDatetime = None,
 ) -> Any:
     """404 problem for an unknown collection."""
     doc = v.collection_doc(request, get_collection(conn, collection_id))

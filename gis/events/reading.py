@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, Text, and_, cast, or_, select, true
-from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy import ColumnElement, Connection, and_, literal, or_, select, true
 
 from gis.access import EVERYWHERE, Scope
+from gis.access.scope import owned_below
 from gis.errors import InvalidInput
 from gis.events.outbox import TYPES
 from gis.store.models import EVENTS, INCIDENTS
@@ -69,7 +69,7 @@ class EventFilter:
         if self.types:
             out.append(E.type.in_(self.types))
         if self.area is not None:
-            out.append(E.area_codes.contains(cast(array([self.area]), ARRAY(Text))))
+            out.append(owned_below(EVENTS, literal(self.area)))  # the incidents rule
         if self.categories:
             out.append(E.category.in_(self.categories))
         if not self.scope.everywhere:

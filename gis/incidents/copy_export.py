@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, case, cast, func, literal, select
+from sqlalchemy import Engine, Select, String, case, cast, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from gis.access import EVERYWHERE, Scope
 from gis.incidents.export import CSV_COLUMNS
 from gis.incidents.query import Filters, overdue_expr, where
 from gis.store.models import INCIDENTS
@@ -60,8 +61,9 @@ def _iso(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.replace(cast(column, String), " ", "T")
 
 
-def export_columns(now: datetime) -> list[ColumnElement[Any]]:
-    """The export's columns (``CSV_COLUMNS``), text escaped and times as ISO text."""
+def export_columns(now: datetime, scope: Scope = EVERYWHERE) -> list[ColumnElement[Any]]:
+    """The export's columns (``CSV_COLUMNS``), text escaped and times as ISO text, and
+    ``duplicate_of`` only where that incident is in ``scope``."""
     out: list[ColumnElement[Any]] = []
     for name in CSV_COLUMNS:
         if name == "lon":
@@ -75,14 +77,21 @@ def export_columns(now: datetime) -> list[ColumnElement[Any]]:
             out.append(_escaped(C[name]).label(name))
         elif name in TIME_COLUMNS:
             out.append(_iso(C[name]).label(name))
+        elif name == "duplicate_of":
+            out.append(scope.incident_ref(C.duplicate_of).label(name))
         else:
             out.append(C[name].label(name))
     return out
 
 
+def _query(filters: Filters, now: datetime) -> Select[Any]:
+    return select(*export_columns(now, filters.scope)).where(where(filters, now)).order_by(C.id)
+
+
 def _compiled(engine: Engine, filters: Filters, now: datetime) -> tuple[str, Any]:
-    q = select(*export_columns(now)).where(where(filters, now)).order_by(C.id)
-    compiled = q.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+    compiled = _query(filters, now).compile(
+        dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+    )
     return compiled.string, compiled.params
 
 
@@ -127,7 +136,7 @@ def xlsx_file(
     try:
         sheet = workbook.add_worksheet("incidents")
         sheet.write_row(0, 0, CSV_COLUMNS)
-        q = select(*export_columns(now)).where(where(filters, now)).order_by(C.id)
+        q = _query(filters, now)
         row = 1
         with engine.connect() as conn:
             conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")

@@ -133,7 +133,7 @@ def test_heat_and_area_counts_scope_by_owner_not_by_shape(site: Site) -> None:
         heat = http.get("/v1/heatmap", params={"res": 15, "category": "ebike_charging"}).json()
         assert heat["total"] == 0 and not any(f["properties"]["count"] for f in heat["features"])
         page = http.get("/maps/heat", params={"res": 12, "category": "ebike_charging"}).text
-        assert "0 incidents, H3 res 12" in page
+        assert "共 0 件事件，H3 精度 12" in page
         overview = http.get("/maps/overview").text
         assert '"code":"M4"' in overview and '"open_incidents":1' not in overview
         assert '"open_incidents":0' in overview
@@ -157,8 +157,8 @@ def test_a_duplicate_cannot_be_linked_to_an_incident_out_of_scope(site: Site) ->
         assert http.post(f"/v1/incidents/{outside}/duplicate", json=link).status_code == 200
     with site.client("field_worker@G1") as http:
         path = f"/v1/incidents/{mine}/duplicate"
-        via_outside = http.post(path, json={"of": outside, "actor": "王芳"})
-        unknown = http.post(path, json={"of": 99999999, "actor": "王芳"})
+        via_outside = http.post(path, json={"of": outside})
+        unknown = http.post(path, json={"of": 99999999})
         assert via_outside.status_code == unknown.status_code == 422, via_outside.text
         a, b = via_outside.json(), unknown.json()
         assert a["field"] == b["field"] == "of"
@@ -225,13 +225,13 @@ def test_an_area_out_of_scope_runs_the_very_statements_an_unknown_one_does(site:
 def test_a_relocation_must_land_inside_the_callers_scope(site: Site) -> None:
     ident = site.post("admin", IN_M1, "j-moved", category="ebike_charging")["id"]
     with site.client("field_worker@G1") as http:
-        nowhere = {"lon": 121.0, "lat": 31.0, "actor": "王芳"}
+        nowhere = {"lon": 121.0, "lat": 31.0}  # a field key acts as itself: no actor
         moved = http.post(f"/v1/incidents/{ident}/location", json=nowhere)
         assert moved.status_code == 422, moved.text
         assert moved.json()["field"] == "lon" and "outside your scope" in moved.json()["detail"]
-        sibling = http.post(f"/v1/incidents/{ident}/location", json={**IN_M2, "actor": "王芳"})
+        sibling = http.post(f"/v1/incidents/{ident}/location", json=IN_M2)
         assert sibling.status_code == 422
-        inside = http.post(f"/v1/incidents/{ident}/location", json={**IN_M1, "actor": "王芳"})
+        inside = http.post(f"/v1/incidents/{ident}/location", json=IN_M1)
         assert inside.status_code == 200, inside.text
         still = http.get(f"/v1/incidents/{ident}").json()["properties"]
     assert still["owner"]["code"] == "M1" and still["status"] == "assigned"

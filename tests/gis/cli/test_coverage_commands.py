@@ -33,7 +33,9 @@ def test_json_report_and_exit_1_on_errors(
     report = json.loads(out)
     assert set(report) == {"generation", "area", "thresholds", "summary", "findings"}
     assert report["summary"]["error"] == 11
-    assert "19 of 19 checks: 11 errors" in err and "not run" not in err  # incidents too
+    # every check ran (incidents too) but the patrol one: the demo street has no patrol yet
+    assert "19 of 20 checks: 11 errors" in err
+    assert err.count("not run") == 1 and "not run: unpatrolled: no patrol" in err
 
 
 def test_clean_selection_exits_0_and_table_lists_findings(
