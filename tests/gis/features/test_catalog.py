@@ -41,10 +41,11 @@ def test_incidents_collection_reads_the_table(conn: Connection) -> None:
     incidents = get_collection(conn, "incidents")
     assert incidents.temporal and not incidents.versioned
     assert incidents.time_extent is not None and incidents.time_extent[0].month == 3
+    # the times are queryable for CQL2 comparisons (issue 26)
     assert set(queryables(incidents)) == {
         "category", "status", "source", "location_status", "owner_code", "duplicate_of",
         "reported_at", "due_at", "resolved_at", "geometry",
-    }  # fmt: skip  (the times are queryable for CQL2 comparisons, issue 26)
+    }  # fmt: skip
     reported = get_items(conn, "incidents", ItemsQuery(filters={"status": "reported"}))
     assert reported.page.number_matched == 2  # the unlocated one too, with no geometry
     assert [f["geometry"] is None for f in reported.page.features] == [False, True]
