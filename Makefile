@@ -39,7 +39,9 @@ demo: setup
 	$(BIN)/wangge demo keys
 	$(BIN)/wangge serve
 
-# The suite's wall time (and the machine's load) is printed last.
+# The suite runs on every core (pytest-xdist; PYTEST_ARGS="-n 0" runs it in one process); its
+# wall time (and the machine's load) is printed last.
+PYTEST_ARGS ?= -n auto
 test: setup lint typecheck imports docs
 	@start=$$(date +%s); $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	echo "make test: pytest took $$(( $$(date +%s) - start )) s wall time on $$(nproc) cores" \
