@@ -21,6 +21,7 @@ from api.problems import problem_responses
 from api.routers.incidents import FiltersDep, Reader
 from api.scope import CallerScope
 from api.security import require
+from gis.coverage.thresholds import resolve_thresholds
 from gis.dashboard import pages
 from gis.dashboard.evaluation import SUBJECTS, evaluate, sheet_rows, weights_from
 from gis.dashboard.figures import View, dashboard
@@ -96,6 +97,7 @@ def dashboard_data(
         scope=scope,
         weights=weights_from(settings),
         timezone=settings.incident_timezone,
+        thresholds=resolve_thresholds(settings.coverage_thresholds),
     )
 
 
@@ -126,6 +128,7 @@ def _evaluation(
         subject=by,
         weights=weights_from(settings),
         timezone=settings.incident_timezone,
+        thresholds=resolve_thresholds(settings.coverage_thresholds),
     )
 
 

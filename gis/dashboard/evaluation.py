@@ -24,11 +24,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from gis.coverage.thresholds import Thresholds
 from gis.errors import InvalidInput
 from gis.incidents.query import Filters
 from gis.incidents.stats import direct_stats, stats
 from gis.labels import SUBJECT_NAMES, name_of
 from gis.levels import LEVELS
+from gis.patrols.coverage import patrol_figures
 from gis.store.models import AREAS, STAFF
 
 #: what can be evaluated: an area level, the departments, the staff members
@@ -123,11 +125,14 @@ def evaluate(
     weights: Weights,
     timezone: str = "Asia/Shanghai",
     now: datetime | None = None,
+    thresholds: Thresholds | None = None,
 ) -> dict[str, Any]:
     """The index per ``subject`` (an area level, ``department`` or ``staff``: each incident
     counts for every staff member its owning grid had) over the incidents matching
     ``filters`` (incidents without such a key are left out). Rows: key, name, figures,
-    scores, rank."""
+    scores, rank. With ``thresholds``, an area's row also carries its patrol figures (巡查覆盖,
+    shown beside the index, not part of it): ``patrol_visited_share`` of its buildings
+    visited in the period, ``patrols`` and ``patrol_distance_km``."""
     if subject not in SUBJECTS:
         raise InvalidInput(f"must be one of {', '.join(SUBJECTS)}", field="by")
     now = now or datetime.now(UTC)
@@ -151,6 +156,8 @@ def evaluate(
                 **scores(g, weights),
             }
         )
+    if thresholds is not None and subject in LEVELS:
+        _add_patrols(conn, rows, filters, subject, thresholds)
     rows.sort(key=lambda r: (-r["index"], r["key"]))
     for i, r in enumerate(rows, start=1):
         r["rank"] = i
@@ -165,6 +172,29 @@ def evaluate(
         "rows": rows,
         "total": result["total"],
     }
+
+
+def _add_patrols(
+    conn: Connection,
+    rows: list[dict[str, Any]],
+    filters: Filters,
+    level: str,
+    thresholds: Thresholds,
+) -> None:
+    figures = patrol_figures(
+        conn,
+        area=filters.area,
+        start=filters.start,
+        end=filters.end,
+        thresholds=thresholds,
+        scope=filters.scope,
+        level=level,
+    )
+    for r in rows:
+        f = figures.get(r["key"])
+        r["patrol_visited_share"] = None if f is None else f["visited_share"]
+        r["patrols"] = 0 if f is None else f["patrols"]
+        r["patrol_distance_km"] = 0.0 if f is None else round(f["distance_m"] / 1000, 1)
 
 
 def weights_from(settings: Any) -> Weights:
@@ -193,6 +223,8 @@ SHEET_COLUMNS = (
     ("assignment_score", "派遣时效"),
     ("overdue_rate", "超期率"),
     ("index", "综合指标值"),
+    ("patrol_visited_share", "巡查覆盖率"),
+    ("patrols", "巡查次数"),
 )
 
 
@@ -213,7 +245,7 @@ def sheet_rows(result: dict[str, Any], *, period_text: str) -> list[list[Any]]:
         head.append(
             [
                 escape_formula(v) if isinstance(v, str) else ("" if v is None else v)
-                for v in (r[k] for k, _ in SHEET_COLUMNS)
+                for v in (r.get(k) for k, _ in SHEET_COLUMNS)
             ]
         )
     return head

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Connection, func, select
 
 from gis.access import EVERYWHERE, Scope
+from gis.coverage.thresholds import Thresholds
 from gis.dashboard.evaluation import Weights, evaluate
 from gis.errors import InvalidInput, NotFound
 from gis.incidents.facts import count_overdue_open
@@ -122,9 +123,10 @@ def dashboard(
     scope: Scope = EVERYWHERE,
     timezone: str = "Asia/Shanghai",
     now: datetime | None = None,
+    thresholds: Thresholds | None = None,
 ) -> dict[str, Any]:
     """The dashboard's JSON for ``view`` within ``scope`` (the caller's area; an area outside
-    it is not found)."""
+    it is not found); with ``thresholds`` the ranking carries the patrol figures."""
     now = now or datetime.now(UTC)
     within = scope.area
     area = view.area or within
@@ -172,7 +174,15 @@ def dashboard(
         "rows": [],
     }
     if level is not None:
-        ev = evaluate(conn, filters, subject=level, weights=weights, timezone=timezone, now=now)
+        ev = evaluate(
+            conn,
+            filters,
+            subject=level,
+            weights=weights,
+            timezone=timezone,
+            now=now,
+            thresholds=thresholds,
+        )
         rows = ev["rows"]
         if area is not None:
             kids = _children(conn, area)

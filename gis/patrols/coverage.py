@@ -138,21 +138,43 @@ def patrol_coverage(
     }
 
 
+#: every area of a generation with its parent, to sum micro-grids up to a level
+_TREE = text("SELECT code, parent_code, level FROM areas WHERE valid @> CAST(:generation AS int)")
+#: the patrol figures that add up from micro-grids to the areas above them
+_SUMMED = (
+    *("buildings", "buildings_visited", "households", "households_visited"),
+    *("patrols", "distance_m", "duration_s"),
+)
+
+
+def _with_shares(figures: dict[str, Any]) -> dict[str, Any]:
+    b, h = figures["buildings"], figures["households"]
+    return {
+        **figures,
+        "visited_share": round(figures["buildings_visited"] / b, 4) if b else None,
+        "households_visited_share": round(figures["households_visited"] / h, 4) if h else None,
+    }
+
+
 def patrol_figures(
     conn: Connection,
     *,
     area: str | None,
-    start: datetime,
-    end: datetime,
+    start: datetime | None,
+    end: datetime | None,
     thresholds: Thresholds,
     scope: Scope = EVERYWHERE,
+    level: str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Patrol figures per micro-grid for the evaluation (考核): buildings and households, how
-    many were visited in ``[start, end)`` and their shares (0–1; None with nothing to visit),
-    and the patrols, distance (m) and time (s) of members whose patrols belong there."""
+    """Patrol figures for the evaluation (考核), per micro-grid or, with ``level``, summed up
+    to the areas of that level (each micro-grid counts for its ancestor there): buildings and
+    households, how many were visited in ``[start, end)`` and their shares (0–1; None with
+    nothing to visit), and the patrols, distance (m) and time (s) of members whose patrols
+    belong there."""
     answer = patrol_coverage(
         conn, area=area, start=start, end=end, thresholds=thresholds, scope=scope
     )
+    start, end = answer["from"], answer["to"]
     walked: dict[str, dict[str, float]] = defaultdict(
         lambda: {"patrols": 0, "distance_m": 0.0, "duration_s": 0.0}
     )
@@ -173,13 +195,27 @@ def patrol_figures(
             "distance_m": round(float(r.m or 0), 1),
             "duration_s": round(float(r.s or 0), 1),
         }
-    out: dict[str, dict[str, Any]] = {}
-    for g in answer["micro_grids"]:
-        b, h = g["buildings"], g["households"]
-        out[g["code"]] = {
+    grids = {
+        g["code"]: {
             **g,
-            "visited_share": round(g["buildings_visited"] / b, 4) if b else None,
-            "households_visited_share": round(g["households_visited"] / h, 4) if h else None,
             **walked.get(g["code"], {"patrols": 0, "distance_m": 0.0, "duration_s": 0.0}),
         }
-    return out
+        for g in answer["micro_grids"]
+    }
+    if level is None or level == thresholds.building_level:
+        return {code: _with_shares(g) for code, g in grids.items()}
+    parents = {
+        r.code: (r.parent_code, r.level)
+        for r in conn.execute(_TREE, {"generation": answer["generation"]})
+    }
+    sums: dict[str, dict[str, Any]] = {}
+    for code, g in grids.items():
+        up: str | None = code
+        while up is not None and parents.get(up, (None, None))[1] != level:
+            up = parents.get(up, (None, None))[0]  # walking up the chain, never down
+        if up is None:
+            continue
+        total = sums.setdefault(up, {"code": up, **dict.fromkeys(_SUMMED, 0)})
+        for name in _SUMMED:
+            total[name] += g[name]
+    return {code: _with_shares(total) for code, total in sums.items()}

@@ -78,7 +78,7 @@
     el.setAttribute("data-drawn", String(t.keys.length));
   }
 
-  function rows(tableId, items, drillLabel) {
+  function rows(tableId, items, drillLabel, withPatrols) {
     var body = document.querySelector("#" + tableId + " tbody");
     body.innerHTML = items.map(function (r) {
       var links = '<a class="drill" href="' + esc(r.drill) + '">' + esc(drillLabel) + "</a>";
@@ -95,8 +95,11 @@
         '<td data-v="' + r.overdue + '">' + r.overdue + "</td>" +
         '<td data-v="' + (r.index === null ? "" : r.index) + '">' +
           (r.index === null ? "–" : r.index.toFixed(2)) + "</td>" +
+        (withPatrols ? '<td data-v="' + (r.patrol_visited_share == null ? "" : r.patrol_visited_share) +
+          '" title="' + (r.patrols || 0) + " 次巡查，" + (r.patrol_distance_km || 0) + ' 公里">' +
+          pct(r.patrol_visited_share) + "</td>" : "") +
         "<td>" + links + "</td></tr>";
-    }).join("") || '<tr><td colspan="10">本期无事件</td></tr>';
+    }).join("") || '<tr><td colspan="11">本期无事件</td></tr>';
   }
 
   function sortable(table) {
@@ -153,7 +156,7 @@
     trend(data.trend);
     var level = data.ranking.level_name || "下级区域";
     document.getElementById("ranking-title").textContent = level + "排名";
-    rows("ranking", data.ranking.rows, "下钻");
+    rows("ranking", data.ranking.rows, "下钻", true);
     rows("departments", data.departments, "查看");
     if (data.ranking.level) { downloads("ranking-downloads", data.ranking.level, data, query); }
     downloads("department-downloads", "department", data, query);

@@ -12,7 +12,10 @@ from sqlalchemy import Connection, text
 
 from gis.coverage import run_coverage
 from gis.coverage.thresholds import Thresholds
-from gis.patrols.coverage import patrol_figures
+from gis.dashboard.evaluation import Weights, evaluate
+from gis.incidents.categories import ensure_categories
+from gis.incidents.query import Filters
+from gis.patrols.coverage import patrol_coverage, patrol_figures
 from gis.patrols.demo import load_demo_patrols
 from gis.patrols.purge import purge_fixes
 from gis.store.db import make_engine
@@ -88,3 +91,62 @@ def test_figures_and_purge_keep_visits(db: Connection) -> None:
     ).scalar_one()  # fmt: skip
     assert purged == answer["patrols"]
     assert purge_fixes(db, retention_days=10)["patrols"] == 0
+
+
+def test_evaluation_carries_patrol_figures_summed_up_from_the_buildings(db: Connection) -> None:
+    """Each community's patrol share is recomputed here from the per-building answer and the
+    areas' parent links, independently of the roll-up in ``patrol_figures``."""
+    now = datetime.now(UTC)
+    start = now - timedelta(days=31)
+    answer = patrol_coverage(db, area=None, start=start, end=now, thresholds=Thresholds())
+    areas = db.execute(
+        text("SELECT code, parent_code, level FROM areas WHERE valid @> CAST(:g AS int)"),
+        {"g": answer["generation"]},
+    ).all()
+    parents = {a.code: a.parent_code for a in areas}
+    level = {a.code: a.level for a in areas}
+
+    def community(code: str | None) -> str | None:
+        while code is not None and level.get(code) != "community":
+            code = parents.get(code)
+        return code
+
+    expected: dict[str, list[int]] = {}
+    for b in answer["buildings"]:
+        owner = community(b["micro_grid"])
+        if owner is not None:
+            counts = expected.setdefault(owner, [0, 0])
+            counts[0] += 1
+            counts[1] += b["visited"]
+    assert len(expected) > 1 and any(v < n for n, v in expected.values())
+    ensure_categories(db)
+    owners = {community(b["micro_grid"]): b["micro_grid"] for b in answer["buildings"]}
+    for owner in expected:  # one incident in every community: the evaluation lists it
+        chain, code = [], owners[owner]
+        while code is not None:
+            chain.append(code)
+            code = parents.get(code)
+        db.execute(
+            text(
+                "INSERT INTO incidents (category, source, status, location_status, "
+                "reported_at, due_at, owner_code, area_codes) VALUES ('garbage', 'patrol', "
+                "'reported', 'ok', :at, :at, :owner, :chain)"
+            ),
+            {"at": now - timedelta(days=1), "owner": chain[0], "chain": chain},
+        )
+    ev = evaluate(
+        db,
+        Filters(start=start, end=now),
+        subject="community",
+        weights=Weights(),
+        now=now,
+        thresholds=Thresholds(),
+    )
+    assert ev["rows"]
+    assert {r["key"] for r in ev["rows"]} == set(expected)
+    for row in ev["rows"]:
+        n, visited = expected[row["key"]][:2]
+        share = round(visited / n, 4) if n else None
+        assert row["patrol_visited_share"] == share, row["key"]
+        assert row["patrols"] >= 0 and row["patrol_distance_km"] >= 0
+    assert any(r["patrols"] > 0 for r in ev["rows"])
