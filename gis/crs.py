@@ -28,13 +28,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from functools import lru_cache
-from typing import Any, Final, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, overload
 
 import numpy as np
 import numpy.typing as npt
 import shapely
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError, ProjError
+
+if TYPE_CHECKING:  # pyproj (11 MB) is imported where a CRS is first built
+    from pyproj import CRS, Transformer
 
 from gis.errors import InvalidInput
 
@@ -365,6 +366,9 @@ def parse_crs(spec: str, *, field: str = "crs") -> CrsSpec:
     code = int(match.group(1))
     if code == 4326:
         return CrsSpec(WGS84)
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError, ProjError
+
     try:
         crs = CRS.from_epsg(code)
     except CRSError:
@@ -389,6 +393,8 @@ def parse_crs(spec: str, *, field: str = "crs") -> CrsSpec:
 @lru_cache(maxsize=64)
 def _epsg_to_wgs84_transformer(name: str) -> Transformer:
     """A cached (thread-safe, pyproj >= 3.1) transformer from EPSG ``name`` to WGS-84, x/y order."""
+    from pyproj import CRS, Transformer
+
     return Transformer.from_crs(CRS.from_user_input(name), CRS.from_epsg(4326), always_xy=True)
 
 
@@ -461,6 +467,8 @@ def geometry_to_wgs84(geoms: Any, crs: CrsSpec) -> Any:
 
 def local_metric_crs(*, lon: float, lat: float) -> CRS:
     """A transverse Mercator CRS (metres) centred on ``lon, lat`` (WGS-84 degrees)."""
+    from pyproj import CRS
+
     return CRS.from_proj4(
         f"+proj=tmerc +lat_0={lat:.6f} +lon_0={lon:.6f} +k=1 +x_0=0 +y_0=0 "
         "+ellps=WGS84 +units=m +no_defs"
@@ -473,6 +481,8 @@ _METRIC_CENTRE_DECIMALS: Final = 2
 @lru_cache(maxsize=256)
 def _metric_transformers_at(lon: float, lat: float) -> tuple[Transformer, Transformer]:
     """Uncached work behind :func:`metric_transformers` (the cache key is the rounded centre)."""
+    from pyproj import CRS, Transformer
+
     wgs84 = CRS.from_epsg(4326)
     metric = local_metric_crs(lon=lon, lat=lat)
     return (

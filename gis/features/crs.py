@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-from pyproj import CRS
-
 from gis.crs import local_projected_epsg
 from gis.errors import InvalidInput
 
@@ -48,6 +46,8 @@ class OutputCrs:
 
 @lru_cache(maxsize=64)
 def _north_first(code: int) -> bool:
+    from pyproj import CRS  # imported on first use: processes that never need it stay small
+
     axes = CRS.from_epsg(code).axis_info
     return bool(axes) and axes[0].direction.lower() in ("north", "south")
 
