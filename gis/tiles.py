@@ -11,14 +11,25 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Text, cast, func, literal_column, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Text,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+    true,
+)
 
 from gis.access import EVERYWHERE, Scope
 from gis.errors import InvalidInput
+from gis.labels import STATE_NAMES
 from gis.levels import check_level
 from gis.maps.sql import CLOSED_STATUSES, area_columns, building_columns
 from gis.store.clauses import in_generation
-from gis.store.models import AREAS, BUILDINGS, FACILITIES, INCIDENTS
+from gis.store.models import AREAS, BUILDINGS, FACILITIES, INCIDENT_CATEGORIES, INCIDENTS
 from gis.store.schema import data_version
 
 LAYERS = ("areas", "buildings", "facilities", "incidents")
@@ -46,6 +57,8 @@ class TileRequest:
     level: str | None = None
     status: str = "open"
     category: str | None = None
+    #: the zone of the incidents' local times (``WANGGE_INCIDENT_TIMEZONE``)
+    timezone: str = "Asia/Shanghai"
     #: what the caller may see (their key's scope; its repr is part of the ETag)
     scope: Scope = EVERYWHERE
 
@@ -98,6 +111,10 @@ def _geom(column: Any, env: Any) -> Any:
     ).label("geom")
 
 
+def _local(at: Any, timezone: str) -> ColumnElement[Any]:
+    return func.to_char(func.timezone(timezone, at), "YYYY-MM-DD HH24:MI")
+
+
 def render_tile(conn: Connection, req: TileRequest) -> bytes:
     """The MVT bytes of ``req`` (possibly empty: a tile with no features)."""
     req.check()
@@ -132,6 +149,14 @@ def render_tile(conn: Connection, req: TileRequest) -> bytes:
             i.c.status,
             cast(i.c.reported_at, Text).label("reported_at"),
             cast(i.c.due_at, Text).label("due_at"),
+            # for people: names in Chinese, local times to the minute (as on the pages)
+            select(INCIDENT_CATEGORIES.c.name)
+            .where(INCIDENT_CATEGORIES.c.code == i.c.category)
+            .scalar_subquery()
+            .label("category_name"),
+            case(STATE_NAMES, value=i.c.status, else_=i.c.status).label("status_name"),
+            _local(i.c.reported_at, req.timezone).label("reported_local"),
+            _local(i.c.due_at, req.timezone).label("due_local"),
             _geom(i.c.geom, env),
         ).where(i.c.geom.bool_op("&&")(env.c.g), req.scope.incidents(i))
         if req.status == "open":

@@ -60,6 +60,7 @@ def tile(
         status=status,
         category=category,
         scope=scope,
+        timezone=request.app.state.settings.incident_timezone,
     )
     etag = tile_etag(conn, req)
     # private: what a tile holds depends on the caller's key (its scope)

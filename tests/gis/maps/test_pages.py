@@ -89,6 +89,13 @@ def test_tile_etag_follows_the_data(street: tuple[str, Engine]) -> None:
         req = TileRequest("incidents", z, x, y, 1, status="all")
         before, tile = tile_etag(conn, req), render_tile(conn, req)
         assert tile  # the incidents are in this tile
+        # for people: the category and state in Chinese, the local time to the minute
+        local = conn.execute(
+            text("SELECT to_char(reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') "
+                 "FROM incidents WHERE id = 1")
+        ).scalar_one()  # fmt: skip
+        for shown in ("漏水", "待派遣", local):
+            assert shown.encode() in tile, shown
         conn.execute(text("UPDATE incidents SET status = 'assigned' WHERE id = 1"))
         assert tile_etag(conn, req) != before
         conn.rollback()
