@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from gis.coverage.thresholds import Thresholds
-from gis.errors import InvalidInput
+from gis.errors import InvalidInput, NotFound
 from gis.incidents.query import Filters
 from gis.incidents.stats import direct_stats, stats
 from gis.labels import SUBJECT_NAMES, name_of
@@ -181,15 +181,18 @@ def _add_patrols(
     level: str,
     thresholds: Thresholds,
 ) -> None:
-    figures = patrol_figures(
-        conn,
-        area=filters.area,
-        start=filters.start,
-        end=filters.end,
-        thresholds=thresholds,
-        scope=filters.scope,
-        level=level,
-    )
+    try:
+        figures = patrol_figures(
+            conn,
+            area=filters.area,
+            start=filters.start,
+            end=filters.end,
+            thresholds=thresholds,
+            scope=filters.scope,
+            level=level,
+        )
+    except NotFound:  # an area with no boundary (as the incidents' own figures: no rows)
+        figures = {}
     for r in rows:
         f = figures.get(r["key"])
         r["patrol_visited_share"] = None if f is None else f["visited_share"]

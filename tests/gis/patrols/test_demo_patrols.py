@@ -150,3 +150,16 @@ def test_evaluation_carries_patrol_figures_summed_up_from_the_buildings(db: Conn
         assert row["patrol_visited_share"] == share, row["key"]
         assert row["patrols"] >= 0 and row["patrol_distance_km"] >= 0
     assert any(r["patrols"] > 0 for r in ev["rows"])
+
+
+def test_evaluation_of_an_unknown_area_has_no_patrol_figures_and_no_error(db: Connection) -> None:
+    """The incidents' figures of an area with no boundary are empty rows, not a 404: the patrol
+    figures beside them must not turn that into one (found by the fuzz run)."""
+    ev = evaluate(
+        db,
+        Filters(area="NO-SUCH-AREA"),
+        subject="community",
+        weights=Weights(),
+        thresholds=Thresholds(),
+    )
+    assert ev["rows"] == []
