@@ -26,6 +26,19 @@ depends_on = None
 #: the advisory lock key of the event sequencer ("wangge events" in ASCII, truncated)
 LOCK_KEY = 0x77616E6765657673
 
+#: an incident's summary as events carry it: the arguments of one jsonb_build_object, written
+#: once for the summary function and the trigger (which builds summary and change together)
+SUMMARY = """
+    'id', i.id, 'external_id', i.external_id, 'category', i.category,
+    'status', i.status, 'source', i.source, 'location_status', i.location_status,
+    'owner_code', i.owner_code, 'owner_name', i.owner_name,
+    'area_codes', i.area_codes, 'duplicate_of', i.duplicate_of,
+    'lon', ST_X(i.geom), 'lat', ST_Y(i.geom),
+    'reported_at', i.reported_at, 'due_at', i.due_at,
+    'assigned_at', i.assigned_at, 'resolved_at', i.resolved_at,
+    'closed_at', i.closed_at
+"""
+
 OPEN = "('reported', 'assigned', 'in_progress', 'returned', 'reopened', 'suspended', 'extended')"
 
 
@@ -43,7 +56,6 @@ def upgrade() -> None:
         )
         """
     )
-    op.execute("CREATE INDEX events_at_idx ON events (at)")
     op.execute("CREATE INDEX events_incident_idx ON events (incident_id, id)")
     op.execute(
         f"""
@@ -54,23 +66,13 @@ def upgrade() -> None:
     )
     # an incident's summary as events carry it (times in UTC: callers set TimeZone)
     op.execute(
-        """
+        f"""
         CREATE FUNCTION wangge_incident_summary(i incidents) RETURNS jsonb
-        LANGUAGE sql STABLE AS $$
-            SELECT jsonb_build_object(
-                'id', i.id, 'external_id', i.external_id, 'category', i.category,
-                'status', i.status, 'source', i.source, 'location_status', i.location_status,
-                'owner_code', i.owner_code, 'owner_name', i.owner_name,
-                'area_codes', i.area_codes, 'duplicate_of', i.duplicate_of,
-                'lon', ST_X(i.geom), 'lat', ST_Y(i.geom),
-                'reported_at', i.reported_at, 'due_at', i.due_at,
-                'assigned_at', i.assigned_at, 'resolved_at', i.resolved_at,
-                'closed_at', i.closed_at)
-        $$
+        LANGUAGE sql STABLE AS $$ SELECT jsonb_build_object({SUMMARY}) $$
         """
     )
     op.execute(
-        """
+        f"""
         CREATE FUNCTION wangge_incident_events_outbox() RETURNS trigger LANGUAGE plpgsql
         SET TimeZone = 'UTC' AS $$
         BEGIN
@@ -86,10 +88,13 @@ def upgrade() -> None:
                      ELSE 'incident.' || e.kind
                    END,
                    i.id, i.category, i.area_codes,
-                   wangge_incident_summary(i) || jsonb_build_object('change', jsonb_build_object(
-                       'kind', e.kind, 'from', e.from_status, 'to', e.to_status,
-                       'actor', e.actor, 'note', e.note, 'at', e.at, 'details', e.details,
-                       'event_id', e.id))
+                   -- the summary and the change in one object (a concatenation would
+                   -- copy every event's JSON once more)
+                   jsonb_build_object({SUMMARY},
+                       'change', jsonb_build_object(
+                           'kind', e.kind, 'from', e.from_status, 'to', e.to_status,
+                           'actor', e.actor, 'note', e.note, 'at', e.at, 'details', e.details,
+                           'event_id', e.id))
             FROM new_rows e JOIN incidents i ON i.id = e.incident_id
             ORDER BY e.id;
             PERFORM pg_notify('wangge_events', '');
