@@ -63,6 +63,7 @@ imports: setup
 	$(BIN)/lint-imports --no-cache
 
 bench: setup
+	@scripts/ensure-system-packages.sh wrk  # the load generator of bench/serve.py
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/assign.py
 	$(BIN)/python bench/maps.py  # map pages
@@ -72,6 +73,10 @@ bench: setup
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/load.py  # reliability under load
 	$(BIN)/python bench/patrols.py  # visited buildings: a city's day of patrols (issue 27)
+	$(BIN)/python bench/field.py  # a field worker's "my work" page on a phone
+	$(BIN)/python bench/stats.py  # statistics, dashboard data and exports over 1M incidents
+	$(BIN)/python bench/events.py  # the outbox's cost to intake, webhook latency
+	$(BIN)/python bench/serve.py  # per-request cost and memory per worker
 
 clean:
 	-$(BIN)/wangge db destroy --yes
