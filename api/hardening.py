@@ -120,6 +120,14 @@ class RouteTable:
                 )
         self._pattern = re.compile("|".join(patterns)) if patterns else None
 
+    def methods_at(self, path: str) -> list[str]:
+        """The methods the document lists for ``path`` (none for a path it does not know)."""
+        match = self._pattern.fullmatch(path) if self._pattern is not None else None
+        if match is None or match.lastgroup is None:
+            return []
+        number = int(match.lastgroup[1:])
+        return sorted(method for n, method in self.operations if n == number)
+
     def find(self, path: str, method: str) -> Operation | None:
         if self._pattern is None:
             return None
@@ -193,6 +201,7 @@ class ParameterGuard:
     def table(self) -> RouteTable:
         if self._table is None:
             self._table = RouteTable(self.api.openapi())
+            self.api.state.route_table = self._table  # the 405 answers' Allow (api.problems)
         return self._table
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

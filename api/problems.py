@@ -280,13 +280,27 @@ def install(app: FastAPI) -> None:
                 field="body",
                 instance=request.url.path,
             )
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            allow = allowed_methods(request, headers.pop("Allow", None))
+            if allow:
+                headers["Allow"] = allow
         return problem(
             exc.status_code,
             _TITLES.get(exc.status_code, "Error"),
             str(exc.detail),
             instance=request.url.path,
-            headers=dict(exc.headers) if exc.headers else None,
+            headers=headers or None,
         )
+
+
+def allowed_methods(request: Request, starlettes: str | None) -> str | None:
+    """The ``Allow`` header of a 405: every method the OpenAPI document lists for the path
+    (Starlette names only the first route's, and GET and POST of one path are often two
+    routes); Starlette's own for a path the document does not list."""
+    table = getattr(request.app.state, "route_table", None)
+    documented = table.methods_at(request.url.path) if table is not None else []
+    return ", ".join(documented) if documented else starlettes
 
 
 def _browser_page(request: Request) -> bool:

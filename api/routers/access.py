@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Conn
-from api.problems import HttpProblem, problem, problem_responses
+from api.problems import HttpProblem, problem_responses
 from api.responses import page_links
 from api.schemas.access import AuditPage, Me
 from api.schemas.common import MAX_OFFSET, IsoDateTime
@@ -200,12 +200,6 @@ def _start(request: Request, principal: Principal) -> str:
         token, _ = start_session(conn, principal.key_id or "", client=client_of(request))
         record_in(conn, request, principal, "session.start")
     return token
-
-
-@router.api_route("/signin", methods=["PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False)
-def signin_other_methods() -> Any:
-    """GET and POST live on two routes; answer every other method with both in ``Allow``."""
-    return problem(405, "Method not allowed", "use GET or POST", headers={"Allow": "GET, POST"})
 
 
 @router.post("/signout", include_in_schema=False)

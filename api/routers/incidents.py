@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine
 
 from api.deps import Conn, get_engine, get_settings
 from api.limits import PageLimit
-from api.problems import HttpProblem, problem, problem_responses
+from api.problems import HttpProblem, problem_responses
 from api.responses import FastGeoJSONResponse, GeoJSONResponse, page_links
 from api.routers.assign import FastJSONResponse
 from api.schemas.incidents import (
@@ -513,11 +513,3 @@ def incident_stats(
         timezone=settings.incident_timezone,
         compare=compare,
     )
-
-
-@router.api_route(
-    "/v1/incidents", methods=["PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False
-)
-def incidents_other_methods() -> Any:
-    """GET and POST live on two routes; answer every other method with both in ``Allow``."""
-    return problem(405, "Method not allowed", "use GET or POST", headers={"Allow": "GET, POST"})

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from api.deps import get_engine, get_settings
-from api.problems import problem, status_of
+from api.problems import status_of
 from api.routers.incidents import IntakeDep
 from api.schemas.open311 import (
     Created,
@@ -285,19 +285,3 @@ async def create_request(
         return open311.created(feature["id"], notice)
 
     return await run_in_threadpool(_answer, run, 201)
-
-
-@router.api_route(
-    "/requests.{fmt}",
-    methods=["PUT", "PATCH", "DELETE", "OPTIONS"],
-    include_in_schema=False,
-)
-def requests_other_methods(fmt: str, request: Request) -> Any:
-    """GET and POST live on two routes; answer every other method with both in ``Allow``."""
-    return problem(
-        405,
-        "Method not allowed",
-        "use GET or POST",
-        instance=request.url.path,
-        headers={"Allow": "GET, POST"},
-    )

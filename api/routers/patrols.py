@@ -3,17 +3,17 @@ read patrols within the privacy rules, and patrol coverage (issue 27)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, TypeAdapter, ValidationError
 from sqlalchemy import Engine
 
 from api.deps import Conn, get_engine
 from api.problems import problem_responses
+from api.schemas.common import IsoDateTime
 from api.scope import CallerScope
 from api.security import audit_entry, require
 from gis.access import Principal
@@ -42,13 +42,16 @@ class Point(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lon: float = Field(description="Longitude in `crs`.", allow_inf_nan=False)
-    lat: float = Field(description="Latitude in `crs`.", allow_inf_nan=False)
-    t: datetime = Field(description="When the fix was taken (ISO 8601; no zone: UTC).")
-    accuracy_m: float | None = Field(
+    # strict numbers: JSON's true/false or "1.5" are not coordinates (a JSON integer is)
+    lon: StrictFloat = Field(description="Longitude in `crs`.", allow_inf_nan=False)
+    lat: StrictFloat = Field(description="Latitude in `crs`.", allow_inf_nan=False)
+    t: IsoDateTime = Field(description="When the fix was taken (ISO 8601; no zone: UTC).")
+    accuracy_m: StrictFloat | None = Field(
         default=None, ge=0, le=1e6, description="Reported horizontal accuracy (m)."
     )
-    ele_m: float | None = Field(default=None, ge=-1000, le=10000, description="Elevation (m).")
+    ele_m: StrictFloat | None = Field(
+        default=None, ge=-1000, le=10000, description="Elevation (m)."
+    )
 
 
 class Upload(BaseModel):
@@ -232,7 +235,7 @@ def end(request: Request, member: Member, engine: EngineDep, patrol_id: PatrolId
     return _local(request, answer)
 
 
-When = Annotated[datetime | None, Query(description="ISO 8601 time.")]
+When = Annotated[IsoDateTime | None, Query(description="ISO 8601 time.")]
 
 
 @router.get(
@@ -245,9 +248,9 @@ def patrols(
     scope: CallerScope,
     conn: Conn,
     start: Annotated[
-        datetime | None, Query(alias="from", description="Started at or after.")
+        IsoDateTime | None, Query(alias="from", description="Started at or after.")
     ] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="Started before.")] = None,
+    end: Annotated[IsoDateTime | None, Query(alias="to", description="Started before.")] = None,
     mine: Annotated[bool, Query(description="Only the caller's own patrols.")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -271,9 +274,9 @@ def coverage(
     conn: Conn,
     area: Annotated[str | None, Query(max_length=200, description="This area and below.")] = None,
     start: Annotated[
-        datetime | None, Query(alias="from", description="Default: `to` − patrol_window_days.")
+        IsoDateTime | None, Query(alias="from", description="Default: `to` − patrol_window_days.")
     ] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="Default: now.")] = None,
+    end: Annotated[IsoDateTime | None, Query(alias="to", description="Default: now.")] = None,
 ) -> Any:
     """`micro_grids` (code, buildings, buildings_visited, households, households_visited),
     `buildings` (code, visited, last_visit, visits) and per member the distance walked (m)
@@ -284,7 +287,7 @@ def coverage(
 
 
 @router.get(
-    "/{patrol_id}",
+    "/{patrol_id:int}",  # an int convertor: /v1/patrols/start is not a patrol id (405)
     responses=problem_responses(401, 403, 404, 503),
     summary="One patrol with its track and visited buildings",
 )
@@ -336,8 +339,8 @@ def patrol_map_page(
     member: Member,
     scope: CallerScope,
     engine: EngineDep,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    end: Annotated[IsoDateTime | None, Query(alias="to")] = None,
     basemap: Annotated[str, Query(max_length=40)] = "osm",
 ) -> HTMLResponse:
     """Tracks the caller may read (another person's drawn here is audited) and unvisited

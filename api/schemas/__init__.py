@@ -44,10 +44,29 @@ def install_openapi(app: FastAPI) -> None:
             schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(schema.pop("$defs", {}))
             schemas[name] = schema
+        _problem_422(doc)
         app.openapi_schema = doc
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _problem_422(doc: dict[str, Any]) -> None:
+    """Every 422 is problem+json (``api.problems``), also where a route does not list it:
+    FastAPI documents its own ``HTTPValidationError`` as ``application/json`` there."""
+    from api.problems import PROBLEM_JSON, problem_responses
+
+    documented = problem_responses(422)[422]
+    for path in doc.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict):
+                continue
+            answer = operation.get("responses", {}).get("422")
+            if answer is not None and PROBLEM_JSON not in answer.get("content", {}):
+                operation["responses"]["422"] = {
+                    "description": documented["description"],
+                    "content": documented["content"],
+                }
 
 
 class Link(BaseModel):

@@ -106,6 +106,31 @@ def test_forwarded_for_is_believed_from_a_configured_proxy(street: str) -> None:
         assert last_client(http, "xff-2") == "203.0.113.7"
 
 
+# --- 405: Allow names every method of the path, however many routes serve it -------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", "/v1/incidents", "GET, POST"),
+        ("DELETE", "/signin", "GET, POST"),
+        ("PUT", "/open311/v2/requests.json", "GET, POST"),
+        ("OPTIONS", "/v1/patrols", "GET, POST"),
+        ("OPTIONS", "/v1/subscriptions", "GET, POST"),
+        ("OPTIONS", "/v1/subscriptions/abc", "DELETE, GET, PATCH"),
+        ("PUT", "/v1/photos/1", "DELETE, GET"),
+        ("GET", "/v1/patrols/start", "POST"),
+    ],
+)
+def test_method_not_allowed_lists_every_method_of_the_path(
+    live: LiveServer, method: str, path: str, allow: str
+) -> None:
+    with live.client() as http:
+        answer = http.request(method, path)
+    assert answer.status_code == 405, answer.text
+    assert answer.headers["allow"] == allow
+
+
 # --- F: undeclared parameters, the page cache, the budget ---------------------------------------
 
 

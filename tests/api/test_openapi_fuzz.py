@@ -19,7 +19,6 @@ from gis.store.db import make_engine
 from tests.conftest import DEMO_DATA, LiveServer
 
 EXAMPLES_PER_OPERATION = 40
-NOT_YET_FUZZ_CLEAN = r"^/(v1/(patrols|photos|subscriptions|events)|maps/(patrols|patrol|work))"
 
 # The one deliberate setting: a request can match the schema and still be refused with 422
 # for a reason JSON Schema cannot express (an EPSG code that does not exist, lon/lat range
@@ -81,11 +80,6 @@ def test_schemathesis_finds_nothing(demo_api: LiveServer, tmp_path: Path) -> Non
             # hypothesis ("AST constructor recursion depth mismatch"), a tool bug
             "--workers",
             "1",
-            # The operations added on 2026-12-07 (patrols, photos, webhook subscriptions,
-            # events) are not yet fuzz-clean (Allow headers, bounds on ids, GPX bodies):
-            # issue 22 §3 stays open until they are, and then this line goes.
-            "--exclude-path-regex",
-            NOT_YET_FUZZ_CLEAN,
         ],
         capture_output=True,
         text=True,
