@@ -53,11 +53,14 @@ def install_openapi(app: FastAPI) -> None:
 
 def _problem_422(doc: dict[str, Any]) -> None:
     """Every 422 is problem+json (``api.problems``), also where a route does not list it:
-    FastAPI documents its own ``HTTPValidationError`` as ``application/json`` there."""
-    from api.problems import PROBLEM_JSON, problem_responses
+    FastAPI documents its own ``HTTPValidationError`` as ``application/json`` there. Open311
+    keeps its own error lists (JSON)."""
+    from api.problems import OPEN311_PREFIX, PROBLEM_JSON, problem_responses
 
     documented = problem_responses(422)[422]
-    for path in doc.get("paths", {}).values():
+    for template, path in doc.get("paths", {}).items():
+        if template.startswith(OPEN311_PREFIX):
+            continue
         for operation in path.values():
             if not isinstance(operation, dict):
                 continue
