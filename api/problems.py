@@ -299,7 +299,7 @@ def allowed_methods(request: Request, starlettes: str | None) -> str | None:
     (Starlette names only the first route's, and GET and POST of one path are often two
     routes); Starlette's own for a path the document does not list."""
     table = getattr(request.app.state, "route_table", None)
-    documented = table.methods_at(request.url.path) if table is not None else []
+    documented = table.methods_at(request.scope["path"]) if table is not None else []
     return ", ".join(documented) if documented else starlettes
 
 
