@@ -37,7 +37,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gis.access import Scope
 from gis.events.outbox import CHANNEL, sweep_overdue
-from gis.events.reading import EventFilter, shown
+from gis.events.reading import EventFilter, as_seen, shown
 from gis.events.webhook import Refused, post, sign
 from gis.store.models import EVENT_SUBSCRIPTIONS, EVENTS
 
@@ -132,7 +132,8 @@ def deliver_next(engine: Engine, config: DeliveryConfig, *, name: str = "") -> b
         if sub is None:
             return False
         upto = conn.execute(select(func.coalesce(func.max(E.id), 0))).scalar_one()
-        events = conn.execute(_wanted(sub, upto, config.batch)).all()
+        scope = Scope(area=sub.scope, submitter=sub.submitter)
+        events = as_seen(conn, scope, conn.execute(_wanted(sub, upto, config.batch)).all())
         where = update(EVENT_SUBSCRIPTIONS).where(S.id == sub.id)
         if not events:  # nothing it wants up to here: skip ahead
             conn.execute(where.values(cursor=upto))

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
-from typing import Any, Final
+from datetime import UTC, datetime
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, and_, literal, or_, select, true
 
@@ -22,6 +22,7 @@ from gis.access import EVERYWHERE, Scope
 from gis.access.scope import owned_below
 from gis.errors import InvalidInput
 from gis.events.outbox import TYPES
+from gis.incidents.query import visible_timeline
 from gis.store.models import EVENTS, INCIDENTS
 
 E = EVENTS.c
@@ -94,8 +95,39 @@ def shown(row: Any) -> dict[str, Any]:
     }
 
 
+class Seen(NamedTuple):
+    """An event as one scope sees it."""
+
+    id: int
+    type: str
+    at: datetime
+    data: Any
+
+
+def as_seen(conn: Connection, scope: Scope, rows: Sequence[Any]) -> list[Any]:
+    """``rows`` (id, type, at, data) as ``scope`` sees them: another incident outside it is
+    named nowhere (``duplicate_of`` null; in the change, its id null and "another incident"
+    in the note), as ``GET /v1/incidents/{id}`` and its timeline show it."""
+    if scope.everywhere:
+        return list(rows)
+    datas = [r.data if isinstance(r.data, dict) else {} for r in rows]
+    changes = visible_timeline(
+        conn, [{"details": None, "note": "", **d.get("change", {})} for d in datas], scope
+    )
+    visible = scope.visible_incidents(conn, [d.get("duplicate_of") for d in datas])
+    out: list[Any] = []
+    for r, data, change in zip(rows, datas, changes, strict=True):
+        if "change" in data:
+            data = {**data, "change": change}
+        if data.get("duplicate_of") not in (None, *visible):
+            data = {**data, "duplicate_of": None}
+        out.append(Seen(r.id, r.type, r.at, data or r.data))
+    return out
+
+
 def read_events(conn: Connection, where: EventFilter, *, limit: int = DEFAULT_LIMIT) -> list[Any]:
-    """Up to ``limit`` events matching ``where``, in id order (rows: id, type, at, data)."""
+    """Up to ``limit`` events matching ``where``, in id order (rows: id, type, at, data), as
+    its scope sees them."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"must be between 1 and {MAX_LIMIT}", field="limit")
     query = (
@@ -104,7 +136,7 @@ def read_events(conn: Connection, where: EventFilter, *, limit: int = DEFAULT_LI
         .order_by(E.id)
         .limit(limit)
     )
-    return list(conn.execute(query))
+    return as_seen(conn, where.scope, conn.execute(query).all())
 
 
 def last_id(conn: Connection) -> int:

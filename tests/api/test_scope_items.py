@@ -193,6 +193,17 @@ def test_intake_answers_and_timelines_name_no_incident_out_of_scope(site: Site) 
             assert not {f["id"] for f in listed["features"]} & {one["id"], two["id"]}
             csv = http.get("/v1/incidents/export.csv").text
             assert f",{theirs}," not in csv
+    with site.client("integration@G1") as http:  # a field worker may not follow events
+        answer = http.get("/v1/events", params={"limit": 1000})
+        assert answer.status_code == 200, answer.text
+        mine = [e for e in answer.json()["events"] if e["data"].get("id") in (one["id"], two["id"])]
+        assert any(e["type"] == "incident.duplicate_linked" for e in mine)
+        for event in mine:
+            data = event["data"]
+            assert data.get("duplicate_of") is None, event
+            change = data.get("change") or {}
+            assert theirs not in (change.get("details") or {}).values(), event
+            assert not re.search(rf"\b{theirs}\b", change.get("note") or ""), event
 
 
 def test_an_area_out_of_scope_runs_the_very_statements_an_unknown_one_does(site: Site) -> None:
