@@ -46,7 +46,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: endpoints that take free query parameters of their own (OGC queryables filter by name)
 FREE_PARAMETERS = frozenset({"/ogc/collections/{collectionId}/items"})
 #: what makes an endpoint expensive: a built page or a set-wide computation
-_EXPENSIVE = re.compile(r"^/maps/|coverage|/export\.|heatmap")
+_EXPENSIVE = re.compile(r"^/maps/|coverage|/export\.|heatmap|^/v1/(dashboard|evaluation)")
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -41,7 +41,7 @@ _TABLES = {
     "areas": ("generations", "areas", "staff", "incidents"),
     "buildings": ("buildings", "staff"),
     "facilities": ("facilities",),
-    "incidents": ("incidents",),
+    "incidents": ("incidents", "incident_categories"),  # category_name
 }
 
 

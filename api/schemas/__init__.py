@@ -52,9 +52,9 @@ def install_openapi(app: FastAPI) -> None:
 
 
 def _problem_422(doc: dict[str, Any]) -> None:
-    """Every 422 is problem+json (``api.problems``), also where a route does not list it:
-    FastAPI documents its own ``HTTPValidationError`` as ``application/json`` there. Open311
-    keeps its own error lists (JSON)."""
+    """Every documented 422 is problem+json (``api.problems``), also where a route does not
+    list it itself and FastAPI documents its own ``HTTPValidationError`` as
+    ``application/json``. Open311 keeps its own error lists (JSON)."""
     from api.problems import OPEN311_PREFIX, PROBLEM_JSON, problem_responses
 
     documented = problem_responses(422)[422]

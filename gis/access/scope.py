@@ -145,7 +145,8 @@ class Scope:
             return column
         other = INCIDENTS.alias("scope_ref")
         seen = exists(select(other.c.id).where(other.c.id == column, self.incidents(other)))
-        return case((seen, column), else_=null())
+        # a CASE tests in order: most rows link nothing and skip the EXISTS
+        return case((column.is_(None), null()), (seen, column), else_=null())
 
     def visible_incidents(self, conn: Connection, ids: Iterable[int | None]) -> set[int]:
         """Which of the incident ids ``ids`` this scope shows (one query; none for an

@@ -33,6 +33,7 @@ from gis.levels import LEVELS
 from gis.patrols.coverage import patrol_figures
 from gis.store.models import AREAS, STAFF
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: what can be evaluated: an area level, the departments, the staff members
 SUBJECTS = (*LEVELS, "department", "staff")
 
@@ -157,7 +158,7 @@ def evaluate(
             }
         )
     if thresholds is not None and subject in LEVELS:
-        _add_patrols(conn, rows, filters, subject, thresholds)
+        _add_patrols(conn, rows, filters, subject, thresholds, now)
     rows.sort(key=lambda r: (-r["index"], r["key"]))
     for i, r in enumerate(rows, start=1):
         r["rank"] = i
@@ -180,13 +181,15 @@ def _add_patrols(
     filters: Filters,
     level: str,
     thresholds: Thresholds,
+    now: datetime,
 ) -> None:
     try:
         figures = patrol_figures(
             conn,
             area=filters.area,
-            start=filters.start,
-            end=filters.end,
+            # the incidents' own period: an open end is open for the patrols too
+            start=filters.start or EPOCH,
+            end=filters.end or now,
             thresholds=thresholds,
             scope=filters.scope,
             level=level,

@@ -519,7 +519,10 @@ class Event(Base):
     """One change, in commit order: written in the change's transaction (the outbox)."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("events_incident_idx", "incident_id", "id"),)
+    __table_args__ = (
+        Index("events_at_idx", "at"),
+        Index("events_incident_idx", "incident_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     type: Mapped[str] = mapped_column(Text)

@@ -99,7 +99,7 @@
           '" title="' + (r.patrols || 0) + " 次巡查，" + (r.patrol_distance_km || 0) + ' 公里">' +
           pct(r.patrol_visited_share) + "</td>" : "") +
         "<td>" + links + "</td></tr>";
-    }).join("") || '<tr><td colspan="11">本期无事件</td></tr>';
+    }).join("") || '<tr><td colspan="' + (withPatrols ? 11 : 10) + '">本期无事件</td></tr>';
   }
 
   function sortable(table) {

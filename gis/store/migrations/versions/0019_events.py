@@ -56,6 +56,7 @@ def upgrade() -> None:
         )
         """
     )
+    op.execute("CREATE INDEX events_at_idx ON events (at)")  # Open311's updated_after
     op.execute("CREATE INDEX events_incident_idx ON events (incident_id, id)")
     op.execute(
         f"""
